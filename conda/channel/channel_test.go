@@ -1,0 +1,156 @@
+package channel
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	cwd := "/home/u/proj"
+	tests := []struct {
+		in         string
+		opts       []Option
+		name, base string
+	}{
+		{"conda-forge", nil, "conda-forge", "https://conda.anaconda.org/conda-forge"},
+		{" bioconda ", nil, "bioconda", "https://conda.anaconda.org/bioconda"},
+		{"conda-forge/linux-64", nil, "conda-forge", "https://conda.anaconda.org/conda-forge"},
+		{"conda-forge/noarch/", nil, "conda-forge", "https://conda.anaconda.org/conda-forge"},
+		{"conda-forge/label/dev", nil, "conda-forge/label/dev", "https://conda.anaconda.org/conda-forge/label/dev"},
+		{"pytorch", []Option{WithAlias("https://mirror.example/conda/")}, "pytorch", "https://mirror.example/conda/pytorch"},
+		{"pkgs/main", nil, "pkgs/main", "https://repo.anaconda.com/pkgs/main"},
+		{"https://conda.anaconda.org/conda-forge", nil, "conda-forge", "https://conda.anaconda.org/conda-forge"},
+		{"https://conda.anaconda.org/conda-forge/", nil, "conda-forge", "https://conda.anaconda.org/conda-forge"},
+		{"HTTPS://Conda.Anaconda.org/conda-forge/linux-aarch64/", nil, "conda-forge", "https://conda.anaconda.org/conda-forge"},
+		{"https://repo.anaconda.com/pkgs/main/win-64", nil, "pkgs/main", "https://repo.anaconda.com/pkgs/main"},
+		{"http://127.0.0.1:8080/chan/osx-arm64", nil, "http://127.0.0.1:8080/chan", "http://127.0.0.1:8080/chan"},
+		{"https://host/t/tk-123/chan?x=1", nil, "https://host/t/tk-123/chan", "https://host/t/tk-123/chan"},
+		{"https://host/linux-64", nil, "https://host", "https://host"},
+		{"file:///srv/chan", nil, "file:///srv/chan", "file:///srv/chan"},
+		{"file:///srv/chan/noarch/", nil, "file:///srv/chan", "file:///srv/chan"},
+		{"file://localhost/srv/my%20chan", nil, "file:///srv/my%20chan", "file:///srv/my%20chan"},
+		{"/srv/chan/", nil, "file:///srv/chan", "file:///srv/chan"},
+		{"/srv/my chan", nil, "file:///srv/my%20chan", "file:///srv/my%20chan"},
+		{"./chan", []Option{WithWorkDir(cwd)}, "file:///home/u/proj/chan", "file:///home/u/proj/chan"},
+		{"../chan/linux-64", []Option{WithWorkDir(cwd)}, "file:///home/u/chan", "file:///home/u/chan"},
+		{".", []Option{WithWorkDir(cwd)}, "file:///home/u/proj", "file:///home/u/proj"},
+	}
+	for _, tt := range tests {
+		c, err := Parse(tt.in, tt.opts...)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.in, err)
+			continue
+		}
+		if c.Name != tt.name || c.BaseURL != tt.base {
+			t.Errorf("Parse(%q) = {%q, %q}, want {%q, %q}", tt.in, c.Name, c.BaseURL, tt.name, tt.base)
+		}
+	}
+}
+
+func TestParseRelativeDefaultsToWorkingDir(t *testing.T) {
+	c, err := Parse("./x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("x")
+	if want := "file://" + filepath.ToSlash(abs); c.BaseURL != want {
+		t.Errorf("BaseURL = %q, want %q", c.BaseURL, want)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "empty",
+		"defaults":             "channel.Expand",
+		"ftp://host/chan":      "unsupported URL scheme",
+		"https:///chan":        "no host",
+		"file://server/share":  "host",
+		"conda-forge/../x":     "invalid channel name component",
+		"conda forge":          "invalid channel name component",
+		"s3://bucket/channel/": "unsupported URL scheme",
+	} {
+		_, err := Parse(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want it to mention %q", in, err, want)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	cs, err := Expand("defaults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != "pkgs/main" || cs[0].BaseURL != "https://repo.anaconda.com/pkgs/main" ||
+		cs[1].BaseURL != "https://repo.anaconda.com/pkgs/r" {
+		t.Errorf("Expand(defaults) = %+v", cs)
+	}
+	cs, err = Expand("conda-forge")
+	if err != nil || len(cs) != 1 || cs[0].Name != "conda-forge" {
+		t.Errorf("Expand(conda-forge) = %+v, %v", cs, err)
+	}
+}
+
+func TestSubdirURL(t *testing.T) {
+	c, _ := Parse("conda-forge")
+	if got := c.SubdirURL("noarch"); got != "https://conda.anaconda.org/conda-forge/noarch" {
+		t.Errorf("SubdirURL = %q", got)
+	}
+}
+
+func TestOCIPlatform(t *testing.T) {
+	for in, want := range map[string]string{
+		"linux/amd64":    "linux-64",
+		"linux/arm64":    "linux-aarch64",
+		"linux/arm64/v8": "linux-aarch64",
+		"linux/ppc64le":  "linux-ppc64le",
+		"linux/s390x":    "linux-s390x",
+		"linux/arm/v7":   "linux-armv7l",
+		"linux/arm":      "linux-armv7l",
+		"linux/arm/v6":   "linux-armv6l",
+		"linux/386":      "linux-32",
+		"linux/riscv64":  "linux-riscv64",
+		"darwin/arm64":   "osx-arm64",
+		"windows/amd64":  "win-64",
+		"windows/arm64":  "win-arm64",
+		"Linux/AMD64":    "linux-64",
+	} {
+		got, err := FromOCIPlatform(in)
+		if err != nil || got != want {
+			t.Errorf("FromOCIPlatform(%q) = %q, %v; want %q", in, got, err, want)
+		}
+		if !IsKnownSubdir(got) {
+			t.Errorf("%q maps to unknown subdir %q", in, got)
+		}
+	}
+	for _, bad := range []string{"linux", "linux/mips64", "plan9/amd64", "linux/amd64/v3/x", "/amd64"} {
+		if s, err := FromOCIPlatform(bad); err == nil {
+			t.Errorf("FromOCIPlatform(%q) = %q, want error", bad, s)
+		}
+	}
+	for _, sub := range []string{"linux-64", "linux-aarch64", "linux-ppc64le", "linux-s390x", "linux-armv7l", "osx-arm64", "win-64"} {
+		p, err := ToOCIPlatform(sub)
+		if err != nil {
+			t.Errorf("ToOCIPlatform(%q): %v", sub, err)
+			continue
+		}
+		if back, err := FromOCIPlatform(p); err != nil || back != sub {
+			t.Errorf("round trip %q -> %q -> %q, %v", sub, p, back, err)
+		}
+	}
+	if _, err := ToOCIPlatform("noarch"); err == nil {
+		t.Error("ToOCIPlatform(noarch) should fail")
+	}
+}
+
+func TestPlatform(t *testing.T) {
+	want, err := FromOCIPlatform(runtime.GOOS + "/" + runtime.GOARCH)
+	if err != nil {
+		t.Skipf("no conda subdir for %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	if got := Platform(); got != want {
+		t.Errorf("Platform() = %q, want %q", got, want)
+	}
+}
