@@ -1,0 +1,266 @@
+// Package hash computes the environment hash: a sha256 digest over a
+// canonical, versioned encoding of everything that makes an environment's
+// image, and nothing else. Built images are found again by it.
+//
+// In the hash: the base image reference (normalised, so "ubuntu" and
+// "docker.io/library/ubuntu:latest" agree), the Docker steps, a build
+// context's files (sorted relative paths, modes and content, honouring
+// .dockerignore) and Dockerfile path, the conda channels, dependencies and
+// pip requirements in their written order, and the baked environment
+// variables (sorted by name: a mapping's key order does not matter).
+//
+// Not in it: name, version, description, tags, properties, inference_config
+// and the file's formatting (comments, whitespace, key order).
+package hash
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/spec"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/opencontainers/go-digest"
+)
+
+// Version is the version of the canonical encoding. It changes whenever the
+// encoding does, so that an old hash never matches a new meaning.
+const Version = 1
+
+// ShortPrefix starts the printed short form of a hash.
+const ShortPrefix = "envkit_"
+
+// canonical is the encoded form. Field order is fixed by the struct; lists
+// keep the order that carries meaning.
+type canonical struct {
+	V           int         `json:"v"`
+	Image       string      `json:"image,omitempty"`
+	DockerSteps string      `json:"docker_steps,omitempty"`
+	Build       *buildCtx   `json:"build,omitempty"`
+	Conda       *conda      `json:"conda,omitempty"`
+	Env         [][2]string `json:"env,omitempty"`
+}
+
+type buildCtx struct {
+	URL        string `json:"url,omitempty"`
+	Dockerfile string `json:"dockerfile"`
+	Files      []file `json:"files,omitempty"`
+}
+
+type file struct {
+	Path   string `json:"p"`
+	Mode   uint32 `json:"m"`
+	SHA256 string `json:"h,omitempty"`
+	Link   string `json:"l,omitempty"`
+}
+
+type conda struct {
+	Channels     []string `json:"channels"`
+	Dependencies []string `json:"dependencies"`
+	Pip          []string `json:"pip,omitempty"`
+}
+
+// Compute returns the environment hash of env. buildContext is the build
+// context directory (env.Build.Path already applied); it is read only for
+// environments with a local build context and may be nil otherwise.
+func Compute(env *spec.Environment, buildContext fs.FS) (digest.Digest, error) {
+	c, err := encode(env, buildContext)
+	if err != nil {
+		return "", err
+	}
+	return digest.FromBytes(c), nil
+}
+
+// Canonical returns the canonical encoding that Compute hashes.
+func Canonical(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
+	return encode(env, buildContext)
+}
+
+func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
+	c := canonical{V: Version}
+	if env.Image != "" {
+		c.Image = NormalizeImage(env.Image)
+	}
+	if env.DockerSteps != nil {
+		c.DockerSteps = normalizeSteps(env.DockerSteps.Text)
+	}
+	if b := env.Build; b != nil {
+		c.Build = &buildCtx{Dockerfile: path.Clean(b.Dockerfile)}
+		if b.IsRemote() {
+			c.Build.URL = b.Path
+		} else {
+			if buildContext == nil {
+				return nil, fmt.Errorf("%s: the build context %q is needed to compute the hash", env.File, b.Path)
+			}
+			files, err := contextFiles(buildContext, c.Build.Dockerfile)
+			if err != nil {
+				return nil, fmt.Errorf("%s: build context %q: %w", env.File, b.Path, err)
+			}
+			c.Build.Files = files
+		}
+	}
+	if ef := env.Conda; ef != nil {
+		c.Conda = &conda{
+			Channels:     collapse(envfile.Values(ef.Channels)),
+			Dependencies: collapse(envfile.Values(ef.Dependencies)),
+			Pip:          collapse(envfile.Values(ef.Pip)),
+		}
+	}
+	for _, kv := range env.Env() {
+		c.Env = append(c.Env, [2]string{kv.Key, kv.Value})
+	}
+	sort.Slice(c.Env, func(i, j int) bool { return c.Env[i][0] < c.Env[j][0] })
+	return json.Marshal(c)
+}
+
+// Short returns the printed form of a hash: envkit_ and 32 hex digits.
+func Short(d digest.Digest) string {
+	h := d.Encoded()
+	if len(h) > 32 {
+		h = h[:32]
+	}
+	return ShortPrefix + h
+}
+
+// NormalizeImage returns the fully qualified form of an image reference
+// (docker.io/library/ubuntu:latest for "ubuntu"); an unparsable reference is
+// returned as is (validation reports it).
+func NormalizeImage(ref string) string {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.TagNameOnly(n).String()
+}
+
+// normalizeSteps drops trailing spaces and leading/trailing blank lines, so
+// that YAML formatting of the block does not change the hash.
+func normalizeSteps(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " \t\r")
+	}
+	return strings.Trim(strings.Join(lines, "\n"), "\n")
+}
+
+// collapse folds runs of white space inside each item ("python = 3.8" and
+// "python =  3.8" agree).
+func collapse(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = strings.Join(strings.Fields(x), " ")
+	}
+	return out
+}
+
+// contextFiles lists the build context as Docker sends it: every file not
+// excluded by .dockerignore (or <Dockerfile>.dockerignore), plus the
+// Dockerfile itself, which is always sent.
+func contextFiles(fsys fs.FS, dockerfile string) ([]file, error) {
+	patterns, err := IgnorePatterns(fsys, dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, fmt.Errorf(".dockerignore: %w", err)
+	}
+	var files []file
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		excluded, err := pm.MatchesOrParentMatches(p)
+		if err != nil {
+			return err
+		}
+		if excluded && p != dockerfile {
+			if d.IsDir() && !pm.Exclusions() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		f := file{Path: p, Mode: uint32(info.Mode() & (fs.ModeType | fs.ModePerm))}
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			f.Link, err = fs.ReadLink(fsys, p)
+			if err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			h, err := fileSHA256(fsys, p)
+			if err != nil {
+				return err
+			}
+			f.SHA256 = h
+		case info.IsDir():
+		default:
+			return nil // sockets, devices: Docker does not send them
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !hasFile(files, dockerfile) {
+		return nil, fmt.Errorf("Dockerfile %q not found", dockerfile)
+	}
+	return files, nil
+}
+
+// IgnorePatterns reads the build context's ignore file as BuildKit does:
+// <dockerfile>.dockerignore when present, else .dockerignore.
+func IgnorePatterns(fsys fs.FS, dockerfile string) ([]string, error) {
+	for _, name := range []string{dockerfile + ".dockerignore", ".dockerignore"} {
+		f, err := fsys.Open(name)
+		if err != nil {
+			continue
+		}
+		defer f.Close()
+		p, err := ignorefile.ReadAll(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return p, nil
+	}
+	return nil, nil
+}
+
+func hasFile(files []file, p string) bool {
+	for _, f := range files {
+		if f.Path == p && f.SHA256 != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func fileSHA256(fsys fs.FS, p string) (string, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,178 @@
+package hash
+
+import (
+	"io/fs"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/envkit/envkit/spec"
+	"github.com/opencontainers/go-digest"
+)
+
+const base = `name: env
+version: 1
+description: base case
+tags: {team: a}
+image: ubuntu:22.04
+conda_file:
+  channels: [conda-forge, defaults]
+  dependencies:
+    - python=3.10
+    - numpy
+    - pip:
+      - requests==2.31
+environment_variables:
+  A: "1"
+  B: "2"
+`
+
+func mustHash(t *testing.T, y string, ctx fstest.MapFS) digest.Digest {
+	t.Helper()
+	env, err := spec.Load("env.yml", []byte(y), ctx)
+	if err != nil {
+		t.Fatalf("load: %v\n%s", err, y)
+	}
+	var bc fs.FS
+	if env.Build != nil {
+		sub, err := fs.Sub(ctx, env.Build.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc = sub
+	}
+	d, err := Compute(env, bc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestRules(t *testing.T) {
+	h0 := mustHash(t, base, nil)
+	same := map[string]string{
+		"name":               strings.Replace(base, "name: env", "name: other", 1),
+		"version":            strings.Replace(base, "version: 1", "version: 7", 1),
+		"description":        strings.Replace(base, "base case", "something else", 1),
+		"tags":               strings.Replace(base, "{team: a}", "{team: b, x: y}", 1),
+		"comments":           "# a comment\n" + strings.Replace(base, "    - numpy\n", "    - numpy   # why\n", 1),
+		"whitespace":         strings.Replace(base, "[conda-forge, defaults]", "[ conda-forge ,   defaults ]", 1),
+		"key order":          "image: ubuntu:22.04\n" + strings.Replace(base, "image: ubuntu:22.04\n", "", 1),
+		"env var key order":  strings.Replace(base, "  A: \"1\"\n  B: \"2\"\n", "  B: \"2\"\n  A: \"1\"\n", 1),
+		"image normalised":   strings.Replace(base, "ubuntu:22.04", "docker.io/library/ubuntu:22.04", 1),
+		"spec inner spacing": strings.Replace(base, "python=3.10", "python=3.10 ", 1),
+		"add inference":      base + "inference_config:\n  scoring_route: {port: 1, path: /s}\n  liveness_route: {port: 2, path: /l}\n  readiness_route: {port: 3, path: /r}\n",
+	}
+	for name, y := range same {
+		if h := mustHash(t, y, nil); h != h0 {
+			t.Errorf("%s changed the hash", name)
+		}
+	}
+	differ := map[string]string{
+		"reorder dependencies": strings.Replace(base, "    - python=3.10\n    - numpy\n", "    - numpy\n    - python=3.10\n", 1),
+		"reorder channels":     strings.Replace(base, "[conda-forge, defaults]", "[defaults, conda-forge]", 1),
+		"add package":          strings.Replace(base, "    - numpy\n", "    - numpy\n    - scipy\n", 1),
+		"change pin":           strings.Replace(base, "python=3.10", "python=3.11", 1),
+		"pip pin":              strings.Replace(base, "requests==2.31", "requests==2.32", 1),
+		"image tag":            strings.Replace(base, "ubuntu:22.04", "ubuntu:24.04", 1),
+		"env var value":        strings.Replace(base, "A: \"1\"", "A: \"3\"", 1),
+		"env var added":        base + "  C: c\n",
+		"docker steps":         base + "docker_steps: |\n  RUN echo hi\n",
+	}
+	seen := map[digest.Digest]string{h0: "base"}
+	for name, y := range differ {
+		h := mustHash(t, y, nil)
+		if prev, dup := seen[h]; dup {
+			t.Errorf("%s gives the same hash as %s", name, prev)
+		}
+		seen[h] = name
+	}
+}
+
+func TestInlineAndFileCondaAgree(t *testing.T) {
+	conda := "name: whatever\nchannels: [conda-forge, defaults]\ndependencies:\n  - python=3.10\n  - numpy\n  - pip:\n    - requests==2.31\n"
+	y := strings.Replace(base, base[strings.Index(base, "conda_file:"):strings.Index(base, "environment_variables:")], "conda_file: conda.yml\n", 1)
+	h := mustHash(t, y, fstest.MapFS{"conda.yml": {Data: []byte(conda)}})
+	if h != mustHash(t, base, nil) {
+		t.Error("a conda file and the same environment inline hash differently")
+	}
+}
+
+func TestDockerStepsFormatting(t *testing.T) {
+	a := mustHash(t, "image: busybox\ndocker_steps: |\n  RUN a\n  ENV X=1\n", nil)
+	b := mustHash(t, "image: busybox\ndocker_steps:\n  - RUN a   \n  - ENV X=1\n", nil)
+	if a != b {
+		t.Error("a block and a list of the same steps hash differently")
+	}
+}
+
+func TestBuildContext(t *testing.T) {
+	y := "name: ctx\nbuild:\n  path: ctx\n"
+	ctx := func(mod func(fstest.MapFS)) fstest.MapFS {
+		m := fstest.MapFS{
+			"ctx/Dockerfile":       {Data: []byte("FROM busybox\nCOPY . /app\n")},
+			"ctx/app.py":           {Data: []byte("print(1)\n"), Mode: 0o644},
+			"ctx/.dockerignore":    {Data: []byte("*.log\nbuild/\n")},
+			"ctx/debug.log":        {Data: []byte("noise")},
+			"ctx/build/out.o":      {Data: []byte("obj")},
+			"ctx/lib/util.py":      {Data: []byte("x = 1\n")},
+			"outside/unrelated.py": {Data: []byte("not in the context")},
+		}
+		if mod != nil {
+			mod(m)
+		}
+		return m
+	}
+	h0 := mustHash(t, y, ctx(nil))
+	for name, mod := range map[string]func(fstest.MapFS){
+		"ignored file changes": func(m fstest.MapFS) { m["ctx/debug.log"] = &fstest.MapFile{Data: []byte("other")} },
+		"ignored dir grows":    func(m fstest.MapFS) { m["ctx/build/more.o"] = &fstest.MapFile{Data: []byte("x")} },
+		"file outside context": func(m fstest.MapFS) { m["outside/unrelated.py"] = &fstest.MapFile{Data: []byte("changed")} },
+	} {
+		if h := mustHash(t, y, ctx(mod)); h != h0 {
+			t.Errorf("%s changed the hash", name)
+		}
+	}
+	for name, mod := range map[string]func(fstest.MapFS){
+		"content":      func(m fstest.MapFS) { m["ctx/app.py"] = &fstest.MapFile{Data: []byte("print(2)\n"), Mode: 0o644} },
+		"mode":         func(m fstest.MapFS) { m["ctx/app.py"] = &fstest.MapFile{Data: []byte("print(1)\n"), Mode: 0o755} },
+		"new file":     func(m fstest.MapFS) { m["ctx/lib/new.py"] = &fstest.MapFile{Data: []byte("")} },
+		"rename":       func(m fstest.MapFS) { m["ctx/lib/util2.py"] = m["ctx/lib/util.py"]; delete(m, "ctx/lib/util.py") },
+		"dockerfile":   func(m fstest.MapFS) { m["ctx/Dockerfile"] = &fstest.MapFile{Data: []byte("FROM busybox\n")} },
+		"ignore rules": func(m fstest.MapFS) { m["ctx/.dockerignore"] = &fstest.MapFile{Data: []byte("*.log\n")} },
+	} {
+		if h := mustHash(t, y, ctx(mod)); h == h0 {
+			t.Errorf("%s did not change the hash", name)
+		}
+	}
+	if h := mustHash(t, y+"  dockerfile_path: Dockerfile\n", ctx(nil)); h != h0 {
+		t.Error("the default dockerfile_path written out changed the hash")
+	}
+}
+
+func TestShortForm(t *testing.T) {
+	h := mustHash(t, base, nil)
+	s := Short(h)
+	if !regexp.MustCompile(`^envkit_[0-9a-f]{32}$`).MatchString(s) || !strings.HasPrefix(h.Encoded(), s[len("envkit_"):]) {
+		t.Errorf("short form %q of %s", s, h)
+	}
+}
+
+// The canonical encoding is part of envkit's contract: stored images are
+// found again by this hash. If this test fails, the encoding changed: bump
+// Version instead of changing what an existing version means.
+func TestEncodingIsStable(t *testing.T) {
+	env, err := spec.Load("env.yml", []byte("image: busybox\nconda_file:\n  channels: [conda-forge]\n  dependencies: [python=3.10]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Canonical(env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"v":1,"image":"docker.io/library/busybox:latest","conda":{"channels":["conda-forge"],"dependencies":["python=3.10"]}}`
+	if string(c) != want {
+		t.Errorf("canonical encoding\n got %s\nwant %s", c, want)
+	}
+}

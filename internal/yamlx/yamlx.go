@@ -1,0 +1,203 @@
+// Package yamlx reads YAML documents as yaml.Node trees so that every value
+// keeps its position, and reports problems as positioned diag errors.
+package yamlx
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/envkit/envkit/internal/diag"
+	"gopkg.in/yaml.v3"
+)
+
+// Doc is one parsed YAML file.
+type Doc struct {
+	File string
+	Root *yaml.Node // the document's top-level value; nil for an empty file
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Parse parses data as a single YAML document. A syntax error comes back as
+// a diag.List with the line yaml.v3 reports.
+func Parse(file string, data []byte) (*Doc, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		e := &diag.Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Msg = "invalid YAML: " + m[2]
+		}
+		return nil, diag.List{e}
+	}
+	d := &Doc{File: file}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		d.Root = n.Content[0]
+	}
+	return d, nil
+}
+
+// At builds an error positioned at n.
+func (d *Doc) At(n *yaml.Node, field, msg, hint string) *diag.Error {
+	e := &diag.Error{File: d.File, Field: field, Msg: msg, Hint: hint}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	return e
+}
+
+// Pair is one key/value of a mapping.
+type Pair struct {
+	Key   *yaml.Node
+	Value *yaml.Node
+}
+
+// Pairs returns the entries of a mapping node in document order, resolving
+// aliases. It returns nil for any other node.
+func Pairs(n *yaml.Node) []Pair {
+	n = Resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := make([]Pair, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, Pair{Key: n.Content[i], Value: Resolve(n.Content[i+1])})
+	}
+	return out
+}
+
+// Resolve follows alias nodes.
+func Resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// IsNull reports whether n is absent or an explicit null.
+func IsNull(n *yaml.Node) bool {
+	n = Resolve(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// Kind names a node's kind for error messages.
+func Kind(n *yaml.Node) string {
+	n = Resolve(n)
+	switch {
+	case n == nil || IsNull(n):
+		return "null"
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Tag == "!!str":
+		return "a string"
+	case n.Tag == "!!int", n.Tag == "!!float":
+		return "a number"
+	case n.Tag == "!!bool":
+		return "a boolean"
+	}
+	return "a " + strings.TrimPrefix(n.Tag, "!!")
+}
+
+var errNotScalar = errors.New("not a scalar")
+
+// Scalar returns the text of a scalar node (strings, numbers and booleans
+// as written).
+func Scalar(n *yaml.Node) (string, error) {
+	n = Resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return "", errNotScalar
+	}
+	return n.Value, nil
+}
+
+// String reads a scalar that must be a string; numbers and booleans are
+// accepted only when allowNumber is set (e.g. version: 1).
+func (d *Doc) String(n *yaml.Node, field string, allowNumber bool) (string, *diag.Error) {
+	n = Resolve(n)
+	s, err := Scalar(n)
+	if err != nil || (!allowNumber && n.Tag != "!!str") {
+		return "", d.At(n, field, fmt.Sprintf("must be a string, not %s", Kind(n)), "")
+	}
+	return s, nil
+}
+
+// StringMap reads a mapping of scalar values, converting scalars to strings,
+// in document order.
+func (d *Doc) StringMap(n *yaml.Node, field string) ([]KV, diag.List) {
+	n = Resolve(n)
+	if IsNull(n) {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, diag.List{d.At(n, field, "must be a mapping of names to values, not "+Kind(n), "")}
+	}
+	var out []KV
+	var errs diag.List
+	seen := map[string]bool{}
+	for _, p := range Pairs(n) {
+		k, err := Scalar(p.Key)
+		if err != nil {
+			errs = append(errs, d.At(p.Key, field, "keys must be strings", ""))
+			continue
+		}
+		if seen[k] {
+			errs = append(errs, d.At(p.Key, field+"."+k, "duplicate key", "remove one of them"))
+			continue
+		}
+		seen[k] = true
+		v := ""
+		if !IsNull(p.Value) {
+			s, err := Scalar(p.Value)
+			if err != nil {
+				errs = append(errs, d.At(p.Value, field+"."+k, "value must be a string, not "+Kind(p.Value), ""))
+				continue
+			}
+			v = s
+		}
+		out = append(out, KV{Key: k, Value: v, Line: p.Key.Line, Column: p.Key.Column})
+	}
+	return out, errs
+}
+
+// KV is one entry of a string mapping, with the key's position.
+type KV struct {
+	Key, Value   string
+	Line, Column int
+}
+
+// Suggest returns the candidate closest to s (edit distance at most 2), for
+// "did you mean" hints, or "".
+func Suggest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
