@@ -108,9 +108,9 @@ func Parse(s string) (Version, error) {
 		return fail("missing version after epoch")
 	}
 
-	var b builder
-	b.atoms = make([]atom, 0, atomEstimate(norm))
-	if msg := b.component(epoch); msg != "" {
+	var buf [32]atom // most versions fit: build here, then copy once
+	atoms, msg := appendComponent(buf[:0], epoch)
+	if msg != "" {
 		return fail("%s", msg)
 	}
 	// A single trailing '_' (openssl-style "1.0.1_") belongs to the last
@@ -119,18 +119,20 @@ func Parse(s string) (Version, error) {
 	if main[len(main)-1] == '_' {
 		body = main[:len(main)-1]
 	}
-	if msg := b.segments(main, len(body)); msg != "" {
+	if atoms, msg = appendSegments(atoms, main, len(body)); msg != "" {
 		return fail("%s", msg)
 	}
-	nMain := len(b.atoms)
+	nMain := len(atoms)
 	if hasLocal {
-		if msg := b.segments(local, len(local)); msg != "" {
+		if atoms, msg = appendSegments(atoms, local, len(local)); msg != "" {
 			return fail("%s in local version", msg)
 		}
 	}
-	p := &parsed{norm: norm, main: b.atoms[:nMain:nMain], local: b.atoms[nMain:]}
-	if !hasLocal {
-		p.local = nil
+	flat := make([]atom, len(atoms))
+	copy(flat, atoms)
+	p := &parsed{norm: norm, main: flat[:nMain:nMain]}
+	if hasLocal {
+		p.local = flat[nMain:]
 	}
 	return Version{source: src, p: p}, nil
 }
@@ -172,48 +174,32 @@ func normalize(s string) (string, string) {
 	return string(b), ""
 }
 
-// atomEstimate bounds the number of atoms of a version: at most one header,
-// one fill and one run per character, plus the epoch segment.
-func atomEstimate(norm string) int {
-	n := 4
-	for i := 0; i < len(norm); i++ {
-		switch norm[i] {
-		case '.', '_', '+', '!':
-			n += 3
-		default:
-			n++
-		}
-	}
-	return n
-}
-
-type builder struct{ atoms []atom }
-
-// segments adds the segments of s, split at '.' and '_' within s[:end]; any
+// appendSegments adds the segments of s, split at '.' and '_' within s[:end]; any
 // rest of s after end stays part of the last segment.
-func (b *builder) segments(s string, end int) string {
+func appendSegments(dst []atom, s string, end int) ([]atom, string) {
 	start := 0
+	var msg string
 	for i := 0; i < end; i++ {
 		if c := s[i]; c == '.' || c == '_' {
-			if msg := b.component(s[start:i]); msg != "" {
-				return msg
+			if dst, msg = appendComponent(dst, s[start:i]); msg != "" {
+				return dst, msg
 			}
 			start = i + 1
 		}
 	}
-	return b.component(s[start:])
+	return appendComponent(dst, s[start:])
 }
 
-// component adds one segment: its header atom, a fill 0 when it does not
+// appendComponent adds one segment: its header atom, a fill 0 when it does not
 // start with a digit, then its runs.
-func (b *builder) component(c string) string {
+func appendComponent(dst []atom, c string) ([]atom, string) {
 	if c == "" {
-		return "empty version component"
+		return dst, "empty version component"
 	}
-	hdr := len(b.atoms)
-	b.atoms = append(b.atoms, atom{})
+	hdr := len(dst)
+	dst = append(dst, atom{})
 	if !isDigit(c[0]) {
-		b.atoms = append(b.atoms, atom{})
+		dst = append(dst, atom{})
 	}
 	for i := 0; i < len(c); {
 		j := i + 1
@@ -224,31 +210,31 @@ func (b *builder) component(c string) string {
 			}
 			n, err := strconv.ParseUint(c[i:j], 10, 64)
 			if err != nil || n > MaxNumber {
-				return fmt.Sprintf("number %s is too large (at most %d)", c[i:j], uint64(MaxNumber))
+				return dst, fmt.Sprintf("number %s is too large (at most %d)", c[i:j], uint64(MaxNumber))
 			}
-			b.atoms = append(b.atoms, atom{num: n})
+			dst = append(dst, atom{num: n})
 		case c[i] == '*':
 			for j < len(c) && c[j] == '*' {
 				j++
 			}
-			b.atoms = append(b.atoms, atom{str: c[i:j]})
+			dst = append(dst, atom{str: c[i:j]})
 		default:
 			for j < len(c) && !isDigit(c[j]) && c[j] != '*' {
 				j++
 			}
 			switch run := c[i:j]; run {
 			case "post":
-				b.atoms = append(b.atoms, atom{num: postNum})
+				dst = append(dst, atom{num: postNum})
 			case "dev":
-				b.atoms = append(b.atoms, atom{str: devString})
+				dst = append(dst, atom{str: devString})
 			default:
-				b.atoms = append(b.atoms, atom{str: run})
+				dst = append(dst, atom{str: run})
 			}
 		}
 		i = j
 	}
-	b.atoms[hdr].num = uint64(len(b.atoms) - hdr - 1)
-	return ""
+	dst[hdr].num = uint64(len(dst) - hdr - 1)
+	return dst, ""
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
