@@ -71,11 +71,18 @@ func (r *PackageRecord) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
-	if p.Timestamp > 0 && p.Timestamp <= 253402300799 {
-		p.Timestamp *= 1000
-	}
+	p.Timestamp = NormalizeTimestamp(p.Timestamp)
 	*r = PackageRecord(p)
 	return nil
+}
+
+// NormalizeTimestamp returns a repodata timestamp in milliseconds: values up
+// to 253402300799 (the year 9999 in seconds) are seconds, as conda reads them.
+func NormalizeTimestamp(ts int64) int64 {
+	if ts > 0 && ts <= 253402300799 {
+		return ts * 1000
+	}
+	return ts
 }
 
 // StringList reads a JSON list of strings or a single string split on spaces
@@ -89,7 +96,7 @@ func (l *StringList) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &xs); err != nil {
 			return err
 		}
-		*l = cleanList(xs)
+		*l = MakeStringList(xs)
 		return nil
 	}
 	if string(b) == "null" {
@@ -100,13 +107,19 @@ func (l *StringList) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("want a string or a list of strings: %w", err)
 	}
-	*l = cleanList(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }))
+	*l = ParseStringList(s)
 	return nil
+}
+
+// ParseStringList splits the string form of a StringList on spaces and commas.
+func ParseStringList(s string) StringList {
+	return MakeStringList(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }))
 }
 
 func (l StringList) MarshalJSON() ([]byte, error) { return json.Marshal(strings.Join(l, " ")) }
 
-func cleanList(xs []string) StringList {
+// MakeStringList returns xs trimmed, without empty items; nil when none is left.
+func MakeStringList(xs []string) StringList {
 	var out StringList
 	for _, x := range xs {
 		if x = strings.TrimSpace(x); x != "" {
@@ -138,10 +151,19 @@ func (n *NoarchType) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("noarch: want a string or bool: %w", err)
 	}
+	t, err := ParseNoarch(s)
+	if err != nil {
+		return err
+	}
+	*n = t
+	return nil
+}
+
+// ParseNoarch returns the NoarchType named s ("", "generic" or "python").
+func ParseNoarch(s string) (NoarchType, error) {
 	switch NoarchType(s) {
 	case NoarchNone, NoarchGeneric, NoarchPython:
-		*n = NoarchType(s)
-		return nil
+		return NoarchType(s), nil
 	}
-	return fmt.Errorf("noarch: unknown type %q (want generic or python)", s)
+	return NoarchNone, fmt.Errorf("noarch: unknown type %q (want generic or python)", s)
 }
