@@ -1,0 +1,273 @@
+package solver
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// UnsatError reports that the requested specs cannot be installed together.
+// Error() is a readable explanation: a tree from the requested specs through
+// the records that could satisfy them and what those require, down to the
+// incompatible packages.
+type UnsatError struct {
+	// Specs are the requested specs involved in the conflict.
+	Specs []string
+	// Packages are the names of the packages involved (virtual ones included).
+	Packages []string
+	// Missing are requested specs that no available record provides.
+	Missing []string
+	text    string
+}
+
+func (e *UnsatError) Error() string { return e.text }
+
+func explainMissing(missing []string) string {
+	var b strings.Builder
+	b.WriteString("cannot solve the request: no candidates were found for ")
+	for i, m := range missing {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", m)
+	}
+	return b.String()
+}
+
+// explainer renders the unsatisfiable core of a run.
+type explainer struct {
+	r       *run
+	reqs    map[int32][]int32 // var -> core requires clauses of that var
+	cons    map[int32][]int32 // var -> core constrains clauses where it is the constraining side
+	pins    map[int32][]int32 // var -> core pin clauses
+	shown   map[*dep]bool
+	demands map[string][]string // package name -> "spec (who)" requirements shown
+	names   map[string]bool
+	b       strings.Builder
+}
+
+// explain builds the UnsatError of a run that ended in a level-0 conflict.
+func (r *run) explain() *UnsatError {
+	core := r.s.core(r.confl)
+	e := &explainer{
+		r: r, reqs: map[int32][]int32{}, cons: map[int32][]int32{}, pins: map[int32][]int32{},
+		shown: map[*dep]bool{}, demands: map[string][]string{}, names: map[string]bool{},
+	}
+	var roots []int32
+	for _, id := range core {
+		cl := r.s.clauses[id]
+		switch cl.kind {
+		case kindRoot:
+			roots = append(roots, id)
+		case kindRequires:
+			e.reqs[cl.a] = append(e.reqs[cl.a], id)
+		case kindConstrains:
+			e.cons[cl.a] = append(e.cons[cl.a], id)
+		case kindPin:
+			e.pins[cl.a] = append(e.pins[cl.a], id)
+		}
+	}
+	err := &UnsatError{}
+	e.b.WriteString("cannot solve the request: the following packages are incompatible\n")
+	for i, id := range roots {
+		d := r.pl.roots[r.s.clauses[id].a]
+		err.Specs = append(err.Specs, d.src)
+		e.requirement(d, "", i == len(roots)-1, "requested")
+	}
+	if len(roots) == 0 {
+		// The conflict does not involve a request (e.g. a constraint on a
+		// virtual package): show what is left of the core.
+		for _, id := range core {
+			cl := r.s.clauses[id]
+			if cl.kind == kindRequires {
+				c := r.pl.vars[cl.a]
+				e.candidates([]int32{c.v}, "", true)
+				break
+			}
+		}
+	}
+	e.conflicts()
+	err.Packages = sortedKeys(e.names)
+	err.text = strings.TrimRight(e.b.String(), "\n")
+	return err
+}
+
+func branch(last bool) (head, tail string) {
+	if last {
+		return "└─ ", "   "
+	}
+	return "├─ ", "│  "
+}
+
+// requirement prints a spec (requested, or required by who) and its options.
+func (e *explainer) requirement(d *dep, indent string, last bool, who string) {
+	head, tail := branch(last)
+	if d.err != nil {
+		fmt.Fprintf(&e.b, "%s%s%s, which cannot be parsed: %v\n", indent, head, d.src, d.err)
+		return
+	}
+	e.names[d.spec.Name] = true
+	e.demand(d.spec.Name, fmt.Sprintf("%s (%s)", d.src, who))
+	switch {
+	case len(d.matches) == 0:
+		fmt.Fprintf(&e.b, "%s%s%s, for which no candidates were found\n", indent, head, d.src)
+	case e.shown[d]:
+		fmt.Fprintf(&e.b, "%s%s%s, with the options shown above\n", indent, head, d.src)
+	default:
+		e.shown[d] = true
+		fmt.Fprintf(&e.b, "%s%s%s can be installed with any of the following options:\n", indent, head, d.src)
+		e.candidates(d.matches, indent+tail, true)
+	}
+}
+
+// candidates prints records grouped by what (in the core) rules them out.
+func (e *explainer) candidates(vs []int32, indent string, last bool) {
+	type group struct {
+		sig string
+		vs  []int32
+	}
+	var groups []*group
+	bySig := map[string]*group{}
+	for _, v := range vs {
+		sig := e.signature(v)
+		g := bySig[sig]
+		if g == nil {
+			g = &group{sig: sig}
+			bySig[sig] = g
+			groups = append(groups, g)
+		}
+		g.vs = append(g.vs, v)
+	}
+	for gi, g := range groups {
+		gl := gi == len(groups)-1 && last
+		head, tail := branch(gl)
+		c := e.r.pl.vars[g.vs[0]]
+		e.names[c.rec.Name] = true
+		label := e.versions(g.vs)
+		var children []func(last bool)
+		for _, id := range e.reqs[g.vs[0]] {
+			cl := e.r.s.clauses[id]
+			if cl.b < 0 {
+				bad := c.badDep
+				children = append(children, func(l bool) { e.requirement(bad, indent+tail, l, label) })
+				continue
+			}
+			d := c.deps[cl.b]
+			children = append(children, func(l bool) { e.requirement(d, indent+tail, l, "required by "+label) })
+		}
+		seenCons := map[int32]bool{}
+		for _, id := range e.cons[g.vs[0]] {
+			cl := e.r.s.clauses[id]
+			if seenCons[cl.c] {
+				continue
+			}
+			seenCons[cl.c] = true
+			d := c.cons[cl.c]
+			var excluded []int32
+			for _, id2 := range e.cons[g.vs[0]] {
+				if e.r.s.clauses[id2].c == cl.c {
+					excluded = append(excluded, e.r.s.clauses[id2].b)
+				}
+			}
+			children = append(children, func(l bool) {
+				h, _ := branch(l)
+				e.names[d.spec.Name] = true
+				fmt.Fprintf(&e.b, "%s%s%s, which excludes %s\n", indent+tail, h, d.src, e.versions(excluded))
+			})
+		}
+		for _, id := range e.pins[g.vs[0]] {
+			pin := e.r.pl.pins[e.r.s.clauses[id].c]
+			children = append(children, func(l bool) {
+				h, _ := branch(l)
+				fmt.Fprintf(&e.b, "%s%sexcluded by the constraint %s\n", indent+tail, h, pin.src)
+			})
+		}
+		switch {
+		case c.virtual:
+			fmt.Fprintf(&e.b, "%s%s%s (virtual package of the target)\n", indent, head, label)
+		case len(children) == 0:
+			fmt.Fprintf(&e.b, "%s%s%s\n", indent, head, label)
+		default:
+			fmt.Fprintf(&e.b, "%s%s%s would require\n", indent, head, label)
+		}
+		for i, ch := range children {
+			ch(i == len(children)-1)
+		}
+	}
+}
+
+// signature identifies what the core says about a record, to group records
+// that fail for the same reasons.
+func (e *explainer) signature(v int32) string {
+	var parts []string
+	c := e.r.pl.vars[v]
+	for _, id := range e.reqs[v] {
+		if b := e.r.s.clauses[id].b; b >= 0 {
+			parts = append(parts, "r:"+c.deps[b].src)
+		} else {
+			parts = append(parts, "bad")
+		}
+	}
+	for _, id := range e.cons[v] {
+		parts = append(parts, "c:"+c.cons[e.r.s.clauses[id].c].src)
+	}
+	for _, id := range e.pins[v] {
+		parts = append(parts, fmt.Sprint("p:", e.r.s.clauses[id].c))
+	}
+	if c.virtual {
+		parts = append(parts, "virtual")
+	}
+	slices.Sort(parts)
+	return c.rec.Name + "\x00" + strings.Join(slices.Compact(parts), "\x00")
+}
+
+// versions renders records of one name as "name 1.2 | 1.1 | 1.0".
+func (e *explainer) versions(vs []int32) string {
+	const maxShown = 6
+	var b strings.Builder
+	seen := map[string]bool{}
+	n := 0
+	for _, v := range vs {
+		c := e.r.pl.vars[v]
+		if n == 0 {
+			b.WriteString(c.rec.Name)
+		}
+		ver := c.rec.Version.String()
+		if seen[ver] {
+			continue
+		}
+		seen[ver] = true
+		if n < maxShown {
+			if n == 0 {
+				b.WriteString(" ")
+			} else {
+				b.WriteString(" | ")
+			}
+			b.WriteString(ver)
+		}
+		n++
+	}
+	if n > maxShown {
+		fmt.Fprintf(&b, " (and %d more)", n-maxShown)
+	}
+	return b.String()
+}
+
+func (e *explainer) demand(name, s string) {
+	if !slices.Contains(e.demands[name], s) {
+		e.demands[name] = append(e.demands[name], s)
+	}
+}
+
+// conflicts names the packages asked for by several different specs: only
+// one record of a name can be installed, so these are where the branches
+// above collide.
+func (e *explainer) conflicts() {
+	for _, name := range sortedKeys(e.demands) {
+		ds := e.demands[name]
+		if len(ds) < 2 {
+			continue
+		}
+		fmt.Fprintf(&e.b, "only one %s can be installed, but it is required as %s\n", name, strings.Join(ds, " and as "))
+	}
+}

@@ -1,0 +1,134 @@
+package solver
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/envkit/envkit/conda/version"
+)
+
+// sortCandidates puts one name's candidates in preference order, as rattler
+// (resolvo backend) and conda do:
+//
+//  1. locked records (the previous solution) first;
+//  2. records without track_features (or legacy features) before those with;
+//  3. with flexible channel priority, the higher-priority channel;
+//  4. highest version, then highest build number;
+//  5. among records still tied, the one whose dependencies (those every tied
+//     record has, by name in alphabetical order) can resolve to the highest
+//     versions, e.g. numpy built for the newest python;
+//  6. newest timestamp;
+//  7. for determinism: .conda before .tar.bz2, channel, subdir, file name.
+func (pl *pool) sortCandidates(cs []*cand) {
+	slices.SortStableFunc(cs, pl.compareSimple)
+	for start := 0; start < len(cs); {
+		end := start + 1
+		for end < len(cs) && pl.compareSimple(cs[start], cs[end]) == 0 {
+			end++
+		}
+		if end-start > 1 {
+			pl.sortByDependencies(cs[start:end])
+		}
+		start = end
+	}
+}
+
+func (pl *pool) compareSimple(a, b *cand) int {
+	if a.locked != b.locked {
+		if a.locked {
+			return -1
+		}
+		return 1
+	}
+	if a.tracked != b.tracked {
+		if b.tracked {
+			return -1
+		}
+		return 1
+	}
+	if pl.p.ChannelPriority == Flexible {
+		if c := cmp.Compare(a.chanRank, b.chanRank); c != 0 {
+			return c
+		}
+	}
+	if c := b.rec.Version.Compare(a.rec.Version); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.rec.BuildNumber, a.rec.BuildNumber)
+}
+
+// sortByDependencies orders records tied on compareSimple by the best
+// versions their shared dependencies can reach, then by timestamp and the
+// deterministic tie-breakers.
+func (pl *pool) sortByDependencies(cs []*cand) {
+	// Dependency names present in every record of the run.
+	count := map[string]int{}
+	for _, c := range cs {
+		c.depNames, c.highest = c.depNames[:0], c.highest[:0]
+		best := map[string]version.Version{}
+		for _, d := range c.deps {
+			if !d.hasBest {
+				continue
+			}
+			n := d.spec.Name
+			if v, ok := best[n]; !ok || d.best.Compare(v) > 0 {
+				best[n] = d.best
+			}
+		}
+		for n := range best {
+			count[n]++
+		}
+		for _, n := range sortedKeys(best) {
+			c.depNames = append(c.depNames, n)
+			c.highest = append(c.highest, best[n])
+		}
+	}
+	var shared []string
+	for n, k := range count {
+		if k == len(cs) {
+			shared = append(shared, n)
+		}
+	}
+	slices.Sort(shared)
+	slices.SortStableFunc(cs, func(a, b *cand) int {
+		for _, n := range shared {
+			va, vb := a.highestFor(n), b.highestFor(n)
+			if c := vb.Compare(va); c != 0 {
+				return c
+			}
+		}
+		if c := cmp.Compare(b.rec.Timestamp, a.rec.Timestamp); c != 0 {
+			return c
+		}
+		ac, bc := strings.HasSuffix(a.rec.FileName, ".conda"), strings.HasSuffix(b.rec.FileName, ".conda")
+		if ac != bc {
+			if ac {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(
+			cmp.Compare(a.chanRank, b.chanRank),
+			cmp.Compare(a.rec.Subdir, b.rec.Subdir),
+			cmp.Compare(a.rec.FileName, b.rec.FileName),
+			cmp.Compare(a.rec.Build, b.rec.Build),
+		)
+	})
+}
+
+func (c *cand) highestFor(name string) version.Version {
+	i, _ := slices.BinarySearch(c.depNames, name)
+	return c.highest[i]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func sortInt32(xs []int32) { slices.Sort(xs) }
