@@ -1,0 +1,325 @@
+// Package frontend is envkit's BuildKit gateway frontend: it reads an
+// environment file the way the Dockerfile frontend reads a Dockerfile,
+// checks it, computes its hash, converts it to LLB per target platform
+// (package llb) and returns the images with their configs.
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/envkit/envkit/hash"
+	"github.com/envkit/envkit/internal/diag"
+	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/spec"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// DefaultFilename is read when the build names no file.
+const DefaultFilename = "environment.yml"
+
+const (
+	keyFilename      = "filename"
+	keyDockerfileKey = "dockerfilekey"
+	keyContextKey    = "contextkey"
+	localSessionID   = "local-sessionid:"
+)
+
+// Build is the gateway build function.
+func Build(ctx context.Context, c client.Client) (*client.Result, error) {
+	c = withResolveCache(c)
+	opts := c.BuildOpts().Opts
+	if _, ok := opts[keyFilename]; !ok {
+		opts[keyFilename] = DefaultFilename
+	}
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bc.ReadEntrypoint(ctx, "YAML")
+	if err != nil {
+		return nil, err
+	}
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{}); err != nil || ok {
+		return res, err
+	}
+	b := &builder{c: c, bc: bc, src: src, filename: opts[keyFilename]}
+	return b.build(ctx)
+}
+
+type builder struct {
+	c        client.Client
+	bc       *dockerui.Client
+	src      *dockerui.Source
+	filename string
+	// maps holds source maps of the files read besides the entrypoint
+	// (the conda file), by the name errors give them.
+	maps map[string]*llb.SourceMap
+}
+
+func (b *builder) build(ctx context.Context) (*client.Result, error) {
+	env, err := b.load(ctx)
+	if err != nil {
+		return nil, b.sourceError(err)
+	}
+	for _, w := range env.Warnings {
+		b.src.Warn(ctx, w.Error(), client.WarnOpts{Range: ranges(w)})
+	}
+	in, err := b.input(ctx, env)
+	if err != nil {
+		return nil, b.sourceError(err)
+	}
+	if env.Conda != nil {
+		p := env.Pos("conda_file")
+		return nil, b.sourceError(diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: "conda_file",
+			Msg:  envllb.ErrCondaNotMaterialized.Error(),
+			Hint: "build the image without conda_file (image: with docker_steps, or build:) until conda materialization lands"}})
+	}
+	rb, err := b.bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
+		r, err := envllb.Convert(ctx, in, platform, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c})
+		if err != nil {
+			return nil, err
+		}
+		def, err := r.State.Marshal(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("marshal LLB: %w", err)
+		}
+		res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
+		if err != nil {
+			return nil, err
+		}
+		ref, err := res.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		return &dockerui.BuildResult{Reference: ref, Image: r.Image, BaseImage: r.BaseImage, Epoch: r.Epoch}, nil
+	})
+	if err != nil {
+		return nil, wrapLocations(err, in.SourceMap)
+	}
+	return rb.Finalize()
+}
+
+// load parses the environment file and reads the conda file it names from
+// the same directory of the dockerfile local.
+func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
+	env, err := spec.Parse(b.filename, b.src.Data)
+	if err != nil || env.CondaFile == "" {
+		return env, err
+	}
+	dir := path.Dir(b.filename)
+	condaPath := path.Join(dir, path.Clean(env.CondaFile))
+	var fsys fs.FS
+	if !strings.HasPrefix(condaPath, "../") && condaPath != ".." {
+		st := b.local(b.dockerfileLocal(), "load conda file "+env.CondaFile, llb.FollowPaths([]string{condaPath}))
+		ref, err := b.solve(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		fsys = &refFS{ctx: ctx, ref: ref, root: dir}
+		if dt, err := fs.ReadFile(fsys, path.Clean(env.CondaFile)); err == nil {
+			b.addSourceMap(st, path.Join(path.Dir(b.filename), path.Clean(env.CondaFile)), dt)
+		}
+	}
+	return spec.Load(b.filename, b.src.Data, fsys)
+}
+
+// input gathers what the conversion needs: the Dockerfile to run, its
+// source map, the build context, and the environment hash.
+func (b *builder) input(ctx context.Context, env *spec.Environment) (envllb.Input, error) {
+	in := envllb.Input{Env: env}
+	if env.Build == nil {
+		df, aligned := envllb.Dockerfile(env)
+		in.Dockerfile = df
+		in.SourceMap = b.src.SourceMap
+		if !aligned {
+			in.SourceMap = llb.NewSourceMap(nil, b.filename+" (docker_steps)", "Dockerfile", df)
+		}
+		mc, err := b.bc.MainContext(ctx)
+		if err != nil {
+			return in, err
+		}
+		in.Context = mc
+		h, err := hash.Compute(env, nil)
+		if err != nil {
+			return in, err
+		}
+		in.Hash = h
+		return in, nil
+	}
+	if env.Build.IsRemote() {
+		p := env.Pos("build.path")
+		return in, diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: "build.path",
+			Msg:  fmt.Sprintf("remote build contexts (%s) are not supported", env.Build.Path),
+			Hint: "download the context and give its directory, relative to the environment file"}}
+	}
+	dir := path.Clean(env.Build.Path)
+	dockerfile := path.Clean(env.Build.Dockerfile)
+	// First the Dockerfile and ignore files, then the context without what
+	// they exclude.
+	meta := b.local(b.contextLocal(), "load build definition from "+path.Join(dir, dockerfile), llb.FollowPaths([]string{
+		path.Join(dir, dockerfile), path.Join(dir, dockerfile) + ".dockerignore", path.Join(dir, ".dockerignore"),
+	}))
+	mref, err := b.solve(ctx, meta)
+	if err != nil {
+		return in, err
+	}
+	mfs := &refFS{ctx: ctx, ref: mref, root: dir}
+	df, err := fs.ReadFile(mfs, dockerfile)
+	if err != nil {
+		p := env.Pos("build.path")
+		return in, diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: "build",
+			Msg:  fmt.Sprintf("no Dockerfile %q in the build context directory %q", dockerfile, dir),
+			Hint: "build.path is relative to the build context; run the build with the environment file's directory as context"}}
+	}
+	patterns, err := hash.IgnorePatterns(mfs, dockerfile)
+	if err != nil {
+		return in, err
+	}
+	excludes := make([]string, 0, len(patterns))
+	for _, p := range patterns {
+		neg := strings.HasPrefix(p, "!")
+		p = path.Join(dir, strings.TrimPrefix(p, "!"))
+		if neg {
+			p = "!" + p
+		}
+		excludes = append(excludes, p)
+	}
+	opts := []llb.LocalOption{llb.ExcludePatterns(excludes)}
+	if dir != "." {
+		opts = append(opts, llb.FollowPaths([]string{dir}))
+	}
+	cst := b.local(b.contextLocal(), "load build context", opts...)
+	cref, err := b.solve(ctx, cst)
+	if err != nil {
+		return in, err
+	}
+	h, err := hash.Compute(env, &refFS{ctx: ctx, ref: cref, root: dir})
+	if err != nil {
+		return in, err
+	}
+	in.Hash = h
+	if dir != "." {
+		cst = llb.Scratch().File(llb.Copy(cst, dir, "/", &llb.CopyInfo{CopyDirContentsOnly: true}), llb.WithCustomName("[internal] scope build context to "+dir))
+	}
+	in.Context = &cst
+	in.Dockerfile = df
+	in.SourceMap = llb.NewSourceMap(&meta, path.Join(dir, dockerfile), "Dockerfile", df)
+	return in, nil
+}
+
+func (b *builder) dockerfileLocal() string {
+	if v, ok := b.c.BuildOpts().Opts[keyDockerfileKey]; ok {
+		return v
+	}
+	return dockerui.DefaultLocalNameDockerfile
+}
+
+func (b *builder) contextLocal() string {
+	if v, ok := b.c.BuildOpts().Opts[keyContextKey]; ok {
+		return v
+	}
+	return dockerui.DefaultLocalNameContext
+}
+
+func (b *builder) local(name, desc string, opts ...llb.LocalOption) llb.State {
+	sid := b.c.BuildOpts().SessionID
+	if v, ok := b.c.BuildOpts().Opts[localSessionID+name]; ok {
+		sid = v
+	}
+	return llb.Local(name, append([]llb.LocalOption{
+		llb.SessionID(sid), llb.SharedKeyHint(name), dockerui.WithInternalName(desc),
+	}, opts...)...)
+}
+
+func (b *builder) solve(ctx context.Context, st llb.State) (client.Reference, error) {
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		return nil, err
+	}
+	return res.SingleRef()
+}
+
+func (b *builder) addSourceMap(st llb.State, name string, data []byte) {
+	if b.maps == nil {
+		b.maps = map[string]*llb.SourceMap{}
+	}
+	b.maps[name] = llb.NewSourceMap(&st, name, "YAML", data)
+}
+
+// sourceError attaches the positions of envkit's diagnostics to err, so that
+// buildx and buildctl print the file with the offending lines marked.
+func (b *builder) sourceError(err error) error {
+	var list diag.List
+	if !errors.As(err, &list) {
+		var one *diag.Error
+		if !errors.As(err, &one) {
+			return err
+		}
+		list = diag.List{one}
+	}
+	byFile := map[string][]*pb.Range{}
+	for _, e := range list {
+		if r := ranges(e); r != nil {
+			byFile[e.File] = append(byFile[e.File], r...)
+		}
+	}
+	for file, rs := range byFile {
+		sm := b.maps[file]
+		if file == b.filename {
+			sm = b.src.SourceMap
+		}
+		if sm != nil {
+			err = withSource(err, sm, rs)
+		}
+	}
+	return err
+}
+
+func ranges(e *diag.Error) []*pb.Range {
+	if e.Line <= 0 {
+		return nil
+	}
+	return []*pb.Range{{Start: &pb.Position{Line: int32(e.Line), Character: int32(max(e.Column-1, 0))}, End: &pb.Position{Line: int32(e.Line)}}}
+}
+
+// withSource attaches a file and ranges in it to err.
+func withSource(err error, sm *llb.SourceMap, rs []*pb.Range) error {
+	info := &pb.SourceInfo{Data: sm.Data, Filename: sm.Filename, Language: sm.Language}
+	if sm.Definition != nil {
+		info.Definition = sm.Definition.ToPB()
+	}
+	return errdefs.WithSource(err, &errdefs.Source{Info: info, Ranges: rs})
+}
+
+// wrapLocations attaches Dockerfile parse error locations, as the
+// Dockerfile frontend does.
+func wrapLocations(err error, sm *llb.SourceMap) error {
+	var el *parser.LocationError
+	if sm == nil || !errors.As(err, &el) {
+		return err
+	}
+	for _, l := range el.Locations {
+		rs := make([]*pb.Range, 0, len(l))
+		for _, r := range l {
+			rs = append(rs, &pb.Range{Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(r.Start.Character)},
+				End: &pb.Position{Line: int32(r.End.Line), Character: int32(r.End.Character)}})
+		}
+		err = withSource(err, sm, rs)
+	}
+	return err
+}

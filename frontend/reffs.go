@@ -1,0 +1,155 @@
+package frontend
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/moby/buildkit/frontend/gateway/client"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// refFS is a read-only fs.FS over a solved gateway reference, rooted at
+// root inside it. It lets the code that reads environment files and build
+// contexts from disk (spec, hash) read them from BuildKit unchanged.
+type refFS struct {
+	ctx  context.Context
+	ref  client.Reference
+	root string
+}
+
+var (
+	_ fs.ReadDirFS  = (*refFS)(nil)
+	_ fs.ReadFileFS = (*refFS)(nil)
+	_ fs.ReadLinkFS = (*refFS)(nil)
+)
+
+func (f *refFS) full(name string, op string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	return path.Join(f.root, name), nil
+}
+
+func (f *refFS) Lstat(name string) (fs.FileInfo, error) {
+	p, err := f.full(name, "lstat")
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.ref.StatFile(f.ctx, client.StatRequest{Path: p})
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrNotExist}
+	}
+	return statInfo{st}, nil
+}
+
+func (f *refFS) ReadLink(name string) (string, error) {
+	fi, err := f.Lstat(name)
+	if err != nil {
+		return "", err
+	}
+	st := fi.(statInfo).st
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	return st.Linkname, nil
+}
+
+func (f *refFS) ReadFile(name string) ([]byte, error) {
+	p, err := f.full(name, "open")
+	if err != nil {
+		return nil, err
+	}
+	dt, err := f.ref.ReadFile(f.ctx, client.ReadRequest{Filename: p})
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return dt, nil
+}
+
+func (f *refFS) Open(name string) (fs.File, error) {
+	fi, err := f.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return &refDir{fs: f, name: name, info: fi}, nil
+	}
+	dt, err := f.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return &refFile{Reader: bytes.NewReader(dt), info: fi}, nil
+}
+
+func (f *refFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	p, err := f.full(name, "readdir")
+	if err != nil {
+		return nil, err
+	}
+	sts, err := f.ref.ReadDir(f.ctx, client.ReadDirRequest{Path: p})
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	out := make([]fs.DirEntry, 0, len(sts))
+	for _, st := range sts {
+		out = append(out, fs.FileInfoToDirEntry(statInfo{st}))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}
+
+// statInfo adapts fsutil's Stat (whose Mode holds Go FileMode bits).
+type statInfo struct{ st *fstypes.Stat }
+
+func (s statInfo) Name() string       { return path.Base(s.st.Path) }
+func (s statInfo) Size() int64        { return s.st.Size }
+func (s statInfo) Mode() fs.FileMode  { return fs.FileMode(s.st.Mode) }
+func (s statInfo) ModTime() time.Time { return time.Unix(0, s.st.ModTime) }
+func (s statInfo) IsDir() bool        { return s.Mode().IsDir() }
+func (s statInfo) Sys() any           { return s.st }
+
+type refFile struct {
+	*bytes.Reader
+	info fs.FileInfo
+}
+
+func (f *refFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *refFile) Close() error               { return nil }
+
+type refDir struct {
+	fs      *refFS
+	name    string
+	info    fs.FileInfo
+	entries []fs.DirEntry
+	read    bool
+}
+
+func (d *refDir) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *refDir) Read([]byte) (int, error)   { return 0, io.EOF }
+func (d *refDir) Close() error               { return nil }
+func (d *refDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if !d.read {
+		es, err := d.fs.ReadDir(d.name)
+		if err != nil {
+			return nil, err
+		}
+		d.entries, d.read = es, true
+	}
+	if n <= 0 {
+		es := d.entries
+		d.entries = nil
+		return es, nil
+	}
+	if len(d.entries) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(d.entries))
+	es := d.entries[:n]
+	d.entries = d.entries[n:]
+	return es, nil
+}
