@@ -280,10 +280,8 @@ func (d *decoder) noarch(s *scanner, dst *record.NoarchType) error {
 func (d *decoder) version(s *scanner, dst *version.Version) error {
 	var text string
 	switch s.peek() {
-	case 'n':
-		if err := s.literal("null"); err != nil {
-			return err
-		}
+	case 'n': // leaves the version as it is, as Version.UnmarshalJSON does
+		return s.literal("null")
 	case '"':
 		raw, special, err := s.str()
 		if err != nil {
@@ -304,9 +302,7 @@ func (d *decoder) version(s *scanner, dst *version.Version) error {
 	if err != nil {
 		return err
 	}
-	if text != "" {
-		d.vers[text] = v
-	}
+	d.vers[text] = v
 	*dst = v
 	return nil
 }

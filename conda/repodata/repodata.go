@@ -63,6 +63,7 @@ type RepoData struct {
 	decoded  [][]*record.RepoDataRecord
 	done     []bool
 	warnings []*diag.Error
+	reported int // warnings handed out by takeWarnings
 }
 
 type group struct {
@@ -190,7 +191,7 @@ type indexer struct {
 
 func (p *indexer) document() error {
 	s := &p.s
-	if s.peek() == 0 { // CEP 36: an empty document is an empty dictionary
+	if s.atEnd() { // CEP 36: an empty document is an empty dictionary
 		return nil
 	}
 	more, err := s.enterObject()
@@ -235,7 +236,7 @@ func (p *indexer) document() error {
 	if err != nil {
 		return err
 	}
-	if s.peek() != 0 {
+	if !s.atEnd() {
 		return s.errorf("unexpected %q after the top-level object", s.data[s.pos])
 	}
 	return nil
@@ -280,9 +281,9 @@ func (p *indexer) packages(sec uint8) error {
 			return err
 		}
 		e.fnEnd = e.fnStart + len(fn)
-		s.peek()
+		isObject := s.peek() == '{'
 		e.start = s.pos
-		if s.data[e.start] != '{' {
+		if !isObject {
 			if err = s.skip(); err != nil {
 				return err
 			}
@@ -543,6 +544,15 @@ func (rd *RepoData) Warnings() []*diag.Error {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
 	return slices.Clone(rd.warnings)
+}
+
+// takeWarnings returns the warnings not taken before.
+func (rd *RepoData) takeWarnings() []*diag.Error {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	w := rd.warnings[rd.reported:]
+	rd.reported = len(rd.warnings)
+	return w
 }
 
 // decodeGroup decodes the records of group g.

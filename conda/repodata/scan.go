@@ -52,6 +52,12 @@ func (s *scanner) skipWS() {
 	}
 }
 
+// atEnd reports whether only white space is left.
+func (s *scanner) atEnd() bool {
+	s.skipWS()
+	return s.pos >= len(s.data)
+}
+
 // peek returns the next non-space byte, or 0 at the end.
 func (s *scanner) peek() byte {
 	s.skipWS()

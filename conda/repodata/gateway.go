@@ -1,0 +1,400 @@
+package repodata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/record"
+)
+
+// Gateway fetches repodata from channels (http, https, file:// and local
+// directories) and answers queries over them. HTTP responses are kept in a
+// disk cache and revalidated with ETag / Last-Modified on first use by each
+// Gateway; parsed subdirs and shards are kept in memory for the Gateway's
+// life. For queries by name a subdir's sharded index (CEP 16) is used when
+// the channel serves one, else its repodata.json(.zst).
+//
+// A Gateway is safe for concurrent use. The zero value works without a
+// disk cache.
+type Gateway struct {
+	// Client does the HTTP requests; nil means http.DefaultClient.
+	Client *http.Client
+	// CacheDir holds cached repodata (e.g. ~/.cache/envkit/repodata); ""
+	// disables the disk cache. Several processes may share it.
+	CacheDir string
+	// Warn, if set, receives non-fatal problems: invalid records skipped.
+	Warn func(error)
+	// Concurrency bounds parallel fetches; 0 means 8.
+	Concurrency int
+
+	mu      sync.Mutex
+	subdirs map[string]*subdirSource
+}
+
+// subdirSource is one channel subdir, loaded on first use.
+type subdirSource struct {
+	channel, subdir string
+	url             string // <channel>/<subdir>/
+
+	mu      sync.Mutex
+	tried   bool // shard index looked for
+	index   *ShardIndex
+	pkgBase string
+	full    *RepoData
+	missing bool                 // the channel has no such subdir
+	shards  map[string]*RepoData // shard per package name, when sharded
+}
+
+func (g *Gateway) fetcher() *fetcher {
+	c := g.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	return &fetcher{client: c, dir: g.CacheDir}
+}
+
+func (g *Gateway) source(ch channel.Channel, subdir string) *subdirSource {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	key := ch.BaseURL + "/" + subdir
+	if s, ok := g.subdirs[key]; ok {
+		return s
+	}
+	if g.subdirs == nil {
+		g.subdirs = make(map[string]*subdirSource)
+	}
+	s := &subdirSource{channel: ch.BaseURL, subdir: subdir, url: key + "/"}
+	g.subdirs[key] = s
+	return s
+}
+
+func (g *Gateway) warn(rd *RepoData) {
+	for _, w := range rd.takeWarnings() {
+		if g.Warn != nil {
+			g.Warn(w)
+		}
+	}
+}
+
+// loadFull loads the subdir's repodata.json, preferring repodata.json.zst.
+// Callers hold s.mu.
+func (s *subdirSource) loadFull(ctx context.Context, f *fetcher) error {
+	if s.full != nil || s.missing {
+		return nil
+	}
+	var body []byte
+	var err error
+	for _, name := range []string{"repodata.json.zst", "repodata.json"} {
+		var decode func([]byte) ([]byte, error)
+		if strings.HasSuffix(name, ".zst") {
+			decode = decompress
+		}
+		body, err = f.get(ctx, s.url+name, decode)
+		if !errors.Is(err, errNotFound) {
+			break
+		}
+	}
+	if errors.Is(err, errNotFound) {
+		s.missing = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rd, err := Parse(body, s.channel, s.subdir)
+	if err != nil {
+		return err
+	}
+	s.full = rd
+	return nil
+}
+
+// loadIndex looks for the subdir's shard index. Callers hold s.mu.
+func (s *subdirSource) loadIndex(ctx context.Context, f *fetcher) error {
+	if s.tried {
+		return nil
+	}
+	body, err := f.get(ctx, s.url+ShardIndexFile, nil)
+	if errors.Is(err, errNotFound) {
+		s.tried = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ix, err := ParseShardIndex(body)
+	if err != nil {
+		return fmt.Errorf("%s%s: %w", s.url, ShardIndexFile, err)
+	}
+	base, err := ix.PackageBaseURL(s.url + ShardIndexFile)
+	if err != nil {
+		return fmt.Errorf("%s%s: base_url: %w", s.url, ShardIndexFile, err)
+	}
+	s.tried, s.index, s.pkgBase, s.shards = true, ix, base, make(map[string]*RepoData)
+	return nil
+}
+
+// byName returns the subdir's records for name: from its shard when the
+// channel is sharded, else from repodata.json.
+func (g *Gateway) byName(ctx context.Context, f *fetcher, s *subdirSource, name string) ([]*record.RepoDataRecord, error) {
+	s.mu.Lock()
+	if err := s.loadIndex(ctx, f); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if s.index == nil {
+		err := s.loadFull(ctx, f)
+		full := s.full
+		s.mu.Unlock()
+		if err != nil || full == nil {
+			return nil, err
+		}
+		recs := full.ByName(name)
+		g.warn(full)
+		return recs, nil
+	}
+	ix, shard := s.index, s.shards[name]
+	s.mu.Unlock()
+	if shard == nil {
+		h, ok := ix.Shards[name]
+		if !ok {
+			return nil, nil
+		}
+		u, _ := ix.ShardURL(s.url+ShardIndexFile, name)
+		body, err := f.getShard(ctx, u, h)
+		if err != nil {
+			return nil, err
+		}
+		if shard, err = ParseShard(body, s.channel, s.subdir, s.pkgBase, h.String()+".msgpack.zst"); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if prev := s.shards[name]; prev != nil {
+			shard = prev // fetched concurrently; keep one
+		} else {
+			s.shards[name] = shard
+		}
+		s.mu.Unlock()
+	}
+	recs := shard.ByName(name)
+	g.warn(shard)
+	return recs, nil
+}
+
+// all returns every record of the subdir (from repodata.json).
+func (g *Gateway) all(ctx context.Context, f *fetcher, s *subdirSource) ([]*record.RepoDataRecord, error) {
+	s.mu.Lock()
+	err := s.loadFull(ctx, f)
+	full := s.full
+	s.mu.Unlock()
+	if err != nil || full == nil {
+		return nil, err
+	}
+	recs := full.Records()
+	g.warn(full)
+	return recs, nil
+}
+
+// RepoData returns the parsed repodata.json of one channel subdir, or nil
+// when the channel has no such subdir.
+func (g *Gateway) RepoData(ctx context.Context, ch channel.Channel, subdir string) (*RepoData, error) {
+	s := g.source(ch, subdir)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadFull(ctx, g.fetcher()); err != nil {
+		return nil, err
+	}
+	return s.full, nil
+}
+
+// Query returns the records of channels x subdirs ("noarch" is always
+// added). With names == nil it returns every record; otherwise the records
+// of those package names and, recursively, of the names their records
+// depend on. Records come ordered by channel, then subdir, then name.
+//
+// A subdir the channel does not serve counts as empty, but a channel that
+// serves none of them is an error (a wrong URL or name).
+func (g *Gateway) Query(ctx context.Context, channels []channel.Channel, subdirs []string, names []string) ([]*record.RepoDataRecord, error) {
+	subdirs = withNoarch(subdirs)
+	f := g.fetcher()
+	var sources []*subdirSource
+	for _, ch := range channels {
+		for _, sd := range subdirs {
+			sources = append(sources, g.source(ch, sd))
+		}
+	}
+	// found[i][name] are source i's records for name.
+	found := make([]map[string][]*record.RepoDataRecord, len(sources))
+	for i := range found {
+		found[i] = make(map[string][]*record.RepoDataRecord)
+	}
+	var err error
+	if names == nil {
+		err = g.parallel(ctx, len(sources), func(i int) error {
+			recs, err := g.all(ctx, f, sources[i])
+			for _, r := range recs {
+				found[i][r.Name] = append(found[i][r.Name], r)
+			}
+			return err
+		})
+	} else {
+		err = g.closure(ctx, f, sources, names, found)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkChannels(channels, subdirs, sources); err != nil {
+		return nil, err
+	}
+	var out []*record.RepoDataRecord
+	for _, m := range found {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			out = append(out, m[k]...)
+		}
+	}
+	return out, nil
+}
+
+// closure fetches names, then the names their records depend on, level by
+// level, until no new name appears.
+func (g *Gateway) closure(ctx context.Context, f *fetcher, sources []*subdirSource, names []string, found []map[string][]*record.RepoDataRecord) error {
+	seen := make(map[string]bool)
+	var frontier []string
+	add := func(n string) {
+		if n != "" && !seen[n] && !strings.HasPrefix(n, "__") { // __ names are virtual packages
+			seen[n] = true
+			frontier = append(frontier, n)
+		}
+	}
+	for _, n := range names {
+		add(n)
+	}
+	for len(frontier) > 0 {
+		level := frontier
+		frontier = nil
+		results := make([][]*record.RepoDataRecord, len(sources)*len(level))
+		err := g.parallel(ctx, len(results), func(t int) error {
+			var err error
+			results[t], err = g.byName(ctx, f, sources[t/len(level)], level[t%len(level)])
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for t, recs := range results {
+			if len(recs) == 0 {
+				continue
+			}
+			found[t/len(level)][level[t%len(level)]] = recs
+			for _, r := range recs {
+				for _, d := range r.Depends {
+					add(DependencyName(d))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// parallel runs task(0..n-1) on up to g.Concurrency goroutines and returns
+// the first error; it stops starting tasks once one failed.
+func (g *Gateway) parallel(ctx context.Context, n int, task func(int) error) error {
+	workers := g.Concurrency
+	if workers <= 0 {
+		workers = 8
+	}
+	workers = min(workers, n)
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if first != nil || next >= n {
+					mu.Unlock()
+					return
+				}
+				t := next
+				next++
+				mu.Unlock()
+				err := task(t)
+				if err == nil {
+					err = ctx.Err()
+				}
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// checkChannels fails for a channel none of whose subdirs exist.
+func checkChannels(channels []channel.Channel, subdirs []string, sources []*subdirSource) error {
+	for c, ch := range channels {
+		missing, known := 0, 0
+		for i := range subdirs {
+			s := sources[c*len(subdirs)+i]
+			s.mu.Lock()
+			if s.missing {
+				missing++
+			}
+			if s.missing || s.full != nil || s.index != nil {
+				known++
+			}
+			s.mu.Unlock()
+		}
+		if known == len(subdirs) && missing == known {
+			return fmt.Errorf("channel %s: no repodata for %s: not a conda channel, or the URL is wrong", ch.BaseURL, strings.Join(subdirs, ", "))
+		}
+	}
+	return nil
+}
+
+func withNoarch(subdirs []string) []string {
+	var out []string
+	for _, s := range subdirs {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if !slices.Contains(out, channel.Noarch) {
+		out = append(out, channel.Noarch)
+	}
+	return out
+}
+
+// DependencyName returns the package name a dependency spec names:
+// "python >=3.8" -> "python", "conda-forge::numpy[version='>=1']" ->
+// "numpy", "pip>=21" -> "pip".
+func DependencyName(spec string) string {
+	s := strings.TrimSpace(spec)
+	if i := strings.LastIndex(s, "::"); i >= 0 {
+		s = s[i+2:]
+	}
+	if i := strings.IndexAny(s, " \t=<>!~[(;,*"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.ToLower(s)
+}
