@@ -15,11 +15,12 @@ const (
 	extTarBz2 = ".tar.bz2"
 )
 
-// depName returns the package name a dependency spec starts with
-// ("python >=3.9" -> "python", "numpy[version='>=1']" -> "numpy").
+// depName returns the package name a conda or PEP 508 dependency spec
+// starts with ("python >=3.9" -> "python", "numpy[version='>=1']" ->
+// "numpy", "pkg; python_version<'3.8'" -> "pkg", "pkg @ file:x" -> "pkg").
 func depName(spec string) string {
 	spec = strings.TrimSpace(spec)
-	if i := strings.IndexAny(spec, " \t=<>!~[("); i >= 0 {
+	if i := strings.IndexAny(spec, " \t=<>!~[(;@"); i >= 0 {
 		return spec[:i]
 	}
 	return spec
