@@ -44,6 +44,21 @@ type explainer struct {
 	demands map[string][]string // package name -> "spec (who)" requirements shown
 	names   map[string]bool
 	b       strings.Builder
+	lines   int
+	omitted int
+}
+
+// maxExplainLines bounds an explanation: a large core (a sudoku) would
+// otherwise print thousands of lines.
+const maxExplainLines = 60
+
+func (e *explainer) linef(format string, args ...any) {
+	if e.lines >= maxExplainLines {
+		e.omitted++
+		return
+	}
+	e.lines++
+	fmt.Fprintf(&e.b, format, args...)
 }
 
 // explain builds the UnsatError of a run that ended in a level-0 conflict.
@@ -68,7 +83,7 @@ func (r *run) explain() *UnsatError {
 		}
 	}
 	err := &UnsatError{}
-	e.b.WriteString("cannot solve the request: the following packages are incompatible\n")
+	e.linef("cannot solve the request: the following packages are incompatible\n")
 	for i, id := range roots {
 		d := r.pl.roots[r.s.clauses[id].a]
 		err.Specs = append(err.Specs, d.src)
@@ -87,6 +102,9 @@ func (r *run) explain() *UnsatError {
 		}
 	}
 	e.conflicts()
+	if e.omitted > 0 {
+		fmt.Fprintf(&e.b, "... (%d more lines)\n", e.omitted)
+	}
 	err.Packages = sortedKeys(e.names)
 	err.text = strings.TrimRight(e.b.String(), "\n")
 	return err
@@ -103,19 +121,19 @@ func branch(last bool) (head, tail string) {
 func (e *explainer) requirement(d *dep, indent string, last bool, who string) {
 	head, tail := branch(last)
 	if d.err != nil {
-		fmt.Fprintf(&e.b, "%s%s%s, which cannot be parsed: %v\n", indent, head, d.src, d.err)
+		e.linef("%s%s%s, which cannot be parsed: %v\n", indent, head, d.src, d.err)
 		return
 	}
 	e.names[d.spec.Name] = true
 	e.demand(d.spec.Name, fmt.Sprintf("%s (%s)", d.src, who))
 	switch {
 	case len(d.matches) == 0:
-		fmt.Fprintf(&e.b, "%s%s%s, for which no candidates were found\n", indent, head, d.src)
+		e.linef("%s%s%s, for which no candidates were found\n", indent, head, d.src)
 	case e.shown[d]:
-		fmt.Fprintf(&e.b, "%s%s%s, with the options shown above\n", indent, head, d.src)
+		e.linef("%s%s%s, with the options shown above\n", indent, head, d.src)
 	default:
 		e.shown[d] = true
-		fmt.Fprintf(&e.b, "%s%s%s can be installed with any of the following options:\n", indent, head, d.src)
+		e.linef("%s%s%s can be installed with any of the following options:\n", indent, head, d.src)
 		e.candidates(d.matches, indent+tail, true)
 	}
 }
@@ -172,23 +190,23 @@ func (e *explainer) candidates(vs []int32, indent string, last bool) {
 			children = append(children, func(l bool) {
 				h, _ := branch(l)
 				e.names[d.spec.Name] = true
-				fmt.Fprintf(&e.b, "%s%s%s, which excludes %s\n", indent+tail, h, d.src, e.versions(excluded))
+				e.linef("%s%s%s, which excludes %s\n", indent+tail, h, d.src, e.versions(excluded))
 			})
 		}
 		for _, id := range e.pins[g.vs[0]] {
 			pin := e.r.pl.pins[e.r.s.clauses[id].c]
 			children = append(children, func(l bool) {
 				h, _ := branch(l)
-				fmt.Fprintf(&e.b, "%s%sexcluded by the constraint %s\n", indent+tail, h, pin.src)
+				e.linef("%s%sexcluded by the constraint %s\n", indent+tail, h, pin.src)
 			})
 		}
 		switch {
 		case c.virtual:
-			fmt.Fprintf(&e.b, "%s%s%s (virtual package of the target)\n", indent, head, label)
+			e.linef("%s%s%s (virtual package of the target)\n", indent, head, label)
 		case len(children) == 0:
-			fmt.Fprintf(&e.b, "%s%s%s\n", indent, head, label)
+			e.linef("%s%s%s\n", indent, head, label)
 		default:
-			fmt.Fprintf(&e.b, "%s%s%s would require\n", indent, head, label)
+			e.linef("%s%s%s would require\n", indent, head, label)
 		}
 		for i, ch := range children {
 			ch(i == len(children)-1)
@@ -268,6 +286,6 @@ func (e *explainer) conflicts() {
 		if len(ds) < 2 {
 			continue
 		}
-		fmt.Fprintf(&e.b, "only one %s can be installed, but it is required as %s\n", name, strings.Join(ds, " and as "))
+		e.linef("only one %s can be installed, but it is required as %s\n", name, strings.Join(ds, " and as "))
 	}
 }

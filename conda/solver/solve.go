@@ -205,6 +205,9 @@ func (r *run) solve(ctx context.Context) (bool, error) {
 				}
 			}
 			learnt, back, why := s.analyze(confl)
+			if debugLearn != nil {
+				debugLearn(s, learnt)
+			}
 			s.backtrack(back)
 			r.dropTrue()
 			s.learn(learnt, why)
@@ -280,3 +283,5 @@ func (r *run) pick(d *dep) int32 {
 	}
 	return first
 }
+
+var debugLearn func(*sat, []int32)

@@ -1,0 +1,126 @@
+package solver
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/conda/record"
+)
+
+// sudokuSpecs is mamba's sudoku request (libmamba test_problems_graph): the
+// givens of a classic puzzle over sudoku.json, where package sudoku_C_R at
+// version D puts digit D in a cell and depends on its peers being other
+// digits. mamba expects it to be unsolvable (the repodata's box peers are
+// not the real sudoku boxes), so it is a stress test for proving
+// unsatisfiability and explaining it.
+func sudokuSpecs(t testing.TB) []*MatchSpec {
+	givens := []string{
+		"0_0 == 5", "1_0 == 3", "4_0 == 7", "0_1 == 6", "3_1 == 1", "4_1 == 9", "5_1 == 5", "1_2 == 9",
+		"2_2 == 8", "7_2 == 6", "0_3 == 8", "4_3 == 6", "8_3 == 3", "0_4 == 4", "3_4 == 8", "5_4 == 3",
+		"8_4 == 1", "0_5 == 7", "4_5 == 2", "8_5 == 6", "1_6 == 6", "6_6 == 2", "7_6 == 8", "3_7 == 4",
+		"4_7 == 1", "5_7 == 9", "8_7 == 5", "4_8 == 8", "7_8 == 7", "8_8 == 9",
+	}
+	var ss []string
+	for _, g := range givens {
+		ss = append(ss, "sudoku_"+g)
+	}
+	return specs(t, ss...)
+}
+
+func TestSudoku(t *testing.T) {
+	recs := loadIndex(t, "https://conda.example/sudoku", "conda", "indexes", "sudoku.json")
+	ue := mustUnsat(t, Problem{Specs: sudokuSpecs(t), Available: recs})
+	text := ue.Error()
+	wantContains(t, text, "the following packages are incompatible", "sudoku_")
+	if n := strings.Count(text, "\n"); n > maxExplainLines+5 {
+		t.Errorf("explanation has %d lines", n)
+	}
+	if len(ue.Specs) == 0 || len(ue.Packages) < 2 {
+		t.Errorf("specs %v packages %v", ue.Specs, ue.Packages)
+	}
+	// The proof must hold whatever the input order.
+	slices.Reverse(recs)
+	mustUnsat(t, Problem{Specs: sudokuSpecs(t), Available: recs})
+}
+
+func TestCondaForgeNumpy(t *testing.T) {
+	recs := loadIndex(t, "https://conda.anaconda.org/conda-forge", "conda", "indexes", "conda-forge-numpy-linux-64.json")
+	got := mustSolve(t, Problem{Specs: specs(t, "numpy"), Available: recs, Virtual: linuxVirtual()})
+	for _, name := range []string{"numpy", "python", "libopenblas", "python_abi"} {
+		if find(got, name) == nil {
+			t.Errorf("%s missing from %v", name, dists(got))
+		}
+	}
+}
+
+func linuxVirtual() []*record.PackageRecord {
+	return []*record.PackageRecord{
+		rec("__unix", "0", "0"), rec("__linux", "5.15", "0"), rec("__glibc", "2.28", "0"), rec("__archspec", "1", "x86_64"),
+	}
+}
+
+var index4Requests = [][]string{
+	{"numpy", "pandas", "python 3.6*"},
+	{"conda-build"},
+	{"dask", "distributed", "bokeh"},
+	{"ipython-notebook", "sqlalchemy", "python 2.7*"},
+}
+
+func TestIndex4(t *testing.T) {
+	recs := loadIndex(t, "https://conda.example/index4", "conda", "indexes", "index4.json")
+	for _, req := range index4Requests {
+		got := mustSolve(t, Problem{Specs: specs(t, req...), Available: recs})
+		for _, s := range req {
+			name := strings.Fields(s)[0]
+			if find(got, name) == nil {
+				t.Errorf("%v: %s not installed: %v", req, name, dists(got))
+			}
+		}
+	}
+}
+
+func benchSolve(b *testing.B, p Problem) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Solve(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSolverCases(b *testing.B) {
+	recs := loadChannel(b, index1URL, "conda", "channels", "conda-index1")
+	for _, c := range loadCases(b) {
+		b.Run(c.Source[strings.LastIndex(c.Source, "::")+2:], func(b *testing.B) {
+			benchSolve(b, Problem{Specs: specs(b, c.Specs...), Available: append(recs, caseExtras[c.Source]...)})
+		})
+	}
+}
+
+func BenchmarkIndex4(b *testing.B) {
+	recs := loadIndex(b, "https://conda.example/index4", "conda", "indexes", "index4.json")
+	for _, req := range index4Requests {
+		b.Run(strings.Join(req, ","), func(b *testing.B) {
+			benchSolve(b, Problem{Specs: specs(b, req...), Available: recs})
+		})
+	}
+}
+
+// BenchmarkSudoku proves the sudoku request unsatisfiable and explains it.
+func BenchmarkSudoku(b *testing.B) {
+	recs := loadIndex(b, "https://conda.example/sudoku", "conda", "indexes", "sudoku.json")
+	p := Problem{Specs: sudokuSpecs(b), Available: recs}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Solve(context.Background(), p); err == nil {
+			b.Fatal("sudoku solved; mamba expects it unsolvable")
+		}
+	}
+}
+
+func BenchmarkCondaForgeNumpy(b *testing.B) {
+	recs := loadIndex(b, "https://conda.anaconda.org/conda-forge", "conda", "indexes", "conda-forge-numpy-linux-64.json")
+	benchSolve(b, Problem{Specs: specs(b, "numpy"), Available: recs, Virtual: linuxVirtual()})
+}
