@@ -27,15 +27,20 @@ var (
 // package without "optional" is taken as not optional. Packages come back in
 // the canonical order (conda first, then by name, platform, category).
 func ReadCondaLock(file string, data []byte) (*Lock, error) {
-	d := &decoder{file: file}
 	root, err := parseYAML(file, data)
 	if err != nil {
 		return nil, err
 	}
-	top := d.fields(root, "", clTopKeys, []string{"metadata", "package"})
+	return readCondaLock(file, root)
+}
+
+func readCondaLock(file string, root *yaml.Node) (*Lock, error) {
+	d := &decoder{file: file}
 	if root == nil {
 		d.fail(nil, "", "empty file: not a conda-lock file")
+		return nil, d.err()
 	}
+	top := d.fields(root, "", clTopKeys, []string{"metadata", "package"})
 	if top == nil {
 		return nil, d.err()
 	}

@@ -24,6 +24,10 @@ func ReadPixi(file string, data []byte) (map[string]*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readPixi(file, root)
+}
+
+func readPixi(file string, root *yaml.Node) (map[string]*Lock, error) {
 	d := &decoder{file: file}
 	envs := d.readPixi(root)
 	if err := d.err(); err != nil {
