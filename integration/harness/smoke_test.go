@@ -1,0 +1,229 @@
+package harness_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/envkit/envkit/integration/harness"
+)
+
+func TestMain(m *testing.M) { harness.Main(m) }
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// writeContext makes a build context directory with the given Dockerfile.
+func writeContext(t *testing.T, dockerfile string) string {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestBaseImage(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	t.Logf("stack startup: %v", e.Startup)
+	m, err := e.Reg.Manifest(ctx, e.Base.Base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.IsIndex() {
+		t.Fatalf("%s is an index (%s), want a single linux/amd64 manifest", e.Base.Base, m.MediaType)
+	}
+	img, err := e.Reg.Image(ctx, e.Base.Base, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Config.OS != "linux" || img.Config.Architecture != "amd64" {
+		t.Errorf("config platform %s/%s", img.Config.OS, img.Config.Architecture)
+	}
+	// /bin/sh is a symlink to busybox: ReadFile follows it to the ELF binary.
+	sh, err := e.Reg.ReadImageFile(ctx, img, "/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(sh), "\x7fELF") {
+		t.Errorf("/bin/sh is not an ELF file (starts %q)", sh[:min(len(sh), 8)])
+	}
+	if _, err := e.Reg.ReadImageFile(ctx, img, "/no/such/file"); !errors.Is(err, harness.ErrNotFound) {
+		t.Errorf("missing file: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestBuildRunBuildctl builds FROM the base image with a RUN step through
+// buildctl and checks the file the RUN step wrote in the pushed image.
+func TestBuildRunBuildctl(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	dir := writeContext(t, "FROM "+e.Base.Base+"\nRUN echo hi > /x && rm /etc/os-release\n")
+	ref := e.Ref("smoke/buildctl:1")
+	dgst, err := e.BuildDockerfile(ctx, dir, nil, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Digest != dgst {
+		t.Errorf("registry has %s, build reported %s", img.Digest, dgst)
+	}
+	got, err := e.Reg.ReadImageFile(ctx, img, "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "hi\n" {
+		t.Errorf("/x = %q, want %q", got, "hi\n")
+	}
+	// The RUN layer's whiteout hides the base layer's file.
+	if _, err := e.Reg.ReadImageFile(ctx, img, "/etc/os-release"); !errors.Is(err, harness.ErrNotFound) {
+		t.Errorf("deleted /etc/os-release: err = %v, want ErrNotFound", err)
+	}
+	if len(img.Manifest.Layers) != 2 {
+		t.Errorf("%d layers, want 2 (base + RUN)", len(img.Manifest.Layers))
+	}
+}
+
+// TestBuildRunDockerBuildx does the same through `docker buildx build` with
+// the remote builder on the stack's buildkitd.
+func TestBuildRunDockerBuildx(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	dir := writeContext(t, "FROM "+e.Base.Base+"\nRUN echo hi from buildx > /x\n")
+	ref := e.Ref("smoke/buildx:1")
+	if out, err := e.DockerBuildx(ctx, "build", "--progress=plain", "--output", "type=image,name="+ref+",push=true", dir); err != nil {
+		t.Fatal(err)
+	} else if !strings.Contains(string(out), "pushing manifest for "+ref) {
+		t.Errorf("docker buildx output does not mention pushing %s:\n%s", ref, out)
+	}
+	got, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "hi from buildx\n" {
+		t.Errorf("/x = %q", got)
+	}
+	out, err := e.DockerBuildx(ctx, "inspect", "envkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "remote") || !strings.Contains(string(out), e.BuildkitAddr) {
+		t.Errorf("builder envkit is not the remote driver on %s:\n%s", e.BuildkitAddr, out)
+	}
+}
+
+// TestMultiPlatformBase checks the multi-platform base index and builds an
+// image-only multi-platform image on top of it.
+func TestMultiPlatformBase(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	m, err := e.Reg.Manifest(ctx, e.Base.Multi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := m.Index()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var platforms []string
+	for _, d := range idx.Manifests {
+		if d.MediaType != ocispec.MediaTypeImageManifest {
+			t.Errorf("index entry %s has media type %s", d.Digest, d.MediaType)
+		}
+		platforms = append(platforms, d.Platform.OS+"/"+d.Platform.Architecture)
+	}
+	if strings.Join(platforms, ",") != "linux/amd64,linux/arm64" {
+		t.Fatalf("index platforms %v, want linux/amd64,linux/arm64", platforms)
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		got, err := e.Reg.ReadFile(ctx, e.Base.Multi, "linux/"+arch, "/etc/envkit-test-arch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != arch+"\n" {
+			t.Errorf("linux/%s: /etc/envkit-test-arch = %q", arch, got)
+		}
+	}
+
+	dir := writeContext(t, "FROM "+e.Base.Multi+"\nARG TARGETARCH\nCOPY hello.txt /hello-$TARGETARCH.txt\n")
+	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := e.Ref("smoke/multi:1")
+	if _, err := e.BuildDockerfile(ctx, dir, []string{"linux/amd64", "linux/arm64"}, ref); err != nil {
+		t.Fatal(err)
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := e.Reg.Image(ctx, ref, "linux/"+arch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.Reg.ReadImageFile(ctx, img, "/hello-"+arch+".txt"); err != nil || string(got) != "hello\n" {
+			t.Errorf("linux/%s: /hello-%s.txt = %q, %v", arch, arch, got, err)
+		}
+		if got, err := e.Reg.ReadImageFile(ctx, img, "/etc/envkit-test-arch"); err != nil || string(got) != arch+"\n" {
+			t.Errorf("linux/%s: base file = %q, %v", arch, got, err)
+		}
+	}
+}
+
+// TestFrontendImage packages a small gateway frontend (testdata/minifrontend)
+// with PushFrontendImage and builds with it through gateway.v0.
+func TestFrontendImage(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	bin := filepath.Join(t.TempDir(), "minifrontend")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/minifrontend")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build minifrontend: %v\n%s", err, out)
+	}
+	fref := e.Ref("smoke/frontend:1")
+	dgst, err := e.PushFrontendImage(ctx, bin, fref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := e.Reg.Image(ctx, fref, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Digest != dgst {
+		t.Errorf("registry has %s, push reported %s", img.Digest, dgst)
+	}
+	if ep := strings.Join(img.Config.Config.Entrypoint, " "); ep != "/bin/envkit-frontend" {
+		t.Errorf("entrypoint %q", ep)
+	}
+
+	out := e.Ref("smoke/from-frontend:1")
+	if _, err := e.Buildctl(ctx, "build", "--progress=plain",
+		"--frontend=gateway.v0", "--opt", "source="+fref, "--opt", "build-arg:WHO=envkit",
+		"--output", "type=image,name="+out+",push=true"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Reg.ReadFile(ctx, out, "", "/frontend-says")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "hello from envkit\n" {
+		t.Errorf("/frontend-says = %q", got)
+	}
+
+	// A dynamically linked binary cannot run FROM scratch: refused up front.
+	// (Debian's coreutils are dynamically linked.)
+	if _, err := e.PushFrontendImage(ctx, "/bin/ls", e.Ref("smoke/bad:1")); err == nil || !strings.Contains(err.Error(), "dynamically linked") {
+		t.Errorf("dynamic binary: err = %v, want a dynamically linked error", err)
+	}
+}
