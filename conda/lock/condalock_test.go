@@ -13,7 +13,7 @@ import (
 	"github.com/envkit/envkit/internal/testdata"
 )
 
-func readFixture(t *testing.T, elem ...string) (string, []byte) {
+func readFixture(t testing.TB, elem ...string) (string, []byte) {
 	t.Helper()
 	path := testdata.Path(t, append([]string{"conda", "lockfiles"}, elem...)...)
 	data, err := os.ReadFile(path)
