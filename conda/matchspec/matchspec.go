@@ -129,7 +129,7 @@ func parse(orig string, lenient bool) (*MatchSpec, error) {
 				m.Channel, m.Subdir = splitChannelSubdir(ch)
 			}
 		}
-		s = rest
+		s = strings.TrimSpace(rest)
 	}
 
 	// Name: up to the first space or operator character.
@@ -145,6 +145,9 @@ func parse(orig string, lenient bool) (*MatchSpec, error) {
 	if strings.IndexByte(name, '*') >= 0 {
 		if !lenient && name != "*" {
 			return fail("package name %q: globs are only accepted leniently", name)
+		}
+		if msg := validName(strings.ReplaceAll(name, "*", "a")); strings.HasPrefix(msg, "invalid character") {
+			return fail("package name %q: %s", name, msg)
 		}
 	} else if msg := validName(name); msg != "" {
 		return fail("package name %q: %s", name, msg)
@@ -218,7 +221,9 @@ func parse(orig string, lenient bool) (*MatchSpec, error) {
 	}
 
 	for _, f := range []struct{ key, value string }{{"channel", m.Channel}, {"subdir", m.Subdir}} {
-		if i := strings.IndexAny(f.value, " \t'\"[]=,|<>"); i >= 0 {
+		if i := strings.IndexFunc(f.value, func(r rune) bool {
+			return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("'\"[]=,|<>", r)
+		}); i >= 0 {
 			return fail("%s %q: invalid character %q", f.key, f.value, f.value[i])
 		}
 	}
@@ -305,7 +310,7 @@ func sanitizeVersion(v string, hasBuild bool) string {
 		return v
 	}
 	bare := strings.TrimLeft(v, "=")
-	if strings.HasPrefix(v, "==") && !hasBuild {
+	if strings.HasPrefix(v, "==") && !hasBuild && !strings.ContainsAny(bare, "=,|") {
 		return bare
 	}
 	if !strings.ContainsAny(bare, "=,|") {
@@ -508,7 +513,7 @@ func (m *MatchSpec) String() string {
 	if exactChannel {
 		b.WriteString(channelName(m.Channel))
 	} else if m.Channel != "" && m.Channel != "*" {
-		brackets = append(brackets, "channel="+m.Channel)
+		brackets = append(brackets, "channel='"+m.Channel+"'")
 	}
 	if m.Subdir != "" {
 		if exactChannel {
@@ -538,22 +543,22 @@ func (m *MatchSpec) String() string {
 			} else {
 				b.WriteString(v)
 			}
-		case strings.HasSuffix(v, ".*"):
+		case m.Version.op == opStartsWith && strings.HasSuffix(v, ".*"):
 			b.WriteString("=" + v[:len(v)-2])
-		case v == "*":
-		case strings.HasSuffix(v, "*"):
-			b.WriteString("=" + v[:len(v)-1])
-		case strings.HasPrefix(v, "=="):
+		case m.Version.op == opAny:
+		case m.Version.op == opEq && strings.HasPrefix(v, "=="):
 			b.WriteString(v)
 			versionExact = true
-		default:
+		case m.Version.op == opEq:
 			b.WriteString("==" + v)
 			versionExact = true
+		default: // globs like "1.*.2", or "=1.2" kept as written inside a spec
+			brackets = append(brackets, "version='"+v+"'")
 		}
 	}
 	if m.Build != "" {
 		switch {
-		case strings.ContainsAny(m.Build, "><$^|,"):
+		case strings.ContainsAny(m.Build, "><$^|, ="):
 			brackets = append(brackets, "build='"+m.Build+"'")
 		case strings.IndexByte(m.Build, '*') >= 0 || !versionExact:
 			brackets = append(brackets, "build="+m.Build)
@@ -591,9 +596,10 @@ func (m *MatchSpec) String() string {
 	return b.String()
 }
 
-// channelName returns the short name conda prints for a channel.
+// channelName returns the short name conda prints for a channel under the
+// default alias ("conda-forge" for its URL); other channels print as given.
 func channelName(s string) string {
-	if c, err := channel.Parse(s); err == nil {
+	if c, err := channel.Parse(s); err == nil && !strings.Contains(c.Name, "://") {
 		return c.Name
 	}
 	return s
