@@ -190,21 +190,17 @@ func (e *explainer) candidates(vs []int32, indent string, last bool) {
 			children = append(children, func(l bool) {
 				h, _ := branch(l)
 				e.names[d.spec.Name] = true
-				e.linef("%s%s%s, which excludes %s\n", indent+tail, h, d.src, e.versions(excluded))
+				e.linef("%s%sconstrains %s, which excludes %s\n", indent+tail, h, d.src, e.versions(excluded))
 			})
 		}
 		for _, id := range e.pins[g.vs[0]] {
-			pin := e.r.pl.pins[e.r.s.clauses[id].c]
-			children = append(children, func(l bool) {
-				h, _ := branch(l)
-				e.linef("%s%sexcluded by the constraint %s\n", indent+tail, h, pin.src)
-			})
+			label += ", excluded by the constraint " + e.r.pl.pins[e.r.s.clauses[id].c].src
 		}
 		switch {
-		case c.virtual:
-			e.linef("%s%s%s (virtual package of the target)\n", indent, head, label)
 		case len(children) == 0:
 			e.linef("%s%s%s\n", indent, head, label)
+		case len(e.reqs[g.vs[0]]) == 0:
+			e.linef("%s%s%s\n", indent, head, label) // only constrains follow
 		default:
 			e.linef("%s%s%s would require\n", indent, head, label)
 		}
@@ -267,6 +263,9 @@ func (e *explainer) versions(vs []int32) string {
 	}
 	if n > maxShown {
 		fmt.Fprintf(&b, " (and %d more)", n-maxShown)
+	}
+	if len(vs) > 0 && e.r.pl.vars[vs[0]].virtual {
+		b.WriteString(" (virtual package of the target)")
 	}
 	return b.String()
 }

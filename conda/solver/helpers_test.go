@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/version"
 	"github.com/envkit/envkit/internal/testdata"
@@ -90,7 +91,7 @@ func specs(t testing.TB, ss ...string) []*MatchSpec {
 	t.Helper()
 	var out []*MatchSpec
 	for _, s := range ss {
-		m, err := ParseMatchSpec(s)
+		m, err := matchspec.ParseLenient(s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -70,10 +70,12 @@ func buildPool(p *Problem) *pool {
 	for _, r := range p.Locked {
 		locked[r.Name] = append(locked[r.Name], r)
 	}
-	specChannel := map[string]string{}
+	// A requested spec that names a channel chooses that channel for its
+	// package, whatever the channel priority.
+	pinnedChannel := map[string]bool{}
 	for _, s := range p.Specs {
-		if s.Channel != "" {
-			specChannel[s.Name] = s.Channel
+		if s.Channel != "" && s.Channel != "*" {
+			pinnedChannel[s.Name] = true
 		}
 	}
 
@@ -93,16 +95,16 @@ func buildPool(p *Problem) *pool {
 		if _, ok := pl.byName[name]; ok || strings.HasPrefix(name, "__") {
 			return
 		}
-		cs := pl.candidates(name, all[name], locked[name], specChannel[name])
+		cs := pl.candidates(name, all[name], locked[name], pinnedChannel[name])
 		pl.byName[name] = cs
 		pl.names = append(pl.names, name)
 		queue = append(queue, name)
 	}
 	for _, s := range p.Specs {
-		pl.roots = append(pl.roots, &dep{src: s.String(), spec: s})
+		pl.roots = append(pl.roots, &dep{src: specText(s), spec: s})
 		visit(s.Name)
 		if len(pl.byName[s.Name]) == 0 {
-			pl.missing = append(pl.missing, s.String())
+			pl.missing = append(pl.missing, specText(s))
 		}
 	}
 	for len(queue) > 0 {
@@ -128,7 +130,7 @@ func buildPool(p *Problem) *pool {
 		}
 	}
 	for _, s := range p.Constraints {
-		pl.pins = append(pl.pins, &dep{src: s.String(), spec: s})
+		pl.pins = append(pl.pins, &dep{src: specText(s), spec: s})
 	}
 
 	// Order every name's candidates, then number them in that order, so that
@@ -157,7 +159,7 @@ func buildPool(p *Problem) *pool {
 
 // candidates applies de-duplication, locking and channel priority to the
 // records of one name.
-func (pl *pool) candidates(name string, recs, locked []*record.RepoDataRecord, specChannel string) []*cand {
+func (pl *pool) candidates(name string, recs, locked []*record.RepoDataRecord, pinnedChannel bool) []*cand {
 	// The same artifact as .conda and .tar.bz2: keep the .conda.
 	type key struct{ ch, sub, ver, build string }
 	seen := make(map[key]int, len(recs))
@@ -190,10 +192,7 @@ func (pl *pool) candidates(name string, recs, locked []*record.RepoDataRecord, s
 		}
 		add(r, true)
 	}
-	switch {
-	case specChannel != "":
-		out = slices.DeleteFunc(out, func(c *cand) bool { return !channelMatches(specChannel, c.rec.Channel) })
-	case pl.p.ChannelPriority == Strict && len(out) > 0:
+	if pl.p.ChannelPriority == Strict && !pinnedChannel && len(out) > 0 {
 		best := out[0].chanRank
 		for _, c := range out {
 			best = min(best, c.chanRank)
@@ -212,14 +211,6 @@ func (pl *pool) findLocked(cs []*cand, r *record.RepoDataRecord) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// channelMatches reports whether a record's channel URL is the channel a
-// spec names ("conda-forge" or a URL).
-func channelMatches(spec, url string) bool {
-	spec = strings.TrimRight(spec, "/")
-	url = strings.TrimRight(url, "/")
-	return spec == url || strings.HasSuffix(url, "/"+spec)
 }
 
 // dep parses a depends/constrains string once per solve.
@@ -247,14 +238,10 @@ func (pl *pool) bestVersion(d *dep) {
 }
 
 func (pl *pool) matches(d *dep, c *cand) bool {
-	s := d.spec
-	if s.Channel != "" && !c.virtual && !channelMatches(s.Channel, c.rec.Channel) {
-		return false
+	if c.virtual {
+		return d.spec.Match(&c.rec.PackageRecord)
 	}
-	if s.Subdir != "" && c.rec.Subdir != s.Subdir {
-		return false
-	}
-	return s.Match(&c.rec.PackageRecord)
+	return d.spec.MatchRecord(c.rec)
 }
 
 // match fills d.matches and d.others in variable (preference) order.

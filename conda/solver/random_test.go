@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/version"
 )
@@ -50,7 +51,7 @@ func randomProblem(rng *rand.Rand) Problem {
 	}
 	p := Problem{Available: avail}
 	for _, s := range ss {
-		m, err := ParseMatchSpec(s)
+		m, err := matchspec.Parse(s)
 		if err != nil {
 			panic(err)
 		}
@@ -61,6 +62,10 @@ func randomProblem(rng *rand.Rand) Problem {
 
 // consistent reports whether a set of records is a valid installation.
 func consistent(p Problem, set []*record.RepoDataRecord) error {
+	return consistentCached(p, set, map[string]*MatchSpec{})
+}
+
+func consistentCached(p Problem, set []*record.RepoDataRecord, parsed map[string]*MatchSpec) error {
 	byName := map[string]*record.RepoDataRecord{}
 	for _, r := range set {
 		if byName[r.Name] != nil {
@@ -69,7 +74,11 @@ func consistent(p Problem, set []*record.RepoDataRecord) error {
 		byName[r.Name] = r
 	}
 	sat := func(s string, isConstrain bool) bool {
-		m, _ := ParseMatchSpec(s)
+		m := parsed[s]
+		if m == nil {
+			m, _ = matchspec.Parse(s)
+			parsed[s] = m
+		}
 		r := byName[m.Name]
 		if r == nil {
 			return isConstrain
@@ -99,6 +108,7 @@ func consistent(p Problem, set []*record.RepoDataRecord) error {
 // bruteForce reports whether any subset of the records is consistent.
 func bruteForce(p Problem) bool {
 	n := len(p.Available)
+	parsed := map[string]*MatchSpec{}
 	for mask := 0; mask < 1<<n; mask++ {
 		var set []*record.RepoDataRecord
 		for i := 0; i < n; i++ {
@@ -106,7 +116,7 @@ func bruteForce(p Problem) bool {
 				set = append(set, p.Available[i])
 			}
 		}
-		if consistent(p, set) == nil {
+		if consistentCached(p, set, parsed) == nil {
 			return true
 		}
 	}

@@ -131,7 +131,8 @@ func TestDummyVirtualConstrains(t *testing.T) {
 	// cuda-version 12.5 constrains __cuda >=12.1; the target has __cuda 1.
 	cuda := []*record.PackageRecord{{Name: "__cuda", Version: version.MustParse("1"), Build: "0"}}
 	ue := mustUnsat(t, Problem{Specs: specs(t, "cuda-version"), Available: dummy(t), Virtual: cuda})
-	wantContains(t, ue.Error(), "cuda-version", "__cuda >=12.1", "__cuda 1")
+	t.Logf("\n%s", ue)
+	wantContains(t, ue.Error(), "cuda-version 12.5", "constrains __cuda >=12.1, which excludes __cuda 1 (virtual package of the target)")
 	// Without __cuda the constraint does not apply.
 	got := mustSolve(t, Problem{Specs: specs(t, "cuda-version"), Available: dummy(t)})
 	if len(got) != 1 || got[0].Name != "cuda-version" {
@@ -161,11 +162,11 @@ func TestDummyUnsatExplanation(t *testing.T) {
 		"foobar 2.1 | 2.0 would require",
 		"bors <2.0",
 		"bors 1.2.1 | 1.1 | 1.0",
-		"bors >= 2 can be installed",
+		"bors >=2 can be installed",
 		"bors 2.1 | 2.0",
 		"only one bors can be installed",
 	)
-	if !slices.Equal(ue.Specs, []string{"foobar >=2", "bors >= 2"}) {
+	if !slices.Equal(ue.Specs, []string{"foobar >=2", "bors >=2"}) {
 		t.Errorf("specs %v", ue.Specs)
 	}
 	if !slices.Contains(ue.Packages, "bors") || !slices.Contains(ue.Packages, "foobar") {
@@ -189,7 +190,8 @@ func TestConstrains(t *testing.T) {
 	}
 	// Forcing the constraining build makes it unsatisfiable, explained.
 	ue := mustUnsat(t, Problem{Specs: specs(t, "foo==3.0.2=py36h1af98f8_3", "bors>=2"), Available: dummy(t)})
-	wantContains(t, ue.Error(), "bors <2.0, which excludes bors 2.1 | 2.0")
+	t.Logf("\n%s", ue)
+	wantContains(t, ue.Error(), "constrains bors <2.0, which excludes bors 2.1 | 2.0")
 }
 
 func TestTrackFeatures(t *testing.T) {
@@ -223,7 +225,8 @@ func TestPins(t *testing.T) {
 	}
 	// rattler's panic_on_constraint: xbar needs xfoo >=2, the pin says xfoo==1.
 	ue := mustUnsat(t, Problem{Specs: specs(t, "xbar"), Constraints: specs(t, "xfoo==1"), Available: dummy(t)})
-	wantContains(t, ue.Error(), "xbar 1 would require", "xfoo >=2", "excluded by the constraint xfoo==1")
+	t.Logf("\n%s", ue)
+	wantContains(t, ue.Error(), "xbar 1 would require", "xfoo >=2", "xfoo 2, excluded by the constraint xfoo==1")
 }
 
 func TestLocked(t *testing.T) {
@@ -290,7 +293,7 @@ func TestChannelPriority(t *testing.T) {
 		t.Errorf("disabled: %v", dists(got))
 	}
 	// A channel-qualified spec overrides strict priority for its package.
-	if got := solve(Strict, "low::a"); chanOf(got, "a") != low+" 2.0" {
+	if got := solve(Strict, low+"::a"); chanOf(got, "a") != low+" 2.0" {
 		t.Errorf("channel spec: %v", dists(got))
 	}
 }
