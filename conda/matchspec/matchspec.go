@@ -220,6 +220,9 @@ func parse(orig string, lenient bool) (*MatchSpec, error) {
 		}
 	}
 
+	if i := strings.IndexAny(build, "'\""); i >= 0 {
+		return fail("build %q: invalid character %q", build, build[i])
+	}
 	for _, f := range []struct{ key, value string }{{"channel", m.Channel}, {"subdir", m.Subdir}} {
 		if i := strings.IndexFunc(f.value, func(r rune) bool {
 			return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("'\"[]=,|<>", r)
