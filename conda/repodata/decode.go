@@ -28,6 +28,25 @@ type decoder struct {
 	strs  map[string]string
 	vers  map[string]version.Version
 	items []string // scratch for string lists
+	arena []string // backing store handed out by alloc
+}
+
+// alloc returns a copy of items carved from a shared arena, so that the
+// depends and constrains of many records cost one allocation. The copy has
+// its capacity clipped: appending to it reallocates instead of overwriting
+// a neighbour.
+func (d *decoder) alloc(items []string) []string {
+	n := len(items)
+	if n == 0 {
+		return []string{}
+	}
+	if n > len(d.arena) {
+		d.arena = make([]string, max(n, 1024))
+	}
+	out := d.arena[:n:n]
+	d.arena = d.arena[n:]
+	copy(out, items)
+	return out
 }
 
 func newDecoder() *decoder {
@@ -62,7 +81,7 @@ func (d *decoder) fast(raw []byte, r *record.PackageRecord) error {
 		case "version":
 			err = d.version(&s, &r.Version)
 		case "build":
-			err = d.str(&s, &r.Build, true)
+			err = d.str(&s, &r.Build, false) // nearly unique: not worth interning
 		case "build_number":
 			err = d.int(&s, &r.BuildNumber)
 		case "depends":
@@ -220,9 +239,7 @@ func (d *decoder) list(s *scanner, _ []string) ([]string, error) {
 		if err := d.strings(s); err != nil {
 			return nil, err
 		}
-		out := make([]string, len(d.items))
-		copy(out, d.items)
-		return out, nil
+		return d.alloc(d.items), nil
 	}
 	return nil, typeError(s, "an array of strings")
 }

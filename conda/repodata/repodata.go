@@ -582,8 +582,13 @@ func (rd *RepoData) decodeGroup(dec *decoder, g int) ([]*record.RepoDataRecord, 
 			})
 			continue
 		}
-		r.FileName = rd.fileName(e)
-		r.URL = rd.base + r.FileName
+		// One string holds the URL; the file name is its tail.
+		if e.fnSpecial {
+			r.URL = rd.base + rd.fileName(e)
+		} else {
+			r.URL = rd.base + string(rd.data[e.fnStart:e.fnEnd]) // no temporary copy
+		}
+		r.FileName = r.URL[len(rd.base):]
 		r.Channel = rd.Channel
 		if r.Subdir == "" {
 			r.Subdir = rd.Subdir
