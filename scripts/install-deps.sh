@@ -20,7 +20,7 @@ set -euo pipefail
 BUILDX_VERSION=v0.38.2
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${ENVKIT_CACHE:-$HOME/.cache/envkit}
+CACHE=${ENVKIT_CACHE:-${HOME:-/tmp}/.cache/envkit}
 GO=${GO:-go}
 if ! command -v "$GO" >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	GO=/usr/local/go/bin/go

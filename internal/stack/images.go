@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -58,15 +60,24 @@ func (s *Stack) PushBaseImages(ctx context.Context) (BaseImages, error) {
 	if err := writeBaseContext(dir, s.Tools.Busybox); err != nil {
 		return imgs, fmt.Errorf("stack: base image context: %w", err)
 	}
+	// The two builds share the context and run concurrently in buildkitd.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	build := func(i int, platforms []string, ref string) {
+		defer wg.Done()
+		_, errs[i] = s.BuildDockerfile(ctx, dir, platforms, ref)
+	}
 	if !haveBase {
-		if _, err := s.BuildDockerfile(ctx, dir, []string{"linux/amd64"}, imgs.Base); err != nil {
-			return imgs, err
-		}
+		wg.Add(1)
+		go build(0, []string{"linux/amd64"}, imgs.Base)
 	}
 	if !haveMulti {
-		if _, err := s.BuildDockerfile(ctx, dir, MultiPlatforms, imgs.Multi); err != nil {
-			return imgs, err
-		}
+		wg.Add(1)
+		go build(1, MultiPlatforms, imgs.Multi)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return imgs, err
 	}
 	return imgs, nil
 }

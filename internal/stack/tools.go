@@ -33,7 +33,7 @@ func CacheDir() string {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil || home == "" {
-		home = os.TempDir()
+		home = "/tmp" // as scripts/install-deps.sh does
 	}
 	return filepath.Join(home, ".cache", "envkit")
 }
@@ -79,6 +79,13 @@ func FindTools() (Tools, error) {
 	}
 	if len(missing) > 0 {
 		return t, fmt.Errorf("stack tools not found: %s; %s", strings.Join(missing, ", "), InstallHint)
+	}
+	// Resolve the install-deps symlinks to their versioned files, so that a
+	// persistent stack notices a tool upgrade (its recorded paths change).
+	for _, p := range []*string{&t.Buildkitd, &t.Buildctl, &t.DockerBuildx} {
+		if real, err := filepath.EvalSymlinks(*p); err == nil {
+			*p = real
+		}
 	}
 	if err := checkStaticELF(t.Busybox); err != nil {
 		return t, fmt.Errorf("busybox at %s: %w (the base image needs busybox-static; %s)", t.Busybox, err, InstallHint)
