@@ -85,8 +85,9 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 			Msg:  envllb.ErrCondaNotMaterialized.Error(),
 			Hint: "build the image without conda_file (image: with docker_steps, or build:) until conda materialization lands"}})
 	}
+	caps := b.c.BuildOpts().LLBCaps
 	rb, err := b.bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		r, err := envllb.Convert(ctx, in, platform, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c})
+		r, err := envllb.Convert(ctx, in, platform, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps})
 		if err != nil {
 			return nil, err
 		}
@@ -145,11 +146,6 @@ func (b *builder) input(ctx context.Context, env *spec.Environment) (envllb.Inpu
 		if !aligned {
 			in.SourceMap = llb.NewSourceMap(nil, b.filename+" (docker_steps)", "Dockerfile", df)
 		}
-		mc, err := b.bc.MainContext(ctx)
-		if err != nil {
-			return in, err
-		}
-		in.Context = mc
 		h, err := hash.Compute(env, nil)
 		if err != nil {
 			return in, err

@@ -18,6 +18,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/util/apicaps"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -54,8 +55,9 @@ type Input struct {
 	// SourceMap maps Dockerfile lines to the file the user wrote, so that
 	// BuildKit shows failing steps in place.
 	SourceMap *bkllb.SourceMap
-	// Context is the Docker build context (build environments; COPY in
-	// docker_steps also reads it).
+	// Context is the Docker build context of build environments. When nil
+	// (image environments) the Dockerfile's COPY reads the build's main
+	// context, with its .dockerignore, through Options.Client.
 	Context *bkllb.State
 }
 
@@ -64,6 +66,7 @@ type Options struct {
 	Config       dockerui.Config
 	Client       *dockerui.Client
 	MetaResolver bkllb.ImageMetaResolver
+	LLBCaps      *apicaps.CapSet
 }
 
 // Result is the converted environment for one platform.
@@ -86,10 +89,15 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, opt Opt
 	co := dockerfile2llb.ConvertOpt{
 		Config:         opt.Config,
 		Client:         opt.Client,
-		MainContext:    in.Context,
 		SourceMap:      in.SourceMap,
 		TargetPlatform: platform,
 		MetaResolver:   opt.MetaResolver,
+		LLBCaps:        opt.LLBCaps,
+	}
+	if in.Context != nil {
+		// dockerfile2llb takes the context from its client or from
+		// MainContext, not both.
+		co.Client, co.MainContext = nil, in.Context
 	}
 	co.BuildArgs = maps.Clone(co.BuildArgs)
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, in.Dockerfile, co)

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/envkit/envkit/frontend"
+	"github.com/envkit/envkit/hash"
+	"github.com/envkit/envkit/spec"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+)
+
+func init() {
+	register(&command{name: "build", summary: "build an environment image through buildkitd (the embedded quickstart when no FILE)", run: runBuild})
+}
+
+// buildOptions is what `envkit build` needs once its flags are read.
+type buildOptions struct {
+	file      string // environment file
+	addr      string // buildkitd address
+	ref       string // image reference to push
+	platforms []string
+	progress  string
+	insecure  bool // the registry speaks plain HTTP
+}
+
+func runBuild(args []string, stdout, stderr io.Writer) int {
+	fl := newFlags("build", "[flags] [FILE]", stderr)
+	addr := fl.String("addr", os.Getenv("BUILDKIT_HOST"), "buildkitd address (default: start or reuse envkit's local buildkitd and registry)")
+	tag := fl.String("t", "", "image reference to push (default: <registry>/envkit/<name>:<hash>)")
+	var platforms multiFlag
+	fl.Var(&platforms, "platform", "target platform, e.g. linux/amd64 (repeatable)")
+	progress := fl.String("progress", "auto", "progress output: auto, plain, tty, quiet")
+	if code, stop := parseFlags(fl, args); stop {
+		return code
+	}
+	if fl.NArg() > 1 {
+		fl.Usage()
+		return exitUsage
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+
+	opt := buildOptions{addr: *addr, ref: *tag, platforms: platforms, progress: *progress}
+	var local *localStack
+	if opt.addr == "" {
+		var err error
+		local, err = startLocalStack(ctx, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+		opt.addr = local.addr
+		opt.insecure = true
+	}
+	if fl.NArg() == 1 {
+		opt.file = fl.Arg(0)
+	} else {
+		if local == nil {
+			fmt.Fprintln(stderr, "envkit: the embedded quickstart builds on envkit's local stack; give a FILE to build with --addr")
+			return exitUsage
+		}
+		f, err := local.quickstart(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+		opt.file = f
+	}
+	env, err := loadEnvironment(opt.file)
+	if err != nil {
+		printDiagnostics(stderr, err)
+		return exitFailure
+	}
+	h, err := hash.Compute(env, buildContextFS(opt.file, env))
+	if err != nil {
+		fmt.Fprintf(stderr, "envkit: %v\n", err)
+		return exitFailure
+	}
+	if opt.ref == "" {
+		if local == nil {
+			fmt.Fprintln(stderr, "envkit: give the image reference to push with -t")
+			return exitUsage
+		}
+		opt.ref = local.registry + "/envkit/" + repoName(env) + ":" + hash.Short(h)
+	}
+	fmt.Fprintf(stderr, "envkit: %s environment %s, hash %s\n", env.Kind(), displayName(env), hash.Short(h))
+	res, err := solve(ctx, opt, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "envkit: build failed: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "%s@%s\n", opt.ref, res.ExporterResponse["containerimage.digest"])
+	return exitOK
+}
+
+// solve runs the frontend in this process against buildkitd: the same Build
+// function the gateway image runs.
+func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.SolveResponse, error) {
+	c, err := client.New(ctx, opt.addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to buildkitd at %s: %w", opt.addr, err)
+	}
+	defer c.Close()
+	dir := filepath.Dir(opt.file)
+	dirFS, err := fsutil.NewFS(dir)
+	if err != nil {
+		return nil, err
+	}
+	attrs := map[string]string{"filename": filepath.Base(opt.file)}
+	if len(opt.platforms) > 0 {
+		attrs["platform"] = strings.Join(opt.platforms, ",")
+	}
+	exp := map[string]string{"name": opt.ref, "push": "true"}
+	if opt.insecure {
+		exp["registry.insecure"] = "true"
+	}
+	so := client.SolveOpt{
+		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exp}},
+		LocalMounts:   map[string]fsutil.FS{"dockerfile": dirFS, "context": dirFS},
+		FrontendAttrs: attrs,
+	}
+	mode := progressui.DisplayMode(opt.progress)
+	if opt.progress == "" {
+		mode = progressui.AutoMode
+	}
+	d, err := progressui.NewDisplay(stderr, mode)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *client.SolveStatus)
+	var res *client.SolveResponse
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		var err error
+		res, err = c.Build(ctx, so, "envkit", frontend.Build, ch)
+		return err
+	})
+	eg.Go(func() error {
+		_, err := d.UpdateFrom(context.WithoutCancel(ctx), ch)
+		return err
+	})
+	return res, eg.Wait()
+}
+
+var repoInvalid = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+// repoName is the repository name an environment's image is pushed to.
+func repoName(env *spec.Environment) string {
+	n := strings.Trim(repoInvalid.ReplaceAllString(strings.ToLower(env.Name), "-"), "-._")
+	if n == "" {
+		return "anonymous"
+	}
+	return n
+}
+
+func displayName(env *spec.Environment) string {
+	if env.Name == "" {
+		return "(anonymous)"
+	}
+	if env.Version != "" {
+		return env.Name + ":" + env.Version
+	}
+	return env.Name
+}
