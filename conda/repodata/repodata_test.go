@@ -316,3 +316,33 @@ func TestFastDecoderMatchesEncodingJSON(t *testing.T) {
 	}
 	t.Logf("%d records compared", total)
 }
+
+func TestConcurrentDecoding(t *testing.T) {
+	data := readFixture(t, "conda", "channels", "rattler-pytorch", "linux-64", "repodata.json")
+	rd, err := Parse(data, "c", "linux-64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Parse(data, "c", "linux-64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ref.Records()
+	done := make(chan []*record.RepoDataRecord)
+	for i := 0; i < 4; i++ {
+		go func() {
+			for _, n := range rd.Names() {
+				rd.ByName(n)
+			}
+			done <- rd.Records()
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if got := <-done; !reflect.DeepEqual(got, want) {
+			t.Fatalf("concurrent decode: %d records, want %d", len(got), len(want))
+		}
+	}
+	if len(want) != rd.Len() || len(want) < 2048 {
+		t.Errorf("%d records of %d", len(want), rd.Len())
+	}
+}
