@@ -227,3 +227,48 @@ func TestFrontendImage(t *testing.T) {
 		t.Errorf("dynamic binary: err = %v, want a dynamically linked error", err)
 	}
 }
+
+// TestLayerFormats reads files back from images pushed with docker media
+// types and with zstd and uncompressed layers.
+func TestLayerFormats(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	dir := writeContext(t, "FROM "+e.Base.Base+"\nRUN echo formats > /f\n")
+	for _, tc := range []struct {
+		name, output, manifestType, layerType string
+	}{
+		{"docker-gzip", "oci-mediatypes=false", harness.MediaTypeDockerManifest, harness.MediaTypeDockerLayerGzip},
+		{"oci-zstd", "compression=zstd,force-compression=true", ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageLayerZstd},
+		{"oci-uncompressed", "compression=uncompressed,force-compression=true", ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageLayer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := e.Ref("smoke/formats:" + tc.name)
+			if _, err := e.Buildctl(ctx, "build", "--progress=plain", "--frontend=dockerfile.v0",
+				"--local", "context="+dir, "--local", "dockerfile="+dir,
+				"--output", "type=image,name="+ref+",push=true,"+tc.output); err != nil {
+				t.Fatal(err)
+			}
+			m, err := e.Reg.Manifest(ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.MediaType != tc.manifestType {
+				t.Errorf("manifest media type %s, want %s", m.MediaType, tc.manifestType)
+			}
+			img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, l := range img.Manifest.Layers {
+				if l.MediaType != tc.layerType {
+					t.Errorf("layer %d media type %s, want %s", i, l.MediaType, tc.layerType)
+				}
+			}
+			for file, want := range map[string]string{"/f": "formats\n", "/etc/envkit-test-arch": "amd64\n"} {
+				if got, err := e.Reg.ReadImageFile(ctx, img, file); err != nil || string(got) != want {
+					t.Errorf("%s = %q, %v; want %q", file, got, err, want)
+				}
+			}
+		})
+	}
+}
