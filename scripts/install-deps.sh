@@ -30,6 +30,12 @@ log() { printf 'install-deps: %s\n' "$*" >&2; }
 
 # --- Debian packages ---------------------------------------------------------
 DEB_PACKAGES=(runc docker-registry busybox-static)
+# The docker CLI (a client only: no engine is started) drives buildx. Machines
+# of this project ship one in /usr/local/bin; elsewhere Debian's docker.io
+# provides it (its dockerd is never started).
+if ! command -v docker >/dev/null 2>&1; then
+	DEB_PACKAGES+=(docker.io)
+fi
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -105,7 +111,4 @@ ln -sfn "$BK_DIR/buildkitd" "$CUR/buildkitd"
 ln -sfn "$BK_DIR/buildctl" "$CUR/buildctl"
 ln -sfn "$BX_DIR/docker-buildx" "$CUR/docker-buildx"
 
-if ! command -v docker >/dev/null 2>&1; then
-	log "warning: no docker CLI on PATH: DockerBuildx (docker buildx build) will not work"
-fi
 log "ready: $CUR -> buildkit $BUILDKIT_VERSION, buildx $BUILDX_VERSION"

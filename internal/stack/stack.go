@@ -383,6 +383,10 @@ root = %q
 [worker.containerd]
   enabled = false
 
+# No devices to inject into builds; also keeps the log free of CDI warnings.
+[cdi]
+  disabled = true
+
 [registry.%q]
   http = true
   insecure = true

@@ -1,12 +1,16 @@
 package stack
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -210,4 +214,58 @@ func TestLockDirWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	u2()
+}
+
+// TestHelperStartAndHang is not a test on its own: TestDaemonsDieWithParent
+// runs it in a child process that starts a stack, prints the daemons' pids
+// and waits to be killed.
+func TestHelperStartAndHang(t *testing.T) {
+	dir := os.Getenv("ENVKIT_STACK_HELPER_DIR")
+	if dir == "" {
+		return
+	}
+	s, err := Start(context.Background(), Options{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("PIDS " + strconv.Itoa(s.registry.pid) + " " + strconv.Itoa(s.buildkitd.pid) + "\n")
+	select {}
+}
+
+// A non-persistent stack dies with the process that started it, even when
+// that process is killed without a chance to Close.
+func TestDaemonsDieWithParent(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStartAndHang$", "-test.timeout=2m")
+	cmd.Env = append(os.Environ(), "ENVKIT_STACK_HELPER_DIR="+shortTempDir(t))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("helper: %v", err)
+	}
+	var reg, bk int
+	if _, err := fmt.Sscanf(line, "PIDS %d %d", &reg, &bk); err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("helper said %q: %v", line, err)
+	}
+	if !pidAlive(reg) || !pidAlive(bk) {
+		t.Fatal("daemons not running while the helper lives")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	deadline := time.Now().Add(20 * time.Second)
+	for (pidAlive(reg) || pidAlive(bk)) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if pidAlive(reg) || pidAlive(bk) {
+		t.Errorf("after SIGKILL of their parent: registry alive %v, buildkitd alive %v", pidAlive(reg), pidAlive(bk))
+		syscall.Kill(reg, syscall.SIGKILL)
+		syscall.Kill(bk, syscall.SIGKILL)
+	}
 }
