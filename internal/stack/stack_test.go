@@ -22,12 +22,14 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // shortTempDir is a state dir whose socket path fits a sockaddr_un.
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t *testing.T) string { return shortTempDirB(t) }
+
+func shortTempDirB(tb testing.TB) string {
 	dir, err := os.MkdirTemp("", "ekst-")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	tb.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
 }
 
