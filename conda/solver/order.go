@@ -62,38 +62,31 @@ func (pl *pool) compareSimple(a, b *cand) int {
 // versions their shared dependencies can reach, then by timestamp and the
 // deterministic tie-breakers.
 func (pl *pool) sortByDependencies(cs []*cand) {
-	// Dependency names present in every record of the run.
-	count := map[string]int{}
 	for _, c := range cs {
-		c.depNames, c.highest = c.depNames[:0], c.highest[:0]
-		best := map[string]version.Version{}
+		c.best = c.best[:0]
 		for _, d := range c.deps {
-			if !d.hasBest {
-				continue
-			}
-			n := d.spec.Name
-			if v, ok := best[n]; !ok || d.best.Compare(v) > 0 {
-				best[n] = d.best
+			if d.hasBest {
+				c.best = append(c.best, depBest{d.spec.Name, d.best})
 			}
 		}
-		for n := range best {
-			count[n]++
-		}
-		for _, n := range sortedKeys(best) {
-			c.depNames = append(c.depNames, n)
-			c.highest = append(c.highest, best[n])
-		}
+		// Sort by name, best version first, and keep one entry per name.
+		slices.SortFunc(c.best, func(a, b depBest) int {
+			return cmp.Or(strings.Compare(a.name, b.name), b.v.Compare(a.v))
+		})
+		c.best = slices.CompactFunc(c.best, func(a, b depBest) bool { return a.name == b.name })
 	}
-	var shared []string
-	for n, k := range count {
-		if k == len(cs) {
-			shared = append(shared, n)
-		}
+	// The dependency names every record of the run has.
+	shared := make([]string, 0, len(cs[0].best))
+	for _, b := range cs[0].best {
+		shared = append(shared, b.name)
 	}
-	slices.Sort(shared)
+	for _, c := range cs[1:] {
+		shared = slices.DeleteFunc(shared, func(n string) bool { _, ok := c.bestFor(n); return !ok })
+	}
 	slices.SortStableFunc(cs, func(a, b *cand) int {
 		for _, n := range shared {
-			va, vb := a.highestFor(n), b.highestFor(n)
+			va, _ := a.bestFor(n)
+			vb, _ := b.bestFor(n)
 			if c := vb.Compare(va); c != 0 {
 				return c
 			}
@@ -117,9 +110,18 @@ func (pl *pool) sortByDependencies(cs []*cand) {
 	})
 }
 
-func (c *cand) highestFor(name string) version.Version {
-	i, _ := slices.BinarySearch(c.depNames, name)
-	return c.highest[i]
+// depBest is the best version a record's dependency on name can reach.
+type depBest struct {
+	name string
+	v    version.Version
+}
+
+func (c *cand) bestFor(name string) (version.Version, bool) {
+	i, ok := slices.BinarySearchFunc(c.best, name, func(b depBest, n string) int { return strings.Compare(b.name, n) })
+	if !ok {
+		return version.Version{}, false
+	}
+	return c.best[i].v, true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

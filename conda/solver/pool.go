@@ -15,12 +15,11 @@ type cand struct {
 	locked   bool
 	tracked  bool // has track_features (or legacy features): deprioritised
 	chanRank int
-	deps     []*dep            // parsed depends
-	cons     []*dep            // parsed constrains
-	badDep   *dep              // first unparsable depends entry: the record cannot be installed
-	v        int32             // variable, assigned once the candidates are ordered
-	highest  []version.Version // per dependency name (sorted like depNames): best version available
-	depNames []string
+	deps     []*dep    // parsed depends
+	cons     []*dep    // parsed constrains
+	badDep   *dep      // first unparsable depends entry: the record cannot be installed
+	v        int32     // variable, assigned once the candidates are ordered
+	best     []depBest // per dependency name: the best version it can reach (order.go)
 }
 
 // dep is one distinct depends/constrains string, shared by every record
@@ -29,6 +28,7 @@ type dep struct {
 	src     string
 	spec    *MatchSpec
 	err     error
+	cands   []*cand // matching candidates, before they are ordered
 	matches []int32 // matching candidates' variables, in preference order
 	others  []int32 // candidates of the same name that do not match (for constrains)
 	best    version.Version
@@ -56,15 +56,32 @@ func buildPool(p *Problem) *pool {
 			pl.rank[c] = i
 		}
 	}
-	all := map[string][]*record.RepoDataRecord{}
-	for _, r := range p.Available {
+	// Index the records by name: head[name] is the last record of the name
+	// (plus one), next[i] the one before record i (plus one), so that
+	// grouping allocates nothing per record.
+	head := make(map[string]int32, len(p.Available)/8)
+	next := make([]int32, len(p.Available))
+	lastCh := ""
+	for i, r := range p.Available {
 		if strings.HasPrefix(r.Name, "__") {
 			continue // virtual packages only come from Problem.Virtual
 		}
-		if _, ok := pl.rank[r.Channel]; !ok {
-			pl.rank[r.Channel] = len(pl.rank)
+		if i == 0 || r.Channel != lastCh { // records come in runs of one channel
+			if _, ok := pl.rank[r.Channel]; !ok {
+				pl.rank[r.Channel] = len(pl.rank)
+			}
+			lastCh = r.Channel
 		}
-		all[r.Name] = append(all[r.Name], r)
+		next[i] = head[r.Name]
+		head[r.Name] = int32(i + 1)
+	}
+	all := func(name string) []*record.RepoDataRecord {
+		var out []*record.RepoDataRecord
+		for i := head[name]; i != 0; i = next[i-1] {
+			out = append(out, p.Available[i-1])
+		}
+		slices.Reverse(out)
+		return out
 	}
 	locked := map[string][]*record.RepoDataRecord{}
 	for _, r := range p.Locked {
@@ -95,7 +112,7 @@ func buildPool(p *Problem) *pool {
 		if _, ok := pl.byName[name]; ok || strings.HasPrefix(name, "__") {
 			return
 		}
-		cs := pl.candidates(name, all[name], locked[name], pinnedChannel[name])
+		cs := pl.candidates(name, all(name), locked[name], pinnedChannel[name])
 		pl.byName[name] = cs
 		pl.names = append(pl.names, name)
 		queue = append(queue, name)
@@ -136,7 +153,13 @@ func buildPool(p *Problem) *pool {
 	// Order every name's candidates, then number them in that order, so that
 	// a lower variable is always the preferred one within a name.
 	for _, d := range pl.deps {
-		pl.bestVersion(d)
+		pl.collect(d)
+	}
+	for _, d := range pl.roots {
+		pl.collect(d)
+	}
+	for _, d := range pl.pins {
+		pl.collect(d)
 	}
 	for _, name := range pl.names {
 		pl.sortCandidates(pl.byName[name])
@@ -146,13 +169,13 @@ func buildPool(p *Problem) *pool {
 		}
 	}
 	for _, d := range pl.deps {
-		pl.match(d)
+		pl.number(d)
 	}
 	for _, d := range pl.roots {
-		pl.match(d)
+		pl.number(d)
 	}
 	for _, d := range pl.pins {
-		pl.match(d)
+		pl.number(d)
 	}
 	return pl
 }
@@ -224,15 +247,18 @@ func (pl *pool) dep(s string) *dep {
 	return d
 }
 
-// bestVersion records the highest version among the records a dependency
-// matches (before the candidates are ordered).
-func (pl *pool) bestVersion(d *dep) {
+// collect finds the records a dependency matches, once, and the highest
+// version among them (used to order candidates by their dependencies).
+func (pl *pool) collect(d *dep) {
 	if d.err != nil {
 		return
 	}
 	for _, c := range pl.byName[d.spec.Name] {
-		if pl.matches(d, c) && (!d.hasBest || c.rec.Version.Compare(d.best) > 0) {
-			d.best, d.hasBest = c.rec.Version, true
+		if pl.matches(d, c) {
+			d.cands = append(d.cands, c)
+			if !d.hasBest || c.rec.Version.Compare(d.best) > 0 {
+				d.best, d.hasBest = c.rec.Version, true
+			}
 		}
 	}
 }
@@ -244,16 +270,28 @@ func (pl *pool) matches(d *dep, c *cand) bool {
 	return d.spec.MatchRecord(c.rec)
 }
 
-// match fills d.matches and d.others in variable (preference) order.
-func (pl *pool) match(d *dep) {
+// number turns the matched records into variables in preference order,
+// and lists the other records of the name (which constrains exclude).
+func (pl *pool) number(d *dep) {
 	if d.err != nil {
 		return
 	}
-	for _, c := range pl.byName[d.spec.Name] {
-		if pl.matches(d, c) {
-			d.matches = append(d.matches, c.v)
-		} else {
-			d.others = append(d.others, c.v)
+	d.matches = make([]int32, len(d.cands))
+	for i, c := range d.cands {
+		d.matches[i] = c.v
+	}
+	slices.Sort(d.matches)
+	all := pl.byName[d.spec.Name]
+	if len(all) == len(d.matches) {
+		return
+	}
+	d.others = make([]int32, 0, len(all)-len(d.matches))
+	i := 0
+	for _, c := range all { // all is in variable order, like d.matches
+		if i < len(d.matches) && d.matches[i] == c.v {
+			i++
+			continue
 		}
+		d.others = append(d.others, c.v)
 	}
 }

@@ -96,17 +96,45 @@ func (s *sat) lits(c int32) []int32 {
 	return s.arena[cl.start : cl.start+cl.n]
 }
 
-// addClause stores a clause. Clauses of two or more literals are watched on
-// their first two literals; the caller handles empty and unit clauses.
+// addClause stores a clause, not yet watched (see attach); the caller
+// handles empty and unit clauses.
 func (s *sat) addClause(lits []int32, kind clauseKind, a, b, c int32) int32 {
 	id := int32(len(s.clauses))
 	s.clauses = append(s.clauses, clause{start: int32(len(s.arena)), n: int32(len(lits)), kind: kind, a: a, b: b, c: c})
 	s.arena = append(s.arena, lits...)
-	if len(lits) >= 2 {
-		s.watches[lits[0]] = append(s.watches[lits[0]], id)
-		s.watches[lits[1]] = append(s.watches[lits[1]], id)
-	}
 	return id
+}
+
+// watch makes clause id watched on its first two literals.
+func (s *sat) watch(id int32) {
+	ls := s.lits(id)
+	s.watches[ls[0]] = append(s.watches[ls[0]], id)
+	s.watches[ls[1]] = append(s.watches[ls[1]], id)
+}
+
+// attach watches every stored clause of two or more literals, with the
+// watch lists carved out of one allocation.
+func (s *sat) attach() {
+	count := make([]int32, len(s.watches))
+	total := 0
+	for _, cl := range s.clauses {
+		if cl.n >= 2 {
+			count[s.arena[cl.start]]++
+			count[s.arena[cl.start+1]]++
+			total += 2
+		}
+	}
+	backing := make([]int32, total)
+	off := 0
+	for l, n := range count {
+		s.watches[l] = backing[off : off : off+int(n)]
+		off += int(n)
+	}
+	for id, cl := range s.clauses {
+		if cl.n >= 2 {
+			s.watch(int32(id))
+		}
+	}
 }
 
 func (s *sat) decisionLevel() int32 { return int32(len(s.lim)) }
@@ -296,6 +324,7 @@ func (s *sat) learn(learnt []int32, why []int32) {
 		s.arena = append(s.arena, learnt[0])
 	} else {
 		id = s.addClause(learnt, kindLearnt, 0, 0, 0)
+		s.watch(id)
 	}
 	if s.track {
 		s.why[id] = why

@@ -121,6 +121,7 @@ func newRun(pl *pool, track bool) *run {
 	}
 	r := &run{pl: pl, s: newSAT(int32(len(pl.vars)-1), groups, track)}
 	r.encode()
+	r.s.attach()
 	return r
 }
 
