@@ -19,96 +19,103 @@ set -euo pipefail
 # version pinned in our go.mod (v0.38.2 requires buildkit v0.34.2).
 BUILDX_VERSION=v0.38.2
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${ENVKIT_CACHE:-${HOME:-/tmp}/.cache/envkit}
-GO=${GO:-go}
-if ! command -v "$GO" >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
-	GO=/usr/local/go/bin/go
-fi
-
-log() { printf 'install-deps: %s\n' "$*" >&2; }
-
-# --- Debian packages ---------------------------------------------------------
-DEB_PACKAGES=(runc docker-registry busybox-static)
-# The docker CLI (a client only: no engine is started) drives buildx. Machines
-# of this project ship one in /usr/local/bin; elsewhere Debian's docker.io
-# provides it (its dockerd is never started).
-if ! command -v docker >/dev/null 2>&1; then
-	DEB_PACKAGES+=(docker.io)
-fi
-missing=()
-for p in "${DEB_PACKAGES[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-		missing+=("$p")
+# Everything is in main, so bash has parsed the whole file before running any
+# of it (editing the script while it runs cannot break a run).
+main() {
+	ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	CACHE=${ENVKIT_CACHE:-${HOME:-/tmp}/.cache/envkit}
+	GO=${GO:-go}
+	if ! command -v "$GO" >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+		GO=/usr/local/go/bin/go
 	fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		log "need root to install ${missing[*]}"
-		exit 1
+
+	log() { printf 'install-deps: %s\n' "$*" >&2; }
+
+	# --- Debian packages ---------------------------------------------------------
+	DEB_PACKAGES=(runc docker-registry busybox-static)
+	# The docker CLI (a client only: no engine is started) drives buildx. Machines
+	# of this project ship one in /usr/local/bin; elsewhere Debian's docker.io
+	# provides it (its dockerd is never started).
+	if ! command -v docker >/dev/null 2>&1; then
+		DEB_PACKAGES+=(docker.io)
 	fi
-	export DEBIAN_FRONTEND=noninteractive
-	# Update the package lists only when apt does not know a candidate yet.
-	need_update=0
-	for p in "${missing[@]}"; do
-		cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
-		if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then need_update=1; fi
+	missing=()
+	for p in "${DEB_PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
 	done
-	if [ $need_update -eq 1 ]; then
-		log "apt-get update"
-		apt-get update -qq
+	if [ ${#missing[@]} -gt 0 ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			log "need root to install ${missing[*]}"
+			exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		# Update the package lists only when apt does not know a candidate yet.
+		need_update=0
+		for p in "${missing[@]}"; do
+			cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
+			if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then need_update=1; fi
+		done
+		if [ $need_update -eq 1 ]; then
+			log "apt-get update"
+			apt-get update -qq
+		fi
+		log "apt-get install ${missing[*]}"
+		# policy-rc.d keeps the package from starting its own system registry on :5000.
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	fi
-	log "apt-get install ${missing[*]}"
-	# policy-rc.d keeps the package from starting its own system registry on :5000.
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
 
-# --- Go-built tools ------------------------------------------------------------
-BUILDKIT_VERSION=$(cd "$ROOT" && "$GO" list -m -f '{{.Version}}' github.com/moby/buildkit)
-BK_DIR=$CACHE/bin/buildkit-$BUILDKIT_VERSION
-BX_DIR=$CACHE/bin/buildx-$BUILDX_VERSION
-CUR=$CACHE/bin/current
-mkdir -p "$CACHE/bin"
+	# --- Go-built tools ------------------------------------------------------------
+	BUILDKIT_VERSION=$(cd "$ROOT" && "$GO" list -m -f '{{.Version}}' github.com/moby/buildkit)
+	BK_DIR=$CACHE/bin/buildkit-$BUILDKIT_VERSION
+	BX_DIR=$CACHE/bin/buildx-$BUILDX_VERSION
+	CUR=$CACHE/bin/current
+	mkdir -p "$CACHE/bin"
 
-# build_into DIR CMD... runs CMD with $OUT set to a scratch dir, then moves the
-# result into DIR atomically, so an interrupted build never leaves half a cache.
-build_into() {
-	local dir=$1
-	shift
-	local tmp
-	tmp=$(mktemp -d "$CACHE/bin/.build.XXXXXX")
-	if OUT=$tmp "$@"; then
-		rm -rf "$dir"
-		mv "$tmp" "$dir"
-	else
-		rm -rf "$tmp"
-		return 1
+	# build_into DIR CMD... runs CMD with $OUT set to a scratch dir, then moves the
+	# result into DIR atomically, so an interrupted build never leaves half a cache.
+	build_into() {
+		local dir=$1
+		shift
+		local tmp
+		tmp=$(mktemp -d "$CACHE/bin/.build.XXXXXX")
+		if OUT=$tmp "$@"; then
+			rm -rf "$dir"
+			mv "$tmp" "$dir"
+		else
+			rm -rf "$tmp"
+			return 1
+		fi
+	}
+
+	build_buildkit() {
+		(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -o "$OUT/" \
+			github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
+	}
+
+	build_buildx() {
+		(cd "$ROOT" && GOBIN=$OUT CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$GO" install -trimpath \
+			"github.com/docker/buildx/cmd/buildx@$BUILDX_VERSION")
+		mv "$OUT/buildx" "$OUT/docker-buildx"
+	}
+
+	if [ ! -x "$BK_DIR/buildkitd" ] || [ ! -x "$BK_DIR/buildctl" ]; then
+		log "building buildkitd and buildctl $BUILDKIT_VERSION (a few minutes the first time)"
+		build_into "$BK_DIR" build_buildkit
 	fi
+	if [ ! -x "$BX_DIR/docker-buildx" ]; then
+		log "building docker-buildx $BUILDX_VERSION"
+		build_into "$BX_DIR" build_buildx
+	fi
+
+	mkdir -p "$CUR"
+	ln -sfn "$BK_DIR/buildkitd" "$CUR/buildkitd"
+	ln -sfn "$BK_DIR/buildctl" "$CUR/buildctl"
+	ln -sfn "$BX_DIR/docker-buildx" "$CUR/docker-buildx"
+
+	log "ready: $CUR -> buildkit $BUILDKIT_VERSION, buildx $BUILDX_VERSION"
 }
 
-build_buildkit() {
-	(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -o "$OUT/" \
-		github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
-}
-
-build_buildx() {
-	(cd "$ROOT" && GOBIN=$OUT CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$GO" install -trimpath \
-		"github.com/docker/buildx/cmd/buildx@$BUILDX_VERSION")
-	mv "$OUT/buildx" "$OUT/docker-buildx"
-}
-
-if [ ! -x "$BK_DIR/buildkitd" ] || [ ! -x "$BK_DIR/buildctl" ]; then
-	log "building buildkitd and buildctl $BUILDKIT_VERSION (a few minutes the first time)"
-	build_into "$BK_DIR" build_buildkit
-fi
-if [ ! -x "$BX_DIR/docker-buildx" ]; then
-	log "building docker-buildx $BUILDX_VERSION"
-	build_into "$BX_DIR" build_buildx
-fi
-
-mkdir -p "$CUR"
-ln -sfn "$BK_DIR/buildkitd" "$CUR/buildkitd"
-ln -sfn "$BK_DIR/buildctl" "$CUR/buildctl"
-ln -sfn "$BX_DIR/docker-buildx" "$CUR/docker-buildx"
-
-log "ready: $CUR -> buildkit $BUILDKIT_VERSION, buildx $BUILDX_VERSION"
+main "$@"
+exit

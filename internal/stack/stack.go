@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -465,7 +466,8 @@ func (s *Stack) Buildctl(ctx context.Context, args ...string) ([]byte, error) {
 // builder without a --builder flag.
 func (s *Stack) DockerBuildxCmd(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, s.Tools.Docker, append([]string{"buildx"}, args...)...)
-	cmd.Env = append(os.Environ(),
+	// Variables that would point buildx at another configuration or builder.
+	cmd.Env = append(environWithout("DOCKER_CONFIG", "BUILDX_CONFIG", "BUILDX_BUILDER", "DOCKER_CONTEXT", "DOCKER_HOST"),
 		"DOCKER_CONFIG="+s.DockerConfig,
 		"BUILDX_BUILDER="+BuilderName,
 		"DOCKER_CLI_HINTS=false",
@@ -478,6 +480,19 @@ func (s *Stack) DockerBuildxCmd(ctx context.Context, args ...string) *exec.Cmd {
 // its combined output; on failure the error carries the output's tail.
 func (s *Stack) DockerBuildx(ctx context.Context, args ...string) ([]byte, error) {
 	return run(s.DockerBuildxCmd(ctx, args...), "docker buildx "+strings.Join(args, " "))
+}
+
+// environWithout is os.Environ() less the named variables.
+func environWithout(names ...string) []string {
+	env := os.Environ()
+	kept := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, name) {
+			kept = append(kept, kv)
+		}
+	}
+	return kept
 }
 
 func run(cmd *exec.Cmd, what string) ([]byte, error) {
