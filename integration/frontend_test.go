@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -405,5 +406,40 @@ func TestCondaNotYet(t *testing.T) {
 	out, err := clients[0].build(t, e, p, e.Ref("it/conda:x"), nil)
 	if err == nil || !strings.Contains(string(out), "materializing conda environments in the frontend is not available yet") {
 		t.Errorf("err %v\n%s", err, out)
+	}
+}
+
+// CI builds export BuildKit's cache to a registry and import it on another
+// machine: after the local cache is pruned, the imported cache serves the
+// Docker steps without running them again.
+func TestCacheExportImport(t *testing.T) {
+	e := harness.Get(t)
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: cached\nimage: "+e.Base.Base+"\ndocker_steps: |\n  RUN date +%s%N > /stamp\n", map[string]string{})
+	cacheRef := e.Ref("it/cache:buildcache")
+	build := func(extra ...string) string {
+		args := []string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + frontend(t, e),
+			"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir,
+			"--output", "type=image,name=" + e.Ref("it/cached:1") + ",push=true,registry.insecure=true"}
+		out, err := e.Buildctl(ctxFor(t), append(args, extra...)...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return string(out)
+	}
+	build("--export-cache", "type=registry,ref="+cacheRef+",mode=max,registry.insecure=true")
+	first, err := e.Reg.ReadFile(ctxFor(t), e.Ref("it/cached:1"), "linux/amd64", "/stamp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.Buildctl(ctxFor(t), "prune", "--all"); err != nil {
+		t.Fatalf("prune: %v\n%s", err, out)
+	}
+	out := build("--import-cache", "type=registry,ref="+cacheRef+",registry.insecure=true")
+	if !strings.Contains(out, "RUN date") || !regexp.MustCompile(`(?s)RUN date[^\n]*\n#\d+ CACHED`).MatchString(out) {
+		t.Errorf("the RUN step was not served from the imported cache:\n%s", out)
+	}
+	second, err := e.Reg.ReadFile(ctxFor(t), e.Ref("it/cached:1"), "linux/amd64", "/stamp")
+	if err != nil || string(second) != string(first) {
+		t.Errorf("stamp changed: %q -> %q (%v)", first, second, err)
 	}
 }
