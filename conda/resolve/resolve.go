@@ -1,0 +1,413 @@
+// Package resolve turns a conda request (match specs, channels, target
+// platforms) into a solved, locked environment. It is the one place where the
+// conda pieces meet: channel names are resolved (conda/channel), repodata is
+// queried for the requested names and their dependencies (conda/repodata),
+// each platform is solved against its target's virtual packages
+// (conda/virtual, conda/solver), and the solutions go into a lock.Lock with
+// the request's content hash, so that a lock made from the same request is
+// reused as is and unpinned packages resolve once.
+//
+// envkit has no implicit default channels: a request names its channels, the
+// CEP 24 "nodefaults" marker is accepted and dropped, and "defaults" stands
+// for conda's default channels only when written.
+package resolve
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/lock"
+	"github.com/envkit/envkit/conda/matchspec"
+	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/repodata"
+	"github.com/envkit/envkit/conda/solver"
+	"github.com/envkit/envkit/conda/virtual"
+)
+
+// ErrNoChannels is returned when a request names no channel (once
+// "nodefaults" is dropped). envkit never falls back to implicit defaults.
+var ErrNoChannels = errors.New(`no channels: envkit has no default channels; name at least one (e.g. "conda-forge") under channels: in environment.yml or with --channel`)
+
+// Request is what to resolve.
+type Request struct {
+	// Specs are match specs as people write them in environment.yml or on
+	// the command line ("python=3.10", "numpy >=1.24", "conda-forge::pip"),
+	// parsed leniently. A spec naming a channel adds that channel, at the
+	// lowest priority, if the request does not list it.
+	Specs []string
+	// Channels are channel names, URLs or local paths, highest priority
+	// first. "nodefaults" is dropped; "defaults" expands to conda's default
+	// channels.
+	Channels []string
+	// ChannelOptions configure channel parsing (alias, working directory
+	// for relative paths).
+	ChannelOptions []channel.Option
+	// Platforms are the target subdirs ("linux-64"); none means the
+	// machine's (channel.Platform()).
+	Platforms []string
+	// Virtual overrides virtual packages per platform: Virtual["linux-64"]
+	// = {"__glibc": "2.28", "__cuda": "12.2"} (see virtual.Options.Overrides;
+	// "" removes a package).
+	Virtual map[string]map[string]string
+	// ChannelPriority is the solver's channel priority (default Strict).
+	ChannelPriority solver.Priority
+	// ContentHash, when set, is recorded for every platform instead of the
+	// request's own hash (Hash), e.g. the hash of a whole environment
+	// definition the request comes from.
+	ContentHash string
+	// Previous is an earlier lock. A platform it holds with the same content
+	// hash is reused without solving; otherwise its records are preferred
+	// by the solver when they still satisfy the specs.
+	Previous *lock.Lock
+	// Gateway fetches and caches repodata. Nil means a gateway without a
+	// disk cache.
+	Gateway *repodata.Gateway
+}
+
+// SpecError reports a spec of Request.Specs that cannot be used.
+type SpecError struct {
+	Index int    // position in Request.Specs
+	Spec  string // the spec as given
+	Err   error  // why
+}
+
+func (e *SpecError) Error() string { return fmt.Sprintf("spec %q: %v", e.Spec, e.Err) }
+func (e *SpecError) Unwrap() error { return e.Err }
+
+// PlatformError is a failure to solve one platform; Err is a
+// *solver.UnsatError when the specs cannot be satisfied there.
+type PlatformError struct {
+	Platform string
+	Err      error
+}
+
+func (e *PlatformError) Error() string { return e.Platform + ": " + e.Err.Error() }
+func (e *PlatformError) Unwrap() error { return e.Err }
+
+// prepared is a validated request.
+type prepared struct {
+	specs     []*matchspec.MatchSpec
+	channels  []channel.Channel // request channels, then spec channels
+	platforms []string
+}
+
+// prepare parses and validates r.
+func (r *Request) prepare() (*prepared, error) {
+	p := &prepared{}
+	chans, err := ParseChannels(r.Channels, r.ChannelOptions...)
+	if err != nil {
+		return nil, err
+	}
+	p.channels = chans
+	for i, s := range r.Specs {
+		m, err := ParseSpec(s)
+		if err != nil {
+			return nil, &SpecError{Index: i, Spec: s, Err: err}
+		}
+		if m.Channel != "" && !strings.ContainsAny(m.Channel, "*?") {
+			c, err := channel.Parse(m.Channel, r.ChannelOptions...)
+			if err != nil {
+				return nil, &SpecError{Index: i, Spec: s, Err: err}
+			}
+			if !slices.ContainsFunc(p.channels, func(x channel.Channel) bool { return x.BaseURL == c.BaseURL }) {
+				p.channels = append(p.channels, c)
+			}
+		}
+		p.specs = append(p.specs, m)
+	}
+	if len(p.channels) == 0 {
+		return nil, ErrNoChannels
+	}
+	p.platforms, err = platforms(r.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ParseSpec parses a requested spec leniently and checks it names a package.
+func ParseSpec(s string) (*matchspec.MatchSpec, error) {
+	m, err := matchspec.ParseLenient(s)
+	if err != nil {
+		return nil, err
+	}
+	if m.Name == "" || m.Name == "*" {
+		return nil, errors.New("a requested spec needs a package name")
+	}
+	return m, nil
+}
+
+// ParseChannels resolves channels as written, in order: "nodefaults" is
+// dropped, "defaults" expanded, duplicates (same canonical URL) removed.
+// It returns ErrNoChannels when nothing is left.
+func ParseChannels(names []string, opts ...channel.Option) ([]channel.Channel, error) {
+	var out []channel.Channel
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "nodefaults" {
+			continue
+		}
+		cs, err := channel.Expand(n, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("channel %q: %w", n, err)
+		}
+		for _, c := range cs {
+			if !slices.ContainsFunc(out, func(x channel.Channel) bool { return x.BaseURL == c.BaseURL }) {
+				out = append(out, c)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, ErrNoChannels
+	}
+	return out, nil
+}
+
+// platforms validates target platforms, defaulting to the machine's.
+func platforms(ps []string) ([]string, error) {
+	if len(ps) == 0 {
+		return []string{channel.Platform()}, nil
+	}
+	var out []string
+	for _, p := range ps {
+		if p == channel.Noarch {
+			return nil, errors.New(`platform "noarch": a lock targets a real platform (e.g. linux-64); noarch packages are included in each`)
+		}
+		if !channel.IsKnownSubdir(p) {
+			return nil, fmt.Errorf("platform %q: not a conda subdir (e.g. linux-64, linux-aarch64, osx-arm64, win-64)", p)
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Hash returns the content hash of the request for platform: a sha256 over
+// its canonical form (specs in conda's canonical text, in order; channels by
+// canonical URL, in order; the platform; virtual package overrides; channel
+// priority). Requests that differ only in how they spell the same specs or
+// channels hash alike.
+func (r *Request) Hash(platform string) (string, error) {
+	p, err := r.prepare()
+	if err != nil {
+		return "", err
+	}
+	return r.hash(p, platform), nil
+}
+
+func (r *Request) hash(p *prepared, platform string) string {
+	var b strings.Builder
+	b.WriteString("envkit conda request v1\n")
+	fmt.Fprintf(&b, "platform %s\n", platform)
+	for _, c := range p.channels {
+		fmt.Fprintf(&b, "channel %s\n", c.BaseURL)
+	}
+	for _, s := range p.specs {
+		fmt.Fprintf(&b, "spec %s\n", s)
+	}
+	v := r.Virtual[platform]
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		fmt.Fprintf(&b, "virtual %s=%s\n", strings.TrimPrefix(k, "__"), v[k])
+	}
+	fmt.Fprintf(&b, "priority %s\n", r.ChannelPriority)
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// Resolve solves r for each of its platforms and returns the lock. A
+// platform of r.Previous with the same content hash is reused without
+// fetching or solving. Errors: *SpecError for an invalid spec, ErrNoChannels,
+// and *PlatformError (wrapping *solver.UnsatError when unsatisfiable).
+func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
+	p, err := r.prepare()
+	if err != nil {
+		return nil, err
+	}
+	out := &lock.Lock{}
+	for _, c := range p.channels {
+		out.Channels = append(out.Channels, lock.Channel{URL: c.String()})
+	}
+	hashes := make(map[string]string, len(p.platforms))
+	var todo []string
+	for _, plat := range p.platforms {
+		h := r.ContentHash
+		if h == "" {
+			h = r.hash(p, plat)
+		}
+		hashes[plat] = h
+		if r.Previous != nil && !r.Previous.Stale(plat, h) {
+			if recs := lockedRecords(r.Previous, plat); recs != nil {
+				if err := out.SetPlatform(plat, h, recs); err == nil {
+					continue
+				}
+			}
+		}
+		todo = append(todo, plat)
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+
+	g := r.Gateway
+	if g == nil {
+		g = &repodata.Gateway{}
+	}
+	names := make([]string, 0, len(p.specs))
+	for _, s := range p.specs {
+		if !strings.HasPrefix(s.Name, "__") && !slices.Contains(names, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	avail, err := g.Query(ctx, p.channels, todo, names)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]string, len(p.channels))
+	for i, c := range p.channels {
+		order[i] = c.BaseURL
+	}
+	for _, plat := range todo {
+		recs, err := r.solve(ctx, p, plat, avail, order)
+		if err != nil {
+			return nil, &PlatformError{Platform: plat, Err: err}
+		}
+		if err := out.SetPlatform(plat, hashes[plat], recs); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// solve solves one platform.
+func (r *Request) solve(ctx context.Context, p *prepared, plat string, all []*record.RepoDataRecord, order []string) ([]*record.RepoDataRecord, error) {
+	virt, err := virtual.ForPlatform(virtual.Options{Platform: plat, Overrides: r.Virtual[plat]})
+	if err != nil {
+		return nil, err
+	}
+	avail := make([]*record.RepoDataRecord, 0, len(all))
+	for _, rec := range all {
+		if rec.Subdir == plat || rec.Subdir == channel.Noarch {
+			avail = append(avail, rec)
+		}
+	}
+	var locked []*record.RepoDataRecord
+	if r.Previous != nil {
+		locked = preferred(lockedRecords(r.Previous, plat), avail)
+	}
+	return solver.Solve(ctx, solver.Problem{
+		Specs:           p.specs,
+		Available:       avail,
+		Virtual:         virt,
+		Locked:          locked,
+		ChannelOrder:    order,
+		ChannelPriority: r.ChannelPriority,
+	})
+}
+
+// lockedRecords returns the conda records l holds for platform, or nil.
+func lockedRecords(l *lock.Lock, platform string) []*record.RepoDataRecord {
+	var out []*record.RepoDataRecord
+	for _, pkg := range l.Packages {
+		if pkg.Platform == platform && pkg.Manager == lock.Conda && pkg.Record != nil {
+			out = append(out, pkg.Record)
+		}
+	}
+	return out
+}
+
+// preferred maps a previous solution onto the available records: the same
+// artifact (URL), else the same name, version, build and channel. Records no
+// channel serves any more are dropped: the solver only keeps what it can
+// check against full repodata.
+func preferred(prev, avail []*record.RepoDataRecord) []*record.RepoDataRecord {
+	if len(prev) == 0 {
+		return nil
+	}
+	byURL := make(map[string]*record.RepoDataRecord, len(avail))
+	type key struct{ name, version, build, channel string }
+	byKey := make(map[key]*record.RepoDataRecord, len(avail))
+	for _, a := range avail {
+		byURL[a.URL] = a
+		byKey[key{a.Name, a.Version.String(), a.Build, a.Channel}] = a
+	}
+	var out []*record.RepoDataRecord
+	for _, p := range prev {
+		if a, ok := byURL[p.URL]; ok {
+			out = append(out, a)
+		} else if a, ok := byKey[key{p.Name, p.Version.String(), p.Build, p.Channel}]; ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Search returns the records of channels (platform's subdir and noarch) that
+// match spec, sorted by name, version (conda order), build number, build
+// string, channel priority, subdir and file name. An empty platform means
+// the machine's; opts configure channel parsing. Errors: *SpecError for an
+// invalid spec, ErrNoChannels.
+func Search(ctx context.Context, g *repodata.Gateway, channels []string, platform, spec string, opts ...channel.Option) ([]*record.RepoDataRecord, error) {
+	m, err := matchspec.ParseLenient(spec)
+	if err != nil {
+		return nil, &SpecError{Spec: spec, Err: err}
+	}
+	chans, err := ParseChannels(channels, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if platform == "" {
+		platform = channel.Platform()
+	}
+	if g == nil {
+		g = &repodata.Gateway{}
+	}
+	var names []string // nil: every record, for a name glob
+	if m.Name != "" && !strings.ContainsAny(m.Name, "*?[") {
+		names = []string{m.Name}
+	}
+	recs, err := g.Query(ctx, chans, []string{platform}, names)
+	if err != nil {
+		return nil, err
+	}
+	rank := make(map[string]int, len(chans))
+	for i, c := range chans {
+		rank[c.BaseURL] = i
+	}
+	var out []*record.RepoDataRecord
+	for _, r := range recs {
+		if (r.Subdir == platform || r.Subdir == channel.Noarch) && m.MatchRecord(r) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *record.RepoDataRecord) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := a.Version.Compare(b.Version); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.BuildNumber, b.BuildNumber); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Build, b.Build); c != 0 {
+			return c
+		}
+		if c := rank[a.Channel] - rank[b.Channel]; c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Subdir, b.Subdir); c != 0 {
+			return c
+		}
+		return strings.Compare(a.FileName, b.FileName)
+	})
+	return out, nil
+}
