@@ -63,10 +63,11 @@ func (pl *pool) compareSimple(a, b *cand) int {
 // deterministic tie-breakers.
 func (pl *pool) sortByDependencies(cs []*cand) {
 	for _, c := range cs {
+		pl.parse(c)
 		c.best = c.best[:0]
 		for _, d := range c.deps {
-			if d.hasBest {
-				c.best = append(c.best, depBest{d.spec.Name, d.best})
+			if v, ok := pl.bestOf(d); ok {
+				c.best = append(c.best, depBest{d.spec.Name, v})
 			}
 		}
 		// Sort by name, best version first, and keep one entry per name.

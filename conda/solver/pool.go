@@ -14,53 +14,72 @@ type cand struct {
 	virtual  bool
 	locked   bool
 	tracked  bool // has track_features (or legacy features): deprioritised
+	parsed   bool // deps, cons and badDep are set
 	chanRank int
-	deps     []*dep    // parsed depends
-	cons     []*dep    // parsed constrains
-	badDep   *dep      // first unparsable depends entry: the record cannot be installed
-	v        int32     // variable, assigned once the candidates are ordered
-	best     []depBest // per dependency name: the best version it can reach (order.go)
+	deps     []*dep      // parsed depends
+	cons     []*dep      // parsed constrains
+	badDep   *dep        // first unparsable depends entry: the record cannot be installed
+	v        int32       // variable, assigned once the candidates of the name are ordered
+	best     []depBest   // per dependency name: the best version it can reach (order.go)
+	refs     []clauseRef // the clauses it brings when installed (solve.go)
 }
 
-// dep is one distinct depends/constrains string, shared by every record
-// that lists it.
+// dep is one distinct depends/constrains string (or requested spec or pin),
+// shared by every record that lists it.
 type dep struct {
-	src     string
-	spec    *MatchSpec
-	err     error
-	cands   []*cand // matching candidates, before they are ordered
-	matches []int32 // matching candidates' variables, in preference order
-	others  []int32 // candidates of the same name that do not match (for constrains)
-	best    version.Version
-	hasBest bool
-	satBy   int32 // a variable known to satisfy it (cache for decisions)
+	src      string
+	spec     *MatchSpec
+	err      error
+	resolved bool    // matches and others are set
+	matches  []int32 // matching candidates' variables, in preference order
+	others   []int32 // candidates of the same name that do not match (for constrains)
+	bestDone bool
+	best     version.Version // highest version among the matching records
+	hasBest  bool
+	satBy    int32 // a variable known to satisfy it (cache for decisions)
 }
 
-// pool holds the encoded problem: candidates reachable from the specs.
+// pool is the solver's lazy view of the available records. Nothing is
+// done for a package name until the search needs it: a name's records are
+// grouped, filtered and ordered (and numbered as variables) when a
+// requirement on the name is first encoded, and a record's depends are
+// parsed when the record is first installed, as resolvo does. A conda-forge
+// sized Available costs one pass to index names, plus work proportional to
+// the part of the graph the search visits.
 type pool struct {
 	p       *Problem
 	vars    []*cand            // index = variable; vars[0] is nil
-	byName  map[string][]*cand // preference order once sorted
-	names   []string           // in discovery order
+	byName  map[string][]*cand // loaded names: preference order, numbered
+	raw     map[string][]*cand // filtered records of a name, not yet ordered
+	names   []string           // loaded names, in load order
 	deps    map[string]*dep
 	roots   []*dep // one per Problem.Specs entry
 	pins    []*dep // one per Problem.Constraints entry
 	rank    map[string]int
 	missing []string // requested names without any candidate
+
+	head          map[string]int32 // name -> last record of the name in Available (+1)
+	next          []int32          // record -> previous record of the same name (+1)
+	locked        map[string][]*record.RepoDataRecord
+	pinnedChannel map[string]bool
 }
 
-func buildPool(p *Problem) *pool {
-	pl := &pool{p: p, byName: map[string][]*cand{}, deps: map[string]*dep{}, rank: map[string]int{}, vars: []*cand{nil}}
+func newPool(p *Problem) *pool {
+	pl := &pool{
+		p: p, byName: map[string][]*cand{}, raw: map[string][]*cand{}, deps: map[string]*dep{},
+		rank: map[string]int{}, vars: []*cand{nil},
+		locked: map[string][]*record.RepoDataRecord{}, pinnedChannel: map[string]bool{},
+	}
 	for i, c := range p.ChannelOrder {
 		if _, ok := pl.rank[c]; !ok {
 			pl.rank[c] = i
 		}
 	}
-	// Index the records by name: head[name] is the last record of the name
-	// (plus one), next[i] the one before record i (plus one), so that
-	// grouping allocates nothing per record.
-	head := make(map[string]int32, len(p.Available)/8)
-	next := make([]int32, len(p.Available))
+	// Index the records by name without allocating per record: head[name]
+	// is the last record of the name (plus one), next[i] the one before
+	// record i (plus one).
+	pl.head = make(map[string]int32, len(p.Available)/8)
+	pl.next = make([]int32, len(p.Available))
 	lastCh := ""
 	for i, r := range p.Available {
 		if strings.HasPrefix(r.Name, "__") {
@@ -72,112 +91,94 @@ func buildPool(p *Problem) *pool {
 			}
 			lastCh = r.Channel
 		}
-		next[i] = head[r.Name]
-		head[r.Name] = int32(i + 1)
+		pl.next[i] = pl.head[r.Name]
+		pl.head[r.Name] = int32(i + 1)
 	}
-	all := func(name string) []*record.RepoDataRecord {
-		var out []*record.RepoDataRecord
-		for i := head[name]; i != 0; i = next[i-1] {
-			out = append(out, p.Available[i-1])
-		}
-		slices.Reverse(out)
-		return out
-	}
-	locked := map[string][]*record.RepoDataRecord{}
 	for _, r := range p.Locked {
-		locked[r.Name] = append(locked[r.Name], r)
+		pl.locked[r.Name] = append(pl.locked[r.Name], r)
 	}
 	// A requested spec that names a channel chooses that channel for its
 	// package, whatever the channel priority.
-	pinnedChannel := map[string]bool{}
 	for _, s := range p.Specs {
 		if s.Channel != "" && s.Channel != "*" {
-			pinnedChannel[s.Name] = true
+			pl.pinnedChannel[s.Name] = true
 		}
 	}
-
-	// Virtual packages are always present.
+	// Virtual packages are always present (one record per name).
 	for _, v := range p.Virtual {
-		if len(pl.byName[v.Name]) > 0 {
-			continue // one record per virtual package name
+		if _, ok := pl.raw[v.Name]; !ok {
+			r := &record.RepoDataRecord{PackageRecord: *v}
+			pl.raw[v.Name] = []*cand{{rec: r, virtual: true, parsed: true}}
+			pl.load(v.Name)
 		}
-		r := &record.RepoDataRecord{PackageRecord: *v}
-		pl.byName[v.Name] = []*cand{{rec: r, virtual: true}}
-		pl.names = append(pl.names, v.Name)
-	}
-
-	// Discover the reachable names breadth first from the requests.
-	queue := []string{}
-	visit := func(name string) {
-		if _, ok := pl.byName[name]; ok || strings.HasPrefix(name, "__") {
-			return
-		}
-		cs := pl.candidates(name, all(name), locked[name], pinnedChannel[name])
-		pl.byName[name] = cs
-		pl.names = append(pl.names, name)
-		queue = append(queue, name)
 	}
 	for _, s := range p.Specs {
-		pl.roots = append(pl.roots, &dep{src: specText(s), spec: s})
-		visit(s.Name)
-		if len(pl.byName[s.Name]) == 0 {
-			pl.missing = append(pl.missing, specText(s))
-		}
-	}
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		for _, c := range pl.byName[name] {
-			for _, d := range c.rec.Depends {
-				dp := pl.dep(d)
-				if dp.err != nil {
-					if c.badDep == nil {
-						c.badDep = dp
-					}
-					continue
-				}
-				c.deps = append(c.deps, dp)
-				visit(dp.spec.Name)
-			}
-			for _, d := range c.rec.Constrains {
-				if dp := pl.dep(d); dp.err == nil {
-					c.cons = append(c.cons, dp)
-				}
-			}
+		d := &dep{src: specText(s), spec: s}
+		pl.roots = append(pl.roots, d)
+		if len(pl.rawOf(s.Name)) == 0 {
+			pl.missing = append(pl.missing, d.src)
 		}
 	}
 	for _, s := range p.Constraints {
 		pl.pins = append(pl.pins, &dep{src: specText(s), spec: s})
 	}
+	return pl
+}
 
-	// Order every name's candidates, then number them in that order, so that
-	// a lower variable is always the preferred one within a name.
-	for _, d := range pl.deps {
-		pl.collect(d)
+// rawOf returns the candidates of a name, filtered but not ordered.
+func (pl *pool) rawOf(name string) []*cand {
+	if cs, ok := pl.raw[name]; ok {
+		return cs
 	}
-	for _, d := range pl.roots {
-		pl.collect(d)
+	var recs []*record.RepoDataRecord
+	if !strings.HasPrefix(name, "__") {
+		for i := pl.head[name]; i != 0; i = pl.next[i-1] {
+			recs = append(recs, pl.p.Available[i-1])
+		}
+		slices.Reverse(recs)
 	}
-	for _, d := range pl.pins {
-		pl.collect(d)
+	cs := pl.candidates(name, recs, pl.locked[name], pl.pinnedChannel[name])
+	pl.raw[name] = cs
+	return cs
+}
+
+// load returns the candidates of a name in preference order, numbering
+// them as variables the first time.
+func (pl *pool) load(name string) []*cand {
+	if cs, ok := pl.byName[name]; ok {
+		return cs
 	}
-	for _, name := range pl.names {
-		pl.sortCandidates(pl.byName[name])
-		for _, c := range pl.byName[name] {
-			c.v = int32(len(pl.vars))
-			pl.vars = append(pl.vars, c)
+	cs := pl.rawOf(name)
+	pl.sortCandidates(cs)
+	for _, c := range cs {
+		c.v = int32(len(pl.vars))
+		pl.vars = append(pl.vars, c)
+	}
+	pl.byName[name] = cs
+	pl.names = append(pl.names, name)
+	return cs
+}
+
+// parse parses a record's depends and constrains, once.
+func (pl *pool) parse(c *cand) {
+	if c.parsed {
+		return
+	}
+	c.parsed = true
+	for _, s := range c.rec.Depends {
+		if d := pl.dep(s); d.err != nil {
+			if c.badDep == nil {
+				c.badDep = d
+			}
+		} else {
+			c.deps = append(c.deps, d)
 		}
 	}
-	for _, d := range pl.deps {
-		pl.number(d)
+	for _, s := range c.rec.Constrains {
+		if d := pl.dep(s); d.err == nil {
+			c.cons = append(c.cons, d)
+		}
 	}
-	for _, d := range pl.roots {
-		pl.number(d)
-	}
-	for _, d := range pl.pins {
-		pl.number(d)
-	}
-	return pl
 }
 
 // candidates applies de-duplication, locking and channel priority to the
@@ -247,20 +248,18 @@ func (pl *pool) dep(s string) *dep {
 	return d
 }
 
-// collect finds the records a dependency matches, once, and the highest
-// version among them (used to order candidates by their dependencies).
-func (pl *pool) collect(d *dep) {
-	if d.err != nil {
-		return
-	}
-	for _, c := range pl.byName[d.spec.Name] {
-		if pl.matches(d, c) {
-			d.cands = append(d.cands, c)
-			if !d.hasBest || c.rec.Version.Compare(d.best) > 0 {
+// bestOf returns the highest version among the records a dependency
+// matches (used to order candidates by their dependencies).
+func (pl *pool) bestOf(d *dep) (version.Version, bool) {
+	if !d.bestDone {
+		d.bestDone = true
+		for _, c := range pl.rawOf(d.spec.Name) {
+			if pl.matches(d, c) && (!d.hasBest || c.rec.Version.Compare(d.best) > 0) {
 				d.best, d.hasBest = c.rec.Version, true
 			}
 		}
 	}
+	return d.best, d.hasBest
 }
 
 func (pl *pool) matches(d *dep, c *cand) bool {
@@ -270,28 +269,19 @@ func (pl *pool) matches(d *dep, c *cand) bool {
 	return d.spec.MatchRecord(c.rec)
 }
 
-// number turns the matched records into variables in preference order,
-// and lists the other records of the name (which constrains exclude).
-func (pl *pool) number(d *dep) {
-	if d.err != nil {
+// resolve loads a dependency's name and sets d.matches (in preference
+// order) and d.others (the records of the name that do not match, which a
+// constrains excludes).
+func (pl *pool) resolve(d *dep) {
+	if d.resolved || d.err != nil {
 		return
 	}
-	d.matches = make([]int32, len(d.cands))
-	for i, c := range d.cands {
-		d.matches[i] = c.v
-	}
-	slices.Sort(d.matches)
-	all := pl.byName[d.spec.Name]
-	if len(all) == len(d.matches) {
-		return
-	}
-	d.others = make([]int32, 0, len(all)-len(d.matches))
-	i := 0
-	for _, c := range all { // all is in variable order, like d.matches
-		if i < len(d.matches) && d.matches[i] == c.v {
-			i++
-			continue
+	d.resolved = true
+	for _, c := range pl.load(d.spec.Name) {
+		if pl.matches(d, c) {
+			d.matches = append(d.matches, c.v)
+		} else {
+			d.others = append(d.others, c.v)
 		}
-		d.others = append(d.others, c.v)
 	}
 }

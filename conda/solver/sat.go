@@ -65,25 +65,15 @@ type sat struct {
 	why   map[int32][]int32 // learnt clause -> antecedent clauses (>= 0) and level-0 vars (-(v+1))
 }
 
-func newSAT(nvars int32, groups [][]int32, track bool) *sat {
+func newSAT(track bool) *sat {
 	s := &sat{
-		nvars:   nvars,
-		watches: make([][]int32, 2*(nvars+1)),
-		val:     make([]int8, 2*(nvars+1)),
-		level:   make([]int32, nvars+1),
-		reason:  make([]int32, nvars+1),
-		group:   make([]int32, nvars+1),
-		groups:  groups,
-		seen:    make([]bool, nvars+1),
+		watches: make([][]int32, 2),
+		val:     make([]int8, 2),
+		level:   make([]int32, 1),
+		reason:  make([]int32, 1),
+		group:   []int32{-1},
+		seen:    make([]bool, 1),
 		track:   track,
-	}
-	for i := range s.group {
-		s.group[i] = -1
-	}
-	for gi, g := range groups {
-		for _, v := range g {
-			s.group[v] = int32(gi)
-		}
 	}
 	if track {
 		s.why = map[int32][]int32{}
@@ -91,13 +81,34 @@ func newSAT(nvars int32, groups [][]int32, track bool) *sat {
 	return s
 }
 
+// grow makes room for variables up to n.
+func (s *sat) grow(n int32) {
+	for s.nvars < n {
+		s.nvars++
+		s.watches = append(s.watches, nil, nil)
+		s.val = append(s.val, 0, 0)
+		s.level = append(s.level, 0)
+		s.reason = append(s.reason, noReason)
+		s.group = append(s.group, -1)
+		s.seen = append(s.seen, false)
+	}
+}
+
+// addGroup declares that at most one of vs can be true.
+func (s *sat) addGroup(vs []int32) {
+	g := int32(len(s.groups))
+	s.groups = append(s.groups, vs)
+	for _, v := range vs {
+		s.group[v] = g
+	}
+}
+
 func (s *sat) lits(c int32) []int32 {
 	cl := &s.clauses[c]
 	return s.arena[cl.start : cl.start+cl.n]
 }
 
-// addClause stores a clause, not yet watched (see attach); the caller
-// handles empty and unit clauses.
+// addClause stores a clause, not yet watched (see watch).
 func (s *sat) addClause(lits []int32, kind clauseKind, a, b, c int32) int32 {
 	id := int32(len(s.clauses))
 	s.clauses = append(s.clauses, clause{start: int32(len(s.arena)), n: int32(len(lits)), kind: kind, a: a, b: b, c: c})
@@ -112,29 +123,74 @@ func (s *sat) watch(id int32) {
 	s.watches[ls[1]] = append(s.watches[ls[1]], id)
 }
 
-// attach watches every stored clause of two or more literals, with the
-// watch lists carved out of one allocation.
-func (s *sat) attach() {
-	count := make([]int32, len(s.watches))
-	total := 0
-	for _, cl := range s.clauses {
-		if cl.n >= 2 {
-			count[s.arena[cl.start]]++
-			count[s.arena[cl.start+1]]++
-			total += 2
+// insertResult says what inserting a clause during the search did.
+type insertResult int
+
+const (
+	inserted  insertResult = iota // stored and watched; the assignment is unchanged
+	implied                       // it was unit: the solver jumped back to where and assigned
+	conflicts                     // it is false: s.conflLits holds it, at the current level
+)
+
+// insert adds a clause during the search, whatever the assignment. The two
+// watched literals are the best ones (not false, else false at the highest
+// level). When the clause is unit or false under the assignment, insert
+// jumps back to the level where it became so and, if it is unit there,
+// assigns the implied literal; a clause false with two literals at its top
+// level is returned as a conflict at that level, for analysis.
+func (s *sat) insert(lits []int32, kind clauseKind, a, b, c int32) (int32, insertResult) {
+	id := s.addClause(lits, kind, a, b, c)
+	ls := s.lits(id)
+	if len(ls) == 0 {
+		s.backtrack(0)
+		s.conflLits = s.conflLits[:0]
+		return id, conflicts
+	}
+	key := func(l int32) int32 {
+		if s.val[l] != -1 {
+			return 1 << 30
+		}
+		return s.level[litVar(l)]
+	}
+	for i := 0; i < 2 && i < len(ls); i++ { // select the two best literals
+		for j := i + 1; j < len(ls); j++ {
+			if key(ls[j]) > key(ls[i]) {
+				ls[i], ls[j] = ls[j], ls[i]
+			}
 		}
 	}
-	backing := make([]int32, total)
-	off := 0
-	for l, n := range count {
-		s.watches[l] = backing[off : off : off+int(n)]
-		off += int(n)
+	if len(ls) >= 2 {
+		s.watch(id)
 	}
-	for id, cl := range s.clauses {
-		if cl.n >= 2 {
-			s.watch(int32(id))
+	first := ls[0]
+	var second int32 = -1 // level of the second literal when it is false, else -1
+	if len(ls) >= 2 && s.val[ls[1]] == -1 {
+		second = s.level[litVar(ls[1])]
+	}
+	switch {
+	case s.val[first] != -1 && len(ls) >= 2 && second < 0:
+		return id, inserted // two literals not false
+	case s.val[first] != -1:
+		// Unit: the only literal not false must hold from level m on.
+		m := max(second, 0)
+		if s.val[first] == 1 && s.level[litVar(first)] <= m {
+			return id, inserted
 		}
+		s.backtrack(m)
+		if s.val[first] == 0 {
+			s.assign(first, id)
+		}
+		return id, implied
 	}
+	m1, m2 := s.level[litVar(first)], max(second, 0)
+	if m1 > m2 {
+		s.backtrack(m2)
+		s.assign(first, id)
+		return id, implied
+	}
+	s.backtrack(m1)
+	s.conflLits = append(s.conflLits[:0], ls...)
+	return id, conflicts
 }
 
 func (s *sat) decisionLevel() int32 { return int32(len(s.lim)) }

@@ -68,7 +68,7 @@ func Solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
 			return nil, fmt.Errorf("solver: spec %d: a requested spec needs a package name", i)
 		}
 	}
-	pl := buildPool(&p)
+	pl := newPool(&p)
 	if len(pl.missing) > 0 {
 		return nil, &UnsatError{Missing: pl.missing, text: explainMissing(pl.missing)}
 	}
@@ -101,120 +101,209 @@ func Solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
 type run struct {
 	pl       *pool
 	s        *sat
-	units    []int32 // unit clauses, asserted at level 0
 	confl    int32   // the final conflict's clause, -1 for an at-most-one conflict
 	trueVars []int32 // variables assigned true, in trail order
 	trailPos int     // trail prefix already scanned into trueVars
+	synced   int     // pool names whose variables the SAT core knows
+	added    []int32 // per variable: how many of its clauses are in the SAT core
 }
 
 func newRun(pl *pool, track bool) *run {
-	var groups [][]int32
-	for _, name := range pl.names {
-		cs := pl.byName[name]
+	return &run{pl: pl, s: newSAT(track)}
+}
+
+// sync makes the SAT core know every variable the pool has numbered.
+func (r *run) sync() {
+	n := int32(len(r.pl.vars) - 1)
+	r.s.grow(n)
+	for len(r.added) <= int(n) {
+		r.added = append(r.added, 0)
+	}
+	for ; r.synced < len(r.pl.names); r.synced++ {
+		cs := r.pl.byName[r.pl.names[r.synced]]
 		if len(cs) > 1 {
 			g := make([]int32, len(cs))
 			for i, c := range cs {
 				g[i] = c.v
 			}
-			groups = append(groups, g)
+			r.s.addGroup(g)
 		}
 	}
-	r := &run{pl: pl, s: newSAT(int32(len(pl.vars)-1), groups, track)}
-	r.encode()
-	r.s.attach()
-	return r
 }
 
-// encode adds the clauses of the problem.
-func (r *run) encode() {
+// start asserts the facts of the problem at level 0: virtual packages are
+// present, pins exclude what they do not match, one candidate of each
+// requested spec is installed. It returns false if they already conflict.
+func (r *run) start() bool {
 	pl, s := r.pl, r.s
-	var buf []int32
-	add := func(lits []int32, kind clauseKind, a, b, c int32) {
-		id := s.addClause(lits, kind, a, b, c)
-		if len(lits) <= 1 {
-			r.units = append(r.units, id)
+	for _, d := range pl.pins {
+		pl.resolve(d)
+	}
+	for _, d := range pl.roots {
+		pl.resolve(d)
+	}
+	r.sync()
+	check := func(id int32, res insertResult) bool {
+		if res == conflicts {
+			r.confl = id
+			return false
 		}
+		return true
 	}
 	for _, c := range pl.vars[1:] {
-		if c.virtual {
-			add([]int32{posLit(c.v)}, kindVirtual, c.v, 0, 0)
+		if c.virtual && !check(s.insert([]int32{posLit(c.v)}, kindVirtual, c.v, 0, 0)) {
+			return false
 		}
-	}
-	for i, d := range pl.roots {
-		buf = buf[:0]
-		for _, v := range d.matches {
-			buf = append(buf, posLit(v))
-		}
-		add(buf, kindRoot, int32(i), 0, 0) // empty when nothing matches: unsatisfiable
 	}
 	for i, d := range pl.pins {
 		for _, v := range d.others {
-			add([]int32{negLit(v)}, kindPin, v, 0, int32(i))
-		}
-	}
-	for _, c := range pl.vars[1:] {
-		if c.badDep != nil {
-			add([]int32{negLit(c.v)}, kindRequires, c.v, -1, 0)
-		}
-		for di, d := range c.deps {
-			buf = append(buf[:0], negLit(c.v))
-			for _, v := range d.matches {
-				buf = append(buf, posLit(v))
-			}
-			add(buf, kindRequires, c.v, int32(di), 0)
-		}
-		for di, d := range c.cons {
-			for _, v := range d.others {
-				add([]int32{negLit(c.v), negLit(v)}, kindConstrains, c.v, v, int32(di))
+			if !check(s.insert([]int32{negLit(v)}, kindPin, v, 0, int32(i))) {
+				return false
 			}
 		}
 	}
+	var lits []int32
+	for i, d := range pl.roots {
+		lits = lits[:0]
+		for _, v := range d.matches {
+			lits = append(lits, posLit(v))
+		}
+		if !check(s.insert(lits, kindRoot, int32(i), 0, 0)) {
+			return false
+		}
+	}
+	return true
+}
+
+// clauseRef names one clause of a record: a dependency (dep >= 0, or -1 for
+// an unparsable one) or a constrains entry excluding a variable.
+type clauseRef struct {
+	cons  bool
+	dep   int32
+	other int32
+}
+
+// clausesOf lists the clauses a record brings when installed, resolving
+// its dependencies and constrains (which loads their names).
+func (r *run) clausesOf(c *cand) []clauseRef {
+	pl := r.pl
+	pl.parse(c)
+	var out []clauseRef
+	if c.badDep != nil {
+		out = append(out, clauseRef{dep: -1})
+	}
+	for i, d := range c.deps {
+		pl.resolve(d)
+		out = append(out, clauseRef{dep: int32(i)})
+	}
+	for i, d := range c.cons {
+		pl.resolve(d)
+		for _, v := range d.others {
+			out = append(out, clauseRef{cons: true, dep: int32(i), other: v})
+		}
+	}
+	r.sync()
+	return out
+}
+
+// expand adds the clauses of installed records that are not in the SAT
+// core yet (resolvo's lazy encoding: a record's dependencies only matter
+// once it is installed). It stops at the first clause that changes the
+// assignment or conflicts, returning it.
+func (r *run) expand() (int32, insertResult) {
+	s := r.s
+	var lits []int32
+	for i := 0; i < len(r.trueVars); i++ {
+		v := r.trueVars[i]
+		c := r.pl.vars[v]
+		if c.virtual {
+			continue
+		}
+		refs := r.refs(c)
+		for int(r.added[v]) < len(refs) {
+			ref := refs[r.added[v]]
+			r.added[v]++
+			var id int32
+			var res insertResult
+			switch {
+			case ref.cons:
+				id, res = s.insert([]int32{negLit(v), negLit(ref.other)}, kindConstrains, v, ref.other, ref.dep)
+			case ref.dep < 0:
+				id, res = s.insert([]int32{negLit(v)}, kindRequires, v, -1, 0)
+			default:
+				lits = append(lits[:0], negLit(v))
+				for _, m := range c.deps[ref.dep].matches {
+					lits = append(lits, posLit(m))
+				}
+				id, res = s.insert(lits, kindRequires, v, ref.dep, 0)
+			}
+			if res != inserted {
+				r.dropTrue()
+				return id, res
+			}
+		}
+	}
+	return -1, inserted
+}
+
+// refs returns the clause list of a record, computed once per pool.
+func (r *run) refs(c *cand) []clauseRef {
+	if c.refs == nil {
+		c.refs = r.clausesOf(c)
+		if c.refs == nil {
+			c.refs = []clauseRef{}
+		}
+	} else {
+		r.sync() // another run may have loaded names meanwhile
+	}
+	return c.refs
+}
+
+// conflict learns from a conflict; it returns false at level 0 (unsatisfiable).
+func (r *run) conflict(confl int32) bool {
+	s := r.s
+	if s.decisionLevel() == 0 {
+		r.confl = confl
+		return false
+	}
+	learnt, back, why := s.analyze(confl)
+	if debugLearn != nil {
+		debugLearn(s, learnt)
+	}
+	s.backtrack(back)
+	r.dropTrue()
+	s.learn(learnt, why)
+	return true
 }
 
 // solve searches for a solution. It returns false when there is none.
 func (r *run) solve(ctx context.Context) (bool, error) {
-	s := r.s
-	for _, id := range r.units {
-		ls := s.lits(id)
-		if len(ls) == 0 {
-			s.conflLits = s.conflLits[:0]
-			r.confl = id
-			return false, nil
-		}
-		l := ls[0]
-		switch s.val[l] {
-		case -1:
-			s.conflLits = append(s.conflLits[:0], l)
-			r.confl = id
-			return false, nil
-		case 0:
-			s.assign(l, id)
-		}
+	if !r.start() {
+		return false, nil
 	}
-	conflicts := 0
-	for {
-		ok, confl := s.propagate()
-		if !ok {
-			if s.decisionLevel() == 0 {
-				r.confl = confl
+	s := r.s
+	for steps := 1; ; steps++ {
+		if steps&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		if ok, confl := s.propagate(); !ok {
+			if !r.conflict(confl) {
 				return false, nil
 			}
-			conflicts++
-			if conflicts&255 == 0 {
-				if err := ctx.Err(); err != nil {
-					return false, err
-				}
-			}
-			learnt, back, why := s.analyze(confl)
-			if debugLearn != nil {
-				debugLearn(s, learnt)
-			}
-			s.backtrack(back)
-			r.dropTrue()
-			s.learn(learnt, why)
 			continue
 		}
 		r.collectTrue()
+		switch id, res := r.expand(); res {
+		case implied:
+			continue
+		case conflicts:
+			if !r.conflict(id) {
+				return false, nil
+			}
+			continue
+		}
 		v := r.decide()
 		if v == 0 {
 			return true, nil
