@@ -84,11 +84,16 @@ func (pl *pool) sortByDependencies(cs []*cand) {
 	for _, c := range cs[1:] {
 		shared = slices.DeleteFunc(shared, func(n string) bool { _, ok := c.bestFor(n); return !ok })
 	}
+	// Keep only the shared names: then c.best[i] is the i-th shared name.
+	for _, c := range cs {
+		c.best = slices.DeleteFunc(c.best, func(b depBest) bool {
+			_, ok := slices.BinarySearch(shared, b.name)
+			return !ok
+		})
+	}
 	slices.SortStableFunc(cs, func(a, b *cand) int {
-		for _, n := range shared {
-			va, _ := a.bestFor(n)
-			vb, _ := b.bestFor(n)
-			if c := vb.Compare(va); c != 0 {
+		for i := range shared {
+			if c := b.best[i].v.Compare(a.best[i].v); c != 0 {
 				return c
 			}
 		}

@@ -106,6 +106,11 @@ type run struct {
 	trailPos int     // trail prefix already scanned into trueVars
 	synced   int     // pool names whose variables the SAT core knows
 	added    []int32 // per variable: how many of its clauses are in the SAT core
+	expanded int     // trueVars[:expanded] have all their clauses in the SAT core
+	// decide's progress since the last backjump: the requested specs are
+	// satisfied (rootsOK) and so are the dependencies of trueVars[:depsOK].
+	rootsOK bool
+	depsOK  int
 }
 
 func newRun(pl *pool, track bool) *run {
@@ -213,8 +218,9 @@ func (r *run) clausesOf(c *cand) []clauseRef {
 func (r *run) expand() (int32, insertResult) {
 	s := r.s
 	var lits []int32
-	for i := 0; i < len(r.trueVars); i++ {
-		v := r.trueVars[i]
+	r.sync()
+	for ; r.expanded < len(r.trueVars); r.expanded++ {
+		v := r.trueVars[r.expanded]
 		c := r.pl.vars[v]
 		if c.virtual {
 			continue
@@ -253,8 +259,6 @@ func (r *run) refs(c *cand) []clauseRef {
 		if c.refs == nil {
 			c.refs = []clauseRef{}
 		}
-	} else {
-		r.sync() // another run may have loaded names meanwhile
 	}
 	return c.refs
 }
@@ -329,6 +333,8 @@ func (r *run) dropTrue() {
 		r.trueVars = r.trueVars[:n-1]
 	}
 	r.trailPos = min(r.trailPos, len(r.s.trail))
+	r.expanded = min(r.expanded, len(r.trueVars))
+	r.rootsOK, r.depsOK = false, 0 // a backjump may have undone what satisfied them
 }
 
 // decide picks the next decision, resolvo style: the first requested spec,
@@ -337,14 +343,20 @@ func (r *run) dropTrue() {
 // candidate that is still possible becomes true. It returns 0 when every
 // requirement is satisfied: the true records are the solution (everything
 // else stays out).
+//
+// Without a backjump, assignments only grow, so what was satisfied stays
+// satisfied and the scan resumes where it stopped.
 func (r *run) decide() int32 {
-	for _, d := range r.pl.roots {
-		if v := r.pick(d); v != 0 {
-			return v
+	if !r.rootsOK {
+		for _, d := range r.pl.roots {
+			if v := r.pick(d); v != 0 {
+				return v
+			}
 		}
+		r.rootsOK = true
 	}
-	for i := 0; i < len(r.trueVars); i++ {
-		for _, d := range r.pl.vars[r.trueVars[i]].deps {
+	for ; r.depsOK < len(r.trueVars); r.depsOK++ {
+		for _, d := range r.pl.vars[r.trueVars[r.depsOK]].deps {
 			if v := r.pick(d); v != 0 {
 				return v
 			}
