@@ -1,0 +1,254 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/lock"
+	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/resolve"
+	"github.com/envkit/envkit/conda/solver"
+	"github.com/envkit/envkit/internal/diag"
+)
+
+func init() {
+	register(&command{name: "lock", summary: "solve a conda environment and print its lock", run: runLock})
+}
+
+const lockUsage = `[flags] (-f environment.yml | SPEC...)
+
+Solves the conda specs (from environment.yml's dependencies, or SPEC arguments)
+for each platform and prints the lock on stdout:
+  --format conda-lock  conda-lock v1 YAML, every platform (default)
+  --format explicit    an @EXPLICIT file; one platform only
+  --format json        the solution as records: a JSON array for one platform,
+                       an object of arrays keyed by platform for several
+Channels: --channel flags first (highest priority), then the file's channels.
+"nodefaults" is ignored: envkit has no implicit default channels.
+Platforms: --platform flags, else the file's platforms:, else this machine's.
+Each platform's lock records the sha256 of the request (specs, channels,
+platform, virtual packages, channel priority): with --lockfile, a platform
+whose hash is unchanged is reused as is, and other platforms prefer the
+previous lock's packages; --check only reports whether the lock is stale
+(exit 1 if it is).`
+
+type lockOptions struct {
+	channels, platforms, virtual multiFlag
+	format, file, priority       string
+	lockfile                     string
+	check                        bool
+}
+
+func runLock(args []string, stdout, stderr io.Writer) int {
+	var o lockOptions
+	fl := newFlags("lock", lockUsage, stderr)
+	fl.Var(&o.channels, "channel", "channel name, URL or local directory, highest priority first (repeatable)")
+	fl.Var(&o.channels, "c", "shorthand for --channel")
+	fl.Var(&o.platforms, "platform", "target conda subdir, e.g. linux-64 (repeatable)")
+	fl.Var(&o.platforms, "p", "shorthand for --platform")
+	fl.Var(&o.virtual, "virtual-package", "override a target virtual package, NAME=VERSION, e.g. __glibc=2.28, __cuda=12.2 (repeatable; empty VERSION removes it)")
+	fl.StringVar(&o.format, "format", "conda-lock", "output format: conda-lock, explicit or json")
+	fl.StringVar(&o.file, "f", "", "environment.yml to lock")
+	fl.StringVar(&o.file, "file", "", "same as -f")
+	fl.StringVar(&o.priority, "channel-priority", "strict", "strict, flexible or disabled")
+	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
+	fl.BoolVar(&o.check, "check", false, "with --lockfile: only report whether it is stale for the request")
+	if code, stop := parseFlags(fl, args); stop {
+		return code
+	}
+	if (o.file == "") == (fl.NArg() == 0) {
+		fmt.Fprintln(stderr, "envkit lock: give either -f environment.yml or SPEC arguments")
+		fl.Usage()
+		return exitUsage
+	}
+	if o.check && o.lockfile == "" {
+		fmt.Fprintln(stderr, "envkit lock: --check needs --lockfile")
+		return exitUsage
+	}
+	switch o.format {
+	case "conda-lock", "explicit", "json":
+	default:
+		fmt.Fprintf(stderr, "envkit lock: --format %q: want conda-lock, explicit or json\n", o.format)
+		return exitUsage
+	}
+	req, env, code := lockRequest(&o, fl.Args(), stderr)
+	if code != exitOK {
+		return code
+	}
+	if o.format == "explicit" && len(req.Platforms) > 1 {
+		fmt.Fprintf(stderr, "envkit lock: --format explicit holds one platform, the request has %s; choose one with --platform\n", strings.Join(req.Platforms, ", "))
+		return exitUsage
+	}
+	if o.lockfile != "" {
+		data, err := os.ReadFile(o.lockfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+		if req.Previous, err = lock.Read(o.lockfile, data); err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+		if o.check {
+			return checkLock(req, o.lockfile, stdout, stderr)
+		}
+	}
+
+	ctx, cancel := interruptible()
+	defer cancel()
+	l, err := resolve.Resolve(ctx, *req)
+	if err != nil {
+		return lockFailure(stderr, err, env, fl.NArg() > 0)
+	}
+	if env != nil {
+		l.Sources = []string{filepath.Base(env.File)}
+	}
+	switch o.format {
+	case "conda-lock":
+		err = lock.WriteCondaLock(stdout, l)
+	case "explicit":
+		err = lock.WriteExplicit(stdout, l, req.Platforms[0])
+	case "json":
+		err = writeLockJSON(stdout, l)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "envkit: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// lockRequest builds the resolve request from the flags and the
+// environment file or SPEC arguments.
+func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Request, *envfile.EnvFile, int) {
+	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms, Gateway: condaGateway(stderr)}
+	switch o.priority {
+	case "strict":
+		req.ChannelPriority = solver.Strict
+	case "flexible":
+		req.ChannelPriority = solver.Flexible
+	case "disabled":
+		req.ChannelPriority = solver.Disabled
+	default:
+		fmt.Fprintf(stderr, "envkit lock: --channel-priority %q: want strict, flexible or disabled\n", o.priority)
+		return nil, nil, exitUsage
+	}
+	var env *envfile.EnvFile
+	if o.file != "" {
+		data, err := os.ReadFile(o.file)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return nil, nil, exitFailure
+		}
+		env, err = envfile.Parse(o.file, data)
+		if err != nil {
+			printDiagnostics(stderr, err)
+			return nil, nil, exitFailure
+		}
+		for _, w := range env.Warnings {
+			fmt.Fprintf(stderr, "warning: %v\n", w)
+		}
+		if len(env.Pip) > 0 {
+			fmt.Fprintf(stderr, "envkit: warning: %s: %d pip requirement(s) are not part of the conda lock\n", o.file, len(env.Pip))
+		}
+		req.Specs = envfile.Values(env.Dependencies)
+		// Command-line channels come first, as with conda; the file's
+		// local paths are relative to the file.
+		dir := filepath.Dir(o.file)
+		for _, c := range envfile.Values(env.Channels) {
+			req.Channels = append(req.Channels, fileChannel(c, dir))
+		}
+		if len(req.Platforms) == 0 {
+			req.Platforms = envfile.Values(env.Platforms)
+		}
+	}
+	if len(req.Platforms) == 0 {
+		req.Platforms = []string{channel.Platform()}
+	}
+	v, err := parseVirtual(o.virtual)
+	if err != nil {
+		fmt.Fprintf(stderr, "envkit lock: %v\n", err)
+		return nil, nil, exitUsage
+	}
+	if v != nil {
+		req.Virtual = make(map[string]map[string]string, len(req.Platforms))
+		for _, p := range req.Platforms {
+			req.Virtual[p] = v
+		}
+	}
+	return req, env, exitOK
+}
+
+// fileChannel resolves a channel written in an environment file in dir: a
+// local path becomes its file:// URL (relative to the file, not to the
+// working directory); anything else is kept as written.
+func fileChannel(c, dir string) string {
+	if c == "nodefaults" || c == "defaults" || strings.Contains(c, "://") {
+		return c
+	}
+	ch, err := channel.Parse(c, channel.WithWorkDir(dir))
+	if err != nil || !strings.HasPrefix(ch.BaseURL, "file://") {
+		return c // errors are reported, with the text as written, by resolve
+	}
+	return ch.BaseURL
+}
+
+// lockFailure reports a resolve error; an invalid spec of a file is shown
+// at its line.
+func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool) int {
+	var se *resolve.SpecError
+	if errors.As(err, &se) && env != nil && se.Index < len(env.Dependencies) {
+		it := env.Dependencies[se.Index]
+		printDiagnostics(stderr, diag.List{{File: env.File, Line: it.Line, Column: it.Column, Field: "dependencies", Msg: se.Error()}})
+		return exitFailure
+	}
+	if env != nil && errors.Is(err, resolve.ErrNoChannels) {
+		fmt.Fprintf(stderr, "envkit: %s: %v\n", env.File, err)
+		return exitFailure
+	}
+	return condaFailure(stderr, err)
+}
+
+// checkLock reports, for each platform of req, whether req.Previous is
+// stale; exit 1 if any is.
+func checkLock(req *resolve.Request, file string, stdout, stderr io.Writer) int {
+	code := exitOK
+	for _, p := range req.Platforms {
+		h, err := req.Hash(p)
+		if err != nil {
+			return condaFailure(stderr, err)
+		}
+		if req.Previous.Stale(p, h) {
+			fmt.Fprintf(stdout, "%s: %s: stale (the request changed, or the platform is not locked)\n", file, p)
+			code = exitFailure
+		} else {
+			fmt.Fprintf(stdout, "%s: %s: up to date\n", file, p)
+		}
+	}
+	return code
+}
+
+// writeLockJSON prints the solution: an array of records for one platform,
+// an object of arrays keyed by platform for several.
+func writeLockJSON(w io.Writer, l *lock.Lock) error {
+	byPlatform := map[string][]*record.RepoDataRecord{}
+	for _, p := range l.Packages {
+		if p.Manager == lock.Conda && p.Record != nil {
+			byPlatform[p.Platform] = append(byPlatform[p.Platform], p.Record)
+		}
+	}
+	if len(l.Platforms) == 1 {
+		return writeJSON(w, recordsJSON(sortedByName(byPlatform[l.Platforms[0]])))
+	}
+	out := make(map[string][]recordJSON, len(l.Platforms))
+	for _, p := range l.Platforms {
+		out[p] = recordsJSON(sortedByName(byPlatform[p]))
+	}
+	return writeJSON(w, out)
+}
