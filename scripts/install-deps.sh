@@ -90,7 +90,7 @@ main() {
 	}
 
 	build_buildkit() {
-		(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -o "$OUT/" \
+		(cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -o "$OUT/" \
 			github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
 	}
 

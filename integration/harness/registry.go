@@ -326,9 +326,111 @@ func pickPlatform(idx ocispec.Index, platform string) (ocispec.Descriptor, error
 // ErrNotFound is returned (wrapped) by ReadFile for a path the image lacks.
 var ErrNotFound = errors.New("file not found in image")
 
+// File is one path of an image's merged filesystem.
+type File struct {
+	Header *tar.Header // as the layer that last wrote the path has it (Name is that layer's)
+	Layer  int         // index of that layer in the manifest
+}
+
+// Files returns the image's merged filesystem, keyed by clean absolute path:
+// the layers applied in order, each layer's whiteouts (".wh.NAME") and opaque
+// directory markers (".wh..wh..opq") hiding what lower layers had.
+func (c *Registry) Files(ctx context.Context, img *Image) (map[string]*File, error) {
+	files := map[string]*File{}
+	for i := range img.Manifest.Layers {
+		var whiteouts, opaque []string
+		var added []*File
+		err := c.walkLayer(ctx, img, i, func(name string, hdr *tar.Header, _ io.Reader) (bool, error) {
+			dir, base := path.Split(name)
+			switch {
+			case base == ".wh..wh..opq":
+				opaque = append(opaque, path.Clean(dir))
+			case strings.HasPrefix(base, ".wh."):
+				whiteouts = append(whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
+			default:
+				added = append(added, &File{Header: hdr, Layer: i})
+			}
+			return false, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		// Whiteouts apply to lower layers only, whatever their tar order.
+		if len(whiteouts)+len(opaque) > 0 {
+			for p := range files {
+				for _, w := range whiteouts {
+					if isUnder(p, w) {
+						delete(files, p)
+					}
+				}
+				for _, o := range opaque {
+					if p != o && isUnder(p, o) {
+						delete(files, p)
+					}
+				}
+			}
+		}
+		for _, f := range added {
+			files[path.Clean("/"+f.Header.Name)] = f
+		}
+	}
+	return files, nil
+}
+
+// walkLayer calls fn for every entry of layer i with its clean absolute
+// path, until fn returns true.
+func (c *Registry) walkLayer(ctx context.Context, img *Image, i int, fn func(name string, hdr *tar.Header, r io.Reader) (bool, error)) error {
+	l := img.Manifest.Layers[i]
+	blob, err := c.blob(ctx, img.Ref, l.Digest)
+	if err != nil {
+		return fmt.Errorf("layer %d: %w", i, err)
+	}
+	rd, err := decompress(l.MediaType, blob)
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): %w", i, l.Digest, err)
+	}
+	tr := tar.NewReader(rd)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i, l.Digest, err)
+		}
+		stop, err := fn(path.Clean("/"+hdr.Name), hdr, tr)
+		if err != nil || stop {
+			return err
+		}
+	}
+}
+
+// Resolve follows symlinks in every component of p within the merged
+// filesystem files and returns the path of what p names.
+func Resolve(files map[string]*File, p string) (string, error) {
+	p = path.Clean("/" + p)
+	for hops := 0; hops < 40; hops++ {
+		link, target := "", ""
+		for cur := p; cur != "/"; cur = path.Dir(cur) {
+			if f, ok := files[cur]; ok && f.Header.Typeflag == tar.TypeSymlink {
+				link, target = cur, f.Header.Linkname
+			}
+		}
+		if link == "" {
+			return p, nil
+		}
+		// Replace the outermost symlink first: p = target + rest.
+		rest := strings.TrimPrefix(p, link)
+		if !path.IsAbs(target) {
+			target = path.Join(path.Dir(link), target)
+		}
+		p = path.Clean(target + rest)
+	}
+	return "", fmt.Errorf("%s: too many levels of symlinks", p)
+}
+
 // ReadFile returns the content of the regular file at path in the image
-// (ref resolved for platform as by Image), applying layers in order with
-// their whiteouts; a symlink is followed within the image.
+// (ref resolved for platform as by Image), following symlinks and hard links.
 func (c *Registry) ReadFile(ctx context.Context, ref, platform, file string) ([]byte, error) {
 	img, err := c.Image(ctx, ref, platform)
 	if err != nil {
@@ -339,82 +441,35 @@ func (c *Registry) ReadFile(ctx context.Context, ref, platform, file string) ([]
 
 // ReadImageFile is ReadFile on an already resolved image.
 func (c *Registry) ReadImageFile(ctx context.Context, img *Image, file string) ([]byte, error) {
-	want := path.Clean("/" + file)
-	for hops := 0; hops < 16; hops++ {
-		entry, err := c.lookup(ctx, img, want)
-		if err != nil {
-			return nil, err
-		}
-		if entry.hdr.Typeflag != tar.TypeSymlink {
-			if entry.hdr.Typeflag != tar.TypeReg {
-				return nil, fmt.Errorf("%s in %s: not a regular file (tar type %q)", want, img.Ref, entry.hdr.Typeflag)
-			}
-			return entry.data, nil
-		}
-		target := entry.hdr.Linkname
-		if !path.IsAbs(target) {
-			target = path.Join(path.Dir(want), target)
-		}
-		want = path.Clean(target)
+	files, err := c.Files(ctx, img)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%s in %s: too many symlinks", file, img.Ref)
-}
-
-type tarEntry struct {
-	hdr  *tar.Header
-	data []byte
-}
-
-// lookup finds the final state of one path across the image's layers.
-func (c *Registry) lookup(ctx context.Context, img *Image, want string) (*tarEntry, error) {
-	var cur *tarEntry
-	for i, l := range img.Manifest.Layers {
-		blob, err := c.blob(ctx, img.Ref, l.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", i, err)
-		}
-		rd, err := decompress(l.MediaType, blob)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d (%s): %w", i, l.Digest, err)
-		}
-		// A whiteout hides the path in lower layers only, whatever its order
-		// in this layer's tar relative to the path's own new entry.
-		var found *tarEntry
-		hidden := false
-		tr := tar.NewReader(rd)
-		for {
-			hdr, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("layer %d (%s): %w", i, l.Digest, err)
-			}
-			name := path.Clean("/" + hdr.Name)
-			dir, base := path.Split(name)
-			switch {
-			case base == ".wh..wh..opq":
-				hidden = hidden || isUnder(want, path.Clean(dir)) && want != path.Clean(dir)
-			case strings.HasPrefix(base, ".wh."):
-				hidden = hidden || isUnder(want, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
-			case name == want:
-				data, err := io.ReadAll(tr)
-				if err != nil {
-					return nil, fmt.Errorf("layer %d: %s: %w", i, name, err)
-				}
-				found = &tarEntry{hdr: hdr, data: data}
-			}
-		}
-		if found != nil {
-			cur = found
-		} else if hidden {
-			cur = nil
-		}
+	p, err := Resolve(files, file)
+	if err != nil {
+		return nil, fmt.Errorf("%s in %s: %w", file, img.Ref, err)
 	}
-	if cur == nil {
-		return nil, fmt.Errorf("%s in %s: %w", want, img.Ref, ErrNotFound)
+	f, ok := files[p]
+	if ok && f.Header.Typeflag == tar.TypeLink {
+		p = path.Clean("/" + f.Header.Linkname)
+		f, ok = files[p]
 	}
-	return cur, nil
+	if !ok {
+		return nil, fmt.Errorf("%s in %s: %w", file, img.Ref, ErrNotFound)
+	}
+	if f.Header.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("%s in %s: %s is not a regular file (tar type %q)", file, img.Ref, p, f.Header.Typeflag)
+	}
+	var data []byte
+	err = c.walkLayer(ctx, img, f.Layer, func(name string, hdr *tar.Header, r io.Reader) (bool, error) {
+		if name != p || hdr.Typeflag != tar.TypeReg {
+			return false, nil
+		}
+		var err error
+		data, err = io.ReadAll(r)
+		return false, err // keep going: a later entry for the same path wins
+	})
+	return data, err
 }
 
 // isUnder reports whether p is dir or inside it.

@@ -272,3 +272,44 @@ func TestLayerFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestMergedFilesystem checks whiteouts of directories, opaque directories,
+// symlinked directories and hard links in a pushed image.
+func TestMergedFilesystem(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	dir := writeContext(t, "FROM "+e.Base.Base+`
+RUN mkdir -p /d /gone/sub && echo old > /d/a && echo x > /gone/sub/x
+RUN rm -rf /d /gone && mkdir /d && echo new > /d/only
+RUN mkdir -p /data/real && echo v > /data/real/f && ln -s real /data/link && ln -s /data/link/f /abs
+RUN echo h > /h1 && ln /h1 /h2 && rm -rf /root
+`)
+	ref := e.Ref("smoke/merged:1")
+	if _, err := e.BuildDockerfile(ctx, dir, nil, ref); err != nil {
+		t.Fatal(err)
+	}
+	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := e.Reg.Files(ctx, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{"/d/only": true, "/d/a": false, "/d": true, "/gone": false, "/gone/sub/x": false, "/root": false, "/bin/sh": true, "/h2": true} {
+		if _, ok := files[p]; ok != want {
+			t.Errorf("%s in merged filesystem: %v, want %v", p, ok, want)
+		}
+	}
+	for p, want := range map[string]string{"/d/only": "new\n", "/data/link/f": "v\n", "/abs": "v\n", "/h2": "h\n"} {
+		if got, err := e.Reg.ReadImageFile(ctx, img, p); err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	if _, err := e.Reg.ReadImageFile(ctx, img, "/d/a"); !errors.Is(err, harness.ErrNotFound) {
+		t.Errorf("/d/a under a recreated /d: err = %v, want ErrNotFound", err)
+	}
+	if _, err := e.Reg.ReadImageFile(ctx, img, "/data/real"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("directory read: err = %v", err)
+	}
+}
