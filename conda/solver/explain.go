@@ -41,7 +41,7 @@ type explainer struct {
 	cons    map[int32][]int32 // var -> core constrains clauses where it is the constraining side
 	pins    map[int32][]int32 // var -> core pin clauses
 	shown   map[*dep]bool
-	demands map[string][]string // package name -> "spec (who)" requirements shown
+	demands map[string][]demand // package name -> the specs on it shown, with who asks
 	names   map[string]bool
 	b       strings.Builder
 	lines   int
@@ -66,7 +66,7 @@ func (r *run) explain() *UnsatError {
 	core := r.s.core(r.confl)
 	e := &explainer{
 		r: r, reqs: map[int32][]int32{}, cons: map[int32][]int32{}, pins: map[int32][]int32{},
-		shown: map[*dep]bool{}, demands: map[string][]string{}, names: map[string]bool{},
+		shown: map[*dep]bool{}, demands: map[string][]demand{}, names: map[string]bool{},
 	}
 	var roots []int32
 	for _, id := range core {
@@ -125,7 +125,7 @@ func (e *explainer) requirement(d *dep, indent string, last bool, who string) {
 		return
 	}
 	e.names[d.spec.Name] = true
-	e.demand(d.spec.Name, fmt.Sprintf("%s (%s)", d.src, who))
+	e.demand(d.spec.Name, d.src, who)
 	switch {
 	case len(d.matches) == 0:
 		e.linef("%s%s%s, for which no candidates were found\n", indent, head, d.src)
@@ -156,12 +156,23 @@ func (e *explainer) candidates(vs []int32, indent string, last bool) {
 		}
 		g.vs = append(g.vs, v)
 	}
+	labels := make([]string, len(groups))
+	for gi, g := range groups {
+		labels[gi] = e.versions(g.vs)
+	}
+	plain := slices.Clone(labels)
+	for gi, g := range groups {
+		// Builds of one version that fail for different reasons: name them.
+		if slices.Contains(plain[:gi], plain[gi]) || slices.Contains(plain[gi+1:], plain[gi]) {
+			labels[gi] = plain[gi] + " " + e.builds(g.vs)
+		}
+	}
 	for gi, g := range groups {
 		gl := gi == len(groups)-1 && last
 		head, tail := branch(gl)
 		c := e.r.pl.vars[g.vs[0]]
 		e.names[c.rec.Name] = true
-		label := e.versions(g.vs)
+		label := labels[gi]
 		var children []func(last bool)
 		for _, id := range e.reqs[g.vs[0]] {
 			cl := e.r.s.clauses[id]
@@ -270,21 +281,53 @@ func (e *explainer) versions(vs []int32) string {
 	return b.String()
 }
 
-func (e *explainer) demand(name, s string) {
-	if !slices.Contains(e.demands[name], s) {
-		e.demands[name] = append(e.demands[name], s)
-	}
+// demand is one spec on a package and who asks for it.
+type demand struct {
+	spec string
+	who  []string
 }
 
-// conflicts names the packages asked for by several different specs: only
-// one record of a name can be installed, so these are where the branches
-// above collide.
+// builds lists the build strings of records, "py27_0 | py26_0".
+func (e *explainer) builds(vs []int32) string {
+	const maxShown = 3
+	var bs []string
+	for _, v := range vs {
+		if b := e.r.pl.vars[v].rec.Build; !slices.Contains(bs, b) {
+			bs = append(bs, b)
+		}
+	}
+	if len(bs) > maxShown {
+		return fmt.Sprintf("%s (and %d more builds)", strings.Join(bs[:maxShown], " | "), len(bs)-maxShown)
+	}
+	return strings.Join(bs, " | ")
+}
+
+func (e *explainer) demand(name, spec, who string) {
+	ds := e.demands[name]
+	for i := range ds {
+		if ds[i].spec == spec {
+			if !slices.Contains(ds[i].who, who) {
+				ds[i].who = append(ds[i].who, who)
+			}
+			return
+		}
+	}
+	e.demands[name] = append(ds, demand{spec: spec, who: []string{who}})
+}
+
+// conflicts names the packages asked for with different specs: only one
+// record of a name can be installed, so this is where the branches above
+// collide.
 func (e *explainer) conflicts() {
 	for _, name := range sortedKeys(e.demands) {
 		ds := e.demands[name]
 		if len(ds) < 2 {
 			continue
 		}
-		e.linef("only one %s can be installed, but it is required as %s\n", name, strings.Join(ds, " and as "))
+		var parts []string
+		for _, d := range ds {
+			parts = append(parts, fmt.Sprintf("%s (%s)", d.spec, strings.Join(d.who, "; ")))
+		}
+		e.linef("only one %s can be installed, but it is required as %s\n", name, strings.Join(parts, " and as "))
 	}
 }

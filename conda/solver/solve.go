@@ -63,9 +63,22 @@ type Problem struct {
 // Solve returns the records to install (sorted by name; virtual packages
 // excluded), or an *UnsatError when the specs cannot be satisfied together.
 func Solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for i, s := range p.Specs {
-		if s == nil || s.Name == "" || s.Name == "*" {
-			return nil, fmt.Errorf("solver: spec %d: a requested spec needs a package name", i)
+		if s == nil || s.Name == "" || strings.Contains(s.Name, "*") {
+			return nil, fmt.Errorf("solver: Specs[%d]: a requested spec needs a package name (not a pattern)", i)
+		}
+	}
+	for i, s := range p.Constraints {
+		if s == nil || s.Name == "" || strings.Contains(s.Name, "*") {
+			return nil, fmt.Errorf("solver: Constraints[%d]: a constraint needs a package name (not a pattern)", i)
+		}
+	}
+	for i, r := range p.Available {
+		if r == nil {
+			return nil, fmt.Errorf("solver: Available[%d] is nil", i)
 		}
 	}
 	pl := newPool(&p)
@@ -271,9 +284,6 @@ func (r *run) conflict(confl int32) bool {
 		return false
 	}
 	learnt, back, why := s.analyze(confl)
-	if debugLearn != nil {
-		debugLearn(s, learnt)
-	}
 	s.backtrack(back)
 	r.dropTrue()
 	s.learn(learnt, why)
@@ -385,5 +395,3 @@ func (r *run) pick(d *dep) int32 {
 	}
 	return first
 }
-
-var debugLearn func(*sat, []int32)
