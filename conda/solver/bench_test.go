@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/virtual"
 )
 
 // sudokuSpecs is mamba's sudoku request (libmamba test_problems_graph): the
@@ -47,18 +48,24 @@ func TestSudoku(t *testing.T) {
 
 func TestCondaForgeNumpy(t *testing.T) {
 	recs := loadIndex(t, "https://conda.anaconda.org/conda-forge", "conda", "indexes", "conda-forge-numpy-linux-64.json")
-	got := mustSolve(t, Problem{Specs: specs(t, "numpy"), Available: recs, Virtual: linuxVirtual()})
+	got := mustSolve(t, Problem{Specs: specs(t, "numpy"), Available: recs, Virtual: linuxVirtual(t)})
 	for _, name := range []string{"numpy", "python", "libopenblas", "python_abi"} {
 		if find(got, name) == nil {
 			t.Errorf("%s missing from %v", name, dists(got))
 		}
 	}
+	if r := find(got, "python"); r.Version.String() != "3.12.1" {
+		t.Errorf("python %s, want the newest (3.12.1)", r.Version)
+	}
 }
 
-func linuxVirtual() []*record.PackageRecord {
-	return []*record.PackageRecord{
-		rec("__unix", "0", "0"), rec("__linux", "5.15", "0"), rec("__glibc", "2.28", "0"), rec("__archspec", "1", "x86_64"),
+// linuxVirtual is what conda/virtual gives a linux-64 image by default.
+func linuxVirtual(t testing.TB) []*record.PackageRecord {
+	vs, err := virtual.ForPlatform(virtual.Options{Platform: "linux-64"})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return vs
 }
 
 var index4Requests = [][]string{
@@ -122,5 +129,5 @@ func BenchmarkSudoku(b *testing.B) {
 
 func BenchmarkCondaForgeNumpy(b *testing.B) {
 	recs := loadIndex(b, "https://conda.anaconda.org/conda-forge", "conda", "indexes", "conda-forge-numpy-linux-64.json")
-	benchSolve(b, Problem{Specs: specs(b, "numpy"), Available: recs, Virtual: linuxVirtual()})
+	benchSolve(b, Problem{Specs: specs(b, "numpy"), Available: recs, Virtual: linuxVirtual(b)})
 }

@@ -312,3 +312,39 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// conda's test_timestamps_and_deps: among builds of one version, the one
+// whose dependencies reach higher versions wins over a newer timestamp,
+// unless the request rules it out.
+func TestDependencyVersionsBeforeTimestamp(t *testing.T) {
+	recs := loadChannel(t, index1URL, "conda", "channels", "conda-index1")
+	h12 := extra("mypackage", "1.0", "libpng 1.2.*")
+	h12.Build, h12.Timestamp, h12.FileName = "hash12_0", 1, "mypackage-1.0-hash12_0.tar.bz2"
+	h15 := extra("mypackage", "1.0", "libpng 1.5.*")
+	h15.Build, h15.Timestamp, h15.FileName = "hash15_0", 0, "mypackage-1.0-hash15_0.tar.bz2"
+	recs = append(recs, h12, h15)
+	for _, tt := range []struct {
+		specs         []string
+		build, libpng string
+	}{
+		{[]string{"mypackage"}, "hash15_0", "1.5.13"},
+		{[]string{"libpng 1.2.*", "mypackage"}, "hash12_0", "1.2.50"},
+		{[]string{"libpng 1.5.*", "mypackage"}, "hash15_0", "1.5.13"},
+	} {
+		got := mustSolve(t, Problem{Specs: specs(t, tt.specs...), Available: recs})
+		if m, l := find(got, "mypackage"), find(got, "libpng"); m.Build != tt.build || l.Version.String() != tt.libpng {
+			t.Errorf("%v: got %v", tt.specs, dists(got))
+		}
+	}
+}
+
+func TestLockedNotAvailable(t *testing.T) {
+	// A locked record that the channels no longer list is still preferred.
+	gone := extra("bors", "0.9", "")
+	gone.Depends = nil
+	gone.Channel = dummyURL
+	got := mustSolve(t, Problem{Specs: specs(t, "bors"), Available: dummy(t), Locked: []*record.RepoDataRecord{gone}})
+	if r := find(got, "bors"); r != gone {
+		t.Fatalf("got %v", dists(got))
+	}
+}
