@@ -128,7 +128,12 @@ func (e *explainer) requirement(d *dep, indent string, last bool, who string) {
 	e.demand(d.spec.Name, d.src, who)
 	switch {
 	case len(d.matches) == 0:
-		e.linef("%s%s%s, for which no candidates were found\n", indent, head, d.src)
+		if hidden := e.r.pl.hiddenByPriority(d); len(hidden) > 0 {
+			e.linef("%s%s%s, for which no candidates were found in the highest-priority channel of %s (%s is in %s; strict channel priority excludes it)\n",
+				indent, head, d.src, d.spec.Name, hidden[0].Dist(), hidden[0].Channel)
+		} else {
+			e.linef("%s%s%s, for which no candidates were found\n", indent, head, d.src)
+		}
 	case e.shown[d]:
 		e.linef("%s%s%s, with the options shown above\n", indent, head, d.src)
 	default:

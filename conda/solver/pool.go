@@ -71,8 +71,8 @@ func newPool(p *Problem) *pool {
 		locked: map[string][]*record.RepoDataRecord{}, pinnedChannel: map[string]bool{},
 	}
 	for i, c := range p.ChannelOrder {
-		if _, ok := pl.rank[c]; !ok {
-			pl.rank[c] = i
+		if _, ok := pl.rank[chKey(c)]; !ok {
+			pl.rank[chKey(c)] = i
 		}
 	}
 	// Index the records by name without allocating per record: head[name]
@@ -86,8 +86,8 @@ func newPool(p *Problem) *pool {
 			continue // virtual packages only come from Problem.Virtual
 		}
 		if i == 0 || r.Channel != lastCh { // records come in runs of one channel
-			if _, ok := pl.rank[r.Channel]; !ok {
-				pl.rank[r.Channel] = len(pl.rank)
+			if _, ok := pl.rank[chKey(r.Channel)]; !ok {
+				pl.rank[chKey(r.Channel)] = len(pl.rank)
 			}
 			lastCh = r.Channel
 		}
@@ -123,6 +123,35 @@ func newPool(p *Problem) *pool {
 		pl.pins = append(pl.pins, &dep{src: specText(s), spec: s})
 	}
 	return pl
+}
+
+// chKey is a channel URL as a ranking key.
+func chKey(url string) string { return strings.TrimRight(url, "/") }
+
+// rankOf is a channel's priority (0 is the highest).
+func (pl *pool) rankOf(url string) int {
+	if r, ok := pl.rank[chKey(url)]; ok {
+		return r
+	}
+	return len(pl.rank) // a locked record's channel that Available does not have
+}
+
+// hiddenByPriority lists records that match d but that strict channel
+// priority removed, for explanations.
+func (pl *pool) hiddenByPriority(d *dep) []*record.RepoDataRecord {
+	if pl.p.ChannelPriority != Strict || d.err != nil {
+		return nil
+	}
+	cs := pl.rawOf(d.spec.Name)
+	var out []*record.RepoDataRecord
+	for i := pl.head[d.spec.Name]; i != 0; i = pl.next[i-1] {
+		r := pl.p.Available[i-1]
+		if len(cs) > 0 && pl.rankOf(r.Channel) != cs[0].chanRank && d.spec.MatchRecord(r) {
+			out = append(out, r)
+		}
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // rawOf returns the candidates of a name, filtered but not ordered.
@@ -203,7 +232,7 @@ func (pl *pool) candidates(name string, recs, locked []*record.RepoDataRecord, p
 			rec:      r,
 			locked:   isLocked,
 			tracked:  len(r.TrackFeatures) > 0 || strings.TrimSpace(r.Features) != "",
-			chanRank: pl.rank[r.Channel],
+			chanRank: pl.rankOf(r.Channel),
 		})
 	}
 	for _, r := range recs {

@@ -263,7 +263,7 @@ func TestChannelPriority(t *testing.T) {
 		}
 	}
 	avail := []*record.RepoDataRecord{
-		mk(low, "a", "2.0"), mk(high, "a", "1.0"),
+		mk(low, "a", "2.0"), mk(high+"/", "a", "1.0"), // trailing slash: same channel
 		mk(low, "b", "1.0"), // only in the low channel
 		mk(low, "c", "3.0"), mk(high, "c", "1.0"),
 	}
@@ -273,14 +273,15 @@ func TestChannelPriority(t *testing.T) {
 	}
 	chanOf := func(got []*record.RepoDataRecord, name string) string {
 		r := find(got, name)
-		return r.Channel + " " + r.Version.String()
+		return strings.TrimRight(r.Channel, "/") + " " + r.Version.String()
 	}
 	// strict: a comes only from high; b still from low.
 	got := solve(Strict, "a", "b")
 	if chanOf(got, "a") != high+" 1.0" || chanOf(got, "b") != low+" 1.0" {
 		t.Errorf("strict: %v", dists(got))
 	}
-	mustUnsat(t, Problem{Specs: specs(t, "a >=2"), Available: avail, ChannelOrder: order})
+	ue := mustUnsat(t, Problem{Specs: specs(t, "a >=2"), Available: avail, ChannelOrder: order})
+	wantContains(t, ue.Error(), "a >=2, for which no candidates were found in the highest-priority channel of a (a-2.0-0 is in https://example.com/low; strict channel priority excludes it)")
 	// flexible: prefer high, fall back to low when needed.
 	if got := solve(Flexible, "a"); chanOf(got, "a") != high+" 1.0" {
 		t.Errorf("flexible: %v", dists(got))
