@@ -115,3 +115,26 @@ func TestSearchErrors(t *testing.T) {
 		t.Errorf("wrong channel URL: exit %d %q", code, errs)
 	}
 }
+
+// TestSearchLocal searches a channel given as a directory and as a file://
+// URL; its subdirs have upstream's non-standard names.
+func TestSearchLocal(t *testing.T) {
+	t.Setenv("ENVKIT_CACHE", t.TempDir())
+	dir := testdata.Path(t, "conda", "channels", "conda-test-recipes")
+	for _, ch := range []string{dir, "file://" + dir} {
+		code, out, errs := runCLI(t, "search", "-c", ch, "-p", "linux-fake", "--json", "virtualdep-package >=2")
+		var recs []recordJSON
+		if code != exitOK || json.Unmarshal([]byte(out), &recs) != nil {
+			t.Fatalf("%s: exit %d %s %s", ch, code, out, errs)
+		}
+		if len(recs) != 1 || recs[0].Version != "2.0" || recs[0].Subdir != "linux-fake" ||
+			!slices.Equal(recs[0].Depends, []string{"__glibc >=2.28"}) || recs[0].URL != "file://"+dir+"/linux-fake/virtualdep-package-2.0-0.conda" {
+			t.Errorf("%s: %+v", ch, recs)
+		}
+		// noarch records come with the platform's.
+		code, out, _ = runCLI(t, "search", "-c", ch, "-p", "linux-fake", "*dependent")
+		if code != exitOK || strings.Count(out, "\n") != 6 || !strings.Contains(out, "/noarch") {
+			t.Errorf("%s: exit %d\n%s", ch, code, out)
+		}
+	}
+}

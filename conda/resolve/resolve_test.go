@@ -520,3 +520,27 @@ func checkSorted(t *testing.T, recs []*record.RepoDataRecord) {
 		}
 	}
 }
+
+// TestResolveSpecChannel: "channel::name" takes the package from that
+// channel, adding it to the request's channels.
+func TestResolveSpecChannel(t *testing.T) {
+	index1, dummy := channelDir(t, "conda-index1"), channelDir(t, "rattler-dummy")
+	l, err := Resolve(context.Background(), Request{
+		Specs: []string{"python 3.3*", dummy + "::foobar 2.0"}, Channels: []string{index1}, Platforms: []string{"linux-64"}, Gateway: gateway(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dists(t, l, "linux-64")
+	if !slices.Contains(got, "foobar-2.0-bla_1") || !slices.Contains(got, "python-3.3.2-0") {
+		t.Errorf("got %v", got)
+	}
+	if len(l.Channels) != 2 || l.Channels[1].URL != "file://"+dummy {
+		t.Errorf("channels %v", l.Channels)
+	}
+	for _, p := range l.Packages {
+		if p.Name == "foobar" && !strings.HasPrefix(p.URL, "file://"+dummy+"/") {
+			t.Errorf("foobar from %s", p.URL)
+		}
+	}
+}

@@ -1,0 +1,38 @@
+package resolve
+
+import (
+	"context"
+	"testing"
+
+	"github.com/envkit/envkit/conda/repodata"
+)
+
+// BenchmarkResolve locks conda's test_iopro_mkl case from the conda-index1
+// channel as a local directory: "cold" with a new gateway each time (repodata
+// read and parsed), "warm" with one gateway (parsed repodata kept in memory:
+// the solve and the lock).
+func BenchmarkResolve(b *testing.B) {
+	var c solverCase
+	for _, sc := range solverCases(b) {
+		if sc.Source == "conda/conda conda/testing/solver_helpers.py::test_iopro_mkl" {
+			c = sc
+		}
+	}
+	if c.Specs == nil {
+		b.Fatal("test_iopro_mkl not found")
+	}
+	dir := channelDir(b, "conda-index1")
+	run := func(b *testing.B, g func() *repodata.Gateway) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Resolve(context.Background(), Request{
+				Specs: c.Specs, Channels: []string{dir}, Platforms: []string{c.Platform}, Gateway: g(),
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("cold", func(b *testing.B) { run(b, func() *repodata.Gateway { return &repodata.Gateway{} }) })
+	warm := &repodata.Gateway{}
+	b.Run("warm", func(b *testing.B) { run(b, func() *repodata.Gateway { return warm }) })
+}
