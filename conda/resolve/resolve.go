@@ -22,6 +22,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/lock"
@@ -275,12 +276,19 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 	for i, c := range p.channels {
 		order[i] = c.BaseURL
 	}
-	for _, plat := range todo {
-		recs, err := r.solve(ctx, p, plat, avail, order)
-		if err != nil {
-			return nil, &PlatformError{Platform: plat, Err: err}
+	// Platforms are solved in parallel; errors are reported in platform order.
+	sols := make([][]*record.RepoDataRecord, len(todo))
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	for i, plat := range todo {
+		wg.Go(func() { sols[i], errs[i] = r.solve(ctx, p, plat, avail, order) })
+	}
+	wg.Wait()
+	for i, plat := range todo {
+		if errs[i] != nil {
+			return nil, &PlatformError{Platform: plat, Err: errs[i]}
 		}
-		if err := out.SetPlatform(plat, hashes[plat], recs); err != nil {
+		if err := out.SetPlatform(plat, hashes[plat], sols[i]); err != nil {
 			return nil, err
 		}
 	}
