@@ -2,12 +2,12 @@ package lock
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/internal/yamlx"
 	"gopkg.in/yaml.v3"
 )
 
@@ -19,55 +19,20 @@ type decoder struct {
 	errs diag.List
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parseYAML parses data (YAML or JSON) and returns its top-level node.
 func parseYAML(file string, data []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		e := &diag.Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = "invalid YAML: " + m[2]
-		}
-		return nil, diag.List{e}
+	doc, err := yamlx.Parse(file, data)
+	if err != nil {
+		return nil, err
 	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
-		return resolve(doc.Content[0]), nil
-	}
-	return nil, nil
+	return yamlx.Resolve(doc.Root), nil
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = resolve(n)
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-func kind(n *yaml.Node) string {
-	n = resolve(n)
-	switch {
-	case isNull(n):
-		return "null"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case n.Tag == "!!str":
-		return "a string"
-	case n.Tag == "!!bool":
-		return "a boolean"
-	case n.Tag == "!!int", n.Tag == "!!float":
-		return "a number"
-	}
-	return "a " + strings.TrimPrefix(n.Tag, "!!")
-}
+var (
+	resolve = yamlx.Resolve
+	isNull  = yamlx.IsNull
+	kind    = yamlx.Kind
+)
 
 func sub(field, key string) string {
 	if field == "" {
