@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -130,4 +131,24 @@ func BenchmarkSudoku(b *testing.B) {
 func BenchmarkCondaForgeNumpy(b *testing.B) {
 	recs := loadIndex(b, "https://conda.anaconda.org/conda-forge", "conda", "indexes", "conda-forge-numpy-linux-64.json")
 	benchSolve(b, Problem{Specs: specs(b, "numpy"), Available: recs, Virtual: linuxVirtual(b)})
+}
+
+// BenchmarkLargeAvailable measures a conda-forge sized input: index4
+// served by 20 mirrors (112,860 records), flexible priority so that every
+// mirror's records stay candidates.
+func BenchmarkLargeAvailable(b *testing.B) {
+	base := loadIndex(b, "", "conda", "indexes", "index4.json")
+	var recs []*record.RepoDataRecord
+	var order []string
+	for m := 0; m < 20; m++ {
+		ch := fmt.Sprintf("https://mirror%d.example/main", m)
+		order = append(order, ch)
+		for _, r := range base {
+			c := *r
+			c.Channel = ch
+			recs = append(recs, &c)
+		}
+	}
+	b.Logf("%d records", len(recs))
+	benchSolve(b, Problem{Specs: specs(b, "dask", "distributed", "bokeh"), Available: recs, ChannelOrder: order, ChannelPriority: Flexible})
 }

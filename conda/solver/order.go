@@ -72,7 +72,10 @@ func (pl *pool) sortByDependencies(cs []*cand) {
 		}
 		// Sort by name, best version first, and keep one entry per name.
 		slices.SortFunc(c.best, func(a, b depBest) int {
-			return cmp.Or(strings.Compare(a.name, b.name), b.v.Compare(a.v))
+			if c := strings.Compare(a.name, b.name); c != 0 {
+				return c
+			}
+			return b.v.Compare(a.v)
 		})
 		c.best = slices.CompactFunc(c.best, func(a, b depBest) bool { return a.name == b.name })
 	}

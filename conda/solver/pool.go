@@ -47,16 +47,17 @@ type dep struct {
 // sized Available costs one pass to index names, plus work proportional to
 // the part of the graph the search visits.
 type pool struct {
-	p       *Problem
-	vars    []*cand            // index = variable; vars[0] is nil
-	byName  map[string][]*cand // loaded names: preference order, numbered
-	raw     map[string][]*cand // filtered records of a name, not yet ordered
-	names   []string           // loaded names, in load order
-	deps    map[string]*dep
-	roots   []*dep // one per Problem.Specs entry
-	pins    []*dep // one per Problem.Constraints entry
-	rank    map[string]int
-	missing []string // requested names without any candidate
+	p            *Problem
+	vars         []*cand            // index = variable; vars[0] is nil
+	byName       map[string][]*cand // loaded names: preference order, numbered
+	raw          map[string][]*cand // filtered records of a name, not yet ordered
+	versionOrder map[string][]*cand // raw, highest version first (bestOf)
+	names        []string           // loaded names, in load order
+	deps         map[string]*dep
+	roots        []*dep // one per Problem.Specs entry
+	pins         []*dep // one per Problem.Constraints entry
+	rank         map[string]int
+	missing      []string // requested names without any candidate
 
 	head          map[string]int32 // name -> last record of the name in Available (+1)
 	next          []int32          // record -> previous record of the same name (+1)
@@ -66,7 +67,7 @@ type pool struct {
 
 func newPool(p *Problem) *pool {
 	pl := &pool{
-		p: p, byName: map[string][]*cand{}, raw: map[string][]*cand{}, deps: map[string]*dep{},
+		p: p, byName: map[string][]*cand{}, raw: map[string][]*cand{}, versionOrder: map[string][]*cand{}, deps: map[string]*dep{},
 		rank: map[string]int{}, vars: []*cand{nil},
 		locked: map[string][]*record.RepoDataRecord{}, pinnedChannel: map[string]bool{},
 	}
@@ -282,13 +283,25 @@ func (pl *pool) dep(s string) *dep {
 func (pl *pool) bestOf(d *dep) (version.Version, bool) {
 	if !d.bestDone {
 		d.bestDone = true
-		for _, c := range pl.rawOf(d.spec.Name) {
-			if pl.matches(d, c) && (!d.hasBest || c.rec.Version.Compare(d.best) > 0) {
+		for _, c := range pl.byVersion(d.spec.Name) {
+			if pl.matches(d, c) {
 				d.best, d.hasBest = c.rec.Version, true
+				break
 			}
 		}
 	}
 	return d.best, d.hasBest
+}
+
+// byVersion returns the candidates of a name from the highest version down.
+func (pl *pool) byVersion(name string) []*cand {
+	if cs, ok := pl.versionOrder[name]; ok {
+		return cs
+	}
+	cs := slices.Clone(pl.rawOf(name))
+	slices.SortStableFunc(cs, func(a, b *cand) int { return b.rec.Version.Compare(a.rec.Version) })
+	pl.versionOrder[name] = cs
+	return cs
 }
 
 func (pl *pool) matches(d *dep, c *cand) bool {
