@@ -48,11 +48,12 @@ func interruptible() (context.Context, context.CancelFunc) {
 }
 
 // condaFailure prints err and returns its exit code: a usage error for a bad
-// spec on the command line or missing channels, a failure otherwise.
+// spec or platform on the command line or missing channels, a failure
+// otherwise.
 func condaFailure(stderr io.Writer, err error) int {
 	fmt.Fprintf(stderr, "envkit: %v\n", err)
 	var se *resolve.SpecError
-	if errors.As(err, &se) || errors.Is(err, resolve.ErrNoChannels) {
+	if errors.As(err, &se) || errors.Is(err, resolve.ErrNoChannels) || errors.Is(err, resolve.ErrPlatform) {
 		return exitUsage
 	}
 	return exitFailure

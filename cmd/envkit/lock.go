@@ -199,14 +199,23 @@ func fileChannel(c, dir string) string {
 	return ch.BaseURL
 }
 
-// lockFailure reports a resolve error; an invalid spec of a file is shown
-// at its line.
+// lockFailure reports a resolve error; an invalid spec or platform of a
+// file is shown at its line.
 func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool) int {
 	var se *resolve.SpecError
 	if errors.As(err, &se) && env != nil && se.Index < len(env.Dependencies) {
 		it := env.Dependencies[se.Index]
 		printDiagnostics(stderr, diag.List{{File: env.File, Line: it.Line, Column: it.Column, Field: "dependencies", Msg: se.Error()}})
 		return exitFailure
+	}
+	var pe *resolve.PlatformError
+	if env != nil && errors.As(err, &pe) && errors.Is(err, resolve.ErrPlatform) {
+		for _, it := range env.Platforms {
+			if it.Value == pe.Platform {
+				printDiagnostics(stderr, diag.List{{File: env.File, Line: it.Line, Column: it.Column, Field: "platforms", Msg: err.Error()}})
+				return exitFailure
+			}
+		}
 	}
 	if env != nil && errors.Is(err, resolve.ErrNoChannels) {
 		fmt.Fprintf(stderr, "envkit: %s: %v\n", env.File, err)

@@ -268,6 +268,15 @@ platforms:
 	if code != exitFailure || !strings.Contains(errs, "bad.yml:4:") || !strings.Contains(errs, "numpy >=<1") {
 		t.Errorf("bad spec: exit %d %q", code, errs)
 	}
+	// So is an invalid platform; on the command line it is a usage error.
+	plat := writeFile(t, dir, "plat.yml", "channels: ["+url+"]\ndependencies: [python]\nplatforms:\n  - linux-64\n  - linux-fake\n")
+	code, _, errs = runCLI(t, "lock", "-f", plat)
+	if code != exitFailure || !strings.Contains(errs, "plat.yml:5:") || !strings.Contains(errs, "linux-fake") {
+		t.Errorf("bad platform: exit %d %q", code, errs)
+	}
+	if code, _, _ = runCLI(t, "lock", "-c", url, "-p", "linux-fake", "python"); code != exitUsage {
+		t.Errorf("bad --platform: exit %d", code)
+	}
 	// No channels: a hint.
 	none := writeFile(t, dir, "none.yml", "channels: [nodefaults]\ndependencies: [python]\n")
 	code, _, errs = runCLI(t, "lock", "-f", none)

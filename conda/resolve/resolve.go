@@ -83,8 +83,12 @@ type SpecError struct {
 func (e *SpecError) Error() string { return fmt.Sprintf("spec %q: %v", e.Spec, e.Err) }
 func (e *SpecError) Unwrap() error { return e.Err }
 
-// PlatformError is a failure to solve one platform; Err is a
-// *solver.UnsatError when the specs cannot be satisfied there.
+// ErrPlatform is wrapped by the *PlatformError of a platform that is not a
+// conda target subdir.
+var ErrPlatform = errors.New("not a target conda subdir")
+
+// PlatformError is a failure for one platform: ErrPlatform for an invalid
+// one, a *solver.UnsatError when the specs cannot be satisfied there.
 type PlatformError struct {
 	Platform string
 	Err      error
@@ -180,10 +184,10 @@ func platforms(ps []string) ([]string, error) {
 	var out []string
 	for _, p := range ps {
 		if p == channel.Noarch {
-			return nil, errors.New(`platform "noarch": a lock targets a real platform (e.g. linux-64); noarch packages are included in each`)
+			return nil, &PlatformError{Platform: p, Err: fmt.Errorf("%w: a lock targets a real platform (e.g. linux-64); noarch packages are included in each", ErrPlatform)}
 		}
 		if !channel.IsKnownSubdir(p) {
-			return nil, fmt.Errorf("platform %q: not a conda subdir (e.g. linux-64, linux-aarch64, osx-arm64, win-64)", p)
+			return nil, &PlatformError{Platform: p, Err: fmt.Errorf("%w (e.g. linux-64, linux-aarch64, osx-arm64, win-64)", ErrPlatform)}
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)

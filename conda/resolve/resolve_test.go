@@ -207,7 +207,7 @@ func TestResolveBadRequest(t *testing.T) {
 	}
 	for _, p := range []string{"noarch", "linux-fake"} {
 		_, err = Resolve(context.Background(), Request{Specs: []string{"foo"}, Channels: []string{dir}, Platforms: []string{p}})
-		if err == nil || !strings.Contains(err.Error(), p) {
+		if !errors.Is(err, ErrPlatform) || !strings.Contains(err.Error(), p) {
 			t.Errorf("platform %s: %v", p, err)
 		}
 	}
