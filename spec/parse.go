@@ -337,12 +337,12 @@ func (env *Environment) parseV1(doc *yamlx.Doc, root *yaml.Node) diag.List {
 	var errs diag.List
 	for _, p := range yamlx.Pairs(root) {
 		key := p.Key.Value
+		if yamlx.IsNull(p.Value) {
+			continue // "name": null is how SDK v1 writes an anonymous environment
+		}
 		env.setPos(key, p.Key.Line, p.Key.Column)
 		switch key {
 		case "name", "version":
-			if yamlx.IsNull(p.Value) {
-				continue
-			}
 			s, e := doc.String(p.Value, key, true)
 			if e != nil {
 				errs = append(errs, e)

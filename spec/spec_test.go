@@ -259,7 +259,15 @@ environment_variables:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.Image != "ubuntu:20.04" || env.DockerSteps == nil || strings.TrimSpace(env.DockerSteps.Text) != "RUN echo hi" || env.Conda == nil {
+	if env.Name != "v1" || env.Image != "ubuntu:20.04" || env.DockerSteps == nil || strings.TrimSpace(env.DockerSteps.Text) != "RUN echo hi" || env.Conda == nil {
 		t.Errorf("v1 baseDockerfile: image %q steps %+v", env.Image, env.DockerSteps)
+	}
+}
+
+// SDK v1 writes an anonymous environment as "name": null.
+func TestV1NullNameIsAnonymous(t *testing.T) {
+	env, err := Load("azureml_environment.json", []byte(`{"name": null, "version": null, "docker": {"baseImage": "ubuntu"}}`), nil)
+	if err != nil || env.Name != "" || env.Image != "ubuntu" {
+		t.Fatalf("%v %+v", err, env)
 	}
 }
