@@ -90,16 +90,15 @@ func (r *run) explain() *UnsatError {
 		e.requirement(d, "", i == len(roots)-1, "requested")
 	}
 	if len(roots) == 0 {
-		// The conflict does not involve a request (e.g. a constraint on a
-		// virtual package): show what is left of the core.
+		// The conflict does not involve a request (e.g. a pin that excludes
+		// a virtual package of the target): show the records of the core.
+		var vs []int32
 		for _, id := range core {
-			cl := r.s.clauses[id]
-			if cl.kind == kindRequires {
-				c := r.pl.vars[cl.a]
-				e.candidates([]int32{c.v}, "", true)
-				break
+			if v := r.s.clauses[id].a; !slices.Contains(vs, v) {
+				vs = append(vs, v)
 			}
 		}
+		e.candidates(vs, "", true)
 	}
 	e.conflicts()
 	if e.omitted > 0 {

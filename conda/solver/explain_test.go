@@ -87,3 +87,9 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+func TestPinExcludesVirtual(t *testing.T) {
+	// A pin the target cannot meet: no request is involved.
+	ue := mustUnsat(t, Problem{Specs: specs(t, "foo"), Constraints: specs(t, "__unix >=1"), Available: dummy(t), Virtual: unix()})
+	wantContains(t, ue.Error(), "__unix 0 (virtual package of the target), excluded by the constraint __unix >=1")
+}
