@@ -246,6 +246,21 @@ platforms:
 		t.Errorf("channels %v", chans)
 	}
 
+	// The lock of the file is fresh for the file until its request changes.
+	locked := writeFile(t, dir, "conda-lock.yml", out)
+	if code, out, _ := runCLI(t, "lock", "-f", env, "--lockfile", locked, "--check"); code != exitOK || !strings.Contains(out, "up to date") {
+		t.Errorf("check unchanged file: exit %d %q", code, out)
+	}
+	data, _ := os.ReadFile(env)
+	changed := writeFile(t, dir, "changed.yml", strings.Replace(string(data), "  - foobar\n", "  - foobar\n  - bors <1.2\n  - pip:\n    - requests\n", 1))
+	if code, out, _ := runCLI(t, "lock", "-f", changed, "--lockfile", locked, "--check"); code != exitFailure || !strings.Contains(out, "stale") {
+		t.Errorf("check changed file: exit %d %q", code, out)
+	}
+	code, out, errs = runCLI(t, "lock", "-f", changed, "--lockfile", locked, "--format", "json")
+	if code != exitOK || !strings.Contains(out, `"fn": "bors-1.1-bla_1.conda"`) || !strings.Contains(errs, "1 pip requirement") {
+		t.Errorf("changed file: exit %d %s\n%s", code, errs, out)
+	}
+
 	// Command-line channels come first.
 	code, out, errs = runCLI(t, "lock", "-c", dummy, "-f", env)
 	if code != exitOK {
