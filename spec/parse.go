@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,7 +68,7 @@ func parseDoc(doc *yamlx.Doc) (*Environment, diag.List) {
 	case looksLikeV1(root):
 		env.Format = FormatAzureMLV1
 		return env, env.parseV1(doc, root)
-	case envfile.LooksLikeEnvFile(root):
+	case looksLikeCondaFile(root):
 		env.Format = FormatConda
 		env.Image = DefaultBaseImage
 		ef, errs := envfile.FromNode(doc, root, "")
@@ -80,6 +81,25 @@ func parseDoc(doc *yamlx.Doc) (*Environment, diag.List) {
 	}
 	env.Format = FormatAzureML
 	return env, env.parseV2(doc, root)
+}
+
+// looksLikeCondaFile reports whether a mapping is a conda environment.yml:
+// it has dependencies or channels and no key of an Azure ML environment
+// file. Other unknown keys are allowed (CEP 24: ignored with a warning).
+func looksLikeCondaFile(root *yaml.Node) bool {
+	conda := false
+	for _, p := range yamlx.Pairs(root) {
+		switch k := p.Key.Value; k {
+		case "dependencies", "channels":
+			conda = true
+		case "name":
+		default:
+			if slices.Contains(Keys, k) {
+				return false
+			}
+		}
+	}
+	return conda
 }
 
 func looksLikeV1(root *yaml.Node) bool {
@@ -476,7 +496,7 @@ func (env *Environment) loadCondaFile(dir fs.FS) diag.List {
 	if err != nil {
 		return err.(diag.List)
 	}
-	if cdoc.Root != nil && cdoc.Root.Kind == yaml.MappingNode && !envfile.LooksLikeEnvFile(cdoc.Root) {
+	if cdoc.Root != nil && cdoc.Root.Kind == yaml.MappingNode && !looksLikeCondaFile(cdoc.Root) {
 		for _, p := range yamlx.Pairs(cdoc.Root) {
 			if p.Key.Value == "image" || p.Key.Value == "build" || p.Key.Value == "conda_file" {
 				return diag.List{env.errAt("conda_file", fmt.Sprintf("%q is an Azure ML environment file, not a conda environment", name),

@@ -271,3 +271,16 @@ func TestV1NullNameIsAnonymous(t *testing.T) {
 		t.Fatalf("%v %+v", err, env)
 	}
 }
+
+// A conda environment.yml with keys CEP 24 does not know is still a conda
+// file (they are ignored with a warning); one with Azure ML keys is not.
+func TestCondaFileDetection(t *testing.T) {
+	env, err := Load("environment.yml", []byte("name: c\nchannels: [conda-forge]\ndependencies: [numpy]\nsolver: libmamba\n"), nil)
+	if err != nil || env.Format != FormatConda || len(env.Warnings) != 1 || env.Warnings[0].Field != "solver" {
+		t.Fatalf("%v %+v", err, env)
+	}
+	_, err = Load("env.yml", []byte("name: c\nimage: ubuntu\nchannels: [conda-forge]\n"), nil)
+	if de := firstErr(t, err); de.Field != "channels" || !strings.Contains(de.Msg, "conda environment key") {
+		t.Errorf("mixed file: %v", err)
+	}
+}

@@ -21,9 +21,9 @@ func init() {
 	register(&command{name: "lock", summary: "solve a conda environment and print its lock", run: runLock})
 }
 
-const lockUsage = `[flags] (-f environment.yml | SPEC...)
+const lockUsage = `[flags] (-f FILE | SPEC...)
 
-Solves the conda specs (from environment.yml's dependencies, or SPEC arguments)
+Solves the conda specs (from FILE's conda environment, or SPEC arguments)
 for each platform and prints the lock on stdout:
   --format conda-lock  conda-lock v1 YAML, every platform (default)
   --format explicit    an @EXPLICIT file; one platform only
@@ -54,7 +54,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 	fl.Var(&o.platforms, "p", "shorthand for --platform")
 	fl.Var(&o.virtual, "virtual-package", "override a target virtual package, NAME=VERSION, e.g. __glibc=2.28, __cuda=12.2 (repeatable; empty VERSION removes it)")
 	fl.StringVar(&o.format, "format", "conda-lock", "output format: conda-lock, explicit or json")
-	fl.StringVar(&o.file, "f", "", "environment.yml to lock")
+	fl.StringVar(&o.file, "f", "", "environment to lock: a conda environment.yml, or an Azure ML environment file with conda_file")
 	fl.StringVar(&o.file, "file", "", "same as -f")
 	fl.StringVar(&o.priority, "channel-priority", "strict", "strict, flexible or disabled")
 	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
@@ -141,26 +141,25 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 	}
 	var env *envfile.EnvFile
 	if o.file != "" {
-		data, err := os.ReadFile(o.file)
-		if err != nil {
-			fmt.Fprintf(stderr, "envkit: %v\n", err)
-			return nil, nil, exitFailure
-		}
-		env, err = envfile.Parse(o.file, data)
+		def, err := loadEnvironment(o.file)
 		if err != nil {
 			printDiagnostics(stderr, err)
 			return nil, nil, exitFailure
 		}
-		for _, w := range env.Warnings {
+		for _, w := range def.Warnings {
 			fmt.Fprintf(stderr, "warning: %v\n", w)
+		}
+		if env = def.Conda; env == nil {
+			fmt.Fprintf(stderr, "envkit: %s: a %s environment has no conda environment to lock\n", o.file, def.Kind())
+			return nil, nil, exitFailure
 		}
 		if len(env.Pip) > 0 {
 			fmt.Fprintf(stderr, "envkit: warning: %s: %d pip requirement(s) are not part of the conda lock\n", o.file, len(env.Pip))
 		}
 		req.Specs = envfile.Values(env.Dependencies)
 		// Command-line channels come first, as with conda; the file's
-		// local paths are relative to the file.
-		dir := filepath.Dir(o.file)
+		// local paths are relative to the file that lists them.
+		dir := filepath.Dir(env.File)
 		for _, c := range envfile.Values(env.Channels) {
 			req.Channels = append(req.Channels, fileChannel(c, dir))
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -363,5 +364,43 @@ func TestLockStale(t *testing.T) {
 	}
 	if got := lockDists(t, l, "linux-64"); !slices.Contains(got, "foobar-2.1-bla_1") {
 		t.Errorf("without previous lock: %v", got)
+	}
+}
+
+// An Azure ML environment file locks its conda_file; a file without one
+// says so.
+func TestLockAzureMLEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	index1 := testdata.Path(t, "conda", "channels", "conda-index1")
+	conda := "channels: [" + index1 + "]\ndependencies:\n  - iopro 1.4*\n  - python 2.7*\n  - numpy 1.7*\nplatforms: [linux-64]\n"
+	if err := os.WriteFile(filepath.Join(dir, "conda.yml"), []byte(conda), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(dir, "env.yml")
+	if err := os.WriteFile(envFile, []byte("name: e\nimage: busybox\nconda_file: conda.yml\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"lock", "--format", "json", "-f", envFile}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var recs []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &recs); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, r := range recs {
+		names[r["name"].(string)] = true
+	}
+	if !names["iopro"] || !names["numpy"] || !names["python"] {
+		t.Errorf("solution %v", names)
+	}
+	plain := filepath.Join(dir, "plain.yml")
+	if err := os.WriteFile(plain, []byte("name: p\nimage: busybox\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := run([]string{"lock", "-f", plain}, &out, &errb); code != exitFailure || !strings.Contains(errb.String(), "no conda environment to lock") {
+		t.Errorf("exit %d: %s", code, errb.String())
 	}
 }

@@ -192,19 +192,3 @@ func Values(items []Item) []string {
 	}
 	return out
 }
-
-// LooksLikeEnvFile reports whether a mapping's keys are those of a conda
-// environment.yml (it has dependencies or channels and no key outside CEP 24).
-func LooksLikeEnvFile(n *yaml.Node) bool {
-	hasDeps := false
-	for _, p := range yamlx.Pairs(n) {
-		switch p.Key.Value {
-		case "dependencies", "channels":
-			hasDeps = true
-		case "name", "prefix", "variables", "platforms", "category":
-		default:
-			return false
-		}
-	}
-	return hasDeps
-}
