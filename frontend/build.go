@@ -73,7 +73,11 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		return nil, b.sourceError(err)
 	}
 	for _, w := range env.Warnings {
-		b.src.Warn(ctx, w.Error(), client.WarnOpts{Range: ranges(w)})
+		var opts client.WarnOpts
+		if w.File == b.filename {
+			opts.Range = ranges(w) // Warn shows ranges in the environment file
+		}
+		b.src.Warn(ctx, w.Error(), opts)
 	}
 	in, err := b.input(ctx, env)
 	if err != nil {
