@@ -443,3 +443,30 @@ func TestCacheExportImport(t *testing.T) {
 		t.Errorf("stamp changed: %q -> %q (%v)", first, second, err)
 	}
 }
+
+// Docker steps that run nothing (ENV, COPY, WORKDIR) build for every
+// platform without emulation.
+func TestMultiPlatformStepsWithoutRun(t *testing.T) {
+	e := harness.Get(t)
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: multi-steps\nimage: "+e.Base.Multi+"\ndocker_steps: |\n  ENV MODE=multi\n  COPY model.txt /models/model.txt\n  WORKDIR /models\n",
+		map[string]string{"model.txt": "weights\n"})
+	ref := e.Ref("it/multi-steps:1")
+	if out, err := clients[0].build(t, e, p, ref, []string{"linux/amd64", "linux/arm64"}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ctx := ctxFor(t)
+	for _, plat := range []string{"linux/amd64", "linux/arm64"} {
+		got, err := e.Reg.ReadFile(ctx, ref, plat, "/models/model.txt")
+		if err != nil || string(got) != "weights\n" {
+			t.Errorf("%s: model.txt %q %v", plat, got, err)
+		}
+		img, err := e.Reg.Image(ctx, ref, plat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Config.Architecture != strings.TrimPrefix(plat, "linux/") || img.Config.Config.WorkingDir != "/models" ||
+			!strings.Contains(strings.Join(img.Config.Config.Env, " "), "MODE=multi") {
+			t.Errorf("%s: %+v", plat, img.Config)
+		}
+	}
+}
