@@ -74,7 +74,7 @@ func TestLinkCPHTestData(t *testing.T) {
 		"name": "cph_test_data", "version": "0.0.1", "build": "0", "build_number": 0.0, "noarch": "generic",
 		"fn": rec.FileName, "url": rec.URL, "channel": rec.Channel, "sha256": rec.SHA256,
 		"extracted_package_dir": "/opt/conda/pkgs/cph_test_data-0.0.1-0", "requested_spec": "cph_test_data",
-		"link": map[string]any{"source": "/opt/conda/pkgs/cph_test_data-0.0.1-0", "type": 3.0},
+		"link":    map[string]any{"source": "/opt/conda/pkgs/cph_test_data-0.0.1-0", "type": 3.0},
 		"depends": []any{"patched-dep"},
 	} {
 		if !reflect.DeepEqual(raw[k], want) {
@@ -438,7 +438,6 @@ func TestLinkEntryPoints(t *testing.T) {
 		t.Errorf("long-prefix entry point:\n%s", got)
 	}
 }
-
 
 func TestLinkScriptsAreReported(t *testing.T) {
 	dest := t.TempDir()

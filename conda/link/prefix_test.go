@@ -1,0 +1,120 @@
+package link
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestReplaceBinary(t *testing.T) {
+	const ph = "/placeholder/prefix"
+	cases := []struct{ in, prefix, want string }{
+		{"abc", "/p", "abc"},
+		{"x\x00" + ph + "/lib\x00y", "/p", "x\x00/p/lib" + strings.Repeat("\x00", len(ph)-2) + "\x00y"},
+		{ph + ":" + ph + "\x00", "/p", "/p:/p" + strings.Repeat("\x00", 2*(len(ph)-2)) + "\x00"},
+		{"a" + ph, "/p", "a/p" + strings.Repeat("\x00", len(ph)-2)}, // unterminated at EOF
+		{ph + "\x00" + ph + "\x00", ph, ph + "\x00" + ph + "\x00"},  // same length
+	}
+	for _, c := range cases {
+		got, err := replaceBinary([]byte(c.in), ph, c.prefix)
+		if err != nil || string(got) != c.want || len(got) != len(c.in) {
+			t.Errorf("replaceBinary(%q, %q) = %q, %v; want %q", c.in, c.prefix, got, err, c.want)
+		}
+	}
+	var tooLong *PrefixTooLongError
+	if _, err := replaceBinary([]byte("x"+ph), ph, ph+"x"); !errors.As(err, &tooLong) {
+		t.Errorf("longer prefix: err = %v", err)
+	}
+	// A file without the placeholder is fine whatever the prefix.
+	if got, err := replaceBinary([]byte("none"), ph, ph+"longer"); err != nil || string(got) != "none" {
+		t.Errorf("no placeholder: %q, %v", got, err)
+	}
+}
+
+func TestFixShebang(t *testing.T) {
+	long := "/" + strings.Repeat("p", 130)
+	cases := []struct{ line, prefix, want string }{
+		{"#!/short/bin/python", "/short", ""},
+		{"#!" + long + "/bin/python3.11 -E", long, "#!/bin/sh\n'''exec' \"" + long + "/bin/python3.11\" -E \"$0\" \"$@\" #'''"},
+		{"#!" + long + "/bin/python", long, "#!/bin/sh\n'''exec' \"" + long + "/bin/python\" \"$0\" \"$@\" #'''"},
+		{"#! " + long + "/bin/bash -e", long, "#!/usr/bin/env bash -e"},
+		{"#!" + long + "/bin/python3-config", long, "#!/usr/bin/env python3-config"},
+		{"#!/opt/my env/bin/perl -w", "/opt/my env", "#!/usr/bin/env perl -w"},
+		{"#!relative/" + long, long, ""},
+	}
+	for _, c := range cases {
+		got, ok := fixShebang(c.line, c.prefix, maxShebangLinux)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("fixShebang(%q) = %q, %v; want %q", c.line, got, ok, c.want)
+		}
+	}
+}
+
+func TestReplaceTextKeepsUnrelatedShebang(t *testing.T) {
+	const ph = "/opt/anaconda1anaconda2anaconda3"
+	long := "/" + strings.Repeat("q", 140)
+	// The shebang does not carry the placeholder: it is left as it is
+	// even when long; the body is replaced.
+	in := "#!" + long + "/bin/sh\necho " + ph + "\n"
+	if got := string(replaceText([]byte(in), ph, "/p", maxShebangLinux)); got != "#!"+long+"/bin/sh\necho /p\n" {
+		t.Errorf("replaceText = %q", got)
+	}
+	// A one-line file that is only a shebang.
+	if got := string(replaceText([]byte("#!"+ph+"/bin/python"), ph, long, maxShebangLinux)); got != "#!/bin/sh\n'''exec' \""+long+"/bin/python\" \"$0\" \"$@\" #'''" {
+		t.Errorf("replaceText = %q", got)
+	}
+}
+
+func TestParseEntryPoint(t *testing.T) {
+	ep, err := ParseEntryPoint(" jupyter-lab = jupyterlab.labapp:main.run ")
+	if err != nil || ep != (EntryPoint{"jupyter-lab", "jupyterlab.labapp", "main.run"}) {
+		t.Fatalf("ParseEntryPoint = %+v, %v", ep, err)
+	}
+	if s := ep.Script("/p/bin/python3.11", maxShebangLinux); !strings.Contains(s, "from jupyterlab.labapp import main\n") || !strings.Contains(s, "sys.exit(main.run())\n") {
+		t.Errorf("script:\n%s", s)
+	}
+	for _, bad := range []string{"x", "x = ", "= m:f", "x = m", "x = m:", "a/b = m:f", ".. = m:f"} {
+		if _, err := ParseEntryPoint(bad); err == nil {
+			t.Errorf("ParseEntryPoint(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseHasPrefix(t *testing.T) {
+	cases := map[string]PathEntry{
+		"lib/x.pc":                                   {Path: "lib/x.pc", PrefixPlaceholder: defaultPlaceholder, FileMode: FileModeText},
+		"/build/prefix binary lib/libx.so":           {Path: "lib/libx.so", PrefixPlaceholder: "/build/prefix", FileMode: FileModeBinary},
+		`"/build/my prefix" text "share/a file.txt"`: {Path: "share/a file.txt", PrefixPlaceholder: "/build/my prefix", FileMode: FileModeText},
+	}
+	for line, want := range cases {
+		got, err := parseHasPrefix(line)
+		if err != nil || got != want {
+			t.Errorf("parseHasPrefix(%q) = %+v, %v; want %+v", line, got, err, want)
+		}
+	}
+	for _, bad := range []string{"a b", `"unterminated text x`, "a b c d"} {
+		if _, err := parseHasPrefix(bad); err == nil {
+			t.Errorf("parseHasPrefix(%q) accepted", bad)
+		}
+	}
+}
+
+func TestLinkScriptNames(t *testing.T) {
+	cases := map[string]string{
+		"bin/.pkg-post-link.sh":     "post-link",
+		"Scripts/.pkg-pre-link.bat": "pre-link",
+		"bin/.pkg-pre-unlink.sh":    "pre-unlink",
+		"bin/.pkg-post-unlink.sh":   "post-unlink",
+		"bin/.other-post-link.sh":   "",
+		"bin/.pkg-post-link.bat":    "",
+		"bin/pkg-post-link.sh":      "",
+		"lib/.pkg-post-link.sh":     "",
+		"bin/.pkg-activate.sh":      "",
+	}
+	for p, want := range cases {
+		s, ok := linkScript("pkg", p)
+		if s.Action != want || ok != (want != "") {
+			t.Errorf("linkScript(%q) = %+v, %v; want %q", p, s, ok, want)
+		}
+	}
+}
