@@ -3,8 +3,6 @@ package link
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -85,18 +83,17 @@ func WriteState(dest string, vars map[string]string, mtime time.Time) error {
 	return writeMeta(dest, "state", append(b, '\n'), mtime)
 }
 
-// writeMeta writes dest/conda-meta/name and gives it and conda-meta/ the
-// time t.
+// writeMeta writes dest/conda-meta/name, giving it, conda-meta/ and dest
+// the time t.
 func writeMeta(dest, name string, data []byte, t time.Time) error {
-	dir := filepath.Join(dest, "conda-meta")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	l := &linker{dest: dest, mtime: t, dirs: map[string]bool{}}
+	if err := l.mkdirAll("conda-meta"); err != nil {
 		return err
 	}
-	l := &linker{mtime: t}
-	if err := l.writeFile(filepath.Join(dir, name), data, 0o644); err != nil {
+	if err := l.writeFile(l.abs("conda-meta/"+name), data, 0o644); err != nil {
 		return err
 	}
-	return os.Chtimes(dir, t, t)
+	return l.touchDirs()
 }
 
 // distString is conda's dist string of a record:

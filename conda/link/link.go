@@ -58,7 +58,8 @@ type Options struct {
 	// supported.
 	Platform string
 	// ModTime is the modification time of everything written (files,
-	// symlinks, directories including Dest). Zero means the Unix epoch.
+	// symlinks, directories including Dest, whose mode is set to 0755).
+	// Zero means the Unix epoch.
 	ModTime time.Time
 	// ExtractedPackageDir is where the extracted package lives in the final
 	// image, if anywhere (e.g. /opt/conda/pkgs/<dist>): it is recorded as
@@ -430,32 +431,40 @@ func (l *linker) mkdirAll(rel string) error {
 	if l.dirs[rel] {
 		return nil
 	}
-	if rel != "" {
-		if err := l.mkdirAll(path.Dir(rel)); err != nil {
-			return err
-		}
-	}
 	p := l.abs(rel)
-	fi, err := os.Lstat(p)
-	switch {
-	case err == nil && fi.IsDir():
-	case err == nil && fi.Mode()&fs.ModeSymlink != 0 && rel != "":
-		return fmt.Errorf("%s: is a symlink; refusing to write through it", rel)
-	case err == nil && rel != "":
-		return fmt.Errorf("%s: is a file where a directory is needed", rel)
-	case errors.Is(err, fs.ErrNotExist):
-		if rel == "" {
-			err = os.MkdirAll(p, 0o755)
-		} else {
-			err = os.Mkdir(p, 0o755)
-		}
-		if err != nil {
+	if rel == "" {
+		// Dest is the environment's root directory: 0755 like any other
+		// directory of the prefix, whoever created it.
+		if err := os.MkdirAll(p, 0o755); err != nil {
 			return err
 		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return err
+		}
+		l.dirs[rel] = true
+		return nil
+	}
+	if err := l.mkdirAll(path.Dir(rel)); err != nil {
+		return err
+	}
+	// Mkdir first: in a fresh layer the directory never exists yet.
+	switch err := os.Mkdir(p, 0o755); {
+	case err == nil:
 		if err := os.Chmod(p, 0o755); err != nil { // undo the umask
 			return err
 		}
-	case err != nil:
+	case errors.Is(err, fs.ErrExist):
+		fi, err := os.Lstat(p)
+		switch {
+		case err != nil:
+			return err
+		case fi.IsDir():
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s: is a symlink; refusing to write through it", rel)
+		default:
+			return fmt.Errorf("%s: is a file where a directory is needed", rel)
+		}
+	default:
 		return err
 	}
 	l.dirs[rel] = true

@@ -176,6 +176,10 @@ func TestLinkIsReproducible(t *testing.T) {
 	if _, err := Link(context.Background(), extract(t, "conda", "packages", "cph_test_data-0.0.1-0.tar.bz2"), envPrefix, Options{Dest: dest, ModTime: mt}); err != nil {
 		t.Fatal(err)
 	}
+	// t.TempDir is 0700; the environment's root must be readable by all.
+	if fi, err := os.Stat(dest); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("dest mode %v (%v), want 0755", fi.Mode(), err)
+	}
 	for _, p := range []string{".", "bin", "bin/hello", "bin/hello-1.0", "conda-meta", "conda-meta/cph_test_data-0.0.1-0.json"} {
 		fi, err := os.Lstat(filepath.Join(dest, p))
 		if err != nil || !fi.ModTime().Equal(mt) {
