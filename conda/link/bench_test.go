@@ -12,7 +12,7 @@ import (
 // linux-64: shared and static library, headers, a pkg-config file with a
 // text placeholder) into a fresh directory per iteration.
 func BenchmarkLink(b *testing.B) {
-	pkgDir := extract(b, "conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2")
+	pkgDir := extractRaw(b, "conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2")
 	root := b.TempDir()
 	res, err := Link(context.Background(), pkgDir, envPrefix, Options{Dest: filepath.Join(root, "probe")})
 	if err != nil {

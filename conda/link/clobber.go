@@ -3,6 +3,8 @@ package link
 import (
 	"path"
 	"sort"
+
+	condapkg "github.com/envkit/envkit/conda/package"
 )
 
 // ClobberKind says how packages collide on a path.
@@ -51,7 +53,7 @@ func Clobbers(packages []*PrefixRecord) []Clobber {
 	for i, r := range packages {
 		for j := range r.PathsData.Paths {
 			p := &r.PathsData.Paths[j]
-			if p.PathType == PathDirectory {
+			if p.PathType == condapkg.PathDirectory {
 				addDir(dirs, p.Path, i)
 			} else {
 				files[p.Path] = append(files[p.Path], use{i, p})
@@ -75,7 +77,7 @@ func Clobbers(packages []*PrefixRecord) []Clobber {
 		for _, u := range us {
 			c.Packages = append(c.Packages, packages[u.pkg].Dist())
 			last = max(last, u.pkg)
-			same = same && u.p.PathType != PathSoftlink && u.p.PrefixPlaceholder == "" &&
+			same = same && u.p.PathType != condapkg.PathSoftlink && u.p.PrefixPlaceholder == "" &&
 				u.p.SHA256 != "" && u.p.SHA256 == us[0].p.SHA256
 		}
 		if len(ds) > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	condapkg "github.com/envkit/envkit/conda/package"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func tree(t testing.TB, dir string) string {
 // given, and the payload files.
 type pkg struct {
 	index map[string]any
-	paths []PathEntry
+	paths []condapkg.PathEntry
 	link  string
 	files map[string]string // path -> content; "->target" makes a symlink
 	modes map[string]fs.FileMode

@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -50,6 +51,9 @@ type Options struct {
 	// because of repodata patches). Nil falls back to info/index.json,
 	// without fn, url and channel.
 	Record *record.RepoDataRecord
+	// Metadata is the package's info/ metadata when the caller has it
+	// already (condapkg.Extract returns it); nil reads it from pkgDir/info.
+	Metadata *condapkg.Metadata
 	// Python is the environment's interpreter; required for noarch: python
 	// packages. See PythonFromRecord.
 	Python *Python
@@ -109,7 +113,7 @@ func Link(ctx context.Context, pkgDir, prefix string, opts Options) (*Result, er
 	if strings.HasPrefix(opts.Platform, "win-") {
 		return nil, fmt.Errorf("link: platform %s: Windows prefixes are not supported", opts.Platform)
 	}
-	pi, err := readPackageInfo(pkgDir)
+	pi, err := metadata(pkgDir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("link %s: %w", pkgDir, err)
 	}
@@ -146,7 +150,7 @@ func Plan(pkgDir, prefix string, opts Options) (*PrefixRecord, error) {
 	if err := checkPrefix(prefix); err != nil {
 		return nil, err
 	}
-	pi, err := readPackageInfo(pkgDir)
+	pi, err := metadata(pkgDir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", pkgDir, err)
 	}
@@ -182,9 +186,17 @@ func checkPrefix(prefix string) error {
 	return nil
 }
 
+// metadata returns opts.Metadata or reads it from pkgDir.
+func metadata(pkgDir string, opts Options) (*condapkg.Metadata, error) {
+	if opts.Metadata != nil {
+		return opts.Metadata, nil
+	}
+	return readMetadata(pkgDir)
+}
+
 // prefixRecordFor starts the conda-meta record: opts.Record when given
 // (checked against index.json), else index.json.
-func prefixRecordFor(pi *packageInfo, opts Options) (*PrefixRecord, error) {
+func prefixRecordFor(pi *condapkg.Metadata, opts Options) (*PrefixRecord, error) {
 	r := &PrefixRecord{RepoDataRecord: record.RepoDataRecord{PackageRecord: pi.Index}}
 	if opts.Record != nil {
 		o := &opts.Record.PackageRecord
@@ -211,9 +223,9 @@ func prefixRecordFor(pi *packageInfo, opts Options) (*PrefixRecord, error) {
 
 // isNoarchPython reports whether a package is noarch: python, by its record
 // or its link.json.
-func isNoarchPython(pi *packageInfo, rec *PrefixRecord) bool {
+func isNoarchPython(pi *condapkg.Metadata, rec *PrefixRecord) bool {
 	return rec.Noarch == record.NoarchPython || pi.Index.Noarch == record.NoarchPython ||
-		(pi.Link != nil && pi.Link.Noarch.Type == string(record.NoarchPython))
+		(pi.Link != nil && pi.Link.Noarch.Type == record.NoarchPython)
 }
 
 type linker struct {
@@ -230,14 +242,14 @@ type linker struct {
 // step is one path Link writes: a paths.json entry, or a generated file
 // (entry == nil).
 type step struct {
-	entry     *PathEntry
+	entry     *condapkg.PathEntry
 	target    string
 	generated []byte
 }
 
 // plan maps the package's paths to their places in the prefix and fills
 // rec's paths_data and files, without writing anything.
-func plan(pi *packageInfo, rec *PrefixRecord, opts Options, maxShebang int, prefix string) ([]step, error) {
+func plan(pi *condapkg.Metadata, rec *PrefixRecord, opts Options, maxShebang int, prefix string) ([]step, error) {
 	py := opts.Python
 	noarchPython := isNoarchPython(pi, rec)
 	if noarchPython && py == nil {
@@ -261,6 +273,9 @@ func plan(pi *packageInfo, rec *PrefixRecord, opts Options, maxShebang int, pref
 		if noarchPython {
 			target = py.targetPath(e.Path)
 		}
+		if err := checkTarget(target); err != nil {
+			return nil, fmt.Errorf("paths[%d]: %w", i, err)
+		}
 		pp := PrefixPath{
 			Path: target, PathType: e.PathType, NoLink: e.NoLink,
 			SHA256: e.SHA256, SizeInBytes: e.SizeInBytes,
@@ -274,12 +289,8 @@ func plan(pi *packageInfo, rec *PrefixRecord, opts Options, maxShebang int, pref
 		}
 	}
 	if noarchPython && pi.Link != nil {
-		for _, s := range pi.Link.Noarch.EntryPoints {
-			ep, err := ParseEntryPoint(s)
-			if err != nil {
-				return nil, fmt.Errorf("info/link.json: noarch.entry_points: %w", err)
-			}
-			script := []byte(ep.Script(path.Join(prefix, py.Executable()), maxShebang))
+		for _, ep := range pi.Link.Noarch.EntryPoints {
+			script := []byte(entryPointScript(ep, path.Join(prefix, py.Executable()), maxShebang))
 			sum := sha256.Sum256(script)
 			size := int64(len(script))
 			pp := PrefixPath{
@@ -299,7 +310,7 @@ func plan(pi *packageInfo, rec *PrefixRecord, opts Options, maxShebang int, pref
 	return steps, nil
 }
 
-func (l *linker) link(ctx context.Context, pi *packageInfo, rec *PrefixRecord) error {
+func (l *linker) link(ctx context.Context, pi *condapkg.Metadata, rec *PrefixRecord) error {
 	steps, err := plan(pi, rec, l.opts, l.maxShebang, l.prefix)
 	if err != nil {
 		return err
@@ -337,9 +348,9 @@ func (l *linker) link(ctx context.Context, pi *packageInfo, rec *PrefixRecord) e
 
 // place writes one paths.json entry at target, completing its paths_data
 // entry pp.
-func (l *linker) place(e *PathEntry, target string, pp *PrefixPath) error {
+func (l *linker) place(e *condapkg.PathEntry, target string, pp *PrefixPath) error {
 	src := filepath.Join(l.pkgDir, filepath.FromSlash(e.Path))
-	if e.PathType == PathDirectory {
+	if e.PathType == condapkg.PathDirectory {
 		return l.mkdirAll(target)
 	}
 	if err := l.mkdirAll(path.Dir(target)); err != nil {
@@ -353,7 +364,7 @@ func (l *linker) place(e *PathEntry, target string, pp *PrefixPath) error {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		// A hardlink entry whose extracted file is a symlink is linked as
 		// the symlink it is, as conda does.
-		pp.PathType = PathSoftlink
+		pp.PathType = condapkg.PathSoftlink
 		return l.symlink(src, dst, target)
 	}
 	if !fi.Mode().IsRegular() {
@@ -361,7 +372,7 @@ func (l *linker) place(e *PathEntry, target string, pp *PrefixPath) error {
 	}
 	// The file system decides, as in conda: a softlink entry the archive
 	// holds as a regular file (some real packages do) is copied.
-	pp.PathType = PathHardlink
+	pp.PathType = condapkg.PathHardlink
 	perm := fi.Mode().Perm()
 	l.res.Files++
 	if e.PrefixPlaceholder == "" {
@@ -373,7 +384,7 @@ func (l *linker) place(e *PathEntry, target string, pp *PrefixPath) error {
 		return err
 	}
 	out := data
-	if e.FileMode == FileModeBinary {
+	if e.FileMode == condapkg.FileModeBinary {
 		out, err = replaceBinary(data, e.PrefixPlaceholder, l.prefix)
 		var tooLong *PrefixTooLongError
 		if errors.As(err, &tooLong) {

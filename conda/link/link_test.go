@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	condapkg "github.com/envkit/envkit/conda/package"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -90,9 +91,9 @@ func TestLinkCPHTestData(t *testing.T) {
 		t.Fatalf("paths_data %+v", meta.PathsData)
 	}
 	for _, p := range meta.PathsData.Paths {
-		wantType := PathHardlink
+		wantType := condapkg.PathHardlink
 		if _, ok := links[p.Path]; ok {
-			wantType = PathSoftlink
+			wantType = condapkg.PathSoftlink
 		}
 		if p.PathType != wantType || len(p.SHA256) != 64 || p.SizeInBytes == nil || p.SHA256InPrefix != "" {
 			t.Errorf("paths_data %+v: want type %s, sha256, size, no sha256_in_prefix", p, wantType)
@@ -143,18 +144,22 @@ func TestLinkRejectsRecordOfAnotherPackage(t *testing.T) {
 }
 
 func TestLinkIsReproducible(t *testing.T) {
-	for _, fixture := range [][]string{
-		{"conda", "packages", "cph_test_data-0.0.1-0.tar.bz2"},
-		{"conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2"},
-		{"conda", "channels", "conda-test-recipes", "noarch", "small-executable-1.0-0.conda"},
+	for _, fixture := range []struct {
+		name    string
+		extract func(testing.TB, ...string) string
+		elem    []string
+	}{
+		{"cph_test_data", extract, []string{"conda", "packages", "cph_test_data-0.0.1-0.tar.bz2"}},
+		{"zlib", extractRaw, []string{"conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2"}},
+		{"small-executable", extract, []string{"conda", "channels", "conda-test-recipes", "noarch", "small-executable-1.0-0.conda"}},
 	} {
-		t.Run(fixture[len(fixture)-1], func(t *testing.T) {
+		t.Run(fixture.name, func(t *testing.T) {
 			// Two extractions in different staging directories, linked at
 			// different (clock) times: the trees must not differ.
 			var trees []string
 			for range 2 {
 				dest := t.TempDir()
-				if _, err := Link(context.Background(), extract(t, fixture...), envPrefix, Options{Dest: dest, Platform: "linux-64"}); err != nil {
+				if _, err := Link(context.Background(), fixture.extract(t, fixture.elem...), envPrefix, Options{Dest: dest, Platform: "linux-64"}); err != nil {
 					t.Fatal(err)
 				}
 				trees = append(trees, tree(t, dest))
@@ -190,7 +195,7 @@ func TestLinkIsReproducible(t *testing.T) {
 
 // zlib's pkg-config file carries the placeholder in text mode.
 func TestLinkRealTextPlaceholder(t *testing.T) {
-	pkgDir := extract(t, "conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2")
+	pkgDir := extractRaw(t, "conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2")
 	dest := t.TempDir()
 	res, err := Link(context.Background(), pkgDir, "/azureml-envs/azureml_py310", Options{Dest: dest})
 	if err != nil {
@@ -203,19 +208,16 @@ func TestLinkRealTextPlaceholder(t *testing.T) {
 	for _, p := range res.Record.PathsData.Paths {
 		switch p.Path {
 		case "lib/pkgconfig/zlib.pc":
-			if p.FileMode != FileModeText || p.PrefixPlaceholder != defaultPlaceholder || p.SHA256InPrefix != sha(pc) || p.SHA256InPrefix == p.SHA256 {
+			if p.FileMode != condapkg.FileModeText || p.PrefixPlaceholder != "/opt/anaconda1anaconda2anaconda3" || p.SHA256InPrefix != sha(pc) || p.SHA256InPrefix == p.SHA256 {
 				t.Errorf("zlib.pc paths_data %+v", p)
 			}
 		case "lib/libz.so":
-			// paths.json says softlink, the archive holds a regular file:
-			// conda copies what is there.
-			if p.PathType != PathHardlink {
+			// paths.json says softlink, the tarball holds a file: conda
+			// copies what is there.
+			if p.PathType != condapkg.PathHardlink {
 				t.Errorf("libz.so paths_data %+v", p)
 			}
 		}
-	}
-	if got := readFile(t, filepath.Join(dest, "lib/libz.so")); got != readFile(t, filepath.Join(pkgDir, "lib/libz.so")) {
-		t.Errorf("lib/libz.so differs from the package's file")
 	}
 
 	// Without paths.json, info/files and info/has_prefix give the same
@@ -250,9 +252,9 @@ func TestLinkPrefixReplacement(t *testing.T) {
 	text := "#!" + ph + "/bin/perl -w\nprefix=" + ph + "\nlib=" + ph + "/lib\n"
 	bin := "\x7fELF\x00rpath=" + ph + "/lib:" + ph + "/lib64\x00tail\x00" + ph + "\x00end"
 	p := pkg{
-		paths: []PathEntry{
-			{Path: "bin/tool", PrefixPlaceholder: ph, FileMode: FileModeText},
-			{Path: "lib/libx.so", PrefixPlaceholder: ph, FileMode: FileModeBinary},
+		paths: []condapkg.PathEntry{
+			{Path: "bin/tool", PrefixPlaceholder: ph, FileMode: condapkg.FileModeText},
+			{Path: "lib/libx.so", PrefixPlaceholder: ph, FileMode: condapkg.FileModeBinary},
 			{Path: "share/plain.txt"},
 		},
 		files: map[string]string{"bin/tool": text, "lib/libx.so": bin, "share/plain.txt": ph},
@@ -305,7 +307,7 @@ func TestLinkPrefixReplacement(t *testing.T) {
 func TestLinkLongShebang(t *testing.T) {
 	const ph = "/opt/anaconda1anaconda2anaconda3"
 	p := pkg{
-		paths: []PathEntry{
+		paths: []condapkg.PathEntry{
 			{Path: "bin/perlscript", PrefixPlaceholder: ph},
 			{Path: "bin/pyscript", PrefixPlaceholder: ph},
 			{Path: "bin/short", PrefixPlaceholder: ph},
@@ -361,12 +363,11 @@ func TestLinkNoarchPython(t *testing.T) {
 	}
 
 	// The fake python 3.99.99 says where its site-packages are (CEP 20).
-	pyDir := extract(t, "conda", "channels", "conda-test-recipes", "noarch", "python-3.99.99-0.conda")
-	var pyRec record.PackageRecord
-	if err := readJSON(filepath.Join(pyDir, "info", "index.json"), &pyRec); err != nil {
+	pyMeta, err := condapkg.ReadFile(testdata.Path(t, "conda", "channels", "conda-test-recipes", "noarch", "python-3.99.99-0.conda"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	py, err := PythonFromRecord(&pyRec)
+	py, err := PythonFromRecord(&pyMeta.Index)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +387,7 @@ func TestLinkEntryPoints(t *testing.T) {
 	linkJSON := readFile(t, testdata.Path(t, "conda", "packages", "link-json", "jupyterlab-link.json"))
 	p := pkg{
 		index: map[string]any{"name": "jupyterlab", "noarch": "python", "subdir": "noarch"},
-		paths: []PathEntry{
+		paths: []condapkg.PathEntry{
 			{Path: "site-packages/jupyterlab/__init__.py"},
 			{Path: "python-scripts/jlpm-helper", PrefixPlaceholder: "/opt/anaconda1anaconda2anaconda3"},
 		},
@@ -476,17 +477,19 @@ func TestLinkConditions(t *testing.T) {
 		p    pkg
 		want string
 	}{
-		{"escape", pkg{paths: []PathEntry{{Path: "../etc/passwd"}}}, `paths[0]: _path "../etc/passwd": outside the prefix`},
-		{"absolute", pkg{paths: []PathEntry{{Path: "/etc/passwd"}}}, `paths[0]: _path "/etc/passwd": not a clean relative path`},
-		{"conda-meta", pkg{paths: []PathEntry{{Path: "ok"}, {Path: "conda-meta/history"}}, files: map[string]string{"ok": ""}}, `paths[1]: _path "conda-meta/history": conda-meta/ is reserved`},
-		{"path_type", pkg{paths: []PathEntry{{Path: "x", PathType: "fifo"}}}, `_path "x": path_type "fifo"`},
-		{"file_mode", pkg{paths: []PathEntry{{Path: "x", FileMode: "utf16"}}}, `_path "x": file_mode "utf16"`},
-		{"missing", pkg{paths: []PathEntry{{Path: "bin/x"}}}, "bin/x: lstat"},
-		{"through symlink", pkg{paths: []PathEntry{{Path: "lib64", PathType: PathSoftlink}, {Path: "lib64/x"}},
+		{"escape", pkg{paths: []condapkg.PathEntry{{Path: "../etc/passwd"}}}, `info/paths.json: paths[0]: _path: unsafe path: "../etc/passwd" leaves the package`},
+		{"absolute", pkg{paths: []condapkg.PathEntry{{Path: "/etc/passwd"}}}, `info/paths.json: paths[0]: _path: unsafe path: "/etc/passwd" is absolute`},
+		{"conda-meta", pkg{paths: []condapkg.PathEntry{{Path: "ok"}, {Path: "conda-meta/history"}}, files: map[string]string{"ok": ""}}, `paths[1]: conda-meta/history: conda-meta/ is reserved`},
+		{"path_type", pkg{paths: []condapkg.PathEntry{{Path: "x", PathType: "fifo"}}}, `_path "x": path_type "fifo"`},
+		{"file_mode", pkg{paths: []condapkg.PathEntry{{Path: "x", FileMode: "utf16"}}}, `_path "x": file_mode "utf16"`},
+		{"noarch python into conda-meta", pkg{index: map[string]any{"noarch": "python"}, paths: []condapkg.PathEntry{{Path: "x"}, {Path: "site-packages/../conda-meta/x"}}},
+			`unsafe path`},
+		{"missing", pkg{paths: []condapkg.PathEntry{{Path: "bin/x"}}}, "bin/x: lstat"},
+		{"through symlink", pkg{paths: []condapkg.PathEntry{{Path: "lib64", PathType: condapkg.PathSoftlink}, {Path: "lib64/x"}},
 			files: map[string]string{"lib64": "->/etc"}}, "lib64: is a symlink; refusing to write through it"},
-		{"bad entry point", pkg{index: map[string]any{"noarch": "python"}, paths: []PathEntry{}, link: `{"noarch":{"type":"python","entry_points":["nocolon = mod"]}}`},
+		{"bad entry point", pkg{index: map[string]any{"noarch": "python"}, paths: []condapkg.PathEntry{}, link: `{"noarch":{"type":"python","entry_points":["nocolon = mod"]}}`},
 			`entry point "nocolon = mod": want "command = module:function"`},
-		{"entry point clash", pkg{index: map[string]any{"noarch": "python"}, paths: []PathEntry{{Path: "python-scripts/x"}},
+		{"entry point clash", pkg{index: map[string]any{"noarch": "python"}, paths: []condapkg.PathEntry{{Path: "python-scripts/x"}},
 			files: map[string]string{"python-scripts/x": ""}, link: `{"noarch":{"type":"python","entry_points":["x = m:f"]}}`},
 			"bin/x: written twice (paths_data entries 0 and 1)"},
 	}
@@ -512,7 +515,7 @@ func TestLinkConditions(t *testing.T) {
 }
 
 func TestLinkHardlink(t *testing.T) {
-	pkgDir := extract(t, "conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2")
+	pkgDir := extractRaw(t, "conda", "channels", "conda-format-repo", "linux-64", "zlib-1.2.11-h7b6447c_3.tar.bz2")
 	dest := t.TempDir()
 	if _, err := Link(context.Background(), pkgDir, envPrefix, Options{Dest: dest, Hardlink: true}); err != nil {
 		t.Fatal(err)
@@ -530,6 +533,21 @@ func TestLinkHardlink(t *testing.T) {
 	}
 }
 
+// An archive extracted by other means may hold a regular file where
+// paths.json says softlink (conda's own zlib .tar.bz2 fixture does): the
+// file system decides, as in conda.
+func TestLinkSoftlinkEntryHoldingAFile(t *testing.T) {
+	dir := pkg{paths: []condapkg.PathEntry{{Path: "lib/libz.so", PathType: condapkg.PathSoftlink}}, files: map[string]string{"lib/libz.so": "ELF"}}.write(t)
+	dest := t.TempDir()
+	res, err := Link(context.Background(), dir, envPrefix, Options{Dest: dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(dest, "lib/libz.so")); got != "ELF" || res.Record.PathsData.Paths[0].PathType != condapkg.PathHardlink {
+		t.Errorf("content %q, paths_data %+v", got, res.Record.PathsData.Paths[0])
+	}
+}
+
 // Linking into a dest that already holds the files (a re-link) replaces
 // them instead of writing through them.
 func TestLinkReplacesExisting(t *testing.T) {
@@ -542,5 +560,28 @@ func TestLinkReplacesExisting(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(dest, "bin/hello-1.0")); got != readFile(t, filepath.Join(pkgDir, "bin/hello-1.0")) {
 		t.Errorf("relinked content %q", got)
+	}
+}
+
+// The metadata condapkg.Extract returns can be handed over instead of being
+// read again from info/.
+func TestLinkWithExtractedMetadata(t *testing.T) {
+	archive := testdata.Path(t, "conda", "packages", "link-scripts", "link-scripts-0.1.0-h4616a5c_0.conda")
+	pkgDir := filepath.Join(t.TempDir(), "pkg")
+	md, err := condapkg.ExtractFile(context.Background(), archive, pkgDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := t.TempDir(), t.TempDir()
+	ra, err := Link(context.Background(), pkgDir, envPrefix, Options{Dest: a, Metadata: md})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := Link(context.Background(), pkgDir, envPrefix, Options{Dest: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ra, rb) || tree(t, a) != tree(t, b) {
+		t.Errorf("linking with the extracted metadata differs from reading info/:\n%+v\n%+v", ra, rb)
 	}
 }

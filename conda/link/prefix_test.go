@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	condapkg "github.com/envkit/envkit/conda/package"
 )
 
 func TestReplaceBinary(t *testing.T) {
@@ -65,37 +67,11 @@ func TestReplaceTextKeepsUnrelatedShebang(t *testing.T) {
 	}
 }
 
-func TestParseEntryPoint(t *testing.T) {
-	ep, err := ParseEntryPoint(" jupyter-lab = jupyterlab.labapp:main.run ")
-	if err != nil || ep != (EntryPoint{"jupyter-lab", "jupyterlab.labapp", "main.run"}) {
-		t.Fatalf("ParseEntryPoint = %+v, %v", ep, err)
-	}
-	if s := ep.Script("/p/bin/python3.11", maxShebangLinux); !strings.Contains(s, "from jupyterlab.labapp import main\n") || !strings.Contains(s, "sys.exit(main.run())\n") {
+func TestEntryPointScript(t *testing.T) {
+	ep := condapkg.EntryPoint{Command: "tool", Module: "pkg.cli", Function: "main.run"}
+	s := entryPointScript(ep, "/p/bin/python3.11", maxShebangLinux)
+	if !strings.HasPrefix(s, "#!/p/bin/python3.11\n") || !strings.Contains(s, "from pkg.cli import main\n") || !strings.Contains(s, "sys.exit(main.run())\n") {
 		t.Errorf("script:\n%s", s)
-	}
-	for _, bad := range []string{"x", "x = ", "= m:f", "x = m", "x = m:", "a/b = m:f", ".. = m:f"} {
-		if _, err := ParseEntryPoint(bad); err == nil {
-			t.Errorf("ParseEntryPoint(%q) accepted", bad)
-		}
-	}
-}
-
-func TestParseHasPrefix(t *testing.T) {
-	cases := map[string]PathEntry{
-		"lib/x.pc":                                   {Path: "lib/x.pc", PrefixPlaceholder: defaultPlaceholder, FileMode: FileModeText},
-		"/build/prefix binary lib/libx.so":           {Path: "lib/libx.so", PrefixPlaceholder: "/build/prefix", FileMode: FileModeBinary},
-		`"/build/my prefix" text "share/a file.txt"`: {Path: "share/a file.txt", PrefixPlaceholder: "/build/my prefix", FileMode: FileModeText},
-	}
-	for line, want := range cases {
-		got, err := parseHasPrefix(line)
-		if err != nil || got != want {
-			t.Errorf("parseHasPrefix(%q) = %+v, %v; want %+v", line, got, err, want)
-		}
-	}
-	for _, bad := range []string{"a b", `"unterminated text x`, "a b c d"} {
-		if _, err := parseHasPrefix(bad); err == nil {
-			t.Errorf("parseHasPrefix(%q) accepted", bad)
-		}
 	}
 }
 

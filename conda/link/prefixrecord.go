@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -53,14 +54,14 @@ type PathsData struct {
 // prefix, with the hash of the content as installed when prefix
 // replacement changed it.
 type PrefixPath struct {
-	Path              string   `json:"_path"`
-	PathType          PathType `json:"path_type"`
-	FileMode          FileMode `json:"file_mode,omitempty"`
-	PrefixPlaceholder string   `json:"prefix_placeholder,omitempty"`
-	NoLink            bool     `json:"no_link,omitempty"`
-	SHA256            string   `json:"sha256,omitempty"`
-	SHA256InPrefix    string   `json:"sha256_in_prefix,omitempty"`
-	SizeInBytes       *int64   `json:"size_in_bytes,omitempty"`
+	Path              string            `json:"_path"`
+	PathType          condapkg.PathType `json:"path_type"`
+	FileMode          condapkg.FileMode `json:"file_mode,omitempty"`
+	PrefixPlaceholder string            `json:"prefix_placeholder,omitempty"`
+	NoLink            bool              `json:"no_link,omitempty"`
+	SHA256            string            `json:"sha256,omitempty"`
+	SHA256InPrefix    string            `json:"sha256_in_prefix,omitempty"`
+	SizeInBytes       *int64            `json:"size_in_bytes,omitempty"`
 }
 
 // MetaFileName is the record's file name in conda-meta/: name-version-build.json.

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -33,7 +34,7 @@ func PythonFromRecord(r *record.PackageRecord) (*Python, error) {
 	p := &Python{Version: major + "." + minor, SitePackages: r.PythonSitePackagesPath}
 	if p.SitePackages == "" {
 		p.SitePackages = "lib/python" + p.Version + "/site-packages"
-	} else if err := checkRelPath(p.SitePackages); err != nil {
+	} else if err := condapkg.CheckPath(p.SitePackages); err != nil {
 		return nil, fmt.Errorf("python record %s: python_site_packages_path: %w", r.Dist(), err)
 	}
 	return p, nil
@@ -55,34 +56,13 @@ func (p *Python) targetPath(rel string) string {
 	return rel
 }
 
-// EntryPoint is a console script of a noarch: python package
-// ("name = module.path:func.attr" in link.json).
-type EntryPoint struct {
-	Command  string // file name in bin/
-	Module   string // dotted import path
-	Function string // attribute path in Module, possibly dotted
-}
-
-// ParseEntryPoint reads "command = module:function" (spaces optional).
-func ParseEntryPoint(s string) (EntryPoint, error) {
-	cmd, target, ok := strings.Cut(s, "=")
-	mod, fn, ok2 := strings.Cut(target, ":")
-	ep := EntryPoint{Command: strings.TrimSpace(cmd), Module: strings.TrimSpace(mod), Function: strings.TrimSpace(fn)}
-	if !ok || !ok2 || ep.Command == "" || ep.Module == "" || ep.Function == "" {
-		return EntryPoint{}, fmt.Errorf("entry point %q: want \"command = module:function\"", s)
-	}
-	if strings.ContainsAny(ep.Command, "/\\") || ep.Command == "." || ep.Command == ".." {
-		return EntryPoint{}, fmt.Errorf("entry point %q: command %q is not a file name", s, ep.Command)
-	}
-	return ep, nil
-}
-
-// Script returns the entry point's bin/ script for the interpreter at
-// python (an absolute path in the final image), in the format conda writes:
+// entryPointScript returns the bin/ script of a noarch: python entry point
+// for the interpreter at python (an absolute path in the final image), in
+// the format conda writes:
 // a shebang, then an import of the function's first name and a call.
 // A shebang the kernel cannot run (see fixShebang) becomes a /bin/sh
 // trampoline to the same interpreter.
-func (ep EntryPoint) Script(python string, maxShebang int) string {
+func entryPointScript(ep condapkg.EntryPoint, python string, maxShebang int) string {
 	shebang := "#!" + python
 	if maxShebang > 0 {
 		if fixed, ok := fixShebang(shebang, path.Dir(path.Dir(python)), maxShebang); ok {
