@@ -2,6 +2,7 @@ package link
 
 import (
 	"context"
+	condapkg "github.com/envkit/envkit/conda/package"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,4 +31,35 @@ func BenchmarkLink(b *testing.B) {
 	}
 	b.StopTimer()
 	os.RemoveAll(root)
+}
+
+// BenchmarkLinkBinaryPlaceholder links a synthetic 16 MiB shared library
+// with its placeholder in 64 strings (rpaths, data paths), as large
+// conda-forge libraries have: the source is mapped and only the patched
+// strings are allocated.
+func BenchmarkLinkBinaryPlaceholder(b *testing.B) {
+	const ph = "/home/conda/feedstock_root/build_artifacts/libbig_1700000000000/_h_env_placehold_placehold_placehold_placehold"
+	lib := make([]byte, 16<<20)
+	for i := range lib {
+		lib[i] = byte(i*7 + 1)
+	}
+	for k := range 64 {
+		off := k * (len(lib) / 64)
+		s := ph + "/lib/python3.11\x00"
+		copy(lib[off:], s)
+	}
+	dir := pkg{
+		paths: []condapkg.PathEntry{{Path: "lib/libbig.so", PrefixPlaceholder: ph, FileMode: condapkg.FileModeBinary}},
+		files: map[string]string{"lib/libbig.so": string(lib)},
+	}.write(b)
+	root := b.TempDir()
+	b.SetBytes(int64(len(lib)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := Link(context.Background(), dir, envPrefix, Options{Dest: filepath.Join(root, strconv.Itoa(i))}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

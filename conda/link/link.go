@@ -377,31 +377,54 @@ func (l *linker) place(e *condapkg.PathEntry, target string, pp *PrefixPath) err
 	l.res.Files++
 	if e.PrefixPlaceholder == "" {
 		l.res.Bytes += fi.Size()
-		return l.copyFile(src, dst, perm, l.opts.Hardlink && !e.NoLink)
+		return l.copyFile(src, dst, perm, l.opts.Hardlink && !e.NoLink, nil)
+	}
+	if e.FileMode == condapkg.FileModeBinary {
+		return l.placeBinary(e, src, dst, target, perm, pp)
 	}
 	data, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	out := data
-	if e.FileMode == condapkg.FileModeBinary {
-		out, err = replaceBinary(data, e.PrefixPlaceholder, l.prefix)
-		var tooLong *PrefixTooLongError
-		if errors.As(err, &tooLong) {
-			tooLong.Path = target
-		}
-		if err != nil {
-			return err
-		}
-	} else {
-		out = replaceText(data, e.PrefixPlaceholder, l.prefix, l.maxShebang)
-	}
+	out := replaceText(data, e.PrefixPlaceholder, l.prefix, l.maxShebang)
 	if len(out) != len(data) || (len(out) > 0 && &out[0] != &data[0]) { // replaced
 		sum := sha256.Sum256(out)
 		pp.SHA256InPrefix = hex.EncodeToString(sum[:])
 	}
 	l.res.Bytes += int64(len(out))
 	return l.writeFile(dst, out, perm)
+}
+
+// placeBinary copies a binary file with a placeholder and patches the
+// strings that hold it in the copy. The source is mapped, not read, so a
+// large library costs no heap beyond its patched strings.
+func (l *linker) placeBinary(e *condapkg.PathEntry, src, dst, target string, perm fs.FileMode, pp *PrefixPath) error {
+	data, release, err := mapFile(src)
+	if err != nil {
+		return err
+	}
+	defer release()
+	patches, err := binaryPatches(data, e.PrefixPlaceholder, l.prefix)
+	if err != nil {
+		var tooLong *PrefixTooLongError
+		if errors.As(err, &tooLong) {
+			tooLong.Path = target
+		}
+		return err
+	}
+	if len(patches) > 0 {
+		h := sha256.New()
+		pos := int64(0)
+		for _, p := range patches {
+			h.Write(data[pos:p.off])
+			h.Write(p.b)
+			pos = p.off + int64(len(p.b))
+		}
+		h.Write(data[pos:])
+		pp.SHA256InPrefix = hex.EncodeToString(h.Sum(nil))
+	}
+	l.res.Bytes += int64(len(data))
+	return l.copyFile(src, dst, perm, false, patches)
 }
 
 // writeGenerated writes a file Link creates itself (an entry point).
@@ -516,7 +539,9 @@ func (l *linker) writeFile(dst string, data []byte, perm fs.FileMode) error {
 	return l.finish(f, dst, perm, err)
 }
 
-func (l *linker) copyFile(src, dst string, perm fs.FileMode, hardlink bool) error {
+// copyFile copies (or hard links) src to dst and applies patches to the
+// copy.
+func (l *linker) copyFile(src, dst string, perm fs.FileMode, hardlink bool, patches []patch) error {
 	if hardlink {
 		err := os.Link(src, dst)
 		if errors.Is(err, fs.ErrExist) {
@@ -542,6 +567,12 @@ func (l *linker) copyFile(src, dst string, perm fs.FileMode, hardlink bool) erro
 		return err
 	}
 	_, err = io.Copy(out, in) // copy_file_range on Linux
+	for _, p := range patches {
+		if err != nil {
+			break
+		}
+		_, err = out.WriteAt(p.b, p.off)
+	}
 	return l.finish(out, dst, perm, err)
 }
 

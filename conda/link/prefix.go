@@ -124,25 +124,30 @@ func allDigits(s string) bool {
 	return true
 }
 
-// replaceBinary replaces placeholder by prefix inside every NUL-terminated
-// string of data that contains it, keeping the file length: the rest of
-// such a string moves left and NUL bytes fill the gap before its
-// terminator (conda's and rattler's binary mode). A placeholder in a string
-// that runs to the end of the file is replaced the same way, padding at the
-// end. It returns data itself when nothing changed, and an error when
-// prefix is longer than placeholder and the file contains it.
-func replaceBinary(data []byte, placeholder, prefix string) ([]byte, error) {
+// patch is a rewrite of len(b) bytes of a file at offset off.
+type patch struct {
+	off int64
+	b   []byte
+}
+
+// binaryPatches finds the NUL-terminated strings of data that contain
+// placeholder and returns each one rewritten with prefix in place of every
+// placeholder, keeping its length: the rest of the string moves left and
+// NUL bytes fill the gap before its terminator (conda's and rattler's binary
+// mode). A string that runs to the end of the file is rewritten the same
+// way, padded at the end. The patches are in file order and do not overlap.
+// It fails when prefix is longer than placeholder and data contains it.
+func binaryPatches(data []byte, placeholder, prefix string) ([]patch, error) {
 	ph := []byte(placeholder)
 	i := bytes.Index(data, ph)
 	if placeholder == "" || i < 0 {
-		return data, nil
+		return nil, nil
 	}
 	if len(prefix) > len(placeholder) {
 		return nil, &PrefixTooLongError{Placeholder: placeholder, Prefix: prefix}
 	}
-	out := make([]byte, 0, len(data))
-	pos := 0
-	for i >= 0 {
+	var patches []patch
+	for pos := 0; i >= 0; i = bytes.Index(data[pos:], ph) {
 		start := pos + i
 		end := bytes.IndexByte(data[start:], 0)
 		if end < 0 {
@@ -150,24 +155,35 @@ func replaceBinary(data []byte, placeholder, prefix string) ([]byte, error) {
 		} else {
 			end += start
 		}
-		out = append(out, data[pos:start]...)
 		str := data[start:end]
-		n := bytes.Count(str, ph)
+		b := make([]byte, 0, len(str))
 		for {
 			j := bytes.Index(str, ph)
 			if j < 0 {
 				break
 			}
-			out = append(out, str[:j]...)
-			out = append(out, prefix...)
+			b = append(b, str[:j]...)
+			b = append(b, prefix...)
 			str = str[j+len(ph):]
 		}
-		out = append(out, str...)
-		for k := n * (len(ph) - len(prefix)); k > 0; k-- {
-			out = append(out, 0)
-		}
+		b = append(b, str...)
+		b = b[:end-start] // the NUL padding (b's spare capacity is zeroed)
+		patches = append(patches, patch{off: int64(start), b: b})
 		pos = end
-		i = bytes.Index(data[pos:], ph)
 	}
-	return append(out, data[pos:]...), nil
+	return patches, nil
+}
+
+// replaceBinary returns data with binaryPatches applied; data itself when
+// nothing changed.
+func replaceBinary(data []byte, placeholder, prefix string) ([]byte, error) {
+	patches, err := binaryPatches(data, placeholder, prefix)
+	if err != nil || len(patches) == 0 {
+		return data, err
+	}
+	out := bytes.Clone(data)
+	for _, p := range patches {
+		copy(out[p.off:], p.b)
+	}
+	return out, nil
 }
