@@ -49,7 +49,8 @@ type Options struct {
 	// Record is the package's repodata record as solved or locked; it is
 	// what conda-meta records (CEP 32 prefers it to info/index.json
 	// because of repodata patches). Nil falls back to info/index.json,
-	// without fn, url and channel.
+	// without fn, url and channel: conda accepts that, but rattler (pixi)
+	// requires fn and a valid url, so builds should always pass the record.
 	Record *record.RepoDataRecord
 	// Metadata is the package's info/ metadata when the caller has it
 	// already (condapkg.Extract returns it); nil reads it from pkgDir/info.
@@ -107,19 +108,9 @@ type Script struct {
 // writing to opts.Dest. It writes conda-meta/<name>-<version>-<build>.json
 // last, so a failed Link leaves no record of a half-linked package.
 func Link(ctx context.Context, pkgDir, prefix string, opts Options) (*Result, error) {
-	if err := checkPrefix(prefix); err != nil {
-		return nil, err
-	}
-	if strings.HasPrefix(opts.Platform, "win-") {
-		return nil, fmt.Errorf("link: platform %s: Windows prefixes are not supported", opts.Platform)
-	}
-	pi, err := metadata(pkgDir, opts)
+	md, rec, err := prepare(pkgDir, prefix, opts)
 	if err != nil {
-		return nil, fmt.Errorf("link %s: %w", pkgDir, err)
-	}
-	rec, err := prefixRecordFor(pi, opts)
-	if err != nil {
-		return nil, fmt.Errorf("link %s: %w", pkgDir, err)
+		return nil, fmt.Errorf("link: %w", err)
 	}
 	l := &linker{
 		pkgDir: pkgDir, prefix: prefix, opts: opts,
@@ -134,7 +125,7 @@ func Link(ctx context.Context, pkgDir, prefix string, opts Options) (*Result, er
 	if l.mtime.IsZero() {
 		l.mtime = time.Unix(0, 0)
 	}
-	if err := l.link(ctx, pi, rec); err != nil {
+	if err := l.link(ctx, md, rec); err != nil {
 		return nil, fmt.Errorf("link %s into %s: %w", rec.Dist(), prefix, err)
 	}
 	l.res.Record = rec
@@ -147,21 +138,37 @@ func Link(ctx context.Context, pkgDir, prefix string, opts Options) (*Result, er
 // since no replacement was made. Feed the plans of an environment's
 // packages to Clobbers before linking.
 func Plan(pkgDir, prefix string, opts Options) (*PrefixRecord, error) {
-	if err := checkPrefix(prefix); err != nil {
-		return nil, err
-	}
-	pi, err := metadata(pkgDir, opts)
+	md, rec, err := prepare(pkgDir, prefix, opts)
 	if err != nil {
-		return nil, fmt.Errorf("plan %s: %w", pkgDir, err)
+		return nil, fmt.Errorf("plan: %w", err)
 	}
-	rec, err := prefixRecordFor(pi, opts)
-	if err != nil {
-		return nil, fmt.Errorf("plan %s: %w", pkgDir, err)
-	}
-	if _, err := plan(pi, rec, opts, shebangLimit(opts.Platform), prefix); err != nil {
+	if _, err := plan(md, rec, opts, shebangLimit(opts.Platform), prefix); err != nil {
 		return nil, fmt.Errorf("plan %s: %w", rec.Dist(), err)
 	}
 	return rec, nil
+}
+
+// prepare checks Link's arguments, reads the package's metadata and starts
+// its conda-meta record.
+func prepare(pkgDir, prefix string, opts Options) (*condapkg.Metadata, *PrefixRecord, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, nil, err
+	}
+	if strings.HasPrefix(opts.Platform, "win-") {
+		return nil, nil, fmt.Errorf("platform %s: Windows prefixes are not supported", opts.Platform)
+	}
+	md := opts.Metadata
+	if md == nil {
+		var err error
+		if md, err = readMetadata(pkgDir); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", pkgDir, err)
+		}
+	}
+	rec, err := prefixRecordFor(md, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", pkgDir, err)
+	}
+	return md, rec, nil
 }
 
 // shebangLimit is the longest shebang line the target's kernel runs.
@@ -177,31 +184,23 @@ func shebangLimit(platform string) int {
 func checkPrefix(prefix string) error {
 	switch {
 	case !strings.HasPrefix(prefix, "/"):
-		return fmt.Errorf("link: prefix %q: not an absolute path", prefix)
+		return fmt.Errorf("prefix %q: not an absolute path", prefix)
 	case path.Clean(prefix) != prefix || prefix == "/":
-		return fmt.Errorf("link: prefix %q: not a clean path below /", prefix)
+		return fmt.Errorf("prefix %q: not a clean path below /", prefix)
 	case strings.ContainsAny(prefix, "\x00\n\r"):
-		return fmt.Errorf("link: prefix %q: contains a NUL or line break", prefix)
+		return fmt.Errorf("prefix %q: contains a NUL or line break", prefix)
 	}
 	return nil
 }
 
-// metadata returns opts.Metadata or reads it from pkgDir.
-func metadata(pkgDir string, opts Options) (*condapkg.Metadata, error) {
-	if opts.Metadata != nil {
-		return opts.Metadata, nil
-	}
-	return readMetadata(pkgDir)
-}
-
 // prefixRecordFor starts the conda-meta record: opts.Record when given
 // (checked against index.json), else index.json.
-func prefixRecordFor(pi *condapkg.Metadata, opts Options) (*PrefixRecord, error) {
-	r := &PrefixRecord{RepoDataRecord: record.RepoDataRecord{PackageRecord: pi.Index}}
+func prefixRecordFor(md *condapkg.Metadata, opts Options) (*PrefixRecord, error) {
+	r := &PrefixRecord{RepoDataRecord: record.RepoDataRecord{PackageRecord: md.Index}}
 	if opts.Record != nil {
 		o := &opts.Record.PackageRecord
-		if o.Name != pi.Index.Name || o.Version.String() != pi.Index.Version.String() || o.Build != pi.Index.Build {
-			return nil, fmt.Errorf("record %s does not describe this package (info/index.json is %s)", o.Dist(), pi.Index.Dist())
+		if o.Name != md.Index.Name || o.Version.String() != md.Index.Version.String() || o.Build != md.Index.Build {
+			return nil, fmt.Errorf("record %s does not describe this package (info/index.json is %s)", o.Dist(), md.Index.Dist())
 		}
 		r.RepoDataRecord = *opts.Record
 	}
@@ -223,9 +222,9 @@ func prefixRecordFor(pi *condapkg.Metadata, opts Options) (*PrefixRecord, error)
 
 // isNoarchPython reports whether a package is noarch: python, by its record
 // or its link.json.
-func isNoarchPython(pi *condapkg.Metadata, rec *PrefixRecord) bool {
-	return rec.Noarch == record.NoarchPython || pi.Index.Noarch == record.NoarchPython ||
-		(pi.Link != nil && pi.Link.Noarch.Type == record.NoarchPython)
+func isNoarchPython(md *condapkg.Metadata, rec *PrefixRecord) bool {
+	return rec.Noarch == record.NoarchPython || md.Index.Noarch == record.NoarchPython ||
+		(md.Link != nil && md.Link.Noarch.Type == record.NoarchPython)
 }
 
 type linker struct {
@@ -249,15 +248,15 @@ type step struct {
 
 // plan maps the package's paths to their places in the prefix and fills
 // rec's paths_data and files, without writing anything.
-func plan(pi *condapkg.Metadata, rec *PrefixRecord, opts Options, maxShebang int, prefix string) ([]step, error) {
+func plan(md *condapkg.Metadata, rec *PrefixRecord, opts Options, maxShebang int, prefix string) ([]step, error) {
 	py := opts.Python
-	noarchPython := isNoarchPython(pi, rec)
+	noarchPython := isNoarchPython(md, rec)
 	if noarchPython && py == nil {
 		return nil, errors.New("noarch: python package: Options.Python (the environment's interpreter) is required")
 	}
-	steps := make([]step, 0, len(pi.Paths))
-	paths := make([]PrefixPath, 0, len(pi.Paths))
-	owner := make(map[string]int, len(pi.Paths))
+	steps := make([]step, 0, len(md.Paths))
+	paths := make([]PrefixPath, 0, len(md.Paths))
+	owner := make(map[string]int, len(md.Paths))
 	add := func(s step, pp PrefixPath) error {
 		if j, ok := owner[s.target]; ok {
 			return fmt.Errorf("%s: written twice (paths_data entries %d and %d)", s.target, j, len(paths))
@@ -267,8 +266,8 @@ func plan(pi *condapkg.Metadata, rec *PrefixRecord, opts Options, maxShebang int
 		paths = append(paths, pp)
 		return nil
 	}
-	for i := range pi.Paths {
-		e := &pi.Paths[i]
+	for i := range md.Paths {
+		e := &md.Paths[i]
 		target := e.Path
 		if noarchPython {
 			target = py.targetPath(e.Path)
@@ -288,8 +287,8 @@ func plan(pi *condapkg.Metadata, rec *PrefixRecord, opts Options, maxShebang int
 			return nil, err
 		}
 	}
-	if noarchPython && pi.Link != nil {
-		for _, ep := range pi.Link.Noarch.EntryPoints {
+	if noarchPython && md.Link != nil {
+		for _, ep := range md.Link.Noarch.EntryPoints {
 			script := []byte(entryPointScript(ep, path.Join(prefix, py.Executable()), maxShebang))
 			sum := sha256.Sum256(script)
 			size := int64(len(script))
@@ -310,8 +309,8 @@ func plan(pi *condapkg.Metadata, rec *PrefixRecord, opts Options, maxShebang int
 	return steps, nil
 }
 
-func (l *linker) link(ctx context.Context, pi *condapkg.Metadata, rec *PrefixRecord) error {
-	steps, err := plan(pi, rec, l.opts, l.maxShebang, l.prefix)
+func (l *linker) link(ctx context.Context, md *condapkg.Metadata, rec *PrefixRecord) error {
+	steps, err := plan(md, rec, l.opts, l.maxShebang, l.prefix)
 	if err != nil {
 		return err
 	}
@@ -333,10 +332,8 @@ func (l *linker) link(ctx context.Context, pi *condapkg.Metadata, rec *PrefixRec
 		if err != nil {
 			return err
 		}
-		if sc, ok := linkScript(rec.Name, s.target); ok {
-			l.res.Scripts = append(l.res.Scripts, sc)
-		}
 	}
+	l.res.Scripts = LinkScripts(rec)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -606,6 +603,18 @@ func (l *linker) symlink(src, dst, target string) error {
 	}
 	l.res.Files++
 	return lchtimes(dst, l.mtime)
+}
+
+// LinkScripts returns the pre/post-link and unlink scripts among the files
+// of a package's record (as Link or Plan return it), in file order.
+func LinkScripts(r *PrefixRecord) []Script {
+	var out []Script
+	for _, p := range r.Files {
+		if s, ok := linkScript(r.Name, p); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // linkScript reports whether a prefix path is a link script of package

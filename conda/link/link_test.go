@@ -457,6 +457,13 @@ func TestLinkScriptsAreReported(t *testing.T) {
 	if !reflect.DeepEqual(res.Scripts, want) {
 		t.Errorf("scripts %v\nwant %v", res.Scripts, want)
 	}
+	plan, err := Plan(extract(t, "conda", "packages", "link-scripts", "link-scripts-0.1.0-h4616a5c_0.conda"), envPrefix, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := LinkScripts(plan); !reflect.DeepEqual(got, want) {
+		t.Errorf("LinkScripts(Plan(...)) = %v, want %v", got, want)
+	}
 	// Not run: the script would have created this file.
 	if _, err := os.Stat(filepath.Join(dest, "i-was-post-linked")); err == nil {
 		t.Error("post-link script ran")
