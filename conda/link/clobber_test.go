@@ -1,7 +1,12 @@
 package link
 
 import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -76,5 +81,99 @@ func TestClobbersSameContent(t *testing.T) {
 	got = Clobbers([]*PrefixRecord{recs[0], &twin})
 	if len(got) != 1 || !got[0].SameContent || got[0].Winner != twin.Dist() {
 		t.Errorf("Clobbers = %+v, want one same-content clobber won by the twin", got)
+	}
+}
+
+// TestClobbersPredictLayerMerge links each package into its own layer,
+// merges the layers in order as an OCI image applies them (an entry of a
+// later layer replaces whatever the lower layers have at its path; a
+// non-directory hides a whole directory) and checks that each predicted
+// winner is what the merged tree shows.
+func TestClobbersPredictLayerMerge(t *testing.T) {
+	files := []string{
+		"clobber-1-0.1.0-h4616a5c_0.tar.bz2", "clobber-2-0.1.0-h4616a5c_0.tar.bz2",
+		"clobber-fd-1-0.1.0-h4616a5c_0.conda", "clobber-fd-2-0.1.0-h4616a5c_0.conda",
+		"clobber-fd-rev-1-0.1.0-h4616a5c_0.conda", "clobber-fd-rev-3-0.1.0-h4616a5c_0.conda",
+		"clobber-with-symlink-a-0.1.0-h4616a5c_0.conda", "clobber-with-symlink-b-0.1.0-h4616a5c_0.conda",
+		"clobber-with-dir-0.1.0-h4616a5c_0.conda", "clobber-without-dir-0.1.0-h4616a5c_0.conda",
+	}
+	merged := t.TempDir()
+	var recs []*PrefixRecord
+	for _, f := range files {
+		layer := t.TempDir()
+		res, err := Link(context.Background(), extract(t, "conda", "packages", "clobber", f), envPrefix, Options{Dest: layer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, res.Record)
+		applyLayer(t, layer, merged)
+	}
+	clobbers := Clobbers(recs)
+	if len(clobbers) != 5 {
+		t.Errorf("%d clobbers, want 5: %+v", len(clobbers), clobbers)
+	}
+	for _, c := range clobbers {
+		var winner *PrefixRecord
+		for _, r := range recs {
+			if r.Dist() == c.Winner {
+				winner = r
+			}
+		}
+		fi, err := os.Lstat(filepath.Join(merged, filepath.FromSlash(c.Path)))
+		if err != nil {
+			t.Errorf("%s: %v", c.Path, err)
+			continue
+		}
+		winnerHasFile := slices.Contains(winner.Files, c.Path)
+		if winnerHasFile == fi.IsDir() {
+			t.Errorf("%s: predicted winner %s (owns it as a file: %v), merged tree has a directory: %v", c.Path, c.Winner, winnerHasFile, fi.IsDir())
+		}
+		if winnerHasFile && fi.Mode().IsRegular() {
+			// The merged file is the winner's.
+			for _, p := range winner.PathsData.Paths {
+				if p.Path == c.Path && sha(readFile(t, filepath.Join(merged, c.Path))) != p.SHA256 {
+					t.Errorf("%s: merged content is not %s's", c.Path, c.Winner)
+				}
+			}
+		}
+	}
+}
+
+// applyLayer copies the tree at layer over dst with OCI layer semantics
+// (no whiteouts: these layers only add).
+func applyLayer(t *testing.T, layer, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(layer, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == layer {
+			return err
+		}
+		rel, _ := filepath.Rel(layer, p)
+		out := filepath.Join(dst, rel)
+		old, oerr := os.Lstat(out)
+		if d.IsDir() {
+			if oerr == nil && old.IsDir() {
+				return nil
+			}
+			os.RemoveAll(out)
+			return os.Mkdir(out, 0o755)
+		}
+		if oerr == nil {
+			os.RemoveAll(out)
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			to, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(to, out)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
