@@ -340,3 +340,41 @@ func TestVerify(t *testing.T) {
 	_, err = ExtractFile(context.Background(), f, dest, WithSHA256("abc"))
 	assertError(t, err, ErrFormat, "", `expected sha256 "abc" is not 64 hex digits`)
 }
+
+// TestReadDir reads back what Extract wrote and gets the same metadata,
+// for a package with paths.json and a legacy one.
+func TestReadDir(t *testing.T) {
+	for _, f := range fixtures(t)[:6] {
+		dest := filepath.Join(t.TempDir(), "pkg")
+		m, err := ExtractFile(context.Background(), f, dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadDir(dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Errorf("%s: ReadDir %+v, Extract %+v", filepath.Base(f), got, m)
+		}
+	}
+	info := []member{indexJSON("old", "1.0", "0"), file("info/files", "lib/a\nlib/b\n")}
+	pkg := []member{file("lib/a", "x"), symlink("lib/b", "a")}
+	data := condaBytes(t, "old-1.0-0", info, pkg)
+	dest := filepath.Join(t.TempDir(), "old")
+	if _, err := Extract(context.Background(), bytes.NewReader(data), int64(len(data)), "old-1.0-0.conda", dest); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadDir(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Paths) != 2 || m.Paths[0].PathType != PathHardlink || m.Paths[1].PathType != PathSoftlink {
+		t.Errorf("legacy paths %+v", m.Paths)
+	}
+	if err := os.Remove(filepath.Join(dest, "info", "index.json")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadDir(dest)
+	assertError(t, err, ErrFormat, "info/index.json", "missing")
+}
