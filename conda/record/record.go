@@ -167,3 +167,22 @@ func ParseNoarch(s string) (NoarchType, error) {
 	}
 	return NoarchNone, fmt.Errorf("noarch: unknown type %q (want generic or python)", s)
 }
+
+// UnmarshalJSON reads the package fields and fn, url and channel. (Without
+// it, PackageRecord's UnmarshalJSON, promoted through the embedding, would
+// decode the package fields only.)
+func (r *RepoDataRecord) UnmarshalJSON(b []byte) error {
+	var where struct {
+		FileName string `json:"fn"`
+		URL      string `json:"url"`
+		Channel  string `json:"channel"`
+	}
+	if err := json.Unmarshal(b, &where); err != nil {
+		return err
+	}
+	if err := r.PackageRecord.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	r.FileName, r.URL, r.Channel = where.FileName, where.URL, where.Channel
+	return nil
+}
