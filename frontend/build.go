@@ -83,15 +83,23 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 	if err != nil {
 		return nil, b.sourceError(err)
 	}
-	if env.Conda != nil {
-		p := env.Pos("conda_file")
-		return nil, b.sourceError(diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: "conda_file",
-			Msg:  envllb.ErrCondaNotMaterialized.Error(),
-			Hint: "build the image without conda_file (image: with docker_steps, or build:) until conda materialization lands"}})
+	cs, err := b.condaSolver(ctx, env)
+	if err != nil {
+		return nil, b.sourceError(err)
 	}
 	caps := b.c.BuildOpts().LLBCaps
 	rb, err := b.bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
-		r, err := envllb.Convert(ctx, in, platform, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps})
+		var conda *envllb.Conda
+		if cs != nil {
+			target := b.bc.BuildPlatforms[0]
+			if platform != nil {
+				target = *platform
+			}
+			if conda, err = cs.solve(ctx, target, b.bc.BuildPlatforms[0]); err != nil {
+				return nil, b.sourceError(err)
+			}
+		}
+		r, err := envllb.Convert(ctx, in, platform, conda, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps})
 		if err != nil {
 			return nil, err
 		}

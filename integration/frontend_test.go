@@ -398,17 +398,6 @@ func TestFailingStepIsSourceMapped(t *testing.T) {
 	}
 }
 
-// Until conda materialization lands, a conda environment fails naming it.
-func TestCondaNotYet(t *testing.T) {
-	e := harness.Get(t)
-	p := newProject(t, "environment.yml", syntax(t, e)+"name: conda\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
-		map[string]string{"conda.yml": "channels: [conda-forge]\ndependencies: [python=3.10]\n"})
-	out, err := clients[0].build(t, e, p, e.Ref("it/conda:x"), nil)
-	if err == nil || !strings.Contains(string(out), "materializing conda environments in the frontend is not available yet") {
-		t.Errorf("err %v\n%s", err, out)
-	}
-}
-
 // CI builds export BuildKit's cache to a registry and import it on another
 // machine: after the local cache is pruned, the imported cache serves the
 // Docker steps without running them again.

@@ -77,14 +77,11 @@ type Result struct {
 	Epoch     *time.Time
 }
 
-// ErrCondaNotMaterialized is returned for environments with a conda
-// environment until envkit materializes conda in the frontend.
-var ErrCondaNotMaterialized = fmt.Errorf("materializing conda environments in the frontend is not available yet")
-
-// Convert builds the LLB for in.Env on platform.
-func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, opt Options) (*Result, error) {
-	if in.Env.Conda != nil {
-		return nil, ErrCondaNotMaterialized
+// Convert builds the LLB for in.Env on platform: the Docker build, then,
+// when conda is given, its packages merged on top as layers.
+func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *Conda, opt Options) (*Result, error) {
+	if (in.Env.Conda != nil) != (conda != nil) {
+		return nil, fmt.Errorf("internal error: the environment's conda part and its solution disagree")
 	}
 	co := dockerfile2llb.ConvertOpt{
 		Config:         opt.Config,
@@ -104,10 +101,21 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, opt Opt
 	if err != nil {
 		return nil, err
 	}
-	img := res.Image
+	img, st := res.Image, res.State
+	if conda != nil {
+		layers, err := conda.Layers()
+		if err != nil {
+			return nil, err
+		}
+		st = bkllb.Merge(append([]bkllb.State{st}, layers...), bkllb.WithCustomName(fmt.Sprintf("conda: merge %d packages", len(layers))))
+		img.Config.Env = condaEnv(conda.Prefix, img.Config.Env)
+		for _, r := range conda.Records {
+			img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda package " + r.Dist(), Comment: r.URL})
+		}
+	}
 	baseName, baseDigest := baseReference(ctx, in, platform, opt.MetaResolver)
 	setConfig(img, in, baseName, baseDigest)
-	return &Result{State: res.State, Image: img, BaseImage: res.BaseImage, Epoch: res.Epoch}, nil
+	return &Result{State: st, Image: img, BaseImage: res.BaseImage, Epoch: res.Epoch}, nil
 }
 
 // Dockerfile writes an image environment's base and Docker steps as a

@@ -1,6 +1,9 @@
 // Command envkit-frontend is envkit's BuildKit gateway frontend. Build it into
 // an image (see the Dockerfile) and name that image in the first line of an
 // environment file: "# syntax=<image>".
+//
+// The same binary is the helper the frontend runs in BuildKit execs to link
+// each conda package into its layer: "envkit-frontend link ...".
 package main
 
 import (
@@ -13,6 +16,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == frontend.LinkCommand {
+		if err := linkMain(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "envkit-frontend link: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 		fmt.Fprintf(os.Stderr, "envkit-frontend: %v\n", err)
 		os.Exit(1)

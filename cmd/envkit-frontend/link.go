@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/envkit/envkit/conda/link"
+	condapkg "github.com/envkit/envkit/conda/package"
+	"github.com/envkit/envkit/conda/record"
+)
+
+// linkMain is the helper the frontend runs in a BuildKit exec for each conda
+// package: it checks the fetched archive against the locked sha256,
+// extracts it to a scratch directory and links it into dest, a staging
+// directory that becomes the package's layer, with the environment's prefix
+// baked into the files. It runs on the build platform whatever the target
+// is: linking only writes files.
+func linkMain(args []string) error {
+	fl := flag.NewFlagSet("envkit-frontend link", flag.ContinueOnError)
+	archive := fl.String("archive", "", "the package archive (.conda or .tar.bz2)")
+	sha := fl.String("sha256", "", "the archive's locked sha256")
+	rec := fl.String("record", "", "the package's repodata record, as JSON")
+	prefix := fl.String("prefix", "", "the environment's path in the image")
+	dest := fl.String("dest", "", "where to write the layer")
+	platform := fl.String("platform", "", "the target conda subdir")
+	python := fl.String("python", "", "VERSION:SITE_PACKAGES of the environment's Python, for noarch: python packages")
+	scratch := fl.String("scratch", os.TempDir(), "scratch directory for the extracted package")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	var r record.RepoDataRecord
+	if err := json.Unmarshal([]byte(*rec), &r); err != nil {
+		return fmt.Errorf("--record: %w", err)
+	}
+	f, err := os.Open(*archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := condapkg.Verify(f, *sha); err != nil {
+		return fmt.Errorf("%s: %w", r.FileName, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pkgDir := filepath.Join(*scratch, "pkg")
+	ctx := context.Background()
+	if _, err := condapkg.Extract(ctx, f, st.Size(), r.FileName, pkgDir); err != nil {
+		return err
+	}
+	opts := link.Options{Dest: filepath.Join(*dest, *prefix), Record: &r, Platform: *platform, Hardlink: true}
+	if *python != "" {
+		v, sp, ok := strings.Cut(*python, ":")
+		if !ok {
+			return fmt.Errorf("--python %q: want VERSION:SITE_PACKAGES", *python)
+		}
+		opts.Python = &link.Python{Version: v, SitePackages: sp}
+	}
+	res, err := link.Link(ctx, pkgDir, *prefix, opts)
+	if err != nil {
+		return err
+	}
+	for _, s := range res.Scripts {
+		fmt.Fprintf(os.Stderr, "envkit: %s has a %s script (%s) that envkit does not run\n", r.Dist(), s.Action, s.Path)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/repodata"
+	"github.com/envkit/envkit/conda/resolve"
+	"github.com/envkit/envkit/internal/diag"
+	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/spec"
+	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+const (
+	// LinkCommand is the frontend binary's subcommand that links a conda
+	// package in a BuildKit exec.
+	LinkCommand = "link"
+	// keyHelperImage names an image holding the link helper when the
+	// frontend does not run from its own image (opt "source").
+	keyHelperImage = "envkit:helper-image"
+	keySource      = "source"
+	helperPath     = "/bin/envkit-frontend"
+)
+
+// condaSolver resolves an environment's conda part once per target
+// platform, fetching repodata through BuildKit.
+type condaSolver struct {
+	b       *builder
+	env     *spec.Environment
+	helper  string
+	gateway *repodata.Gateway
+	mu      sync.Mutex
+}
+
+func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*condaSolver, error) {
+	if env.Conda == nil {
+		return nil, nil
+	}
+	if len(env.Conda.Pip) > 0 {
+		it := env.Conda.Pip[0]
+		return nil, diag.List{{File: env.Conda.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip",
+			Msg:  "pip packages are not materialized by the frontend yet",
+			Hint: "install them with docker_steps (RUN pip install ...) until the pip layer lands"}}
+	}
+	opts := b.c.BuildOpts().Opts
+	helper := opts[keyHelperImage]
+	if helper == "" {
+		helper = opts[keySource]
+	}
+	if helper == "" {
+		p := env.Pos("conda_file")
+		return nil, diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: "conda_file",
+			Msg:  "a conda environment needs envkit's frontend image to link its packages",
+			Hint: "build through the frontend image (# syntax=, or buildctl --frontend gateway.v0 --opt source=...), or pass --opt " + keyHelperImage + "=<image>"}}
+	}
+	for _, c := range env.Conda.Channels {
+		if c.Value != "nodefaults" && !isHTTP(c.Value) {
+			if _, err := channel.Parse(c.Value); err != nil || isLocal(c.Value) {
+				return nil, diag.List{{File: env.Conda.File, Line: c.Line, Column: c.Column, Field: "channels",
+					Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", c.Value), Hint: "use a channel name or an http(s) URL"}}
+			}
+		}
+	}
+	gw := &repodata.Gateway{Client: &http.Client{Transport: &buildkitTransport{ctx: ctx, c: b.c}}}
+	return &condaSolver{b: b, env: env, helper: helper, gateway: gw}, nil
+}
+
+func isLocal(s string) bool {
+	c, err := channel.Parse(s)
+	return err == nil && !isHTTP(c.BaseURL)
+}
+
+// solve resolves the environment for one target platform and describes its
+// layers.
+func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, build ocispecs.Platform) (*envllb.Conda, error) {
+	subdir, err := channel.FromOCIPlatform(platform.OS + "/" + platform.Architecture + variant(platform))
+	if err != nil {
+		return nil, err
+	}
+	ef := s.env.Conda
+	req := resolve.Request{
+		Specs:     envfile.Values(ef.Dependencies),
+		Channels:  envfile.Values(ef.Channels),
+		Platforms: []string{subdir},
+		Gateway:   s.gateway,
+	}
+	s.mu.Lock() // one fetch of each repodata for all platforms
+	l, err := resolve.Resolve(ctx, req)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, s.solveError(err)
+	}
+	recs, err := l.Records(subdir)
+	if err != nil {
+		return nil, err
+	}
+	return &envllb.Conda{
+		Records:    recs,
+		Prefix:     envllb.DefaultPrefix,
+		Subdir:     subdir,
+		Helper:     llb.Image(s.helper, llb.Platform(build), llb.WithMetaResolver(s.b.c)),
+		HelperPath: helperPath,
+	}, nil
+}
+
+// solveError points an invalid spec at its line of the conda file.
+func (s *condaSolver) solveError(err error) error {
+	var se *resolve.SpecError
+	if errors.As(err, &se) && se.Index < len(s.env.Conda.Dependencies) {
+		it := s.env.Conda.Dependencies[se.Index]
+		return diag.List{{File: s.env.Conda.File, Line: it.Line, Column: it.Column, Field: "dependencies", Msg: se.Error()}}
+	}
+	return err
+}
+
+func variant(p ocispecs.Platform) string {
+	if p.Variant == "" {
+		return ""
+	}
+	return "/" + p.Variant
+}

@@ -1,0 +1,174 @@
+package integration
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/integration/harness"
+	"github.com/envkit/envkit/internal/condatest"
+	envllb "github.com/envkit/envkit/llb"
+)
+
+// condaChannel serves a channel made of packages built for the test, over
+// HTTP on 127.0.0.1 (buildkitd fetches from it directly).
+func condaChannel(t *testing.T, pkgs ...condatest.Package) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := condatest.WriteChannel(dir, pkgs...); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func libfoo(subdir, arch string) condatest.Package {
+	return condatest.Package{Name: "libfoo", Version: "1.0", Build: "h0_0", Subdir: subdir, Files: []condatest.File{
+		{Path: "lib/libfoo.txt", Content: "libfoo for " + arch + "\n"},
+		{Path: "etc/foo.conf", Content: "prefix=" + condatest.Placeholder + "\n", Prefix: true},
+	}}
+}
+
+func tool(version, subdir string) condatest.Package {
+	return condatest.Package{Name: "tool", Version: version, Build: "0", Subdir: subdir, Depends: []string{"libfoo >=1"},
+		Files: []condatest.File{{Path: "bin/tool", Mode: 0o755, Prefix: true,
+			Content: "#!/bin/sh\necho \"tool " + version + " in " + condatest.Placeholder + "\"\ncat " + condatest.Placeholder + "/lib/libfoo.txt\n"}}}
+}
+
+func python(subdir string) condatest.Package {
+	return condatest.Package{Name: "python", Version: "3.10.12", Build: "h0_0", Subdir: subdir,
+		Files: []condatest.File{{Path: "bin/python3.10", Content: "#!/bin/sh\necho fake python\n", Mode: 0o755}}}
+}
+
+var pyhello = condatest.Package{Name: "pyhello", Version: "0.1", Build: "py_0", Subdir: "noarch", Noarch: "python", Depends: []string{"python >=3.8"},
+	Files: []condatest.File{{Path: "site-packages/pyhello/__init__.py", Content: "GREETING = 'hello'\n"}}}
+
+// A conda environment is materialized by the frontend: solved against the
+// channel, each package fetched by its sha256 and linked into its own
+// layer, merged over the base, and usable at run time.
+func TestCondaEnvironment(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("1.0", "linux-64"), tool("2.0", "linux-64"), python("linux-64"), pyhello)
+	env := func(pin string) project {
+		return newProject(t, "environment.yml", syntax(t, e)+`
+name: conda-env
+image: `+e.Base.Base+`
+conda_file: conda.yml
+`, map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.10\n  - tool" + pin + "\n  - pyhello\n"})
+	}
+	p := env("")
+	ref := e.Ref("it/conda:1")
+	if out, err := clients[1].build(t, e, p, ref, nil); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ctx := ctxFor(t)
+	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := e.Reg.Image(ctx, e.Base.Base, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(img.Manifest.Layers), len(base.Manifest.Layers)+4; got != want {
+		t.Errorf("%d layers, want the base's %d and one per package (4)", got, len(base.Manifest.Layers))
+	}
+	prefix := envllb.DefaultPrefix
+	read := func(ref, path string) string {
+		t.Helper()
+		b, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+		return string(b)
+	}
+	if got := read(ref, prefix+"/etc/foo.conf"); got != "prefix="+prefix+"\n" {
+		t.Errorf("foo.conf = %q: prefix not replaced", got)
+	}
+	if got := read(ref, prefix+"/lib/python3.10/site-packages/pyhello/__init__.py"); got != "GREETING = 'hello'\n" {
+		t.Errorf("noarch python file: %q", got)
+	}
+	if got := read(ref, prefix+"/conda-meta/tool-2.0-0.json"); !strings.Contains(got, `"url"`) || !strings.Contains(got, "tool-2.0-0.conda") {
+		t.Errorf("conda-meta record: %s", got)
+	}
+	envs := strings.Join(img.Config.Config.Env, "\n")
+	if !strings.Contains(envs, "PATH="+prefix+"/bin:") || !strings.Contains(envs, "CONDA_PREFIX="+prefix) {
+		t.Errorf("env:\n%s", envs)
+	}
+	if img.Config.Config.Labels[envllb.LabelKind] != "system-managed" || img.Config.Config.Labels[envllb.LabelHash] != p.expectedHash(t) {
+		t.Errorf("labels %v", img.Config.Config.Labels)
+	}
+	// The environment runs: a Dockerfile on top of the image calls tool.
+	dir := t.TempDir()
+	run := newProject(t, "Dockerfile", "FROM "+ref+"\nRUN tool > /run.txt\n", map[string]string{})
+	_ = dir
+	if _, err := e.BuildDockerfile(ctx, run.dir, nil, e.Ref("it/conda-run:1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(e.Ref("it/conda-run:1"), "/run.txt"); got != "tool 2.0 in "+prefix+"\nlibfoo for x86_64\n" {
+		t.Errorf("tool output %q", got)
+	}
+
+	// Pinning another version of one package changes one layer.
+	p2 := env("=1.0")
+	ref2 := e.Ref("it/conda:2")
+	if out, err := clients[0].build(t, e, p2, ref2, nil); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	img2, err := e.Reg.Image(ctx, ref2, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := map[string]bool{}
+	for _, l := range img.Manifest.Layers {
+		shared[l.Digest.String()] = true
+	}
+	var changed int
+	for _, l := range img2.Manifest.Layers {
+		if !shared[l.Digest.String()] {
+			changed++
+		}
+	}
+	if changed != 1 || len(img2.Manifest.Layers) != len(img.Manifest.Layers) {
+		t.Errorf("%d of %d layers changed, want 1", changed, len(img2.Manifest.Layers))
+	}
+}
+
+// Each platform gets its own solution and packages, linked on the build
+// platform without emulation.
+func TestCondaMultiPlatform(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), libfoo("linux-aarch64", "aarch64"), tool("2.0", "linux-64"), tool("2.0", "linux-aarch64"))
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: conda-multi\nimage: "+e.Base.Multi+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [tool]\n", map[string]string{})
+	ref := e.Ref("it/conda-multi:1")
+	if out, err := clients[0].build(t, e, p, ref, []string{"linux/amd64", "linux/arm64"}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ctx := ctxFor(t)
+	for plat, arch := range map[string]string{"linux/amd64": "x86_64", "linux/arm64": "aarch64"} {
+		got, err := e.Reg.ReadFile(ctx, ref, plat, envllb.DefaultPrefix+"/lib/libfoo.txt")
+		if err != nil || string(got) != "libfoo for "+arch+"\n" {
+			t.Errorf("%s: libfoo.txt %q %v", plat, got, err)
+		}
+	}
+}
+
+// Unsatisfiable requests and bad specs fail with the conda file's line.
+func TestCondaErrors(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: conda-bad\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - tool >=3\n"})
+	out, err := clients[1].build(t, e, p, e.Ref("it/conda-bad:1"), nil)
+	if err == nil || !strings.Contains(string(out), "tool >=3") {
+		t.Errorf("unsatisfiable: %v\n%s", err, out)
+	}
+	p = newProject(t, "environment.yml", syntax(t, e)+"name: conda-bad\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - tool\n  - 'numpy >>1'\n"})
+	out, err = clients[1].build(t, e, p, e.Ref("it/conda-bad:2"), nil)
+	if err == nil || !strings.Contains(string(out), ">>>   - 'numpy >>1'") {
+		t.Errorf("bad spec not marked in conda.yml: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,97 @@
+package llb
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/envkit/envkit/conda/link"
+	"github.com/envkit/envkit/conda/record"
+	bkllb "github.com/moby/buildkit/client/llb"
+	"github.com/opencontainers/go-digest"
+)
+
+// DefaultPrefix is where envkit puts a conda environment in the image: the
+// directory Azure ML's images keep their environments in. It is the same
+// for every environment, so that a package's layer does not depend on the
+// environment's name or hash and is shared by every image that has it.
+const DefaultPrefix = "/azureml-envs/envkit"
+
+// Conda is a solved conda environment to materialize on one platform.
+type Conda struct {
+	// Records are the packages, dependencies first.
+	Records []*record.RepoDataRecord
+	// Prefix is the environment's path in the image.
+	Prefix string
+	// Subdir is the target conda platform (e.g. linux-aarch64).
+	Subdir string
+	// Helper is an image holding the link helper at HelperPath, for the
+	// build platform: linking only writes files, so no emulation is
+	// needed for other targets.
+	Helper     bkllb.State
+	HelperPath string
+}
+
+// Layers returns one layer per package: the archive fetched by its sha256
+// (a content-addressed source BuildKit caches and shares), linked by the
+// helper into a scratch mount. A layer depends on its package alone (and,
+// for noarch: python packages, on the Python version), so changing one
+// package rebuilds one layer, and a new base image rebuilds none.
+func (c *Conda) Layers() ([]bkllb.State, error) {
+	var python string
+	for _, r := range c.Records {
+		if r.Name == "python" {
+			py, err := link.PythonFromRecord(&r.PackageRecord)
+			if err != nil {
+				return nil, err
+			}
+			python = py.Version + ":" + py.SitePackages
+		}
+	}
+	layers := make([]bkllb.State, 0, len(c.Records))
+	for _, r := range c.Records {
+		if r.SHA256 == "" {
+			return nil, fmt.Errorf("%s: no sha256 to fetch it by", r.FileName)
+		}
+		rec, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		pkg := bkllb.HTTP(r.URL,
+			bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)),
+			bkllb.Filename(r.FileName),
+			bkllb.WithCustomName("conda: fetch "+r.FileName))
+		args := []string{c.HelperPath, "link",
+			"--archive", "/pkg/" + r.FileName, "--sha256", r.SHA256, "--record", string(rec),
+			"--prefix", c.Prefix, "--dest", "/out", "--platform", c.Subdir, "--scratch", "/tmp"}
+		if r.Noarch == record.NoarchPython {
+			if python == "" {
+				return nil, fmt.Errorf("%s is a noarch: python package, but the environment has no python", r.Dist())
+			}
+			args = append(args, "--python", python)
+		}
+		run := c.Helper.Run(
+			bkllb.Args(args),
+			bkllb.AddMount("/pkg", pkg, bkllb.Readonly),
+			bkllb.AddMount("/tmp", bkllb.Scratch(), bkllb.Tmpfs()),
+			bkllb.Network(bkllb.NetModeNone),
+			bkllb.WithCustomName("conda: link "+r.Dist()),
+		)
+		layers = append(layers, run.AddMount("/out", bkllb.Scratch()))
+	}
+	return layers, nil
+}
+
+// condaEnv returns the image environment variables of a conda environment
+// at prefix: activated as Azure ML's images do (CONDA_PREFIX, PATH first).
+func condaEnv(prefix string, env []string) []string {
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	env = setEnv(env, "CONDA_PREFIX", prefix)
+	env = setEnv(env, "CONDA_DEFAULT_ENV", prefix)
+	return setEnv(env, "PATH", prefix+"/bin:"+path)
+}
