@@ -14,7 +14,8 @@
 //     package cache (info/ beside the payload) and returns the metadata.
 //
 // Archives are hostile input. Every member path must be a clean relative
-// path; symbolic links may not point outside the package, and nothing is
+// path; symbolic links may not point outside the package, directly or
+// through other links of the archive, and nothing is
 // written through a symbolic link the archive created; hard links must name a
 // file extracted before them; device files, FIFOs and sparse files are
 // refused; extraction happens under an [os.Root] so the kernel enforces the

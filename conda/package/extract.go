@@ -71,9 +71,10 @@ const (
 
 // entry records one extracted member, to check it against paths.json.
 type entry struct {
-	kind entryKind
-	size int64
-	sum  [sha256.Size]byte
+	kind   entryKind
+	size   int64
+	sum    [sha256.Size]byte
+	target string // of a symlink
 }
 
 // extraction is the state of one Extract: the destination root, what has
@@ -169,7 +170,7 @@ func (x *extraction) write(h *tar.Header, name string, r io.Reader, data []byte)
 		if err := x.root.Symlink(h.Linkname, name); err != nil {
 			return err
 		}
-		e.kind = kindSymlink
+		e.kind, e.target = kindSymlink, h.Linkname
 	case tar.TypeLink:
 		target := strings.TrimPrefix(h.Linkname, "./")
 		if err := CheckPath(target); err != nil {
@@ -290,6 +291,60 @@ func checkLinkTarget(name, target string) error {
 		return fmt.Errorf("%w: symlink to %q points outside the package", ErrUnsafePath, target)
 	}
 	return nil
+}
+
+// checkSymlinks returns the first symlink (in path order) that resolves
+// outside the package, with the reason.
+func (x *extraction) checkSymlinks() (string, error) {
+	var links []string
+	for name, e := range x.entries {
+		if e.kind == kindSymlink {
+			links = append(links, name)
+		}
+	}
+	sort.Strings(links)
+	for _, name := range links {
+		if x.resolvesOutside(name) {
+			return name, fmt.Errorf("%w: symlink to %q resolves outside the package through other symlinks", ErrUnsafePath, x.entries[name].target)
+		}
+	}
+	return "", nil
+}
+
+// resolvesOutside follows the symlink name through the archive's other
+// symlinks, as the kernel would, and reports whether it leaves the package:
+// each target passed checkLinkTarget alone, but "a/up -> .." with
+// "a/b/l -> ../up/.." still climbs above the root. A cycle is not an escape.
+func (x *extraction) resolvesOutside(name string) bool {
+	cur := strings.Split(path.Dir(name), "/")
+	if cur[0] == "." {
+		cur = cur[:0]
+	}
+	rest := strings.Split(x.entries[name].target, "/")
+	for hops := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(cur) == 0 {
+				return true
+			}
+			cur = cur[:len(cur)-1]
+			continue
+		}
+		e := x.entries[strings.Join(append(cur, c), "/")]
+		if e == nil || e.kind != kindSymlink {
+			cur = append(cur, c)
+			continue
+		}
+		if hops++; hops > 255 {
+			return false
+		}
+		rest = append(strings.Split(e.target, "/"), rest...)
+	}
+	return false
 }
 
 func typeName(t byte) string {

@@ -145,6 +145,9 @@ func (u *unpacker) finish() error {
 	}
 	u.meta = m
 	if u.x != nil {
+		if name, err := u.x.checkSymlinks(); err != nil {
+			return &Error{Archive: u.archive, Member: name, Err: err}
+		}
 		if err := u.x.check(m.Paths); err != nil {
 			return &Error{Archive: u.archive, Member: "info/paths.json", Err: err}
 		}
