@@ -3,6 +3,8 @@ package integration
 import (
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -170,5 +172,28 @@ func TestCondaErrors(t *testing.T) {
 	out, err = clients[1].build(t, e, p, e.Ref("it/conda-bad:2"), nil)
 	if err == nil || !strings.Contains(string(out), ">>>   - 'numpy >>1'") {
 		t.Errorf("bad spec not marked in conda.yml: %v\n%s", err, out)
+	}
+}
+
+// envkit build runs the frontend in-process; with --helper-image it links
+// conda packages with the frontend image's binary.
+func TestCLIBuildConda(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	p := newProject(t, "env.yml", "name: cli-conda\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [tool]\n", map[string]string{})
+	ref := e.Ref("it/cli-conda:1")
+	out, err := exec.Command(bin, "build", "--addr", e.BuildkitAddr, "-t", ref, "--progress", "plain", "--helper-image", frontend(t, e), filepath.Join(p.dir, p.file)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got, err := e.Reg.ReadFile(ctxFor(t), ref, "linux/amd64", envllb.DefaultPrefix+"/lib/libfoo.txt")
+	if err != nil || string(got) != "libfoo for x86_64\n" {
+		t.Errorf("libfoo.txt %q %v", got, err)
+	}
+	// Without a helper image the build says what is missing.
+	out, err = exec.Command(bin, "build", "--addr", e.BuildkitAddr, "-t", ref, "--progress", "plain", filepath.Join(p.dir, p.file)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "needs envkit's frontend image") {
+		t.Errorf("no helper: %v\n%s", err, out)
 	}
 }

@@ -29,7 +29,8 @@ type buildOptions struct {
 	ref       string // image reference to push
 	platforms []string
 	progress  string
-	insecure  bool // the registry speaks plain HTTP
+	insecure  bool   // the registry speaks plain HTTP
+	helper    string // image holding the conda link helper (the frontend image)
 }
 
 func runBuild(args []string, stdout, stderr io.Writer) int {
@@ -39,6 +40,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	var platforms multiFlag
 	fl.Var(&platforms, "platform", "target platform, e.g. linux/amd64 (repeatable)")
 	progress := fl.String("progress", "auto", "progress output: auto, plain, tty, quiet")
+	helper := fl.String("helper-image", os.Getenv("ENVKIT_HELPER_IMAGE"), "envkit frontend image whose binary links conda packages (needed for conda environments)")
 	if code, stop := parseFlags(fl, args); stop {
 		return code
 	}
@@ -49,7 +51,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := interruptible()
 	defer cancel()
 
-	opt := buildOptions{addr: *addr, ref: *tag, platforms: platforms, progress: *progress}
+	opt := buildOptions{addr: *addr, ref: *tag, platforms: platforms, progress: *progress, helper: *helper}
 	var local *localStack
 	if opt.addr == "" {
 		var err error
@@ -118,6 +120,9 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	attrs := map[string]string{"filename": filepath.Base(opt.file)}
 	if len(opt.platforms) > 0 {
 		attrs["platform"] = strings.Join(opt.platforms, ",")
+	}
+	if opt.helper != "" {
+		attrs["envkit:helper-image"] = opt.helper
 	}
 	exp := map[string]string{"name": opt.ref, "push": "true"}
 	if opt.insecure {
