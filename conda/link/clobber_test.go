@@ -8,6 +8,9 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	condapkg "github.com/envkit/envkit/conda/package"
+	"github.com/envkit/envkit/internal/testdata"
 )
 
 func planFixture(t *testing.T, py *Python, file string) *PrefixRecord {
@@ -60,6 +63,24 @@ func TestClobbers(t *testing.T) {
 				t.Errorf("Clobbers:\n%+v\nwant\n%+v", got, c.want)
 			}
 		})
+	}
+}
+
+// Plan works from the metadata of an archive, before extraction.
+func TestPlanFromArchiveMetadata(t *testing.T) {
+	py := &Python{Version: "3.11", SitePackages: "lib/python3.11/site-packages"}
+	for _, f := range []string{"clobber-pynoarch-1-0.1.0-pyh4616a5c_0.tar.bz2", "clobber-with-symlink-a-0.1.0-h4616a5c_0.conda"} {
+		md, err := condapkg.ReadFile(testdata.Path(t, "conda", "packages", "clobber", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromArchive, err := Plan("", envPrefix, Options{Metadata: md, Python: py})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if extracted := planFixture(t, py, f); !reflect.DeepEqual(fromArchive, extracted) {
+			t.Errorf("%s: plan from archive metadata\n%+v\ndiffers from plan of the extracted package\n%+v", f, fromArchive, extracted)
+		}
 	}
 }
 

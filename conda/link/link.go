@@ -136,7 +136,9 @@ func Link(ctx context.Context, pkgDir, prefix string, opts Options) (*Result, er
 // pkgDir (paths_data with every path at its place in the prefix, entry
 // points included) without writing anything; sha256_in_prefix is left out
 // since no replacement was made. Feed the plans of an environment's
-// packages to Clobbers before linking.
+// packages to Clobbers before linking. With opts.Metadata (from
+// condapkg.Read, which reads only an archive's info/) pkgDir may be empty:
+// conflicts can be predicted before anything is extracted.
 func Plan(pkgDir, prefix string, opts Options) (*PrefixRecord, error) {
 	md, rec, err := prepare(pkgDir, prefix, opts)
 	if err != nil {
@@ -187,8 +189,9 @@ func checkPrefix(prefix string) error {
 		return fmt.Errorf("prefix %q: not an absolute path", prefix)
 	case path.Clean(prefix) != prefix || prefix == "/":
 		return fmt.Errorf("prefix %q: not a clean path below /", prefix)
-	case strings.ContainsAny(prefix, "\x00\n\r"):
-		return fmt.Errorf("prefix %q: contains a NUL or line break", prefix)
+	case strings.ContainsAny(prefix, "\x00\n\r\t\"'`$\\"):
+		return fmt.Errorf("prefix %q: contains a control character, quote, backslash or $, "+
+			"which cannot be written safely into text files and shebang trampolines", prefix)
 	}
 	return nil
 }

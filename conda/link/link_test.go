@@ -509,7 +509,7 @@ func TestLinkConditions(t *testing.T) {
 			}
 		})
 	}
-	for _, prefix := range []string{"relative/env", "/opt/conda/../x", "/", "/opt/x\n"} {
+	for _, prefix := range []string{"relative/env", "/opt/conda/../x", "/", "/opt/x\n", `/opt/"x"`, "/opt/$HOME", `/opt\x`} {
 		if _, err := Link(ctx, t.TempDir(), prefix, Options{}); err == nil || !strings.Contains(err.Error(), "prefix") {
 			t.Errorf("prefix %q: err = %v", prefix, err)
 		}
@@ -537,6 +537,20 @@ func TestLinkHardlink(t *testing.T) {
 	}
 	if same("lib/pkgconfig/zlib.pc") {
 		t.Error("zlib.pc (prefix replaced) is a hard link to the package's file")
+	}
+
+	// no_link files are always copied.
+	dir := pkg{paths: []condapkg.PathEntry{{Path: "a"}, {Path: "b", NoLink: true}}, files: map[string]string{"a": "A", "b": "B"}}.write(t)
+	dest = t.TempDir()
+	if _, err := Link(context.Background(), dir, envPrefix, Options{Dest: dest, Hardlink: true}); err != nil {
+		t.Fatal(err)
+	}
+	for name, linked := range map[string]bool{"a": true, "b": false} {
+		a, _ := os.Stat(filepath.Join(dir, name))
+		b, _ := os.Stat(filepath.Join(dest, name))
+		if os.SameFile(a, b) != linked {
+			t.Errorf("%s: hard linked %v, want %v", name, !linked, linked)
+		}
 	}
 }
 
