@@ -30,28 +30,27 @@ func (e *PrefixTooLongError) Error() string {
 
 // replaceText replaces every occurrence of placeholder in data by prefix
 // (CEP 34 file_mode text). When data starts with a shebang and
-// maxShebang > 0, the first line is rewritten by fixShebang afterwards. It
-// returns data itself when nothing changed.
+// maxShebang > 0, the first line is then rewritten by fixShebang if the
+// kernel could not run it. It returns data itself when data holds no
+// placeholder.
 func replaceText(data []byte, placeholder, prefix string, maxShebang int) []byte {
 	if placeholder == "" || !bytes.Contains(data, []byte(placeholder)) {
 		return data
 	}
 	out := bytes.ReplaceAll(data, []byte(placeholder), []byte(prefix))
 	if maxShebang > 0 && bytes.HasPrefix(out, []byte("#!")) {
-		// Only a shebang that carried the placeholder is ours to rewrite.
-		firstOld, _, _ := bytes.Cut(data, []byte("\n"))
-		if bytes.Contains(firstOld, []byte(placeholder)) {
-			line, rest, nl := bytes.Cut(out, []byte("\n"))
-			if fixed, ok := fixShebang(string(line), prefix, maxShebang); ok {
-				var b bytes.Buffer
-				b.Grow(len(fixed) + 1 + len(rest))
-				b.WriteString(fixed)
-				if nl {
-					b.WriteByte('\n')
-					b.Write(rest)
-				}
-				out = b.Bytes()
+		// As conda and rattler do, the shebang of a file with a
+		// placeholder is fixed even if the placeholder is elsewhere.
+		line, rest, nl := bytes.Cut(out, []byte("\n"))
+		if fixed, ok := fixShebang(string(line), prefix, maxShebang); ok {
+			var b bytes.Buffer
+			b.Grow(len(fixed) + 1 + len(rest))
+			b.WriteString(fixed)
+			if nl {
+				b.WriteByte('\n')
+				b.Write(rest)
 			}
+			out = b.Bytes()
 		}
 	}
 	return out

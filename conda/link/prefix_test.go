@@ -52,14 +52,18 @@ func TestFixShebang(t *testing.T) {
 	}
 }
 
-func TestReplaceTextKeepsUnrelatedShebang(t *testing.T) {
+func TestReplaceTextShebang(t *testing.T) {
 	const ph = "/opt/anaconda1anaconda2anaconda3"
 	long := "/" + strings.Repeat("q", 140)
-	// The shebang does not carry the placeholder: it is left as it is
-	// even when long; the body is replaced.
-	in := "#!" + long + "/bin/sh\necho " + ph + "\n"
-	if got := string(replaceText([]byte(in), ph, "/p", maxShebangLinux)); got != "#!"+long+"/bin/sh\necho /p\n" {
+	// A long shebang is fixed in a file with a placeholder, even one that
+	// does not carry it (as conda and rattler do); a file without the
+	// placeholder is not touched.
+	in := "#!" + long + "/bin/sh -e\necho " + ph + "\n"
+	if got := string(replaceText([]byte(in), ph, "/p", maxShebangLinux)); got != "#!/usr/bin/env sh -e\necho /p\n" {
 		t.Errorf("replaceText = %q", got)
+	}
+	if in := "#!" + long + "/bin/sh\n"; string(replaceText([]byte(in), ph, "/p", maxShebangLinux)) != in {
+		t.Errorf("a file without placeholder was changed")
 	}
 	// A one-line file that is only a shebang.
 	if got := string(replaceText([]byte("#!"+ph+"/bin/python"), ph, long, maxShebangLinux)); got != "#!/bin/sh\n'''exec' \""+long+"/bin/python\" \"$0\" \"$@\" #'''" {
