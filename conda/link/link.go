@@ -238,7 +238,11 @@ type linker struct {
 	// dirs holds the directories (relative to dest, "" for dest) known to
 	// exist; all of them get mtime at the end.
 	dirs map[string]bool
-	res  Result
+	// copied maps a source file's identity (device, inode) to the first
+	// place it was copied to, so that paths the package holds as hard
+	// links of one file stay one file in the layer.
+	copied map[fileID]string
+	res    Result
 }
 
 // step is one path Link writes: a paths.json entry, or a generated file
@@ -377,6 +381,15 @@ func (l *linker) place(e *condapkg.PathEntry, target string, pp *PrefixPath) err
 	l.res.Files++
 	if e.PrefixPlaceholder == "" {
 		l.res.Bytes += fi.Size()
+		if id, ok := identity(fi); ok && !l.opts.Hardlink {
+			if first, ok := l.copied[id]; ok {
+				return l.relink(first, dst)
+			}
+			if l.copied == nil {
+				l.copied = map[fileID]string{}
+			}
+			l.copied[id] = dst
+		}
 		return l.copyFile(src, dst, perm, l.opts.Hardlink && !e.NoLink, nil)
 	}
 	if e.FileMode == condapkg.FileModeBinary {
@@ -537,6 +550,18 @@ func (l *linker) writeFile(dst string, data []byte, perm fs.FileMode) error {
 	}
 	_, err = f.Write(data)
 	return l.finish(f, dst, perm, err)
+}
+
+// relink makes dst a hard link of first, a file this Link copied from the
+// same source inode.
+func (l *linker) relink(first, dst string) error {
+	err := os.Link(first, dst)
+	if errors.Is(err, fs.ErrExist) {
+		if err = os.Remove(dst); err == nil {
+			err = os.Link(first, dst)
+		}
+	}
+	return err
 }
 
 // copyFile copies (or hard links) src to dst and applies patches to the

@@ -569,6 +569,43 @@ func TestLinkSoftlinkEntryHoldingAFile(t *testing.T) {
 	}
 }
 
+// Paths the package holds as hard links of one file stay one file in the
+// layer (a tar hard link entry), not two copies.
+func TestLinkKeepsHardLinksWithinPackage(t *testing.T) {
+	dir := pkg{paths: []condapkg.PathEntry{{Path: "bin/git"}, {Path: "libexec/git-core/git"}, {Path: "bin/other"}},
+		files: map[string]string{"bin/git": "GIT", "bin/other": "GIT"}, modes: map[string]os.FileMode{"bin/git": 0o755}}.write(t)
+	if err := os.MkdirAll(filepath.Join(dir, "libexec/git-core"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(dir, "bin/git"), filepath.Join(dir, "libexec/git-core/git")); err != nil {
+		t.Fatal(err)
+	}
+	dest := t.TempDir()
+	if _, err := Link(context.Background(), dir, envPrefix, Options{Dest: dest}); err != nil {
+		t.Fatal(err)
+	}
+	stat := func(p string) os.FileInfo {
+		fi, err := os.Stat(filepath.Join(dest, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	if !os.SameFile(stat("bin/git"), stat("libexec/git-core/git")) {
+		t.Error("hard-linked paths were copied twice")
+	}
+	if os.SameFile(stat("bin/git"), stat("bin/other")) {
+		t.Error("files with equal content but different inodes were linked")
+	}
+	if fi := stat("libexec/git-core/git"); fi.Mode().Perm() != 0o755 || !fi.ModTime().Equal(time.Unix(0, 0)) {
+		t.Errorf("linked copy: mode %v, mtime %v", fi.Mode(), fi.ModTime())
+	}
+	src, _ := os.Stat(filepath.Join(dir, "bin/git"))
+	if os.SameFile(src, stat("bin/git")) {
+		t.Error("the layer's file is the package's inode")
+	}
+}
+
 // Linking into a dest that already holds the files (a re-link) replaces
 // them instead of writing through them.
 func TestLinkReplacesExisting(t *testing.T) {

@@ -3,6 +3,7 @@
 package link
 
 import (
+	"io/fs"
 	"os"
 	"time"
 )
@@ -15,3 +16,8 @@ func mapFile(name string) ([]byte, func(), error) {
 	b, err := os.ReadFile(name)
 	return b, func() {}, err
 }
+
+// fileID identifies a file; hard links are not detected here.
+type fileID struct{}
+
+func identity(fs.FileInfo) (fileID, bool) { return fileID{}, false }

@@ -3,7 +3,9 @@
 package link
 
 import (
+	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,4 +37,16 @@ func mapFile(name string) (data []byte, release func(), err error) {
 		return nil, nil, err
 	}
 	return data, func() { unix.Munmap(data) }, nil
+}
+
+// fileID identifies a file by device and inode.
+type fileID struct{ dev, ino uint64 }
+
+// identity returns a file's fileID when it has more than one link.
+func identity(fi fs.FileInfo) (fileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Nlink < 2 {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
 }
