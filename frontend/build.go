@@ -65,6 +65,11 @@ type builder struct {
 	// maps holds source maps of the files read besides the entrypoint
 	// (the conda file), by the name errors give them.
 	maps map[string]*llb.SourceMap
+	// dir reads the files beside the environment file that load fetched.
+	dir fs.FS
+	// lockfile is the conda lock file the build names, relative to the
+	// environment file's directory ("" for none).
+	lockfile string
 }
 
 func (b *builder) build(ctx context.Context) (*client.Result, error) {
@@ -123,28 +128,48 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 	return rb.Finalize()
 }
 
-// load parses the environment file and reads the conda file it names from
-// the same directory of the dockerfile local.
+// load parses the environment file and reads, from the same directory of
+// the dockerfile local and in one transfer, the conda file it names and the
+// lock file the build names.
 func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 	env, err := spec.Parse(b.filename, b.src.Data)
-	if err != nil || env.CondaFile == "" {
+	if err != nil {
 		return env, err
 	}
-	dir := path.Dir(b.filename)
-	condaPath := path.Join(dir, path.Clean(env.CondaFile))
-	var fsys fs.FS
-	if !strings.HasPrefix(condaPath, "../") && condaPath != ".." {
-		st := b.local(b.dockerfileLocal(), "load conda file "+env.CondaFile, llb.FollowPaths([]string{condaPath}))
-		ref, err := b.solve(ctx, st)
-		if err != nil {
-			return nil, err
-		}
-		fsys = &refFS{ctx: ctx, ref: ref, root: dir}
-		if dt, err := fs.ReadFile(fsys, path.Clean(env.CondaFile)); err == nil {
-			b.addSourceMap(st, path.Join(path.Dir(b.filename), path.Clean(env.CondaFile)), dt)
+	b.lockfile = lockfileOption(b.c.BuildOpts().Opts)
+	var names []string
+	for _, n := range []string{env.CondaFile, b.lockfile} {
+		if n != "" && !escapes(n) {
+			names = append(names, path.Clean(n))
 		}
 	}
-	return spec.Load(b.filename, b.src.Data, fsys)
+	if len(names) == 0 {
+		return env, nil
+	}
+	dir := path.Dir(b.filename)
+	follow := make([]string, len(names))
+	for i, n := range names {
+		follow[i] = path.Join(dir, n)
+	}
+	st := b.local(b.dockerfileLocal(), "load "+strings.Join(names, ", "), llb.FollowPaths(follow))
+	ref, err := b.solve(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	b.dir = &refFS{ctx: ctx, ref: ref, root: dir}
+	if env.CondaFile != "" && !escapes(env.CondaFile) {
+		if dt, err := fs.ReadFile(b.dir, path.Clean(env.CondaFile)); err == nil {
+			b.addSourceMap(st, path.Join(dir, path.Clean(env.CondaFile)), dt)
+		}
+	}
+	return spec.Load(b.filename, b.src.Data, b.dir)
+}
+
+// escapes reports whether a path relative to the environment file's
+// directory leaves it (spec reports that as an error).
+func escapes(p string) bool {
+	c := path.Clean(p)
+	return path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../")
 }
 
 // input gathers what the conversion needs: the Dockerfile to run, its

@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path"
 	"sync"
 
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -27,7 +31,20 @@ const (
 	keyHelperImage = "envkit:helper-image"
 	keySource      = "source"
 	helperPath     = "/bin/envkit-frontend"
+	// keyLockfile names a conda lock file (any format envkit reads),
+	// relative to the environment file's directory. docker buildx passes
+	// it as --build-arg ENVKIT_LOCKFILE=...
+	keyLockfile    = "lockfile"
+	keyLockfileArg = "build-arg:ENVKIT_LOCKFILE"
 )
+
+// lockfileOption is the lock file the build names.
+func lockfileOption(opts map[string]string) string {
+	if v := opts[keyLockfile]; v != "" {
+		return v
+	}
+	return opts[keyLockfileArg]
+}
 
 // condaSolver resolves an environment's conda part once per target
 // platform, fetching repodata through BuildKit.
@@ -36,7 +53,11 @@ type condaSolver struct {
 	env     *spec.Environment
 	helper  string
 	gateway *repodata.Gateway
-	mu      sync.Mutex
+	// previous is the build's lock file: a platform it locks for this very
+	// request is installed as locked, without fetching repodata or
+	// solving; otherwise its packages are preferred.
+	previous *lock.Lock
+	mu       sync.Mutex
 }
 
 func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*condaSolver, error) {
@@ -69,7 +90,20 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		}
 	}
 	gw := &repodata.Gateway{Client: &http.Client{Transport: &buildkitTransport{ctx: ctx, c: b.c}}}
-	return &condaSolver{b: b, env: env, helper: helper, gateway: gw}, nil
+	cs := &condaSolver{b: b, env: env, helper: helper, gateway: gw}
+	if b.lockfile != "" {
+		if escapes(b.lockfile) {
+			return nil, fmt.Errorf("lock file %q is outside the environment file's directory", b.lockfile)
+		}
+		data, err := fs.ReadFile(b.dir, path.Clean(b.lockfile))
+		if err != nil {
+			return nil, fmt.Errorf("lock file %q (relative to %s): %w", b.lockfile, b.filename, err)
+		}
+		if cs.previous, err = lock.Read(b.lockfile, data); err != nil {
+			return nil, err
+		}
+	}
+	return cs, nil
 }
 
 func isLocal(s string) bool {
@@ -90,6 +124,16 @@ func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, bui
 		Channels:  envfile.Values(ef.Channels),
 		Platforms: []string{subdir},
 		Gateway:   s.gateway,
+		Previous:  s.previous,
+	}
+	if s.previous != nil {
+		h, err := req.Hash(subdir)
+		if err != nil {
+			return nil, s.solveError(err)
+		}
+		if s.previous.Stale(subdir, h) {
+			s.b.src.Warn(ctx, fmt.Sprintf("%s is stale for %s (the conda environment changed, or the platform is not locked): solving again, preferring its packages", s.b.lockfile, subdir), client.WarnOpts{})
+		}
 	}
 	s.mu.Lock() // one fetch of each repodata for all platforms
 	l, err := resolve.Resolve(ctx, req)

@@ -3,6 +3,7 @@ package integration
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -195,5 +196,55 @@ func TestCLIBuildConda(t *testing.T) {
 	out, err = exec.Command(bin, "build", "--addr", e.BuildkitAddr, "-t", ref, "--progress", "plain", filepath.Join(p.dir, p.file)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "needs envkit's frontend image") {
 		t.Errorf("no helper: %v\n%s", err, out)
+	}
+}
+
+// A lock file pins what unpinned packages resolved to: after the channel
+// gains a newer tool, a build with the lock still installs the locked one,
+// without fetching repodata; without the lock the build takes the new one.
+func TestCondaLockfileResolvesOnce(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	chDir := t.TempDir()
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(chDir)))
+	t.Cleanup(srv.Close)
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: locked\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [" + srv.URL + "]\ndependencies: [tool]\n"})
+	lockOut, err := exec.Command(bin, "lock", "-p", "linux-64", "-f", filepath.Join(p.dir, "conda.yml")).Output()
+	if err != nil {
+		t.Fatalf("envkit lock: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, "conda-lock.yml"), lockOut, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The channel moves on.
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"), tool("3.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	tool := func(ref string) string {
+		b, err := e.Reg.ReadFile(ctxFor(t), ref, "linux/amd64", envllb.DefaultPrefix+"/bin/tool")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.SplitN(string(b), "\n", 3)[1]
+	}
+	out, err := clients[1].build(t, e, p, e.Ref("it/locked:1"), nil, "build-arg:ENVKIT_LOCKFILE=conda-lock.yml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := tool(e.Ref("it/locked:1")); !strings.Contains(got, "tool 2.0") {
+		t.Errorf("with the lock: %q", got)
+	}
+	if strings.Contains(string(out), "repodata") {
+		t.Errorf("a fresh lock still fetched repodata:\n%s", out)
+	}
+	if out, err := clients[0].build(t, e, p, e.Ref("it/locked:2"), nil); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got := tool(e.Ref("it/locked:2")); !strings.Contains(got, "tool 3.0") {
+		t.Errorf("without the lock: %q", got)
 	}
 }
