@@ -26,6 +26,8 @@ const (
 	// LinkCommand is the frontend binary's subcommand that links a conda
 	// package in a BuildKit exec.
 	LinkCommand = "link"
+	// MetaCommand writes the environment's conda-meta/history and state.
+	MetaCommand = "meta"
 	// keyHelperImage names an image holding the link helper when the
 	// frontend does not run from its own image (opt "source").
 	keyHelperImage = "envkit:helper-image"
@@ -147,6 +149,8 @@ func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, bui
 	}
 	return &envllb.Conda{
 		Records:    recs,
+		Specs:      req.Specs,
+		Variables:  variables(ef),
 		Prefix:     envllb.DefaultPrefix,
 		Subdir:     subdir,
 		Helper:     llb.Image(s.helper, llb.Platform(build), llb.WithMetaResolver(s.b.c)),
@@ -169,4 +173,15 @@ func variant(p ocispecs.Platform) string {
 		return ""
 	}
 	return "/" + p.Variant
+}
+
+func variables(ef *envfile.EnvFile) map[string]string {
+	if len(ef.Variables) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(ef.Variables))
+	for _, kv := range ef.Variables {
+		m[kv.Key] = kv.Value
+	}
+	return m
 }

@@ -59,7 +59,7 @@ func TestCondaEnvironment(t *testing.T) {
 name: conda-env
 image: `+e.Base.Base+`
 conda_file: conda.yml
-`, map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.10\n  - tool" + pin + "\n  - pyhello\n"})
+`, map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.10\n  - tool" + pin + "\n  - pyhello\nvariables:\n  MODEL_CACHE: /cache\n"})
 	}
 	p := env("")
 	ref := e.Ref("it/conda:1")
@@ -75,8 +75,8 @@ conda_file: conda.yml
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(img.Manifest.Layers), len(base.Manifest.Layers)+4; got != want {
-		t.Errorf("%d layers, want the base's %d and one per package (4)", got, len(base.Manifest.Layers))
+	if got, want := len(img.Manifest.Layers), len(base.Manifest.Layers)+4+1; got != want {
+		t.Errorf("%d layers, want the base's %d, one per package (4) and the environment's metadata", got, len(base.Manifest.Layers))
 	}
 	prefix := envllb.DefaultPrefix
 	read := func(ref, path string) string {
@@ -96,6 +96,12 @@ conda_file: conda.yml
 	if got := read(ref, prefix+"/conda-meta/tool-2.0-0.json"); !strings.Contains(got, `"url"`) || !strings.Contains(got, "tool-2.0-0.conda") {
 		t.Errorf("conda-meta record: %s", got)
 	}
+	if got := read(ref, prefix+"/conda-meta/history"); !strings.Contains(got, "+"+ch+"/linux-64::tool-2.0-0") || !strings.Contains(got, "# update specs: [") {
+		t.Errorf("conda-meta/history:\n%s", got)
+	}
+	if got := read(ref, prefix+"/conda-meta/state"); !strings.Contains(got, `"MODEL_CACHE": "/cache"`) {
+		t.Errorf("conda-meta/state: %s", got)
+	}
 	envs := strings.Join(img.Config.Config.Env, "\n")
 	if !strings.Contains(envs, "PATH="+prefix+"/bin:") || !strings.Contains(envs, "CONDA_PREFIX="+prefix) {
 		t.Errorf("env:\n%s", envs)
@@ -114,7 +120,8 @@ conda_file: conda.yml
 		t.Errorf("tool output %q", got)
 	}
 
-	// Pinning another version of one package changes one layer.
+	// Pinning another version of one package changes its layer (and the
+	// environment's metadata, whose history lists the packages).
 	p2 := env("=1.0")
 	ref2 := e.Ref("it/conda:2")
 	if out, err := clients[0].build(t, e, p2, ref2, nil); err != nil {
@@ -134,8 +141,8 @@ conda_file: conda.yml
 			changed++
 		}
 	}
-	if changed != 1 || len(img2.Manifest.Layers) != len(img.Manifest.Layers) {
-		t.Errorf("%d of %d layers changed, want 1", changed, len(img2.Manifest.Layers))
+	if changed != 2 || len(img2.Manifest.Layers) != len(img.Manifest.Layers) {
+		t.Errorf("%d of %d layers changed, want 2 (tool's and the metadata's)", changed, len(img2.Manifest.Layers))
 	}
 }
 

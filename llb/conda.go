@@ -25,6 +25,10 @@ type Conda struct {
 	Prefix string
 	// Subdir is the target conda platform (e.g. linux-aarch64).
 	Subdir string
+	// Specs are the requested specs, recorded in conda-meta/history.
+	Specs []string
+	// Variables are the conda file's variables, for conda-meta/state.
+	Variables map[string]string
 	// Helper is an image holding the link helper at HelperPath, for the
 	// build platform: linking only writes files, so no emulation is
 	// needed for other targets.
@@ -79,7 +83,31 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 		)
 		layers = append(layers, run.AddMount("/out", bkllb.Scratch()))
 	}
-	return layers, nil
+	meta, err := c.metaLayer()
+	if err != nil {
+		return nil, err
+	}
+	return append(layers, meta), nil
+}
+
+// metaLayer writes conda-meta/history (what makes the prefix a conda
+// environment for conda, mamba and pixi) and conda-meta/state (the conda
+// file's variables, exported on activation): a small layer of its own.
+func (c *Conda) metaLayer() (bkllb.State, error) {
+	h, err := json.Marshal(link.History{Command: "envkit build", Tool: "envkit", ToolVersion: "1", Linked: c.Records, Specs: c.Specs})
+	if err != nil {
+		return bkllb.State{}, err
+	}
+	args := []string{c.HelperPath, "meta", "--prefix", c.Prefix, "--dest", "/out", "--history", string(h)}
+	if len(c.Variables) > 0 {
+		v, err := json.Marshal(c.Variables)
+		if err != nil {
+			return bkllb.State{}, err
+		}
+		args = append(args, "--state", string(v))
+	}
+	run := c.Helper.Run(bkllb.Args(args), bkllb.Network(bkllb.NetModeNone), bkllb.WithCustomName("conda: environment metadata"))
+	return run.AddMount("/out", bkllb.Scratch()), nil
 }
 
 // condaEnv returns the image environment variables of a conda environment

@@ -12,6 +12,7 @@ import (
 	"github.com/envkit/envkit/conda/link"
 	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/frontend"
 )
 
 // linkMain is the helper the frontend runs in a BuildKit exec for each conda
@@ -68,6 +69,36 @@ func linkMain(args []string) error {
 	}
 	for _, s := range res.Scripts {
 		fmt.Fprintf(os.Stderr, "envkit: %s has a %s script (%s) that envkit does not run\n", r.Dist(), s.Action, s.Path)
+	}
+	return nil
+}
+
+// metaMain writes the environment's own conda-meta files into dest:
+// history (which makes the prefix a conda environment) and state (the conda
+// file's variables). It runs once per environment, in its own small layer.
+func metaMain(args []string) error {
+	fl := flag.NewFlagSet("envkit-frontend "+frontend.MetaCommand, flag.ContinueOnError)
+	prefix := fl.String("prefix", "", "the environment's path in the image")
+	dest := fl.String("dest", "", "where to write the layer")
+	history := fl.String("history", "", "the history block, as JSON (link.History)")
+	state := fl.String("state", "", "the environment's variables, as a JSON object")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	var h link.History
+	if err := json.Unmarshal([]byte(*history), &h); err != nil {
+		return fmt.Errorf("--history: %w", err)
+	}
+	root := filepath.Join(*dest, *prefix)
+	if err := link.WriteHistory(root, h); err != nil {
+		return err
+	}
+	if *state != "" {
+		var vars map[string]string
+		if err := json.Unmarshal([]byte(*state), &vars); err != nil {
+			return fmt.Errorf("--state: %w", err)
+		}
+		return link.WriteState(root, vars, h.Time)
 	}
 	return nil
 }

@@ -16,12 +16,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == frontend.LinkCommand {
-		if err := linkMain(os.Args[2:]); err != nil {
-			fmt.Fprintf(os.Stderr, "envkit-frontend link: %v\n", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		helpers := map[string]func([]string) error{frontend.LinkCommand: linkMain, frontend.MetaCommand: metaMain}
+		if run, ok := helpers[os.Args[1]]; ok {
+			if err := run(os.Args[2:]); err != nil {
+				fmt.Fprintf(os.Stderr, "envkit-frontend %s: %v\n", os.Args[1], err)
+				os.Exit(1)
+			}
+			return
 		}
-		return
 	}
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 		fmt.Fprintf(os.Stderr, "envkit-frontend: %v\n", err)
