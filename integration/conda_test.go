@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -253,5 +254,61 @@ func TestCondaLockfileResolvesOnce(t *testing.T) {
 	}
 	if got := tool(e.Ref("it/locked:2")); !strings.Contains(got, "tool 3.0") {
 		t.Errorf("without the lock: %q", got)
+	}
+}
+
+// A patched base image (its tag moved) rebuilds none of the environment:
+// the package layers are reused as they are, on the new base.
+func TestCondaPatchedBase(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	baseRef := e.Ref("it/patchable:1")
+	pushBase := func(patch string) {
+		t.Helper()
+		d := newProject(t, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+patch+" > /etc/patch-level\n", map[string]string{})
+		if _, err := e.BuildDockerfile(ctx, d.dir, nil, baseRef); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushBase("1")
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: patched\nimage: "+baseRef+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [tool]\n", map[string]string{})
+	build := func(ref string) (*harness.Image, string) {
+		t.Helper()
+		out, err := clients[0].build(t, e, p, ref, nil)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img, string(out)
+	}
+	before, _ := build(e.Ref("it/patched:1"))
+	pushBase("2")
+	after, out := build(e.Ref("it/patched:2"))
+	if got, err := e.Reg.ReadImageFile(ctx, after, "/etc/patch-level"); err != nil || string(got) != "2\n" {
+		t.Errorf("not rebuilt on the patched base: %q %v", got, err)
+	}
+	n := len(before.Manifest.Layers)
+	if len(after.Manifest.Layers) != n {
+		t.Fatalf("layers %d -> %d", n, len(after.Manifest.Layers))
+	}
+	// base layers, then libfoo, tool and the metadata: the last three are
+	// the same blobs.
+	for i := n - 3; i < n; i++ {
+		if before.Manifest.Layers[i].Digest != after.Manifest.Layers[i].Digest {
+			t.Errorf("environment layer %d changed with the base", i)
+		}
+	}
+	if before.Manifest.Layers[n-4].Digest == after.Manifest.Layers[n-4].Digest {
+		t.Errorf("the base's top layer did not change")
+	}
+	if !regexp.MustCompile(`conda: link tool-2.0-0\n#\d+ CACHED`).MatchString(out) {
+		t.Errorf("the package was linked again:\n%s", out)
+	}
+	if before.Config.Config.Labels["org.opencontainers.image.base.digest"] == after.Config.Config.Labels["org.opencontainers.image.base.digest"] {
+		t.Errorf("base.digest label did not follow the patched base")
 	}
 }
