@@ -25,7 +25,7 @@ import (
 
 func TestMain(m *testing.M) { harness.Main(m) }
 
-func ctxFor(t *testing.T) context.Context {
+func ctxFor(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
@@ -40,7 +40,7 @@ var (
 // frontend builds cmd/envkit-frontend statically and packages it with the
 // project's Dockerfile (target prebuilt) through buildkitd, pushed to the
 // test registry. It returns the image reference for "# syntax=".
-func frontend(t *testing.T, e *harness.Env) string {
+func frontend(t testing.TB, e *harness.Env) string {
 	t.Helper()
 	frontendOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -82,7 +82,7 @@ type project struct {
 	file string // environment file name inside dir
 }
 
-func newProject(t *testing.T, file, yaml string, files map[string]string) project {
+func newProject(t testing.TB, file, yaml string, files map[string]string) project {
 	t.Helper()
 	dir := t.TempDir()
 	files[file] = yaml
@@ -124,11 +124,11 @@ func (p project) expectedHash(t *testing.T) string {
 // client is one way of running a build: buildctl or docker buildx.
 type client struct {
 	name  string
-	build func(t *testing.T, e *harness.Env, p project, ref string, platforms []string, args ...string) ([]byte, error)
+	build func(t testing.TB, e *harness.Env, p project, ref string, platforms []string, args ...string) ([]byte, error)
 }
 
 var clients = []client{
-	{"buildctl", func(t *testing.T, e *harness.Env, p project, ref string, platforms []string, args ...string) ([]byte, error) {
+	{"buildctl", func(t testing.TB, e *harness.Env, p project, ref string, platforms []string, args ...string) ([]byte, error) {
 		a := []string{"build", "--frontend", "gateway.v0", "--opt", "source=" + frontend(t, e),
 			"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=" + p.file,
 			"--output", "type=image,name=" + ref + ",push=true,registry.insecure=true"}
@@ -140,7 +140,7 @@ var clients = []client{
 		}
 		return e.Buildctl(ctxFor(t), a...)
 	}},
-	{"buildx", func(t *testing.T, e *harness.Env, p project, ref string, platforms []string, args ...string) ([]byte, error) {
+	{"buildx", func(t testing.TB, e *harness.Env, p project, ref string, platforms []string, args ...string) ([]byte, error) {
 		a := []string{"build", "--progress", "plain", "-f", filepath.Join(p.dir, p.file),
 			"--output", "type=image,name=" + ref + ",push=true,registry.insecure=true"}
 		if len(platforms) > 0 {
@@ -153,7 +153,7 @@ var clients = []client{
 	}},
 }
 
-func syntax(t *testing.T, e *harness.Env) string {
+func syntax(t testing.TB, e *harness.Env) string {
 	return "# syntax=" + frontend(t, e) + "\n"
 }
 

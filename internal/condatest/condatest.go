@@ -118,7 +118,7 @@ func Build(p Package) ([]byte, error) {
 		FileMode    string `json:"file_mode,omitempty"`
 		Placeholder string `json:"prefix_placeholder,omitempty"`
 	}
-	var entries []entry
+	entries := []entry{} // a metapackage has "paths": [], not null
 	var payload []tarMember
 	for _, f := range files {
 		mode := f.Mode
