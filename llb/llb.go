@@ -107,7 +107,7 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		if err != nil {
 			return nil, err
 		}
-		st = bkllb.Merge(append([]bkllb.State{st}, layers...), bkllb.WithCustomName(fmt.Sprintf("conda: merge %d packages", len(layers))))
+		st = bkllb.Merge(append([]bkllb.State{st}, layers...), bkllb.WithCustomName(fmt.Sprintf("conda: merge %d packages", len(conda.Records))))
 		img.Config.Env = condaEnv(conda.Prefix, img.Config.Env)
 		for _, r := range conda.Records {
 			img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda package " + r.Dist(), Comment: r.URL})
