@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -147,9 +148,14 @@ func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, bui
 	if err != nil {
 		return nil, err
 	}
+	var lockYAML bytes.Buffer
+	if err := lock.WriteCondaLock(&lockYAML, l); err != nil {
+		return nil, err
+	}
 	return &envllb.Conda{
 		Records:    recs,
 		Specs:      req.Specs,
+		Lock:       lockYAML.Bytes(),
 		Variables:  variables(ef),
 		Prefix:     envllb.DefaultPrefix,
 		Subdir:     subdir,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
 	envllb "github.com/envkit/envkit/llb"
@@ -102,6 +103,15 @@ conda_file: conda.yml
 	}
 	if got := read(ref, prefix+"/conda-meta/state"); !strings.Contains(got, `"MODEL_CACHE": "/cache"`) {
 		t.Errorf("conda-meta/state: %s", got)
+	}
+	// The image keeps what it resolved to, as a lock a later build can take.
+	l, err := lock.Read("conda-lock.yml", []byte(read(ref, prefix+"/"+envllb.LockPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := l.Records("linux-64")
+	if err != nil || len(recs) != 4 || l.ContentHash["linux-64"] == "" {
+		t.Errorf("lock in the image: %d records, %v, hashes %v", len(recs), err, l.ContentHash)
 	}
 	envs := strings.Join(img.Config.Config.Env, "\n")
 	if !strings.Contains(envs, "PATH="+prefix+"/bin:") || !strings.Contains(envs, "CONDA_PREFIX="+prefix) {

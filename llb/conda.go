@@ -29,6 +29,10 @@ type Conda struct {
 	Specs []string
 	// Variables are the conda file's variables, for conda-meta/state.
 	Variables map[string]string
+	// Lock is the environment's conda-lock file, kept in the image as
+	// conda-meta/conda-lock.yml: what the environment resolved to, which a
+	// later build of the same environment can take as its lock file.
+	Lock []byte
 	// Helper is an image holding the link helper at HelperPath, for the
 	// build platform: linking only writes files, so no emulation is
 	// needed for other targets.
@@ -106,9 +110,18 @@ func (c *Conda) metaLayer() (bkllb.State, error) {
 		}
 		args = append(args, "--state", string(v))
 	}
-	run := c.Helper.Run(bkllb.Args(args), bkllb.Network(bkllb.NetModeNone), bkllb.WithCustomName("conda: environment metadata"))
+	opts := []bkllb.RunOption{bkllb.Network(bkllb.NetModeNone), bkllb.WithCustomName("conda: environment metadata")}
+	if len(c.Lock) > 0 {
+		in := bkllb.Scratch().File(bkllb.Mkfile("/conda-lock.yml", 0o644, c.Lock), bkllb.WithCustomName("conda: lock"))
+		opts = append(opts, bkllb.AddMount("/in", in, bkllb.Readonly))
+		args = append(args, "--lock", "/in/conda-lock.yml")
+	}
+	run := c.Helper.Run(append([]bkllb.RunOption{bkllb.Args(args)}, opts...)...)
 	return run.AddMount("/out", bkllb.Scratch()), nil
 }
+
+// LockPath is where an environment keeps its lock, relative to its prefix.
+const LockPath = "conda-meta/conda-lock.yml"
 
 // condaEnv returns the image environment variables of a conda environment
 // at prefix: activated as Azure ML's images do (CONDA_PREFIX, PATH first).

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/envkit/envkit/conda/link"
 	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/frontend"
+	envllb "github.com/envkit/envkit/llb"
 )
 
 // linkMain is the helper the frontend runs in a BuildKit exec for each conda
@@ -82,6 +84,7 @@ func metaMain(args []string) error {
 	dest := fl.String("dest", "", "where to write the layer")
 	history := fl.String("history", "", "the history block, as JSON (link.History)")
 	state := fl.String("state", "", "the environment's variables, as a JSON object")
+	lockFile := fl.String("lock", "", "the environment's lock file, kept as "+envllb.LockPath)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -92,6 +95,23 @@ func metaMain(args []string) error {
 	root := filepath.Join(*dest, *prefix)
 	if err := link.WriteHistory(root, h); err != nil {
 		return err
+	}
+	if *lockFile != "" {
+		data, err := os.ReadFile(*lockFile)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(root, filepath.FromSlash(envllb.LockPath))
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+		mtime := h.Time
+		if mtime.IsZero() {
+			mtime = time.Unix(0, 0) // as link writes everything: reproducible layers
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			return err
+		}
 	}
 	if *state != "" {
 		var vars map[string]string
