@@ -322,3 +322,34 @@ func TestCondaPatchedBase(t *testing.T) {
 		t.Errorf("base.digest label did not follow the patched base")
 	}
 }
+
+// Conda layers are reproducible: after BuildKit's cache is emptied, a
+// rebuild makes the same layers, and with SOURCE_DATE_EPOCH the same image.
+func TestCondaReproducible(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: repro\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [tool]\n", map[string]string{})
+	build := func(ref string) *harness.Image {
+		if out, err := clients[0].build(t, e, p, ref, nil, "build-arg:SOURCE_DATE_EPOCH=1700000000"); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		img, err := e.Reg.Image(ctxFor(t), ref, "linux/amd64")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	a := build(e.Ref("it/repro:1"))
+	if out, err := e.Buildctl(ctxFor(t), "prune", "--all"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	b := build(e.Ref("it/repro:2"))
+	if a.Digest != b.Digest {
+		for i := range a.Manifest.Layers {
+			if i < len(b.Manifest.Layers) && a.Manifest.Layers[i].Digest != b.Manifest.Layers[i].Digest {
+				t.Errorf("layer %d differs: %s vs %s", i, a.Manifest.Layers[i].Digest, b.Manifest.Layers[i].Digest)
+			}
+		}
+		t.Errorf("image %s, rebuilt %s", a.Digest, b.Digest)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,9 @@ func linkMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := settleParents(*dest, *prefix); err != nil {
+		return err
+	}
 	for _, s := range res.Scripts {
 		fmt.Fprintf(os.Stderr, "envkit: %s has a %s script (%s) that envkit does not run\n", r.Dist(), s.Action, s.Path)
 	}
@@ -118,7 +122,40 @@ func metaMain(args []string) error {
 		if err := json.Unmarshal([]byte(*state), &vars); err != nil {
 			return fmt.Errorf("--state: %w", err)
 		}
-		return link.WriteState(root, vars, h.Time)
+		if err := link.WriteState(root, vars, h.Time); err != nil {
+			return err
+		}
+	}
+	if err := settleDirs(root); err != nil {
+		return err
+	}
+	return settleParents(*dest, *prefix)
+}
+
+// settleParents gives the directories between dest and the prefix (e.g.
+// /out/azureml-envs) a fixed mode and time, as link gives everything below:
+// a layer must not depend on when it was made.
+func settleParents(dest, prefix string) error {
+	epoch := time.Unix(0, 0)
+	for p := filepath.Dir(filepath.Join(dest, prefix)); len(p) > len(filepath.Clean(dest)); p = filepath.Dir(p) {
+		if err := os.Chmod(p, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chtimes(p, epoch, epoch); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// settleDirs gives every directory under root the epoch as its time
+// (writing a file into a directory sets the directory's time to now).
+func settleDirs(root string) error {
+	epoch := time.Unix(0, 0)
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		return os.Chtimes(p, epoch, epoch)
+	})
 }
