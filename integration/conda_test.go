@@ -353,3 +353,37 @@ func TestCondaReproducible(t *testing.T) {
 		t.Errorf("image %s, rebuilt %s", a.Digest, b.Digest)
 	}
 }
+
+// Different environments share the layers of the packages they have in
+// common, whatever their names: a registry stores each package once.
+func TestCondaLayersShared(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	layers := func(name, deps string) map[string]bool {
+		p := newProject(t, "environment.yml", syntax(t, e)+"name: "+name+"\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: ["+deps+"]\n", map[string]string{})
+		ref := e.Ref("it/" + name + ":1")
+		if out, err := clients[0].build(t, e, p, ref, nil); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		img, err := e.Reg.Image(ctxFor(t), ref, "linux/amd64")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, l := range img.Manifest.Layers {
+			m[l.Digest.String()] = true
+		}
+		return m
+	}
+	a, b := layers("share-a", "tool"), layers("share-b", "libfoo")
+	var shared int
+	for d := range b {
+		if a[d] {
+			shared++
+		}
+	}
+	// the base layer and libfoo's
+	if shared != 2 {
+		t.Errorf("%d layers shared, want the base's and libfoo's", shared)
+	}
+}
