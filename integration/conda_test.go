@@ -13,6 +13,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/testdata"
 	envllb "github.com/envkit/envkit/llb"
 )
 
@@ -385,5 +386,37 @@ func TestCondaLayersShared(t *testing.T) {
 	// the base layer and libfoo's
 	if shared != 2 {
 		t.Errorf("%d layers shared, want the base's and libfoo's", shared)
+	}
+}
+
+// A real .tar.bz2 package (conda's cph_test_data: noarch, symlinks, one
+// of them dangling) installs like a .conda one.
+func TestCondaTarBz2(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, condatest.Package{Archive: testdata.Path(t, "conda", "packages", "cph_test_data-0.0.1-0.tar.bz2")})
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: bz2\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [cph_test_data]\n", map[string]string{})
+	ref := e.Ref("it/bz2:1")
+	if out, err := clients[0].build(t, e, p, ref, nil); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ctx := ctxFor(t)
+	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := e.Reg.Files(ctx, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := files[envllb.DefaultPrefix+"/bin/hello"]
+	if hello == nil || hello.Header.Typeflag != '2' || hello.Header.Linkname != "hello-1.0" {
+		t.Errorf("bin/hello: %+v", hello)
+	}
+	body, err := e.Reg.ReadImageFile(ctx, img, envllb.DefaultPrefix+"/bin/hello")
+	if err != nil || len(body) == 0 {
+		t.Errorf("bin/hello through its link: %q %v", body, err)
+	}
+	if files[envllb.DefaultPrefix+"/conda-meta/cph_test_data-0.0.1-0.json"] == nil {
+		t.Error("no conda-meta record")
 	}
 }

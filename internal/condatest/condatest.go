@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -41,6 +42,9 @@ type Package struct {
 	Subdir               string // default linux-64
 	Noarch               string // "" or "python" / "generic"
 	Files                []File
+	// Archive is an existing package file (.conda or .tar.bz2) to serve
+	// instead of building one; its info/index.json gives the record.
+	Archive string
 }
 
 // Stem is name-version-build.
@@ -56,33 +60,39 @@ func (p Package) subdir() string {
 // WriteChannel writes pkgs as .conda files into dir/<subdir>/ with a
 // repodata.json for each subdir (noarch always exists).
 func WriteChannel(dir string, pkgs ...Package) error {
+	// subdir -> "packages" | "packages.conda" -> file name -> record
 	repos := map[string]map[string]any{"noarch": {}}
 	for _, p := range pkgs {
-		data, err := Build(p)
+		data, fn, rec, key, err := p.artifact()
 		if err != nil {
 			return err
 		}
-		sub := p.subdir()
+		sub, _ := rec["subdir"].(string)
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}
-		fn := p.Stem() + ".conda"
 		if err := os.WriteFile(filepath.Join(dir, sub, fn), data, 0o644); err != nil {
 			return err
 		}
-		rec := p.index()
 		m5, s256 := md5.Sum(data), sha256.Sum256(data)
 		rec["md5"], rec["sha256"], rec["size"] = hex.EncodeToString(m5[:]), hex.EncodeToString(s256[:]), len(data)
 		if repos[sub] == nil {
-			repos[sub] = map[string]any{}
+			repos[sub] = map[string]any{"packages": map[string]any{}, "packages.conda": map[string]any{}}
 		}
-		repos[sub][fn] = rec
+		if repos[sub][key] == nil {
+			repos[sub][key] = map[string]any{}
+		}
+		repos[sub][key].(map[string]any)[fn] = rec
 	}
-	for sub, recs := range repos {
+	for sub, keys := range repos {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}
-		rd, err := json.MarshalIndent(map[string]any{"info": map[string]any{"subdir": sub}, "packages": map[string]any{}, "packages.conda": recs}, "", " ")
+		doc := map[string]any{"info": map[string]any{"subdir": sub}, "packages": map[string]any{}, "packages.conda": map[string]any{}}
+		for k, v := range keys {
+			doc[k] = v
+		}
+		rd, err := json.MarshalIndent(doc, "", " ")
 		if err != nil {
 			return err
 		}
@@ -91,6 +101,34 @@ func WriteChannel(dir string, pkgs ...Package) error {
 		}
 	}
 	return nil
+}
+
+// artifact returns the package file, its name, its repodata record and the
+// repodata key it belongs under.
+func (p Package) artifact() (data []byte, fn string, rec map[string]any, key string, err error) {
+	if p.Archive == "" {
+		data, err = Build(p)
+		return data, p.Stem() + ".conda", p.index(), "packages.conda", err
+	}
+	if data, err = os.ReadFile(p.Archive); err != nil {
+		return nil, "", nil, "", err
+	}
+	md, err := condapkg.ReadFile(p.Archive)
+	if err != nil {
+		return nil, "", nil, "", err
+	}
+	b, err := json.Marshal(md.Index)
+	if err != nil {
+		return nil, "", nil, "", err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, "", nil, "", err
+	}
+	key = "packages"
+	if strings.HasSuffix(p.Archive, ".conda") {
+		key = "packages.conda"
+	}
+	return data, filepath.Base(p.Archive), rec, key, nil
 }
 
 func (p Package) index() map[string]any {
