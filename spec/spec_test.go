@@ -284,3 +284,20 @@ func TestCondaFileDetection(t *testing.T) {
 		t.Errorf("mixed file: %v", err)
 	}
 }
+
+// The examples stay valid.
+func TestExamples(t *testing.T) {
+	files, err := filepath.Glob("../examples/*/environment.yml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(f, data, os.DirFS(filepath.Dir(f))); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
