@@ -1,0 +1,338 @@
+// Command solver measures envkit's conda solver (conda/solver) against
+// libsolv side by side: each problem's records and request go to both
+// solvers in one run, each timed over several repetitions (median), with
+// repodata parsing and loading excluded and reported on their own.
+//
+// libsolv is driven through libsolv_bench (libsolv/libsolv_bench.c, built by
+// scripts/bench-solver.sh against Debian's libsolv), which reads a libsolv
+// testcase this command writes (see testcase.go for the translation and what
+// it loses). Usage:
+//
+//	go run ./bench/solver -testdata ../shared/testdata -libsolv /path/to/libsolv_bench [-reps 9] [-run REGEXP]
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/envkit/envkit/conda/solver"
+)
+
+func main() {
+	testdata := flag.String("testdata", "", "the shared testdata directory (required)")
+	libsolv := flag.String("libsolv", "", "the libsolv_bench binary (required)")
+	reps := flag.Int("reps", 9, "timed repetitions per solver and problem (after one warm-up)")
+	mirrors := flag.Int("mirrors", 20, "copies of index4 in the large problems")
+	run := flag.String("run", "", "only problems whose name matches this regexp")
+	keep := flag.String("keep", "", "write the libsolv testcases into this directory (default: a temporary one, removed)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of envkit's timed solves to this file")
+	budget := flag.Duration("budget", 10*time.Second, "stop repeating a solver's solves of a problem once they took this long (at least one timed solve)")
+	timeout := flag.Duration("timeout", 5*time.Minute, "give up on libsolv for a problem after this long")
+	flag.Parse()
+	if *testdata == "" || *libsolv == "" || *reps < 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	o := options{testdata: *testdata, libsolv: *libsolv, reps: *reps, mirrors: *mirrors, run: *run, keep: *keep,
+		cpuprofile: *cpuprofile, budget: *budget, timeout: *timeout}
+	if err := bench(os.Stdout, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/solver:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	testdata, libsolv string
+	reps, mirrors     int
+	run, keep         string
+	cpuprofile        string
+	budget, timeout   time.Duration
+}
+
+// result is one problem's measurements.
+type result struct {
+	problem
+	envkitMS, encodeMS float64
+	envkitReps         int
+	envkit             []string // dists, sorted; nil when unsat
+	envkitErr          error
+	ls                 *libsolvRun // nil when libsolv timed out
+}
+
+func bench(w io.Writer, o options) error {
+	filter, err := regexp.Compile(o.run)
+	if err != nil {
+		return err
+	}
+	problems, err := loadProblems(o.testdata, o.mirrors)
+	if err != nil {
+		return err
+	}
+	dir := o.keep
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "bench-solver-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var prof *os.File
+	if o.cpuprofile != "" {
+		if prof, err = os.Create(o.cpuprofile); err != nil {
+			return err
+		}
+		defer prof.Close()
+	}
+
+	var results []*result
+	for i, p := range problems {
+		if !filter.MatchString(p.Name) {
+			continue
+		}
+		r := &result{problem: p}
+		if err := r.runEnvkit(o, prof); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		if err := r.runLibsolv(o, filepath.Join(dir, fmt.Sprintf("%02d.t", i))); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
+		results = append(results, r)
+	}
+	if len(results) == 0 {
+		return errors.New("no problem matches -run " + o.run)
+	}
+	report(w, results, o)
+	return nil
+}
+
+// runEnvkit solves once to warm up and keep the solution, then times up to
+// o.reps solves within o.budget (a GC before each, so that one solve's
+// garbage is not charged to the next).
+func (r *result) runEnvkit(o options, prof *os.File) error {
+	ctx := context.Background()
+	got, err := solver.Solve(ctx, r.Problem)
+	var ue *solver.UnsatError
+	switch {
+	case errors.As(err, &ue):
+		r.envkitErr = err
+	case err != nil:
+		return err
+	default:
+		for _, g := range got {
+			r.envkit = append(r.envkit, g.Dist())
+		}
+		slices.Sort(r.envkit)
+	}
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var times []float64
+	var spent time.Duration
+	for len(times) < o.reps && (len(times) == 0 || spent < o.budget) {
+		runtime.GC()
+		start := time.Now()
+		_, err := solver.Solve(ctx, r.Problem)
+		d := time.Since(start)
+		spent += d
+		times = append(times, float64(d.Nanoseconds())/1e6)
+		if (err == nil) != (r.envkitErr == nil) {
+			return fmt.Errorf("envkit's result changed between runs: %v", err)
+		}
+	}
+	r.envkitMS, r.envkitReps = median(times), len(times)
+	return nil
+}
+
+// runLibsolv writes the problem as a libsolv testcase and runs libsolv_bench
+// on it with o.reps+1 solves within o.budget, the first a warm-up. When
+// libsolv takes longer than o.timeout, r.ls stays nil.
+func (r *result) runLibsolv(o options, path string) error {
+	start := time.Now()
+	tc, err := newTestcase(r.Problem)
+	if err != nil {
+		return err
+	}
+	r.encodeMS = msSince(start)
+	if err := os.WriteFile(path, []byte(tc.text), 0o644); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, o.libsolv, path, fmt.Sprint(o.reps+1), fmt.Sprint(o.budget.Milliseconds()))
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); ctx.Err() != nil {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", o.libsolv, path, err, strings.TrimSpace(stderr.String()))
+	}
+	if r.ls, err = parseLibsolvRun(&stdout, tc); err != nil {
+		return err
+	}
+	r.ls.SolveMS = r.ls.SolveMS[1:]
+	return nil
+}
+
+func report(w io.Writer, results []*result, o options) {
+	var ls *libsolvRun
+	for _, r := range results {
+		if r.ls != nil {
+			ls = r.ls
+		}
+	}
+	if ls != nil {
+		conda := "without conda support: specs matched by envkit, versions ranked (see bench/solver/testcase.go)"
+		if ls.Conda {
+			conda = "with conda support (records still given as testtags)"
+		}
+		fmt.Fprintf(w, "libsolv %s %s\n", ls.Version, conda)
+	}
+	fmt.Fprintf(w, "median of up to %d solves (within %v) after one warm-up; ratio = envkit ms / libsolv ms (below 1: envkit faster)\n\n", o.reps, o.budget)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "problem\trecords\tparse ms\tencode ms\tload ms\tenvkit ms\tlibsolv ms\tratio\tsame solution?\t")
+	for _, r := range results {
+		envkit := fmt.Sprintf("%.3f", r.envkitMS)
+		if r.envkitReps < o.reps {
+			envkit += fmt.Sprintf(" (n=%d)", r.envkitReps)
+		}
+		load, libsolv, ratio := "-", fmt.Sprintf("> %v", o.timeout), fmt.Sprintf("< %.4f", r.envkitMS/float64(o.timeout.Milliseconds()))
+		if r.ls != nil {
+			m := median(r.ls.SolveMS)
+			load, libsolv, ratio = fmt.Sprintf("%.1f", r.ls.LoadMS), fmt.Sprintf("%.3f", m), fmt.Sprintf("%.2f", r.envkitMS/m)
+			if len(r.ls.SolveMS) < o.reps {
+				libsolv += fmt.Sprintf(" (n=%d)", len(r.ls.SolveMS))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, len(r.Problem.Available),
+			r.ParseMS, r.encodeMS, load, envkit, libsolv, ratio, r.same())
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nparse ms: conda/repodata Parse+Records (envkit); encode ms: spec matching and testcase text for libsolv;")
+	fmt.Fprintln(w, "load ms: libsolv testcase_read (testtags parsing, whatprovides). None of them is in the solve times.")
+	for _, r := range results {
+		if notes := r.differences(); notes != "" {
+			fmt.Fprintf(w, "\n%s:\n%s", r.Name, notes)
+		}
+	}
+}
+
+// same tells whether both solvers found the same package set (or both
+// found none).
+func (r *result) same() string {
+	if r.ls == nil {
+		return "libsolv timed out"
+	}
+	switch eUnsat, lUnsat := r.envkitErr != nil, r.ls.Problems > 0; {
+	case eUnsat && lUnsat:
+		return "both unsat"
+	case eUnsat:
+		return "no: envkit unsat"
+	case lUnsat:
+		return "no: libsolv unsat"
+	case slices.Equal(r.envkit, r.ls.Installed):
+		return "yes"
+	default:
+		return fmt.Sprintf("no: %d of %d differ", len(diffNames(r.envkit, r.ls.Installed)), len(r.envkit))
+	}
+}
+
+// differences lists, by package name, what each solver chose where they
+// differ, and how each compares with conda's expected solution.
+func (r *result) differences() string {
+	if r.ls == nil {
+		return ""
+	}
+	var b strings.Builder
+	if r.envkitErr == nil && r.ls.Problems == 0 {
+		for _, d := range diffNames(r.envkit, r.ls.Installed) {
+			fmt.Fprintf(&b, "  %-20s envkit %-32s libsolv %s\n", d.name, d.a, d.b)
+		}
+	}
+	if r.Want != nil {
+		want := slices.Sorted(slices.Values(r.Want))
+		eq := func(got []string) string {
+			if slices.Equal(got, want) {
+				return "matches"
+			}
+			return "differs from"
+		}
+		if !slices.Equal(r.envkit, want) || !slices.Equal(r.ls.Installed, want) {
+			fmt.Fprintf(&b, "  envkit %s conda's expected solution; libsolv %s it\n", eq(r.envkit), eq(r.ls.Installed))
+		}
+	}
+	return b.String()
+}
+
+// nameDiff is one package name whose record differs between two solutions
+// ("-" where a solution lacks the name).
+type nameDiff struct{ name, a, b string }
+
+// diffNames compares two sorted dist lists ("name-version-build") by name.
+func diffNames(a, b []string) []nameDiff {
+	split := func(ds []string) map[string]string {
+		m := map[string]string{}
+		for _, d := range ds {
+			i := strings.LastIndexByte(d, '-')
+			i = strings.LastIndexByte(d[:max(i, 0)], '-')
+			if i < 0 {
+				m[d] = d
+				continue
+			}
+			m[d[:i]] = d[i+1:]
+		}
+		return m
+	}
+	ma, mb := split(a), split(b)
+	var names []string
+	for n := range ma {
+		names = append(names, n)
+	}
+	for n := range mb {
+		if _, ok := ma[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var out []nameDiff
+	for _, n := range names {
+		va, oka := ma[n]
+		vb, okb := mb[n]
+		if oka && okb && va == vb {
+			continue
+		}
+		if !oka {
+			va = "-"
+		}
+		if !okb {
+			vb = "-"
+		}
+		out = append(out, nameDiff{n, va, vb})
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench-solver.sh measures envkit's conda solver against libsolv side by side
+# (bench/solver): same records, same request, both solvers in one run, medians
+# of several solves, repodata parsing and loading reported apart.
+#
+# It installs what it needs when missing (Debian's libsolv-dev and gcc; run as
+# root on a fresh machine), builds bench/solver/libsolv/libsolv_bench.c against
+# it, and passes its arguments to bench/solver, e.g.
+#
+#   scripts/bench-solver.sh                     # every problem
+#   scripts/bench-solver.sh -run index4 -reps 5
+#   scripts/bench-solver.sh -cpuprofile /tmp/envkit.pprof
+#
+# The shared fixtures are found at ../shared/testdata beside the project (or
+# under $ENVKIT_SHARED, as the tests find them).
+set -euo pipefail
+
+main() {
+	ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	CACHE=${ENVKIT_CACHE:-${HOME:-/tmp}/.cache/envkit}
+	GO=${GO:-go}
+	if ! command -v "$GO" >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+		GO=/usr/local/go/bin/go
+	fi
+	SHARED=${ENVKIT_SHARED:-$(dirname "$ROOT")/shared}
+	log() { printf 'bench-solver: %s\n' "$*" >&2; }
+
+	# libsolv-tools brings testsolv, to rerun a kept testcase (-keep DIR) by hand.
+	DEB_PACKAGES=(libsolv-dev libsolvext-dev libsolv-tools gcc)
+	missing=()
+	for p in "${DEB_PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			log "need root to install ${missing[*]}"
+			exit 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		for p in "${missing[@]}"; do
+			cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
+			if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
+				log "apt-get update"
+				apt-get update -qq
+				break
+			fi
+		done
+		log "installing ${missing[*]}"
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+
+	# Rebuild the C side when its source or the library changed.
+	src=$ROOT/bench/solver/libsolv/libsolv_bench.c
+	ver=$(dpkg-query -W -f='${Version}' libsolv-dev)
+	bin=$CACHE/bin/libsolv_bench-$(sha256sum "$src" | cut -c1-12)-$ver
+	if [ ! -x "$bin" ]; then
+		mkdir -p "$(dirname "$bin")"
+		log "building $bin"
+		gcc -O2 -Wall -Werror -o "$bin.tmp" "$src" -lsolvext -lsolv
+		mv "$bin.tmp" "$bin"
+	fi
+
+	cd "$ROOT"
+	exec "$GO" run ./bench/solver -testdata "$SHARED/testdata" -libsolv "$bin" "$@"
+}
+
+main "$@"
