@@ -39,7 +39,7 @@ func main() {
 	mirrors := flag.Int("mirrors", 20, "copies of index4 in the large problems")
 	run := flag.String("run", "", "only problems whose name matches this regexp")
 	keep := flag.String("keep", "", "write the libsolv testcases into this directory (default: a temporary one, removed)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of envkit's timed solves to this file")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of envkit's timed solves of each problem into this directory (NN.pprof, NN as in -keep)")
 	budget := flag.Duration("budget", 10*time.Second, "stop repeating a solver's solves of a problem once they took this long (at least one timed solve)")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up on libsolv for a problem after this long")
 	flag.Parse()
@@ -65,7 +65,7 @@ type options struct {
 
 // result is one problem's measurements.
 type result struct {
-	problem
+	*problem
 	envkitMS, encodeMS float64
 	envkitReps         int
 	envkit             []string // dists, sorted; nil when unsat
@@ -78,10 +78,6 @@ func bench(w io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	problems, err := loadProblems(o.testdata, o.mirrors)
-	if err != nil {
-		return err
-	}
 	dir := o.keep
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "bench-solver-"); err != nil {
@@ -91,20 +87,25 @@ func bench(w io.Writer, o options) error {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var prof *os.File
 	if o.cpuprofile != "" {
-		if prof, err = os.Create(o.cpuprofile); err != nil {
+		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
 			return err
 		}
-		defer prof.Close()
 	}
 
 	var results []*result
-	for i, p := range problems {
+	for i, p := range listProblems(o.testdata, o.mirrors) {
 		if !filter.MatchString(p.Name) {
 			continue
 		}
+		if err := p.load(); err != nil {
+			return fmt.Errorf("%s: %w", p.Name, err)
+		}
 		r := &result{problem: p}
+		prof := ""
+		if o.cpuprofile != "" {
+			prof = filepath.Join(o.cpuprofile, fmt.Sprintf("%02d.pprof", i))
+		}
 		if err := r.runEnvkit(o, prof); err != nil {
 			return fmt.Errorf("%s: %w", p.Name, err)
 		}
@@ -121,9 +122,10 @@ func bench(w io.Writer, o options) error {
 }
 
 // runEnvkit solves once to warm up and keep the solution, then times up to
-// o.reps solves within o.budget (a GC before each, so that one solve's
-// garbage is not charged to the next).
-func (r *result) runEnvkit(o options, prof *os.File) error {
+// o.reps solves within o.budget. It collects garbage once before, not
+// between solves: the collections a solve's own garbage causes are part of
+// its cost.
+func (r *result) runEnvkit(o options, prof string) error {
 	ctx := context.Background()
 	got, err := solver.Solve(ctx, r.Problem)
 	var ue *solver.UnsatError
@@ -138,8 +140,14 @@ func (r *result) runEnvkit(o options, prof *os.File) error {
 		}
 		slices.Sort(r.envkit)
 	}
-	if prof != nil {
-		if err := pprof.StartCPUProfile(prof); err != nil {
+	runtime.GC()
+	if prof != "" {
+		f, err := os.Create(prof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
@@ -147,7 +155,6 @@ func (r *result) runEnvkit(o options, prof *os.File) error {
 	var times []float64
 	var spent time.Duration
 	for len(times) < o.reps && (len(times) == 0 || spent < o.budget) {
-		runtime.GC()
 		start := time.Now()
 		_, err := solver.Solve(ctx, r.Problem)
 		d := time.Since(start)
@@ -187,7 +194,7 @@ func (r *result) runLibsolv(o options, path string) error {
 	if r.ls, err = parseLibsolvRun(&stdout, tc); err != nil {
 		return err
 	}
-	r.ls.SolveMS = r.ls.SolveMS[1:]
+	r.ls.SolveMS, r.ls.NoChoiceMS = r.ls.SolveMS[1:], r.ls.NoChoiceMS[1:]
 	return nil
 }
 
@@ -207,26 +214,34 @@ func report(w io.Writer, results []*result, o options) {
 	}
 	fmt.Fprintf(w, "median of up to %d solves (within %v) after one warm-up; ratio = envkit ms / libsolv ms (below 1: envkit faster)\n\n", o.reps, o.budget)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "problem\trecords\tparse ms\tencode ms\tload ms\tenvkit ms\tlibsolv ms\tratio\tsame solution?\t")
+	fmt.Fprintln(tw, "problem\trecords\tparse ms\tencode ms\tload ms\tenvkit ms\tlibsolv ms\tratio\tlibsolv-choice ms\tratio\tsame solution?\t")
 	for _, r := range results {
 		envkit := fmt.Sprintf("%.3f", r.envkitMS)
 		if r.envkitReps < o.reps {
 			envkit += fmt.Sprintf(" (n=%d)", r.envkitReps)
 		}
 		load, libsolv, ratio := "-", fmt.Sprintf("> %v", o.timeout), fmt.Sprintf("< %.4f", r.envkitMS/float64(o.timeout.Milliseconds()))
+		noChoice, ratio2 := "-", "-"
 		if r.ls != nil {
-			m := median(r.ls.SolveMS)
+			m, mc := median(r.ls.SolveMS), median(r.ls.NoChoiceMS)
 			load, libsolv, ratio = fmt.Sprintf("%.1f", r.ls.LoadMS), fmt.Sprintf("%.3f", m), fmt.Sprintf("%.2f", r.envkitMS/m)
 			if len(r.ls.SolveMS) < o.reps {
 				libsolv += fmt.Sprintf(" (n=%d)", len(r.ls.SolveMS))
 			}
+			noChoice = fmt.Sprintf("%.3f", mc)
+			if mc > 0 {
+				ratio2 = fmt.Sprintf("%.2f", r.envkitMS/mc)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, len(r.Problem.Available),
-			r.ParseMS, r.encodeMS, load, envkit, libsolv, ratio, r.same())
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, len(r.Problem.Available),
+			r.ParseMS, r.encodeMS, load, envkit, libsolv, ratio, noChoice, ratio2, r.same())
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nparse ms: conda/repodata Parse+Records (envkit); encode ms: spec matching and testcase text for libsolv;")
 	fmt.Fprintln(w, "load ms: libsolv testcase_read (testtags parsing, whatprovides). None of them is in the solve times.")
+	fmt.Fprintln(w, "libsolv-choice ms: libsolv's solve less its choice-rule creation (whole ms, as libsolv's stats give it),")
+	fmt.Fprintln(w, "which libsolv 0.7.27+ skips for conda and Debian's 0.7.23 cannot: an estimate of a current conda-mode libsolv.")
+	fmt.Fprintln(w, "envkit's times include building its explanation when unsat; libsolv's do not (see the notes).")
 	for _, r := range results {
 		if notes := r.differences(); notes != "" {
 			fmt.Fprintf(w, "\n%s:\n%s", r.Name, notes)
@@ -261,6 +276,10 @@ func (r *result) differences() string {
 		return ""
 	}
 	var b strings.Builder
+	if r.ls.Problems > 0 {
+		fmt.Fprintf(&b, "  libsolv: %d problems; describing them (findallproblemrules + problemruleinfo2str) took %.3f ms more\n",
+			r.ls.Problems, r.ls.ExplainMS)
+	}
 	if r.envkitErr == nil && r.ls.Problems == 0 {
 		for _, d := range diffNames(r.envkit, r.ls.Installed) {
 			fmt.Fprintf(&b, "  %-20s envkit %-32s libsolv %s\n", d.name, d.a, d.b)

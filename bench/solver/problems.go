@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,13 +21,16 @@ import (
 // problem is one benchmark case: the same solver.Problem goes to both
 // solvers.
 type problem struct {
-	Name    string
-	Problem solver.Problem
-	// ParseMS is how long conda/repodata took to parse and decode the
-	// records (shared by problems over the same file; not part of a solve).
-	ParseMS float64
+	Name string
 	// Want is the expected solution (conda's test suite), if known.
 	Want []string
+	// load makes Problem and ParseMS.
+	load func() error
+
+	Problem solver.Problem
+	// ParseMS is how long conda/repodata took to parse and decode the
+	// records (not part of a solve).
+	ParseMS float64
 }
 
 // index4Requests are conda/solver's BenchmarkIndex4 requests.
@@ -37,95 +41,119 @@ var index4Requests = [][]string{
 	{"ipython-notebook", "sqlalchemy", "python 2.7*"},
 }
 
-// loadProblems builds every problem from the shared fixtures under dir
-// (shared/testdata); mirrors is how many copies of index4 the large problem
-// has.
-func loadProblems(dir string, mirrors int) ([]problem, error) {
-	var out []problem
+// listProblems lists every problem over the shared fixtures under dir
+// (shared/testdata); mirrors is how many copies of index4 the large
+// problems have. A problem's files are read by its load, once for all the
+// problems that share them.
+func listProblems(dir string, mirrors int) []*problem {
 	conda := filepath.Join(dir, "conda")
-
-	index4, ms4, err := loadFile(filepath.Join(conda, "indexes", "index4.json"), "https://conda.example/index4")
-	if err != nil {
-		return nil, err
-	}
-	for _, req := range index4Requests {
-		ss, err := parseSpecs(req)
-		if err != nil {
-			return nil, err
+	fs := files{}
+	var out []*problem
+	add := func(name string, want []string, specs []string, recs func() ([]*record.RepoDataRecord, float64, error), setup func(*solver.Problem) error) {
+		p := &problem{Name: name, Want: want}
+		p.load = func() error {
+			ss, err := parseSpecs(specs)
+			if err != nil {
+				return err
+			}
+			avail, ms, err := recs()
+			if err != nil {
+				return err
+			}
+			p.Problem, p.ParseMS = solver.Problem{Specs: ss, Available: avail}, ms
+			if setup != nil {
+				return setup(&p.Problem)
+			}
+			return nil
 		}
-		out = append(out, problem{Name: "index4 " + strings.Join(req, ","), ParseMS: ms4,
-			Problem: solver.Problem{Specs: ss, Available: index4}})
+		out = append(out, p)
+	}
+
+	index4 := fs.loader(filepath.Join(conda, "indexes", "index4.json"), "https://conda.example/index4")
+	for _, req := range index4Requests {
+		add("index4 "+strings.Join(req, ","), nil, req, index4, nil)
 	}
 
 	cases, err := loadCases(filepath.Join(conda, "solver-cases.json"))
 	if err != nil {
-		return nil, err
+		out = append(out, &problem{Name: "index1 cases", load: func() error { return err }})
 	}
 	for _, c := range cases {
-		recs, ms, err := loadFile(filepath.Join(conda, c.Channel, c.Platform, "repodata.json"), index1URL)
-		if err != nil {
-			return nil, err
-		}
-		ss, err := parseSpecs(c.Specs)
-		if err != nil {
-			return nil, err
-		}
 		name := c.Source[strings.LastIndex(c.Source, "::")+2:]
-		out = append(out, problem{Name: "index1 " + name, ParseMS: ms, Want: c.Expected,
-			Problem: solver.Problem{Specs: ss, Available: append(recs, caseExtras[name]...)}})
+		index1 := fs.loader(filepath.Join(conda, c.Channel, c.Platform, "repodata.json"), index1URL)
+		add("index1 "+name, c.Expected, c.Specs, func() ([]*record.RepoDataRecord, float64, error) {
+			recs, ms, err := index1()
+			return append(slices.Clip(recs), caseExtras[name]...), ms, err
+		}, nil)
 	}
 
-	numpy, ms, err := loadFile(filepath.Join(conda, "indexes", "conda-forge-numpy-linux-64.json"), "https://conda.anaconda.org/conda-forge")
-	if err != nil {
-		return nil, err
-	}
-	vs, err := virtual.ForPlatform(virtual.Options{Platform: "linux-64"})
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, problem{Name: "conda-forge numpy", ParseMS: ms,
-		Problem: solver.Problem{Specs: []*matchspec.MatchSpec{matchspec.MustParse("numpy")}, Available: numpy, Virtual: vs}})
+	add("conda-forge numpy", nil, []string{"numpy"},
+		fs.loader(filepath.Join(conda, "indexes", "conda-forge-numpy-linux-64.json"), "https://conda.anaconda.org/conda-forge"),
+		func(p *solver.Problem) (err error) {
+			p.Virtual, err = virtual.ForPlatform(virtual.Options{Platform: "linux-64"})
+			return err
+		})
 
-	// conda/solver's BenchmarkLargeAvailable: index4 on many mirrors,
-	// flexible priority so that every mirror's records stay candidates.
+	// conda/solver's BenchmarkLargeAvailable: index4 on many mirrors, every
+	// mirror's records candidates with flexible priority, only the first
+	// mirror's with strict priority.
 	var large []*record.RepoDataRecord
 	var order []string
-	for m := range mirrors {
-		ch := fmt.Sprintf("https://mirror%d.example/main", m)
-		order = append(order, ch)
-		for _, r := range index4 {
-			c := *r
-			c.Channel = ch
-			large = append(large, &c)
+	mirrored := func() ([]*record.RepoDataRecord, float64, error) {
+		base, ms, err := index4()
+		if err != nil || large != nil {
+			return large, ms * float64(mirrors), err
 		}
+		for m := range mirrors {
+			ch := fmt.Sprintf("https://mirror%d.example/main", m)
+			order = append(order, ch)
+			for _, r := range base {
+				c := *r
+				c.Channel = ch
+				large = append(large, &c)
+			}
+		}
+		return large, ms * float64(mirrors), nil
 	}
 	for _, prio := range []solver.Priority{solver.Strict, solver.Flexible} {
 		for _, req := range [][]string{index4Requests[0], index4Requests[2]} {
-			ss, err := parseSpecs(req)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, problem{Name: fmt.Sprintf("index4x%d %s %s", mirrors, strings.ToLower(prio.String()), strings.Join(req, ",")),
-				ParseMS: ms4 * float64(mirrors),
-				Problem: solver.Problem{Specs: ss, Available: large, ChannelOrder: order, ChannelPriority: prio}})
+			add(fmt.Sprintf("index4x%d %s %s", mirrors, prio, strings.Join(req, ",")), nil, req, mirrored,
+				func(p *solver.Problem) error {
+					p.ChannelOrder, p.ChannelPriority = order, prio
+					return nil
+				})
 		}
 	}
 
 	// mamba's sudoku: unsatisfiable, a stress test for proving it.
-	sudoku, ms, err := loadFile(filepath.Join(conda, "indexes", "sudoku.json"), "https://conda.example/sudoku")
-	if err != nil {
-		return nil, err
-	}
 	var givens []string
 	for _, g := range sudokuGivens {
 		givens = append(givens, "sudoku_"+g)
 	}
-	ss, err := parseSpecs(givens)
-	if err != nil {
-		return nil, err
+	add("sudoku (unsat)", nil, givens, fs.loader(filepath.Join(conda, "indexes", "sudoku.json"), "https://conda.example/sudoku"), nil)
+	return out
+}
+
+// files reads each fixture file once.
+type files map[string]func() ([]*record.RepoDataRecord, float64, error)
+
+func (fs files) loader(path, channel string) func() ([]*record.RepoDataRecord, float64, error) {
+	if f, ok := fs[path]; ok {
+		return f
 	}
-	out = append(out, problem{Name: "sudoku (unsat)", ParseMS: ms, Problem: solver.Problem{Specs: ss, Available: sudoku}})
-	return out, nil
+	var recs []*record.RepoDataRecord
+	var ms float64
+	var err error
+	done := false
+	f := func() ([]*record.RepoDataRecord, float64, error) {
+		if !done {
+			recs, ms, err = loadFile(path, channel)
+			done = true
+		}
+		return recs, ms, err
+	}
+	fs[path] = f
+	return f
 }
 
 // sudokuGivens are mamba's sudoku request (libmamba test_problems_graph), as

@@ -224,11 +224,17 @@ func (c *capabilities) get(spec string) (id string, isNew bool) {
 
 // libsolvRun is what libsolv_bench printed.
 type libsolvRun struct {
-	Version  string
-	Conda    bool
-	LoadMS   float64
-	SolveMS  []float64
-	Problems int
+	Version string
+	Conda   bool
+	LoadMS  float64
+	SolveMS []float64
+	// NoChoiceMS are the solve times less libsolv's choice-rule creation
+	// (whole ms as libsolv reports it): libsolv 0.7.27 and later make no
+	// choice rules for conda, Debian's 0.7.23 cannot be told not to.
+	NoChoiceMS []float64
+	// ExplainMS is how long describing the problems took, when unsat.
+	ExplainMS float64
+	Problems  int
 	// Installed are the solution's dists (via testcase.dist).
 	Installed []string
 }
@@ -251,10 +257,17 @@ func parseLibsolvRun(r io.Reader, tc *testcase) (*libsolvRun, error) {
 			run.Version, run.Conda = f[1], f[3] == "yes"
 		case f[0] == "load_ms" && len(f) == 2:
 			run.LoadMS, err = strconv.ParseFloat(f[1], 64)
-		case f[0] == "solve_ms" && len(f) == 2:
+		case f[0] == "solve_ms" && len(f) == 5:
 			var ms float64
+			var choice int
 			ms, err = strconv.ParseFloat(f[1], 64)
+			if err == nil {
+				choice, err = strconv.Atoi(f[3])
+			}
 			run.SolveMS = append(run.SolveMS, ms)
+			run.NoChoiceMS = append(run.NoChoiceMS, max(ms-float64(choice), 0))
+		case f[0] == "explain_ms" && len(f) == 2:
+			run.ExplainMS, err = strconv.ParseFloat(f[1], 64)
 		case f[0] == "problems" && len(f) == 2:
 			run.Problems, err = strconv.Atoi(f[1])
 		case f[0] == "install" && len(f) == 4:

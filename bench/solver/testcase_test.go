@@ -160,17 +160,17 @@ func TestMirroredRanks(t *testing.T) {
 
 func TestParseLibsolvRun(t *testing.T) {
 	tc := &testcase{dist: map[string]string{"lib 3-0": "lib-10.0-b", "app 1-0": "app-1.0-b"}}
-	out := "libsolv 0.7.23 conda no\nload_ms 1.5\nsolvables 9\nsolve_ms 2.0\nsolve_ms 1.0\nproblems 0\n" +
+	out := "libsolv 0.7.23 conda no\nload_ms 1.5\nsolvables 9\nsolve_ms 2.0 1 1 0\nsolve_ms 1.5 0 1 0\nproblems 0\n" +
 		"install lib 3-0 ch0\ninstall app 1-0 ch0\n"
 	run, err := parseLibsolvRun(strings.NewReader(out), tc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Version != "0.7.23" || run.Conda || run.LoadMS != 1.5 || !slices.Equal(run.SolveMS, []float64{2, 1}) ||
+	if run.Version != "0.7.23" || run.Conda || run.LoadMS != 1.5 || !slices.Equal(run.SolveMS, []float64{2, 1.5}) || !slices.Equal(run.NoChoiceMS, []float64{1, 0.5}) ||
 		!slices.Equal(run.Installed, []string{"app-1.0-b", "lib-10.0-b"}) {
 		t.Errorf("%+v", run)
 	}
-	for _, bad := range []string{out + "install lib 4-0 ch0\n", out + "what 1\n", "load_ms x\n", "load_ms 1\n"} {
+	for _, bad := range []string{out + "install lib 4-0 ch0\n", out + "what 1\n", "load_ms x\n", "load_ms 1\n", "solve_ms 1\nproblems 0\n"} {
 		if _, err := parseLibsolvRun(strings.NewReader(bad), tc); err == nil {
 			t.Errorf("no error for %q", bad)
 		}

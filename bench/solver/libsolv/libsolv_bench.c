@@ -14,14 +14,21 @@
  *   load_ms <ms>                       testcase_read: parsing the testtags
  *                                      repos and building whatprovides
  *   solvables <n>
- *   solve_ms <ms>                      one line per repetition: solver_create
- *                                      + solver_solve (solver_free excluded)
+ *   solve_ms <ms> <pkg> <choice> <search>
+ *                                      one line per repetition: solver_create
+ *                                      + solver_solve (solver_free excluded),
+ *                                      then libsolv's own whole-ms figures
+ *                                      for its package-rule creation,
+ *                                      choice-rule creation and SAT search
  *   problems <n>                       of the last repetition
+ *   explain_ms <ms>                    when unsatisfiable: every problem's
+ *                                      rules found and described in text
  *   install <name> <evr> <repo>        the last repetition's solution, not
  *                                      counting the installed (virtual) repo
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <solv/evr.h>
@@ -31,6 +38,44 @@
 #include <solv/solver.h>
 #include <solv/solvversion.h>
 #include <solv/testcase.h>
+
+/* stats are libsolv's SOLV_DEBUG_STATS timings of one solve, in whole ms. */
+struct stats {
+	int pkg, choice, search;
+};
+
+static void stats_callback(Pool *pool, void *data, int type, const char *str)
+{
+	struct stats *st = data;
+	int ms;
+	if (sscanf(str, "pkg rule creation took %d ms", &ms) == 1)
+		st->pkg += ms;
+	else if (sscanf(str, "choice rule creation took %d ms", &ms) == 1)
+		st->choice += ms;
+	else if (sscanf(str, "solver took %d ms", &ms) == 1)
+		st->search += ms;
+}
+
+/* explain describes every problem of solv as mamba does to report an
+ * unsatisfiable request: all rules involved, each as text. */
+static void explain(Solver *solv)
+{
+	int n = solver_problem_count(solv);
+	size_t chars = 0;
+	Queue rules;
+	queue_init(&rules);
+	for (Id p = 1; p <= n; p++) {
+		solver_findallproblemrules(solv, p, &rules);
+		for (int i = 0; i < rules.count; i++) {
+			Id source, target, dep;
+			SolverRuleinfo type = solver_ruleinfo(solv, rules.elements[i], &source, &target, &dep);
+			chars += strlen(solver_problemruleinfo2str(solv, type, source, target, dep));
+		}
+	}
+	queue_free(&rules);
+	if (chars == 0)
+		fprintf(stderr, "no problem rules described\n");
+}
 
 static double now_ms(void)
 {
@@ -81,18 +126,27 @@ int main(int argc, char **argv)
 	printf("load_ms %.4f\n", now_ms() - t0);
 	printf("solvables %d\n", pool->nsolvables);
 
+	struct stats st;
+	pool_setdebugcallback(pool, stats_callback, &st);
+	pool_setdebugmask(pool, SOLV_DEBUG_STATS);
 	for (int i = 0; i < reps; i++) {
+		memset(&st, 0, sizeof(st));
 		double s = now_ms();
 		solv = solver_create(pool);
 		int problems = solver_solve(solv, &job);
 		double ms = now_ms() - s;
-		printf("solve_ms %.4f\n", ms);
+		printf("solve_ms %.4f %d %d %d\n", ms, st.pkg, st.choice, st.search);
 		fflush(stdout);
 		spent += ms;
 		if (budget > 0 && spent >= budget && i >= 1)
 			reps = i + 1;
 		if (i == reps - 1) {
 			printf("problems %d\n", problems);
+			if (problems) {
+				double e = now_ms();
+				explain(solv);
+				printf("explain_ms %.4f\n", now_ms() - e);
+			}
 			if (!problems) {
 				Queue q;
 				queue_init(&q);
