@@ -100,9 +100,11 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 			if platform != nil {
 				target = *platform
 			}
-			if conda, err = cs.solve(ctx, target, b.bc.BuildPlatforms[0]); err != nil {
+			c, err := cs.solve(ctx, target, b.bc.BuildPlatforms[0])
+			if err != nil {
 				return nil, b.sourceError(err)
 			}
+			conda = c
 		}
 		r, err := envllb.Convert(ctx, in, platform, conda, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps})
 		if err != nil {
