@@ -85,11 +85,12 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 			Hint: "build through the frontend image (# syntax=, or buildctl --frontend gateway.v0 --opt source=...), or pass --opt " + keyHelperImage + "=<image>"}}
 	}
 	for _, c := range env.Conda.Channels {
-		if c.Value != "nodefaults" && !isHTTP(c.Value) {
-			if _, err := channel.Parse(c.Value); err != nil || isLocal(c.Value) {
-				return nil, diag.List{{File: env.Conda.File, Line: c.Line, Column: c.Column, Field: "channels",
-					Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", c.Value), Hint: "use a channel name or an http(s) URL"}}
-			}
+		if c.Value == "nodefaults" || c.Value == "defaults" {
+			continue
+		}
+		if ch, err := channel.Parse(c.Value); err != nil || !isHTTP(ch.BaseURL) {
+			return nil, diag.List{{File: env.Conda.File, Line: c.Line, Column: c.Column, Field: "channels",
+				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", c.Value), Hint: "use a channel name or an http(s) URL"}}
 		}
 	}
 	gw := &repodata.Gateway{Client: &http.Client{Transport: &buildkitTransport{ctx: ctx, c: b.c}}}
@@ -107,11 +108,6 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		}
 	}
 	return cs, nil
-}
-
-func isLocal(s string) bool {
-	c, err := channel.Parse(s)
-	return err == nil && !isHTTP(c.BaseURL)
 }
 
 // solve resolves the environment for one target platform and describes its
