@@ -193,6 +193,12 @@ func TestCondaErrors(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), ">>>   - 'numpy >>1'") {
 		t.Errorf("bad spec not marked in conda.yml: %v\n%s", err, out)
 	}
+	p = newProject(t, "environment.yml", syntax(t, e)+"name: conda-bad\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [./my-channel]\ndependencies: [tool]\n"})
+	out, err = clients[1].build(t, e, p, e.Ref("it/conda-bad:3"), nil)
+	if err == nil || !strings.Contains(string(out), `channel "./my-channel" is not reachable from BuildKit`) {
+		t.Errorf("local channel: %v\n%s", err, out)
+	}
 }
 
 // envkit build runs the frontend in-process; with --helper-image it links
