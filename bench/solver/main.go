@@ -41,7 +41,7 @@ func main() {
 	keep := flag.String("keep", "", "write the libsolv testcases into this directory (default: a temporary one, removed)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of envkit's timed solves of each problem into this directory (NN.pprof, NN as in -keep)")
 	budget := flag.Duration("budget", 10*time.Second, "stop repeating a solver's solves of a problem once they took this long (at least one timed solve)")
-	timeout := flag.Duration("timeout", 5*time.Minute, "give up on libsolv for a problem after this long")
+	timeout := flag.Duration("timeout", time.Minute, "give up on libsolv for a problem after this long")
 	flag.Parse()
 	if *testdata == "" || *libsolv == "" || *reps < 1 {
 		flag.Usage()
@@ -70,7 +70,9 @@ type result struct {
 	envkitReps         int
 	envkit             []string // dists, sorted; nil when unsat
 	envkitErr          error
-	ls                 *libsolvRun // nil when libsolv timed out
+	// invalid are checkSolution's findings on each solver's solution.
+	envkitInvalid, libsolvInvalid error
+	ls                            *libsolvRun // nil when libsolv timed out
 }
 
 func bench(w io.Writer, o options) error {
@@ -139,6 +141,7 @@ func (r *result) runEnvkit(o options, prof string) error {
 			r.envkit = append(r.envkit, g.Dist())
 		}
 		slices.Sort(r.envkit)
+		r.envkitInvalid = checkSolution(r.Problem, got)
 	}
 	runtime.GC()
 	if prof != "" {
@@ -195,6 +198,9 @@ func (r *result) runLibsolv(o options, path string) error {
 		return err
 	}
 	r.ls.SolveMS, r.ls.NoChoiceMS = r.ls.SolveMS[1:], r.ls.NoChoiceMS[1:]
+	if r.ls.Problems == 0 {
+		r.libsolvInvalid = checkSolution(r.Problem, r.ls.Records)
+	}
 	return nil
 }
 
@@ -262,10 +268,12 @@ func (r *result) same() string {
 		return "no: envkit unsat"
 	case lUnsat:
 		return "no: libsolv unsat"
+	case r.envkitInvalid != nil || r.libsolvInvalid != nil:
+		return "INVALID solution (see notes)"
 	case slices.Equal(r.envkit, r.ls.Installed):
 		return "yes"
 	default:
-		return fmt.Sprintf("no: %d of %d differ", len(diffNames(r.envkit, r.ls.Installed)), len(r.envkit))
+		return fmt.Sprintf("no: %d of %d differ, both valid", len(diffNames(r.envkit, r.ls.Installed)), len(r.envkit))
 	}
 }
 
@@ -280,9 +288,27 @@ func (r *result) differences() string {
 		fmt.Fprintf(&b, "  libsolv: %d problems; describing them (findallproblemrules + problemruleinfo2str) took %.3f ms more\n",
 			r.ls.Problems, r.ls.ExplainMS)
 	}
+	if r.envkitInvalid != nil {
+		fmt.Fprintf(&b, "  envkit's solution is invalid: %v\n", r.envkitInvalid)
+	}
+	if r.libsolvInvalid != nil {
+		fmt.Fprintf(&b, "  libsolv's solution is invalid: %v\n", r.libsolvInvalid)
+	}
 	if r.envkitErr == nil && r.ls.Problems == 0 {
+		// Differences of version first; those only of build (a package
+		// built for another python) are summed up.
+		var builds []nameDiff
 		for _, d := range diffNames(r.envkit, r.ls.Installed) {
-			fmt.Fprintf(&b, "  %-20s envkit %-32s libsolv %s\n", d.name, d.a, d.b)
+			if d.version() {
+				fmt.Fprintf(&b, "  %-20s envkit %-32s libsolv %s\n", d.name, d.a, d.b)
+			} else {
+				builds = append(builds, d)
+			}
+		}
+		if len(builds) > 0 {
+			d := builds[0]
+			fmt.Fprintf(&b, "  and %d more of the same version but another build, e.g. %s envkit %s libsolv %s\n",
+				len(builds), d.name, d.a, d.b)
 		}
 	}
 	if r.Want != nil {
@@ -303,6 +329,13 @@ func (r *result) differences() string {
 // nameDiff is one package name whose record differs between two solutions
 // ("-" where a solution lacks the name).
 type nameDiff struct{ name, a, b string }
+
+// version tells whether the two records differ in version (not only build).
+func (d nameDiff) version() bool {
+	va, _, _ := strings.Cut(d.a, "-")
+	vb, _, _ := strings.Cut(d.b, "-")
+	return va != vb
+}
 
 // diffNames compares two sorted dist lists ("name-version-build") by name.
 func diffNames(a, b []string) []nameDiff {

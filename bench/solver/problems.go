@@ -125,12 +125,52 @@ func listProblems(dir string, mirrors int) []*problem {
 		}
 	}
 
+	// The same size with every copy but the first under other package names
+	// (numpy-m3 depends on python-m3): a large repodata of which a request
+	// reaches a small part, as a conda-forge request does, without the
+	// mirrors' identical candidates.
+	var renamed []*record.RepoDataRecord
+	renamedRecs := func() ([]*record.RepoDataRecord, float64, error) {
+		base, ms, err := index4()
+		if err != nil || renamed != nil {
+			return renamed, ms * float64(mirrors), err
+		}
+		for m := range mirrors {
+			for _, r := range base {
+				if m == 0 {
+					renamed = append(renamed, r)
+					continue
+				}
+				c := *r
+				suffix := fmt.Sprintf("-m%d", m)
+				c.Name += suffix
+				c.FileName = strings.Replace(c.FileName, r.Name, c.Name, 1)
+				c.Depends, c.Constrains = renameSpecs(r.Depends, suffix), renameSpecs(r.Constrains, suffix)
+				renamed = append(renamed, &c)
+			}
+		}
+		return renamed, ms * float64(mirrors), nil
+	}
+	for _, req := range [][]string{index4Requests[0], index4Requests[2]} {
+		add(fmt.Sprintf("index4x%d renamed %s", mirrors, strings.Join(req, ",")), nil, req, renamedRecs, nil)
+	}
+
 	// mamba's sudoku: unsatisfiable, a stress test for proving it.
 	var givens []string
 	for _, g := range sudokuGivens {
 		givens = append(givens, "sudoku_"+g)
 	}
 	add("sudoku (unsat)", nil, givens, fs.loader(filepath.Join(conda, "indexes", "sudoku.json"), "https://conda.example/sudoku"), nil)
+	return out
+}
+
+// renameSpecs appends suffix to the package name of each spec.
+func renameSpecs(specs []string, suffix string) []string {
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		name, rest, _ := strings.Cut(s, " ")
+		out[i] = strings.TrimSpace(name + suffix + " " + rest)
+	}
 	return out
 }
 

@@ -34,8 +34,10 @@ import (
 // does none, while envkit's Solve matches specs lazily as part of its time.
 type testcase struct {
 	text string
-	// dist maps a solvable's "name evr" back to the record's dist.
+	// dist maps a solvable's "name evr" back to the record's dist, and rec
+	// to the record (the first channel's, for mirrored copies).
 	dist map[string]string
+	rec  map[string]*record.RepoDataRecord
 	// capabilities counts the d: and c: capabilities made.
 	capabilities int
 }
@@ -44,7 +46,7 @@ type testcase struct {
 // capability nobody provides (the record cannot be installed), as the
 // solver treats them.
 func newTestcase(p solver.Problem) (*testcase, error) {
-	tc := &testcase{dist: map[string]string{}}
+	tc := &testcase{dist: map[string]string{}, rec: map[string]*record.RepoDataRecord{}}
 	byName := map[string][]*record.RepoDataRecord{}
 	for _, r := range p.Available {
 		byName[r.Name] = append(byName[r.Name], r)
@@ -67,7 +69,9 @@ func newTestcase(p solver.Problem) (*testcase, error) {
 			}
 			e := strconv.Itoa(rank) + "-0"
 			evr[r] = e
-			tc.dist[name+" "+e] = r.Dist()
+			if _, ok := tc.dist[name+" "+e]; !ok {
+				tc.dist[name+" "+e], tc.rec[name+" "+e] = r.Dist(), r
+			}
 		}
 	}
 
@@ -235,8 +239,10 @@ type libsolvRun struct {
 	// ExplainMS is how long describing the problems took, when unsat.
 	ExplainMS float64
 	Problems  int
-	// Installed are the solution's dists (via testcase.dist).
+	// Installed are the solution's dists (via testcase.dist), sorted, and
+	// Records its records.
 	Installed []string
+	Records   []*record.RepoDataRecord
 }
 
 // parseLibsolvRun reads libsolv_bench's output.
@@ -276,6 +282,7 @@ func parseLibsolvRun(r io.Reader, tc *testcase) (*libsolvRun, error) {
 				err = fmt.Errorf("solvable %s-%s is no record of the problem", f[1], f[2])
 			}
 			run.Installed = append(run.Installed, d)
+			run.Records = append(run.Records, tc.rec[f[1]+" "+f[2]])
 		case f[0] == "solvables":
 		default:
 			err = fmt.Errorf("unknown line")

@@ -184,3 +184,39 @@ func TestDiffNames(t *testing.T) {
 		t.Errorf("%v, want %v", got, want)
 	}
 }
+
+func TestRenameSpecs(t *testing.T) {
+	got := renameSpecs([]string{"python >=2.7,<2.8.0a0", "zlib", "numpy 1.11* py27_0"}, "-m3")
+	want := []string{"python-m3 >=2.7,<2.8.0a0", "zlib-m3", "numpy-m3 1.11* py27_0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
+
+func TestCheckSolution(t *testing.T) {
+	app := rec("c", "app", "1.0", 0, 0, []string{"lib >=2", "__glibc >=2.17"}, "tool <2")
+	lib2, lib1 := rec("c", "lib", "2.0", 0, 0, nil), rec("c", "lib", "1.0", 0, 0, nil)
+	tool3 := rec("c", "tool", "3.0", 0, 0, nil)
+	p := solver.Problem{
+		Specs:   []*matchspec.MatchSpec{matchspec.MustParse("app")},
+		Virtual: []*record.PackageRecord{{Name: "__glibc", Version: version.MustParse("2.28"), Build: "0"}},
+	}
+	if err := checkSolution(p, []*record.RepoDataRecord{app, lib2}); err != nil {
+		t.Errorf("valid solution: %v", err)
+	}
+	for name, sol := range map[string][]*record.RepoDataRecord{
+		"request":    {lib2},
+		"depends":    {app, lib1},
+		"missing":    {app},
+		"constrains": {app, lib2, tool3},
+		"two of one": {app, lib2, lib1},
+	} {
+		if err := checkSolution(p, sol); err == nil {
+			t.Errorf("%s: invalid solution accepted", name)
+		}
+	}
+	p.Virtual = nil
+	if err := checkSolution(p, []*record.RepoDataRecord{app, lib2}); err == nil {
+		t.Error("virtual dependency satisfied without virtual packages")
+	}
+}
