@@ -112,7 +112,7 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		for _, r := range conda.Records {
 			img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda package " + r.Dist(), Comment: r.URL})
 		}
-		img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda-meta/history and state"})
+		img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda environment metadata (conda-meta history, state, lock)"})
 	}
 	baseName, baseDigest := baseReference(ctx, in, platform, opt.MetaResolver)
 	setConfig(img, in, baseName, baseDigest)
