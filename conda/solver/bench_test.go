@@ -152,3 +152,32 @@ func BenchmarkLargeAvailable(b *testing.B) {
 	b.Logf("%d records", len(recs))
 	benchSolve(b, Problem{Specs: specs(b, "dask", "distributed", "bokeh"), Available: recs, ChannelOrder: order, ChannelPriority: Flexible})
 }
+
+// BenchmarkLargeRenamed is as large (index4 x 20, 112,860 records) but
+// every copy after the first is under other package names (numpy-m3
+// depends on python-m3): a large repodata of which a request reaches a
+// small part, as a conda-forge request does (bench/solver's "renamed"
+// problems).
+func BenchmarkLargeRenamed(b *testing.B) {
+	base := loadIndex(b, "https://conda.example/index4", "conda", "indexes", "index4.json")
+	rename := func(ss []string, suffix string) []string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			name, rest, _ := strings.Cut(s, " ")
+			out[i] = strings.TrimSpace(name + suffix + " " + rest)
+		}
+		return out
+	}
+	recs := slices.Clone(base)
+	for m := 1; m < 20; m++ {
+		suffix := fmt.Sprintf("-m%d", m)
+		for _, r := range base {
+			c := *r
+			c.Name += suffix
+			c.FileName = strings.Replace(c.FileName, r.Name, c.Name, 1)
+			c.Depends, c.Constrains = rename(r.Depends, suffix), rename(r.Constrains, suffix)
+			recs = append(recs, &c)
+		}
+	}
+	benchSolve(b, Problem{Specs: specs(b, "dask", "distributed", "bokeh"), Available: recs})
+}

@@ -59,8 +59,8 @@ type pool struct {
 	rank         map[string]int
 	missing      []string // requested names without any candidate
 
-	head          map[string]int32 // name -> last record of the name in Available (+1)
-	next          []int32          // record -> previous record of the same name (+1)
+	head          map[string]int32 // name -> its last run in runs (+1)
+	runs          []nameRun
 	locked        map[string][]*record.RepoDataRecord
 	pinnedChannel map[string]bool
 }
@@ -76,25 +76,7 @@ func newPool(p *Problem) *pool {
 			pl.rank[chKey(c)] = i
 		}
 	}
-	// Index the records by name without allocating per record: head[name]
-	// is the last record of the name (plus one), next[i] the one before
-	// record i (plus one).
-	pl.head = make(map[string]int32, len(p.Available)/8)
-	pl.next = make([]int32, len(p.Available))
-	lastCh := ""
-	for i, r := range p.Available {
-		if strings.HasPrefix(r.Name, "__") {
-			continue // virtual packages only come from Problem.Virtual
-		}
-		if i == 0 || r.Channel != lastCh { // records come in runs of one channel
-			if _, ok := pl.rank[chKey(r.Channel)]; !ok {
-				pl.rank[chKey(r.Channel)] = len(pl.rank)
-			}
-			lastCh = r.Channel
-		}
-		pl.next[i] = pl.head[r.Name]
-		pl.head[r.Name] = int32(i + 1)
-	}
+	pl.index()
 	for _, r := range p.Locked {
 		pl.locked[r.Name] = append(pl.locked[r.Name], r)
 	}
@@ -126,6 +108,55 @@ func newPool(p *Problem) *pool {
 	return pl
 }
 
+// nameRun is a run of consecutive records of one name in Available:
+// Available[start:end]. prev is the name's run before it (+1), 0 if none.
+type nameRun struct{ start, end, prev int32 }
+
+// index groups Available by name and ranks the channels not in
+// ChannelOrder. Repodata lists a name's records together (files sort by
+// name), so the map is touched once per run of a name, not per record.
+func (pl *pool) index() {
+	recs := pl.p.Available
+	pl.head = make(map[string]int32, len(recs)/8)
+	pl.runs = make([]nameRun, 0, len(recs)/4)
+	lastCh, lastName, open := "", "", false
+	for i, r := range recs {
+		if i == 0 || r.Channel != lastCh { // records come in runs of one channel
+			if _, ok := pl.rank[chKey(r.Channel)]; !ok {
+				pl.rank[chKey(r.Channel)] = len(pl.rank)
+			}
+			lastCh = r.Channel
+		}
+		if open && r.Name == lastName {
+			pl.runs[len(pl.runs)-1].end++
+			continue
+		}
+		if open = !strings.HasPrefix(r.Name, "__"); !open {
+			continue // virtual packages only come from Problem.Virtual
+		}
+		lastName = r.Name
+		pl.runs = append(pl.runs, nameRun{int32(i), int32(i + 1), pl.head[r.Name]})
+		pl.head[r.Name] = int32(len(pl.runs))
+	}
+}
+
+// recordsOf returns a name's records in Available order.
+func (pl *pool) recordsOf(name string) []*record.RepoDataRecord {
+	if strings.HasPrefix(name, "__") {
+		return nil
+	}
+	n := 0
+	for i := pl.head[name]; i != 0; i = pl.runs[i-1].prev {
+		n += int(pl.runs[i-1].end - pl.runs[i-1].start)
+	}
+	out := make([]*record.RepoDataRecord, n)
+	for i := pl.head[name]; i != 0; i = pl.runs[i-1].prev {
+		run := pl.runs[i-1]
+		n -= copy(out[n-int(run.end-run.start):n], pl.p.Available[run.start:run.end])
+	}
+	return out
+}
+
 // chKey is a channel URL as a ranking key.
 func chKey(url string) string { return strings.TrimRight(url, "/") }
 
@@ -145,13 +176,11 @@ func (pl *pool) hiddenByPriority(d *dep) []*record.RepoDataRecord {
 	}
 	cs := pl.rawOf(d.spec.Name)
 	var out []*record.RepoDataRecord
-	for i := pl.head[d.spec.Name]; i != 0; i = pl.next[i-1] {
-		r := pl.p.Available[i-1]
+	for _, r := range pl.recordsOf(d.spec.Name) {
 		if len(cs) > 0 && pl.rankOf(r.Channel) != cs[0].chanRank && d.spec.MatchRecord(r) {
 			out = append(out, r)
 		}
 	}
-	slices.Reverse(out)
 	return out
 }
 
@@ -160,14 +189,7 @@ func (pl *pool) rawOf(name string) []*cand {
 	if cs, ok := pl.raw[name]; ok {
 		return cs
 	}
-	var recs []*record.RepoDataRecord
-	if !strings.HasPrefix(name, "__") {
-		for i := pl.head[name]; i != 0; i = pl.next[i-1] {
-			recs = append(recs, pl.p.Available[i-1])
-		}
-		slices.Reverse(recs)
-	}
-	cs := pl.candidates(name, recs, pl.locked[name], pl.pinnedChannel[name])
+	cs := pl.candidates(name, pl.recordsOf(name), pl.locked[name], pl.pinnedChannel[name])
 	pl.raw[name] = cs
 	return cs
 }
