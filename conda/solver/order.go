@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"strings"
-
-	"github.com/envkit/envkit/conda/version"
 )
 
 // sortCandidates puts one name's candidates in preference order, as rattler
@@ -52,7 +50,7 @@ func (pl *pool) compareSimple(a, b *cand) int {
 			return c
 		}
 	}
-	if c := b.rec.Version.Compare(a.rec.Version); c != 0 {
+	if c := cmp.Compare(b.vrank, a.vrank); c != 0 {
 		return c
 	}
 	return cmp.Compare(b.rec.BuildNumber, a.rec.BuildNumber)
@@ -75,7 +73,7 @@ func (pl *pool) sortByDependencies(cs []*cand) {
 			if c := strings.Compare(a.name, b.name); c != 0 {
 				return c
 			}
-			return b.v.Compare(a.v)
+			return cmp.Compare(b.v, a.v)
 		})
 		c.best = slices.CompactFunc(c.best, func(a, b depBest) bool { return a.name == b.name })
 	}
@@ -96,7 +94,7 @@ func (pl *pool) sortByDependencies(cs []*cand) {
 	}
 	slices.SortStableFunc(cs, func(a, b *cand) int {
 		for i := range shared {
-			if c := b.best[i].v.Compare(a.best[i].v); c != 0 {
+			if c := cmp.Compare(b.best[i].v, a.best[i].v); c != 0 {
 				return c
 			}
 		}
@@ -119,16 +117,17 @@ func (pl *pool) sortByDependencies(cs []*cand) {
 	})
 }
 
-// depBest is the best version a record's dependency on name can reach.
+// depBest is the best version a record's dependency on name can reach, as
+// the vrank of name's candidates.
 type depBest struct {
 	name string
-	v    version.Version
+	v    int32
 }
 
-func (c *cand) bestFor(name string) (version.Version, bool) {
+func (c *cand) bestFor(name string) (int32, bool) {
 	i, ok := slices.BinarySearchFunc(c.best, name, func(b depBest, n string) int { return strings.Compare(b.name, n) })
 	if !ok {
-		return version.Version{}, false
+		return 0, false
 	}
 	return c.best[i].v, true
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/envkit/envkit/conda/record"
-	"github.com/envkit/envkit/conda/version"
 )
 
 // cand is one candidate record: a SAT variable.
@@ -16,6 +15,7 @@ type cand struct {
 	tracked  bool // has track_features (or legacy features): deprioritised
 	parsed   bool // deps, cons and badDep are set
 	chanRank int
+	vrank    int32       // the version's rank among the name's candidates: higher is newer, equal versions share it
 	deps     []*dep      // parsed depends
 	cons     []*dep      // parsed constrains
 	badDep   *dep        // first unparsable depends entry: the record cannot be installed
@@ -34,7 +34,7 @@ type dep struct {
 	matches  []int32 // matching candidates' variables, in preference order
 	others   []int32 // candidates of the same name that do not match (for constrains)
 	bestDone bool
-	best     version.Version // highest version among the matching records
+	best     int32 // vrank of the highest version among the matching records
 	hasBest  bool
 	satBy    int32 // a variable known to satisfy it (cache for decisions)
 }
@@ -51,7 +51,7 @@ type pool struct {
 	vars         []*cand            // index = variable; vars[0] is nil
 	byName       map[string][]*cand // loaded names: preference order, numbered
 	raw          map[string][]*cand // filtered records of a name, not yet ordered
-	versionOrder map[string][]*cand // raw, highest version first (bestOf)
+	versionOrder map[string][]*cand // raw, highest version first (bestOf), set with raw
 	names        []string           // loaded names, in load order
 	deps         map[string]*dep
 	roots        []*dep // one per Problem.Specs entry
@@ -91,7 +91,7 @@ func newPool(p *Problem) *pool {
 	for _, v := range p.Virtual {
 		if _, ok := pl.raw[v.Name]; !ok {
 			r := &record.RepoDataRecord{PackageRecord: *v}
-			pl.raw[v.Name] = []*cand{{rec: r, virtual: true, parsed: true}}
+			pl.setRaw(v.Name, []*cand{{rec: r, virtual: true, parsed: true}})
 			pl.load(v.Name)
 		}
 	}
@@ -190,8 +190,32 @@ func (pl *pool) rawOf(name string) []*cand {
 		return cs
 	}
 	cs := pl.candidates(name, pl.recordsOf(name), pl.locked[name], pl.pinnedChannel[name])
-	pl.raw[name] = cs
+	pl.setRaw(name, cs)
 	return cs
+}
+
+// setRaw records a name's candidates, ordered by version for byVersion,
+// and sets their vrank, so that ordering them later compares integers
+// rather than versions.
+func (pl *pool) setRaw(name string, cs []*cand) {
+	pl.raw[name] = cs
+	if len(cs) <= 1 {
+		pl.versionOrder[name] = cs // never reordered: one candidate
+		if len(cs) == 1 {
+			cs[0].vrank = 1
+		}
+		return
+	}
+	byVer := slices.Clone(cs)
+	slices.SortStableFunc(byVer, func(a, b *cand) int { return b.rec.Version.Compare(a.rec.Version) })
+	rank := int32(len(byVer))
+	for i, c := range byVer {
+		if i > 0 && !c.rec.Version.Equal(byVer[i-1].rec.Version) {
+			rank--
+		}
+		c.vrank = rank
+	}
+	pl.versionOrder[name] = byVer
 }
 
 // load returns the candidates of a name in preference order, numbering
@@ -300,30 +324,20 @@ func (pl *pool) dep(s string) *dep {
 	return d
 }
 
-// bestOf returns the highest version among the records a dependency
-// matches (used to order candidates by their dependencies).
-func (pl *pool) bestOf(d *dep) (version.Version, bool) {
+// bestOf returns the vrank of the highest version among the records a
+// dependency matches (used to order candidates by their dependencies).
+func (pl *pool) bestOf(d *dep) (int32, bool) {
 	if !d.bestDone {
 		d.bestDone = true
-		for _, c := range pl.byVersion(d.spec.Name) {
+		pl.rawOf(d.spec.Name)
+		for _, c := range pl.versionOrder[d.spec.Name] {
 			if pl.matches(d, c) {
-				d.best, d.hasBest = c.rec.Version, true
+				d.best, d.hasBest = c.vrank, true
 				break
 			}
 		}
 	}
 	return d.best, d.hasBest
-}
-
-// byVersion returns the candidates of a name from the highest version down.
-func (pl *pool) byVersion(name string) []*cand {
-	if cs, ok := pl.versionOrder[name]; ok {
-		return cs
-	}
-	cs := slices.Clone(pl.rawOf(name))
-	slices.SortStableFunc(cs, func(a, b *cand) int { return b.rec.Version.Compare(a.rec.Version) })
-	pl.versionOrder[name] = cs
-	return cs
 }
 
 func (pl *pool) matches(d *dep, c *cand) bool {
