@@ -1,6 +1,7 @@
 package solver
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -199,23 +200,47 @@ func (pl *pool) rawOf(name string) []*cand {
 // rather than versions.
 func (pl *pool) setRaw(name string, cs []*cand) {
 	pl.raw[name] = cs
-	if len(cs) <= 1 {
-		pl.versionOrder[name] = cs // never reordered: one candidate
-		if len(cs) == 1 {
-			cs[0].vrank = 1
-		}
-		return
-	}
 	byVer := slices.Clone(cs)
-	slices.SortStableFunc(byVer, func(a, b *cand) int { return b.rec.Version.Compare(a.rec.Version) })
-	rank := int32(len(byVer))
-	for i, c := range byVer {
-		if i > 0 && !c.rec.Version.Equal(byVer[i-1].rec.Version) {
-			rank--
+	pl.versionOrder[name] = byVer
+	if len(cs) > manyCandidates {
+		// Compare versions once per distinct version text: mirrored copies
+		// and the builds of one version share it.
+		rankOf := make(map[string]int32, len(cs))
+		var distinct []*cand
+		for _, c := range cs {
+			if _, ok := rankOf[c.rec.Version.String()]; !ok {
+				rankOf[c.rec.Version.String()] = 0
+				distinct = append(distinct, c)
+			}
+		}
+		rankByVersion(distinct)
+		for _, c := range distinct {
+			rankOf[c.rec.Version.String()] = c.vrank
+		}
+		for _, c := range cs {
+			c.vrank = rankOf[c.rec.Version.String()]
+		}
+	} else {
+		rankByVersion(byVer)
+	}
+	slices.SortStableFunc(byVer, func(a, b *cand) int { return cmp.Compare(b.vrank, a.vrank) })
+}
+
+// manyCandidates is the number of candidates of a name above which setRaw
+// de-duplicates versions before sorting them.
+const manyCandidates = 64
+
+// rankByVersion sorts cs by version and sets their vrank: 1 for the
+// lowest, equal versions sharing one.
+func rankByVersion(cs []*cand) {
+	slices.SortStableFunc(cs, func(a, b *cand) int { return a.rec.Version.Compare(b.rec.Version) })
+	rank := int32(0)
+	for i, c := range cs {
+		if i == 0 || !c.rec.Version.Equal(cs[i-1].rec.Version) {
+			rank++
 		}
 		c.vrank = rank
 	}
-	pl.versionOrder[name] = byVer
 }
 
 // load returns the candidates of a name in preference order, numbering
