@@ -66,14 +66,8 @@ conda_file: conda.yml
 	}
 	p := env("")
 	ref := e.Ref("it/conda:1")
-	if out, err := clients[1].build(t, e, p, ref, nil); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	img := mustBuild(t, e, clients[1], p, ref)
 	ctx := ctxFor(t)
-	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
 	base, err := e.Reg.Image(ctx, e.Base.Base, "linux/amd64")
 	if err != nil {
 		t.Fatal(err)
@@ -337,14 +331,7 @@ func TestCondaReproducible(t *testing.T) {
 	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
 	p := newProject(t, "environment.yml", syntax(t, e)+"name: repro\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [tool]\n", map[string]string{})
 	build := func(ref string) *harness.Image {
-		if out, err := clients[0].build(t, e, p, ref, nil, "build-arg:SOURCE_DATE_EPOCH=1700000000"); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		img, err := e.Reg.Image(ctxFor(t), ref, "linux/amd64")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
+		return mustBuild(t, e, clients[0], p, ref, "build-arg:SOURCE_DATE_EPOCH=1700000000")
 	}
 	a := build(e.Ref("it/repro:1"))
 	if out, err := e.Buildctl(ctxFor(t), "prune", "--all"); err != nil {
@@ -368,14 +355,7 @@ func TestCondaLayersShared(t *testing.T) {
 	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
 	layers := func(name, deps string) map[string]bool {
 		p := newProject(t, "environment.yml", syntax(t, e)+"name: "+name+"\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: ["+deps+"]\n", map[string]string{})
-		ref := e.Ref("it/" + name + ":1")
-		if out, err := clients[0].build(t, e, p, ref, nil); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
-		img, err := e.Reg.Image(ctxFor(t), ref, "linux/amd64")
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := mustBuild(t, e, clients[0], p, e.Ref("it/"+name+":1"))
 		m := map[string]bool{}
 		for _, l := range img.Manifest.Layers {
 			m[l.Digest.String()] = true
@@ -402,14 +382,8 @@ func TestCondaTarBz2(t *testing.T) {
 	ch := condaChannel(t, condatest.Package{Archive: testdata.Path(t, "conda", "packages", "cph_test_data-0.0.1-0.tar.bz2")})
 	p := newProject(t, "environment.yml", syntax(t, e)+"name: bz2\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [cph_test_data]\n", map[string]string{})
 	ref := e.Ref("it/bz2:1")
-	if out, err := clients[0].build(t, e, p, ref, nil); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	img := mustBuild(t, e, clients[0], p, ref)
 	ctx := ctxFor(t)
-	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
-	if err != nil {
-		t.Fatal(err)
-	}
 	files, err := e.Reg.Files(ctx, img)
 	if err != nil {
 		t.Fatal(err)

@@ -153,6 +153,20 @@ var clients = []client{
 	}},
 }
 
+// mustBuild builds p with c, pushes it as ref and returns its linux/amd64
+// image from the registry.
+func mustBuild(t testing.TB, e *harness.Env, c client, p project, ref string, args ...string) *harness.Image {
+	t.Helper()
+	if out, err := c.build(t, e, p, ref, nil, args...); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	img, err := e.Reg.Image(ctxFor(t), ref, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
 func syntax(t testing.TB, e *harness.Env) string {
 	return "# syntax=" + frontend(t, e) + "\n"
 }
@@ -180,14 +194,8 @@ inference_config:
   scoring_route: {port: 5001, path: /score}
 `, map[string]string{})
 		ref := e.Ref("it/image-only:" + c.name)
-		if out, err := c.build(t, e, p, ref, nil); err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
+		img := mustBuild(t, e, c, p, ref)
 		ctx := ctxFor(t)
-		img, err := e.Reg.Image(ctx, ref, "linux/amd64")
-		if err != nil {
-			t.Fatal(err)
-		}
 		base, err := e.Reg.Image(ctx, e.Base.Base, "linux/amd64")
 		if err != nil {
 			t.Fatal(err)
