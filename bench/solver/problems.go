@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"github.com/envkit/envkit/internal/testdata"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,7 +74,7 @@ func listProblems(dir string, mirrors int) []*problem {
 		add("index4 "+strings.Join(req, ","), nil, req, index4, nil)
 	}
 
-	cases, err := loadCases(filepath.Join(conda, "solver-cases.json"))
+	cases, err := testdata.ReadSolverCases(filepath.Join(conda, "solver-cases.json"))
 	if err != nil {
 		out = append(out, &problem{Name: "index1 cases", load: func() error { return err }})
 	}
@@ -230,26 +230,6 @@ func loadFile(path, channel string) ([]*record.RepoDataRecord, float64, error) {
 }
 
 const index1URL = "https://conda.example/index1"
-
-type solverCase struct {
-	Source   string   `json:"source"`
-	Channel  string   `json:"channel"`
-	Platform string   `json:"platform"`
-	Specs    []string `json:"specs"`
-	Expected []string `json:"expected"`
-}
-
-func loadCases(path string) ([]solverCase, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var cases []solverCase
-	if err := json.Unmarshal(data, &cases); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cases, nil
-}
 
 // caseExtras are the records conda's test adds to the index before solving
 // (as conda/solver's TestSolverCases does).

@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"github.com/envkit/envkit/internal/testdata"
 	"testing"
 
 	"github.com/envkit/envkit/conda/repodata"
@@ -12,8 +13,8 @@ import (
 // read and parsed), "warm" with one gateway (parsed repodata kept in memory:
 // the solve and the lock).
 func BenchmarkResolve(b *testing.B) {
-	var c solverCase
-	for _, sc := range solverCases(b) {
+	var c testdata.SolverCase
+	for _, sc := range testdata.SolverCases(b) {
 		if sc.Source == "conda/conda conda/testing/solver_helpers.py::test_iopro_mkl" {
 			c = sc
 		}

@@ -56,30 +56,10 @@ func dists(t testing.TB, l *lock.Lock, platform string) []string {
 	return out
 }
 
-type solverCase struct {
-	Source   string   `json:"source"`
-	Channel  string   `json:"channel"`
-	Platform string   `json:"platform"`
-	Specs    []string `json:"specs"`
-	Expected []string `json:"expected"`
-}
-
-func solverCases(t testing.TB) []solverCase {
-	data, err := os.ReadFile(testdata.Path(t, "conda", "solver-cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cs []solverCase
-	if err := json.Unmarshal(data, &cs); err != nil {
-		t.Fatal(err)
-	}
-	return cs
-}
-
 // TestResolveSolverCases locks conda's shared solver cases against the
 // fixture channel, served over HTTP and read as a local directory.
 func TestResolveSolverCases(t *testing.T) {
-	cases := solverCases(t)
+	cases := testdata.SolverCases(t)
 	if len(cases) == 0 {
 		t.Fatal("no solver cases")
 	}

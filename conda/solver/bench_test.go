@@ -3,6 +3,7 @@ package solver
 import (
 	"context"
 	"fmt"
+	"github.com/envkit/envkit/internal/testdata"
 	"slices"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func benchSolve(b *testing.B, p Problem) {
 
 func BenchmarkSolverCases(b *testing.B) {
 	recs := loadChannel(b, index1URL, "conda", "channels", "conda-index1")
-	for _, c := range loadCases(b) {
+	for _, c := range testdata.SolverCases(b) {
 		b.Run(c.Source[strings.LastIndex(c.Source, "::")+2:], func(b *testing.B) {
 			benchSolve(b, Problem{Specs: specs(b, c.Specs...), Available: append(recs, caseExtras[c.Source]...)})
 		})

@@ -1,8 +1,6 @@
 package solver
 
 import (
-	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -16,26 +14,6 @@ const (
 	index1URL = "https://conda.example/index1"
 	dummyURL  = "https://conda.anaconda.org/conda-forge"
 )
-
-type solverCase struct {
-	Source   string   `json:"source"`
-	Channel  string   `json:"channel"`
-	Platform string   `json:"platform"`
-	Specs    []string `json:"specs"`
-	Expected []string `json:"expected"`
-}
-
-func loadCases(t testing.TB) []solverCase {
-	data, err := os.ReadFile(testdata.Path(t, "conda", "solver-cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []solverCase
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	return cases
-}
 
 func extra(name, ver string, deps ...string) *record.RepoDataRecord {
 	return &record.RepoDataRecord{
@@ -56,7 +34,7 @@ var caseExtras = map[string][]*record.RepoDataRecord{
 
 // TestSolverCases runs conda's shared solver test suite expectations.
 func TestSolverCases(t *testing.T) {
-	cases := loadCases(t)
+	cases := testdata.SolverCases(t)
 	if len(cases) == 0 {
 		t.Fatal("no cases")
 	}
