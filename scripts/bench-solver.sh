@@ -24,32 +24,12 @@ main() {
 	fi
 	SHARED=${ENVKIT_SHARED:-$(dirname "$ROOT")/shared}
 	log() { printf 'bench-solver: %s\n' "$*" >&2; }
+	# shellcheck source=lib/debs.sh
+	. "$ROOT/scripts/lib/debs.sh"
 
 	# libsolv-tools brings testsolv, to rerun a kept testcase (-keep DIR) by hand.
 	DEB_PACKAGES=(libsolv-dev libsolvext-dev libsolv-tools gcc)
-	missing=()
-	for p in "${DEB_PACKAGES[@]}"; do
-		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-			missing+=("$p")
-		fi
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		if [ "$(id -u)" -ne 0 ]; then
-			log "need root to install ${missing[*]}"
-			exit 1
-		fi
-		export DEBIAN_FRONTEND=noninteractive
-		for p in "${missing[@]}"; do
-			cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
-			if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
-				log "apt-get update"
-				apt-get update -qq
-				break
-			fi
-		done
-		log "installing ${missing[*]}"
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	fi
+	ensure_debs "${DEB_PACKAGES[@]}"
 
 	# Rebuild the C side when its source or the library changed.
 	src=$ROOT/bench/solver/libsolv/libsolv_bench.c

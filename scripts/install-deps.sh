@@ -30,6 +30,8 @@ main() {
 	fi
 
 	log() { printf 'install-deps: %s\n' "$*" >&2; }
+	# shellcheck source=lib/debs.sh
+	. "$ROOT/scripts/lib/debs.sh"
 
 	# --- Debian packages ---------------------------------------------------------
 	DEB_PACKAGES=(runc docker-registry busybox-static)
@@ -39,32 +41,7 @@ main() {
 	if ! command -v docker >/dev/null 2>&1; then
 		DEB_PACKAGES+=(docker.io)
 	fi
-	missing=()
-	for p in "${DEB_PACKAGES[@]}"; do
-		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-			missing+=("$p")
-		fi
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		if [ "$(id -u)" -ne 0 ]; then
-			log "need root to install ${missing[*]}"
-			exit 1
-		fi
-		export DEBIAN_FRONTEND=noninteractive
-		# Update the package lists only when apt does not know a candidate yet.
-		need_update=0
-		for p in "${missing[@]}"; do
-			cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
-			if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then need_update=1; fi
-		done
-		if [ $need_update -eq 1 ]; then
-			log "apt-get update"
-			apt-get update -qq
-		fi
-		log "apt-get install ${missing[*]}"
-		# policy-rc.d keeps the package from starting its own system registry on :5000.
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	fi
+	ensure_debs "${DEB_PACKAGES[@]}"
 
 	# --- Go-built tools ------------------------------------------------------------
 	BUILDKIT_VERSION=$(cd "$ROOT" && "$GO" list -m -f '{{.Version}}' github.com/moby/buildkit)
