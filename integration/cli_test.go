@@ -41,6 +41,7 @@ func freePort(t *testing.T) int {
 // stack, makes the embedded quickstart and pushes it; a second run reuses
 // the stack and gives the same image.
 func TestCLIBuildQuickstart(t *testing.T) {
+	harness.SkipShort(t)
 	bin := envkitBinary(t)
 	state, err := os.MkdirTemp("", "envkit-cli-")
 	if err != nil {

@@ -6,9 +6,9 @@
 //
 //	func TestMain(m *testing.M) { harness.Main(m) }
 //
-// so that the stack is stopped when its tests end. Nothing is skipped: without
-// root or the tools, Get fails the test and says to run
-// scripts/install-deps.sh.
+// so that the stack is stopped when its tests end. Without root or the tools,
+// Get fails the test and says to run scripts/install-deps.sh; only
+// go test -short skips the tests that need the stack.
 //
 // By default each test binary starts its own stack in a fresh temporary
 // directory (removed after a passing run, kept with its logs after a failing
@@ -48,14 +48,26 @@ var (
 )
 
 // Get returns the test binary's stack, starting it on first use. It fails t
-// (never skips) when the stack cannot start.
+// (never skips) when the stack cannot start. Under go test -short it skips:
+// the real-stack tests need root and the tools, the rest of the suite does
+// not.
 func Get(t testing.TB) *Env {
 	t.Helper()
+	SkipShort(t)
 	once.Do(func() { env, envErr = start() })
 	if envErr != nil {
 		t.Fatalf("integration stack: %v\n(the integration tests need root and the tools that scripts/install-deps.sh installs; run it, then retry)", envErr)
 	}
 	return env
+}
+
+// SkipShort skips a test that needs the real stack (root, buildkitd, a
+// registry) under go test -short.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the real stack (root, buildkitd, registry): skipped with -short")
+	}
 }
 
 func start() (*Env, error) {

@@ -9,6 +9,7 @@ import (
 // builder, fresh state dir) up to readiness, and its shutdown.
 // Run: go test -run=^$ -bench=Start -benchtime=5x ./internal/stack
 func BenchmarkStartClose(b *testing.B) {
+	needsDaemons(b)
 	b.ReportAllocs()
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
@@ -26,6 +27,7 @@ func BenchmarkStartClose(b *testing.B) {
 // BenchmarkStartReuse measures finding a running persistent stack again, as
 // every envkit CLI command does.
 func BenchmarkStartReuse(b *testing.B) {
+	needsDaemons(b)
 	b.ReportAllocs()
 	ctx := context.Background()
 	dir := shortTempDirB(b)
@@ -48,6 +50,7 @@ func BenchmarkStartReuse(b *testing.B) {
 // BenchmarkPushBaseImages measures building and pushing both base images
 // into an empty registry.
 func BenchmarkPushBaseImages(b *testing.B) {
+	needsDaemons(b)
 	b.ReportAllocs()
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
