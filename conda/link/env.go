@@ -16,7 +16,7 @@ import (
 type History struct {
 	// Time is the block's timestamp, written in UTC. It is the caller's
 	// choice (e.g. SOURCE_DATE_EPOCH), never the clock, so that the layer
-	// is reproducible. Zero means the Unix epoch.
+	// is reproducible; see ModTime.
 	Time time.Time
 	// Command is the "# cmd:" line, e.g. "envkit build env.yml".
 	Command string
@@ -33,10 +33,7 @@ type History struct {
 // WriteHistory writes dest/conda-meta/history (dest is where the prefix's
 // contents are written), with mode 0644 and modification time h.Time.
 func WriteHistory(dest string, h History) error {
-	t := h.Time
-	if t.IsZero() {
-		t = time.Unix(0, 0)
-	}
+	t := ModTime(h.Time)
 	var b strings.Builder
 	fmt.Fprintf(&b, "==> %s <==\n", t.UTC().Format(time.DateTime))
 	if h.Command != "" {
@@ -77,10 +74,7 @@ func WriteState(dest string, vars map[string]string, mtime time.Time) error {
 	if err != nil {
 		return err
 	}
-	if mtime.IsZero() {
-		mtime = time.Unix(0, 0)
-	}
-	return writeMeta(dest, "state", append(b, '\n'), mtime)
+	return writeMeta(dest, "state", append(b, '\n'), ModTime(mtime))
 }
 
 // writeMeta writes dest/conda-meta/name, giving it, conda-meta/ and dest

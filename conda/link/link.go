@@ -63,8 +63,8 @@ type Options struct {
 	// supported.
 	Platform string
 	// ModTime is the modification time of everything written (files,
-	// symlinks, directories including Dest, whose mode is set to 0755).
-	// Zero means the Unix epoch.
+	// symlinks, directories including Dest, whose mode is set to 0755);
+	// see ModTime.
 	ModTime time.Time
 	// ExtractedPackageDir is where the extracted package lives in the final
 	// image, if anywhere (e.g. /opt/conda/pkgs/<dist>): it is recorded as
@@ -116,14 +116,11 @@ func Link(ctx context.Context, pkgDir, prefix string, opts Options) (*Result, er
 		pkgDir: pkgDir, prefix: prefix, opts: opts,
 		dest:       opts.Dest,
 		maxShebang: shebangLimit(opts.Platform),
-		mtime:      opts.ModTime,
+		mtime:      ModTime(opts.ModTime),
 		dirs:       map[string]bool{},
 	}
 	if l.dest == "" {
 		l.dest = prefix
-	}
-	if l.mtime.IsZero() {
-		l.mtime = time.Unix(0, 0)
 	}
 	if err := l.link(ctx, md, rec); err != nil {
 		return nil, fmt.Errorf("link %s into %s: %w", rec.Dist(), prefix, err)
