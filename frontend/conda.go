@@ -16,6 +16,7 @@ import (
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/internal/helper"
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
@@ -24,16 +25,10 @@ import (
 )
 
 const (
-	// LinkCommand is the frontend binary's subcommand that links a conda
-	// package in a BuildKit exec.
-	LinkCommand = "link"
-	// MetaCommand writes the environment's conda-meta/history and state.
-	MetaCommand = "meta"
 	// keyHelperImage names an image holding the link helper when the
 	// frontend does not run from its own image (opt "source").
 	keyHelperImage = "envkit:helper-image"
 	keySource      = "source"
-	helperPath     = "/bin/envkit-frontend"
 	// keyLockfile names a conda lock file (any format envkit reads),
 	// relative to the environment file's directory. docker buildx passes
 	// it as --build-arg ENVKIT_LOCKFILE=...
@@ -156,7 +151,7 @@ func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, bui
 		Prefix:     envllb.DefaultPrefix,
 		Subdir:     subdir,
 		Helper:     llb.Image(s.helper, llb.Platform(build), llb.WithMetaResolver(s.b.c)),
-		HelperPath: helperPath,
+		HelperPath: helper.Path,
 	}, nil
 }
 

@@ -1,12 +1,13 @@
 package llb
 
 import (
-	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/envkit/envkit/conda/link"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/internal/helper"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/opencontainers/go-digest"
 )
@@ -33,59 +34,38 @@ type Conda struct {
 	// conda-meta/conda-lock.yml: what the environment resolved to, which a
 	// later build of the same environment can take as its lock file.
 	Lock []byte
-	// Helper is an image holding the link helper at HelperPath, for the
-	// build platform: linking only writes files, so no emulation is
-	// needed for other targets.
+	// Helper is an image holding the link helper at HelperPath (normally
+	// helper.Path), for the build platform: linking only writes files, so
+	// no emulation is needed for other targets.
 	Helper     bkllb.State
 	HelperPath string
 }
 
 // Layers returns one layer per package: the archive fetched by its sha256
 // (a content-addressed source BuildKit caches and shares), linked by the
-// helper into a scratch mount. A layer depends on its package alone (and,
-// for noarch: python packages, on the Python version), so changing one
-// package rebuilds one layer, and a new base image rebuilds none.
+// helper into a scratch mount, then the environment's metadata layer. A
+// package's exec reads its record from a file made for it alone, so a
+// layer depends on its package alone (and, for noarch: python packages, on
+// the Python version): changing one package rebuilds one layer (and the
+// metadata's), and a new base image rebuilds none.
 func (c *Conda) Layers() ([]bkllb.State, error) {
-	var python string
+	var python *link.Python
 	for _, r := range c.Records {
 		if r.Name == "python" {
 			py, err := link.PythonFromRecord(&r.PackageRecord)
 			if err != nil {
 				return nil, err
 			}
-			python = py.Version + ":" + py.SitePackages
+			python = py
 		}
 	}
-	layers := make([]bkllb.State, 0, len(c.Records))
+	layers := make([]bkllb.State, 0, len(c.Records)+1)
 	for _, r := range c.Records {
-		if r.SHA256 == "" {
-			return nil, fmt.Errorf("%s: no sha256 to fetch it by", r.FileName)
-		}
-		rec, err := json.Marshal(r)
+		l, err := c.packageLayer(r, python)
 		if err != nil {
 			return nil, err
 		}
-		pkg := bkllb.HTTP(r.URL,
-			bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)),
-			bkllb.Filename(r.FileName),
-			bkllb.WithCustomName("conda: fetch "+r.FileName))
-		args := []string{c.HelperPath, "link",
-			"--archive", "/pkg/" + r.FileName, "--sha256", r.SHA256, "--record", string(rec),
-			"--prefix", c.Prefix, "--dest", "/out", "--platform", c.Subdir, "--scratch", "/tmp"}
-		if r.Noarch == record.NoarchPython {
-			if python == "" {
-				return nil, fmt.Errorf("%s is a noarch: python package, but the environment has no python", r.Dist())
-			}
-			args = append(args, "--python", python)
-		}
-		run := c.Helper.Run(
-			bkllb.Args(args),
-			bkllb.AddMount("/pkg", pkg, bkllb.Readonly),
-			bkllb.AddMount("/tmp", bkllb.Scratch(), bkllb.Tmpfs()),
-			bkllb.Network(bkllb.NetModeNone),
-			bkllb.WithCustomName("conda: link "+r.Dist()),
-		)
-		layers = append(layers, run.AddMount("/out", bkllb.Scratch()))
+		layers = append(layers, l)
 	}
 	meta, err := c.metaLayer()
 	if err != nil {
@@ -94,34 +74,72 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 	return append(layers, meta), nil
 }
 
+// packageLayer fetches and links one package (helper.Link).
+func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkllb.State, error) {
+	if r.SHA256 == "" {
+		return bkllb.State{}, fmt.Errorf("%s: no sha256 to fetch it by", r.FileName)
+	}
+	in, err := (&helper.LinkInput{Record: r}).Encode()
+	if err != nil {
+		return bkllb.State{}, fmt.Errorf("%s: %w", r.FileName, err)
+	}
+	pkg := bkllb.HTTP(r.URL,
+		bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)),
+		bkllb.Filename(r.FileName),
+		bkllb.WithCustomName("conda: fetch "+r.FileName))
+	input := bkllb.Scratch().File(bkllb.Mkfile("/"+helper.LinkInputFile, 0o644, in), bkllb.WithCustomName("conda: record of "+r.Dist()))
+	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Scratch: helper.ScratchDir, Packages: []helper.LinkPackage{{
+		Input:   path.Join(helper.InputDir, helper.LinkInputFile),
+		Archive: path.Join(helper.PackageDir, r.FileName),
+		Dest:    helper.OutputDir,
+	}}}
+	if r.Noarch == record.NoarchPython {
+		if python == nil {
+			return bkllb.State{}, fmt.Errorf("%s is a noarch: python package, but the environment has no python", r.Dist())
+		}
+		l.Python = python
+	}
+	run := c.Helper.Run(
+		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
+		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.AddMount(helper.PackageDir, pkg, bkllb.Readonly),
+		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
+		bkllb.Network(bkllb.NetModeNone),
+		bkllb.WithCustomName("conda: link "+r.Dist()),
+	)
+	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
+}
+
 // metaLayer writes conda-meta/history (what makes the prefix a conda
-// environment for conda, mamba and pixi) and conda-meta/state (the conda
-// file's variables, exported on activation): a small layer of its own.
+// environment for conda, mamba and pixi), conda-meta/state (the conda
+// file's variables, exported on activation) and the lock (helper.Meta): a
+// small layer of its own.
 func (c *Conda) metaLayer() (bkllb.State, error) {
-	h, err := json.Marshal(link.History{Command: "envkit build", Tool: "envkit", ToolVersion: "1", Linked: c.Records, Specs: c.Specs})
+	in, err := (&helper.MetaInput{
+		History:   link.History{Command: "envkit build", Tool: "envkit", ToolVersion: "1", Linked: c.Records, Specs: c.Specs},
+		Variables: c.Variables,
+	}).Encode()
 	if err != nil {
 		return bkllb.State{}, err
 	}
-	args := []string{c.HelperPath, "meta", "--prefix", c.Prefix, "--dest", "/out", "--history", string(h)}
-	if len(c.Variables) > 0 {
-		v, err := json.Marshal(c.Variables)
-		if err != nil {
-			return bkllb.State{}, err
-		}
-		args = append(args, "--state", string(v))
-	}
-	opts := []bkllb.RunOption{bkllb.Network(bkllb.NetModeNone), bkllb.WithCustomName("conda: environment metadata")}
+	files := bkllb.Mkfile("/"+helper.MetaInputFile, 0o644, in)
+	m := helper.Meta{Prefix: c.Prefix, Dest: helper.OutputDir, Input: path.Join(helper.InputDir, helper.MetaInputFile)}
 	if len(c.Lock) > 0 {
-		in := bkllb.Scratch().File(bkllb.Mkfile("/conda-lock.yml", 0o644, c.Lock), bkllb.WithCustomName("conda: lock"))
-		opts = append(opts, bkllb.AddMount("/in", in, bkllb.Readonly))
-		args = append(args, "--lock", "/in/conda-lock.yml")
+		files = files.Mkfile("/"+helper.LockFile, 0o644, c.Lock)
+		m.Lock = path.Join(helper.InputDir, helper.LockFile)
 	}
-	run := c.Helper.Run(append([]bkllb.RunOption{bkllb.Args(args)}, opts...)...)
-	return run.AddMount("/out", bkllb.Scratch()), nil
+	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: environment metadata input"))
+	run := c.Helper.Run(
+		bkllb.Args(append([]string{c.HelperPath}, m.Args()...)),
+		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.Network(bkllb.NetModeNone),
+		bkllb.WithCustomName("conda: environment metadata"),
+	)
+	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
 }
 
 // LockPath is where an environment keeps its lock, relative to its prefix.
-const LockPath = "conda-meta/conda-lock.yml"
+const LockPath = helper.LockPath
 
 // condaEnv returns the image environment variables of a conda environment
 // at prefix: activated as Azure ML's images do (CONDA_PREFIX, PATH first).

@@ -1,0 +1,368 @@
+// Package helper is the contract between envkit's frontend and its link
+// helper: the frontend binary itself, run by the frontend in BuildKit execs
+// ("envkit-frontend link ...", "envkit-frontend meta ..."). For each
+// subcommand it holds, side by side, its arguments as a struct, how the
+// caller (package llb) turns them into the exec's argv, how the helper
+// parses that argv back, and the payload files the caller writes (with
+// llb.Mkfile into a read-only mount) and the helper reads. Nothing large
+// goes on the command line: Linux caps one argument at 128 KiB.
+//
+// The helper's run side (verify, extract, link, write conda-meta) is in
+// package helper/run, so that the LLB conversion does not import it.
+package helper
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/envkit/envkit/conda/link"
+	"github.com/envkit/envkit/conda/record"
+)
+
+// Path is where the frontend image holds the helper (see the Dockerfile).
+const Path = "/bin/envkit-frontend"
+
+// The helper's subcommands: the first argument after Path.
+const (
+	// CommandLink verifies, extracts and links conda packages, each into
+	// its own layer.
+	CommandLink = "link"
+	// CommandMeta writes the environment's own conda-meta files: history,
+	// state and the lock.
+	CommandMeta = "meta"
+)
+
+// IsCommand reports whether name is one of the helper's subcommands.
+func IsCommand(name string) bool { return name == CommandLink || name == CommandMeta }
+
+// Where the caller mounts what a helper exec reads and writes.
+const (
+	// InputDir holds the payload files (LinkInputFile, MetaInputFile,
+	// LockFile), read-only.
+	InputDir = "/in"
+	// PackageDir holds a fetched package archive, read-only.
+	PackageDir = "/pkg"
+	// OutputDir is the layer's root: the environment is written to
+	// OutputDir/<prefix>.
+	OutputDir = "/out"
+	// ScratchDir is a tmpfs for the extracted package.
+	ScratchDir = "/tmp"
+
+	LinkInputFile = "link.json"
+	MetaInputFile = "meta.json"
+	LockFile      = "conda-lock.yml"
+)
+
+// LockPath is where the environment keeps its lock, relative to its prefix:
+// what it resolved to, which a later build can take as its lock file.
+const LockPath = "conda-meta/conda-lock.yml"
+
+// MaxInput bounds the size of a payload file the helper reads.
+const MaxInput = 64 << 20
+
+// Link is "link": link packages into an environment at Prefix, each into
+// its own layer. A package is named by three paths of its own (its input
+// file, its archive and its layer's root), so that one exec can link
+// several packages into several output mounts.
+type Link struct {
+	// Prefix is the environment's path in the image (--prefix).
+	Prefix string
+	// Platform is the target conda subdir, e.g. linux-aarch64
+	// (--platform).
+	Platform string
+	// Python is the environment's interpreter, for noarch: python packages
+	// (--python VERSION:SITE_PACKAGES).
+	Python *link.Python
+	// Scratch is a directory for the extracted packages (--scratch);
+	// empty means the system's temporary directory.
+	Scratch string
+	// Packages are the packages to link, in order
+	// (--package input=PATH,archive=PATH,dest=PATH, repeated).
+	Packages []LinkPackage
+}
+
+// LinkPackage is one package of a Link.
+type LinkPackage struct {
+	// Input is the package's LinkInput file.
+	Input string
+	// Archive is the fetched package file (.conda or .tar.bz2).
+	Archive string
+	// Dest is the root of the package's layer: its files go to
+	// Dest/<prefix>.
+	Dest string
+}
+
+// LinkInput is a package's payload: what linking it needs besides its
+// archive. It depends on the package alone, so that it changes, and the
+// package's layer is rebuilt, only when the package does.
+type LinkInput struct {
+	// Record is the package's repodata record as solved or locked; its
+	// sha256 is what the archive is verified against.
+	Record *record.RepoDataRecord `json:"record"`
+}
+
+// Args returns the exec's arguments after the helper's path.
+func (l *Link) Args() []string {
+	args := []string{CommandLink, "--prefix", l.Prefix, "--platform", l.Platform}
+	if l.Python != nil {
+		args = append(args, "--python", l.Python.Version+":"+l.Python.SitePackages)
+	}
+	if l.Scratch != "" {
+		args = append(args, "--scratch", l.Scratch)
+	}
+	for _, p := range l.Packages {
+		args = append(args, "--package", csvLine("input="+p.Input, "archive="+p.Archive, "dest="+p.Dest))
+	}
+	return args
+}
+
+// ParseLink parses the arguments Args returns (args[0] is CommandLink).
+func ParseLink(args []string) (*Link, error) {
+	var l Link
+	fl, err := flags(CommandLink, args)
+	if err != nil {
+		return nil, err
+	}
+	fl.StringVar(&l.Prefix, "prefix", "", "the environment's path in the image")
+	fl.StringVar(&l.Platform, "platform", "", "the target conda subdir")
+	fl.StringVar(&l.Scratch, "scratch", "", "scratch directory for the extracted packages")
+	fl.Func("python", "VERSION:SITE_PACKAGES of the environment's Python, for noarch: python packages", func(s string) error {
+		v, sp, ok := strings.Cut(s, ":")
+		if !ok || v == "" || sp == "" {
+			return fmt.Errorf("%q: want VERSION:SITE_PACKAGES", s)
+		}
+		l.Python = &link.Python{Version: v, SitePackages: sp}
+		return nil
+	})
+	fl.Func("package", "input=PATH,archive=PATH,dest=PATH of a package to link (repeated)", func(s string) error {
+		p, err := parsePackage(s)
+		if err != nil {
+			return err
+		}
+		l.Packages = append(l.Packages, p)
+		return nil
+	})
+	if err := parse(fl, args); err != nil {
+		return nil, err
+	}
+	if err := absolute(CommandLink, "--prefix", l.Prefix); err != nil {
+		return nil, err
+	}
+	if l.Platform == "" {
+		return nil, fmt.Errorf("%s: --platform is required", CommandLink)
+	}
+	if len(l.Packages) == 0 {
+		return nil, fmt.Errorf("%s: no --package to link", CommandLink)
+	}
+	return &l, nil
+}
+
+func parsePackage(s string) (LinkPackage, error) {
+	r := csv.NewReader(strings.NewReader(s))
+	fields, err := r.Read()
+	if err != nil {
+		return LinkPackage{}, fmt.Errorf("%q: %w", s, err)
+	}
+	if _, err := r.Read(); err != io.EOF {
+		return LinkPackage{}, fmt.Errorf("%q: more than one line", s)
+	}
+	var p LinkPackage
+	for _, f := range fields {
+		k, v, _ := strings.Cut(f, "=")
+		var dst *string
+		switch k {
+		case "input":
+			dst = &p.Input
+		case "archive":
+			dst = &p.Archive
+		case "dest":
+			dst = &p.Dest
+		default:
+			return LinkPackage{}, fmt.Errorf("%q: unknown key %q (want input, archive and dest)", s, k)
+		}
+		if *dst != "" {
+			return LinkPackage{}, fmt.Errorf("%q: %s given twice", s, k)
+		}
+		*dst = v
+	}
+	for _, f := range []struct{ name, v string }{{"input", p.Input}, {"archive", p.Archive}, {"dest", p.Dest}} {
+		if err := absolute("", f.name, f.v); err != nil {
+			return LinkPackage{}, fmt.Errorf("%q: %w", s, err)
+		}
+	}
+	return p, nil
+}
+
+// Encode returns the payload file's content.
+func (in *LinkInput) Encode() ([]byte, error) {
+	if in.Record == nil {
+		return nil, errors.New("link input: no record")
+	}
+	return json.Marshal(in)
+}
+
+// ReadLinkInput reads and checks a LinkInput file.
+func ReadLinkInput(file string) (*LinkInput, error) {
+	var in LinkInput
+	if err := readJSON(file, &in); err != nil {
+		return nil, err
+	}
+	r := in.Record
+	switch {
+	case r == nil:
+		return nil, fmt.Errorf("%s: no record", file)
+	case r.FileName == "" || strings.ContainsAny(r.FileName, `/\`):
+		return nil, fmt.Errorf("%s: record of %s: file name %q is not a plain file name", file, r.Name, r.FileName)
+	case r.SHA256 == "":
+		return nil, fmt.Errorf("%s: record of %s: no sha256 to verify the archive against", file, r.FileName)
+	}
+	return &in, nil
+}
+
+// Meta is "meta": write the environment's own conda-meta files into Dest.
+type Meta struct {
+	// Prefix is the environment's path in the image (--prefix).
+	Prefix string
+	// Dest is the layer's root: files go to Dest/Prefix (--dest).
+	Dest string
+	// Input is the MetaInput file (--input).
+	Input string
+	// Lock is the environment's lock file, kept as LockPath (--lock);
+	// empty when there is none.
+	Lock string
+}
+
+// MetaInput is the environment's payload for "meta".
+type MetaInput struct {
+	// History is conda-meta/history's block: the packages and the specs.
+	History link.History `json:"history"`
+	// Variables are the conda file's variables, for conda-meta/state.
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// Args returns the exec's arguments after the helper's path.
+func (m *Meta) Args() []string {
+	args := []string{CommandMeta, "--prefix", m.Prefix, "--dest", m.Dest, "--input", m.Input}
+	if m.Lock != "" {
+		args = append(args, "--lock", m.Lock)
+	}
+	return args
+}
+
+// ParseMeta parses the arguments Args returns (args[0] is CommandMeta).
+func ParseMeta(args []string) (*Meta, error) {
+	var m Meta
+	fl, err := flags(CommandMeta, args)
+	if err != nil {
+		return nil, err
+	}
+	fl.StringVar(&m.Prefix, "prefix", "", "the environment's path in the image")
+	fl.StringVar(&m.Dest, "dest", "", "the layer's root")
+	fl.StringVar(&m.Input, "input", "", "the environment's payload file (history, variables), JSON")
+	fl.StringVar(&m.Lock, "lock", "", "the environment's lock file, kept as "+LockPath)
+	if err := parse(fl, args); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ name, v string }{{"--prefix", m.Prefix}, {"--dest", m.Dest}, {"--input", m.Input}} {
+		if err := absolute(CommandMeta, f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
+	return &m, nil
+}
+
+// Encode returns the payload file's content.
+func (in *MetaInput) Encode() ([]byte, error) { return json.Marshal(in) }
+
+// ReadMetaInput reads a MetaInput file.
+func ReadMetaInput(file string) (*MetaInput, error) {
+	var in MetaInput
+	if err := readJSON(file, &in); err != nil {
+		return nil, err
+	}
+	for i, r := range in.History.Linked {
+		if r == nil {
+			return nil, fmt.Errorf("%s: history.Linked[%d] is null", file, i)
+		}
+	}
+	return &in, nil
+}
+
+// ReadFile reads a payload file of at most MaxInput bytes.
+func ReadFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(data) > MaxInput {
+		return nil, fmt.Errorf("%s: larger than the helper's limit of %d MiB for a payload file", file, MaxInput>>20)
+	}
+	return data, nil
+}
+
+func readJSON(file string, v any) error {
+	data, err := ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
+}
+
+// flags starts the flag set of command, checking args[0].
+func flags(command string, args []string) (*flag.FlagSet, error) {
+	if len(args) == 0 || args[0] != command {
+		return nil, fmt.Errorf("want the %s subcommand first, got %q", command, args)
+	}
+	fl := flag.NewFlagSet(command, flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	return fl, nil
+}
+
+func parse(fl *flag.FlagSet, args []string) error {
+	if err := fl.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%s: %w", fl.Name(), err)
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fl.Name(), fl.Arg(0))
+	}
+	return nil
+}
+
+func absolute(command, name, v string) error {
+	prefix := ""
+	if command != "" {
+		prefix = command + ": "
+	}
+	switch {
+	case v == "":
+		return fmt.Errorf("%s%s is required", prefix, name)
+	case !path.IsAbs(v):
+		return fmt.Errorf("%s%s %q: not an absolute path", prefix, name, v)
+	}
+	return nil
+}
+
+// csvLine writes fields as one CSV line, quoted where needed (as docker's
+// --mount values are).
+func csvLine(fields ...string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write(fields) // a strings.Builder does not fail
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
+}

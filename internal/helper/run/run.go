@@ -1,0 +1,134 @@
+// Package run is the helper's side of package helper's contract: what
+// "envkit-frontend link" and "envkit-frontend meta" do in their BuildKit
+// execs. It runs on the build platform whatever the target is: linking only
+// writes files.
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/envkit/envkit/conda/link"
+	condapkg "github.com/envkit/envkit/conda/package"
+	"github.com/envkit/envkit/internal/helper"
+)
+
+// Main runs the helper subcommand args[0] with its arguments, as the
+// caller wrote them with the contract's Args. Warnings go to stderr.
+func Main(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("no helper subcommand")
+	}
+	switch args[0] {
+	case helper.CommandLink:
+		l, err := helper.ParseLink(args)
+		if err != nil {
+			return err
+		}
+		return Link(ctx, l, stderr)
+	case helper.CommandMeta:
+		m, err := helper.ParseMeta(args)
+		if err != nil {
+			return err
+		}
+		return Meta(m)
+	}
+	return fmt.Errorf("unknown helper subcommand %q", args[0])
+}
+
+// Link links each of l's packages into its layer: it checks the fetched
+// archive against the sha256 of the package's record, extracts it to the
+// scratch directory and links it into the package's Dest with the
+// environment's prefix baked into the files.
+func Link(ctx context.Context, l *helper.Link, stderr io.Writer) error {
+	scratch := l.Scratch
+	if scratch == "" {
+		scratch = os.TempDir()
+	}
+	for i, p := range l.Packages {
+		if err := linkPackage(ctx, l, p, filepath.Join(scratch, "pkg"+strconv.Itoa(i)), stderr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func linkPackage(ctx context.Context, l *helper.Link, p helper.LinkPackage, pkgDir string, stderr io.Writer) error {
+	in, err := helper.ReadLinkInput(p.Input)
+	if err != nil {
+		return err
+	}
+	r := in.Record
+	f, err := os.Open(p.Archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := condapkg.Verify(f, r.SHA256); err != nil {
+		return fmt.Errorf("%s: %w", r.FileName, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	md, err := condapkg.Extract(ctx, f, st.Size(), r.FileName, pkgDir)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(pkgDir)
+	opts := link.Options{Dest: filepath.Join(p.Dest, l.Prefix), Record: r, Metadata: md, Platform: l.Platform, Python: l.Python, Hardlink: true}
+	res, err := link.Link(ctx, pkgDir, l.Prefix, opts)
+	if err != nil {
+		return err
+	}
+	if err := link.SettleParents(p.Dest, l.Prefix, opts.ModTime); err != nil {
+		return err
+	}
+	for _, s := range res.Scripts {
+		fmt.Fprintf(stderr, "envkit: %s has a %s script (%s) that envkit does not run\n", r.Dist(), s.Action, s.Path)
+	}
+	return nil
+}
+
+// Meta writes the environment's own conda-meta files into m.Dest: history
+// (which makes the prefix a conda environment), the lock, and state (the
+// conda file's variables). It runs once per environment, in a small layer
+// of its own.
+func Meta(m *helper.Meta) error {
+	in, err := helper.ReadMetaInput(m.Input)
+	if err != nil {
+		return err
+	}
+	t := in.History.Time
+	root := filepath.Join(m.Dest, m.Prefix)
+	if err := link.WriteHistory(root, in.History); err != nil {
+		return err
+	}
+	if m.Lock != "" {
+		data, err := helper.ReadFile(m.Lock)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(root, filepath.FromSlash(helper.LockPath))
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, 0o644); err != nil { // whatever the umask
+			return err
+		}
+		if err := os.Chtimes(p, link.ModTime(t), link.ModTime(t)); err != nil {
+			return err
+		}
+	}
+	if err := link.WriteState(root, in.Variables, t); err != nil {
+		return err
+	}
+	if err := link.SettleDirs(root, t); err != nil {
+		return err
+	}
+	return link.SettleParents(m.Dest, m.Prefix, t)
+}
