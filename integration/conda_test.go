@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -398,5 +399,56 @@ func TestCondaTarBz2(t *testing.T) {
 	}
 	if files[envllb.DefaultPrefix+"/conda-meta/cph_test_data-0.0.1-0.json"] == nil {
 		t.Error("no conda-meta record")
+	}
+}
+
+// An environment whose metadata is larger than one command-line argument
+// may be (Linux caps one at 128 KiB) builds: the helper reads the records
+// from files mounted into its execs, not from its argv.
+func TestCondaLargeMetadata(t *testing.T) {
+	e := harness.Get(t)
+	var depends []string
+	for i := range 150 {
+		depends = append(depends, fmt.Sprintf("libfoo >=1.0,!=0.0.%04d,!=0.1.%04d", i, i))
+	}
+	const n = 40
+	pkgs := []condatest.Package{libfoo("linux-64", "x86_64")}
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("big%02d", i)
+		names = append(names, name)
+		pkgs = append(pkgs, condatest.Package{Name: name, Version: "1.0", Build: "0", Depends: depends,
+			Files: []condatest.File{{Path: "share/" + name + ".txt", Content: name + "\n"}}})
+	}
+	if size := n * len(strings.Join(depends, `", "`)); size <= 128<<10 {
+		t.Fatalf("the records' depends hold %d bytes: not over one argument's limit", size)
+	}
+	ch := condaChannel(t, pkgs...)
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: large-meta\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: ["+strings.Join(names, ", ")+"]\n", map[string]string{})
+	ref := e.Ref("it/large-meta:1")
+	img := mustBuild(t, e, clients[0], p, ref)
+	ctx := ctxFor(t)
+	base, err := e.Reg.Image(ctx, e.Base.Base, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(img.Manifest.Layers), len(base.Manifest.Layers)+n+2; got != want {
+		t.Errorf("%d layers, want %d: the base's, one per package (%d) and the metadata's", got, want, n+1)
+	}
+	history, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", envllb.DefaultPrefix+"/conda-meta/history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range append(names, "libfoo") {
+		if !regexp.MustCompile(`(?m)^\+.*::` + name + `-1\.0-`).Match(history) {
+			t.Errorf("conda-meta/history does not list %s:\n%s", name, history)
+		}
+	}
+	rec, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", envllb.DefaultPrefix+"/conda-meta/big39-1.0-0.json")
+	if err != nil || !strings.Contains(string(rec), "!=0.1.0149") {
+		t.Errorf("big39's conda-meta record lacks its depends: %v\n%.300s", err, rec)
+	}
+	if got, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", envllb.DefaultPrefix+"/share/big17.txt"); err != nil || string(got) != "big17\n" {
+		t.Errorf("share/big17.txt: %q %v", got, err)
 	}
 }
