@@ -30,9 +30,9 @@ type Conda struct {
 	Specs []string
 	// Variables are the conda file's variables, for conda-meta/state.
 	Variables map[string]string
-	// Lock is the environment's conda-lock file, kept in the image as
-	// conda-meta/conda-lock.yml: what the environment resolved to, which a
-	// later build of the same environment can take as its lock file.
+	// Lock is the environment's conda-lock file, kept in the image at
+	// LockPath: what the environment resolved to, which a later build of
+	// the same environment can take as its lock file.
 	Lock []byte
 	// Helper is an image holding the link helper at HelperPath (normally
 	// helper.Path), for the build platform: linking only writes files, so

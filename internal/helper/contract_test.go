@@ -147,3 +147,25 @@ func TestReadFileBound(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// The frontend image the repository's Dockerfile makes holds the helper
+// where the caller runs it.
+func TestDockerfilePlacesHelper(t *testing.T) {
+	df, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copies int
+	for _, line := range strings.Split(string(df), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && f[0] == "COPY" && strings.HasSuffix(f[len(f)-2], "envkit-frontend") {
+			copies++
+			if f[len(f)-1] != Path {
+				t.Errorf("%q: the binary is not copied to %s", line, Path)
+			}
+		}
+	}
+	if copies == 0 || strings.Count(string(df), `ENTRYPOINT ["`+Path+`"]`) != copies {
+		t.Errorf("Dockerfile: %d COPY of the binary, entry points:\n%s", copies, df)
+	}
+}
