@@ -263,10 +263,13 @@ func TestCondaArgvBounded(t *testing.T) {
 		t.Fatalf("%d execs", len(execs))
 	}
 	const bound = 512
+	longest := 0
 	for _, args := range execs {
-		if n := len(strings.Join(args, " ")); n > bound {
+		n := len(strings.Join(args, " "))
+		if n > bound {
 			t.Errorf("argv of %d bytes, over %d: %q", n, bound, args)
 		}
+		longest = max(longest, n)
 	}
 	// What used to be on the command line is far over Linux's 128 KiB
 	// limit for one argument.
@@ -274,6 +277,11 @@ func TestCondaArgvBounded(t *testing.T) {
 	if err != nil || len(in) < 128<<10 {
 		t.Errorf("metadata payload %d bytes, %v", len(in), err)
 	}
+	size := 0
+	for _, dt := range g.def.Def {
+		size += len(dt)
+	}
+	t.Logf("longest argv %d bytes; the metadata payload, in a file, %d bytes; the LLB definition %d bytes", longest, len(in), size)
 }
 
 // layerIDs returns a digest per layer: the layer's whole LLB graph.
