@@ -3,9 +3,6 @@ package run
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -17,43 +14,40 @@ import (
 	"github.com/envkit/envkit/conda/link"
 	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/internal/condatest"
 	"github.com/envkit/envkit/internal/helper"
 )
 
 const prefix = "/azureml-envs/envkit"
 
-// pkg writes p's archive into dir and returns its record, as the solver
-// would give it.
-func pkg(t *testing.T, dir string, p condatest.Package) *record.RepoDataRecord {
+// channel writes pkgs as a channel in dir and returns their records as
+// its repodata gives them, by name.
+func channel(t *testing.T, dir string, pkgs ...condatest.Package) map[string]*record.RepoDataRecord {
 	t.Helper()
-	data, err := condatest.Build(p)
-	if err != nil {
+	if err := condatest.WriteChannel(dir, pkgs...); err != nil {
 		t.Fatal(err)
 	}
-	fn := p.Stem() + ".conda"
-	if err := os.WriteFile(filepath.Join(dir, fn), data, 0o644); err != nil {
-		t.Fatal(err)
+	recs := map[string]*record.RepoDataRecord{}
+	for _, sub := range []string{"linux-64", "noarch"} {
+		data, err := os.ReadFile(filepath.Join(dir, sub, "repodata.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd, err := repodata.Parse(data, "https://conda.example/c", sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rd.Records() {
+			recs[r.Name] = r
+		}
 	}
-	sum := sha256.Sum256(data)
-	sub := p.Subdir
-	if p.Noarch != "" {
-		sub = "noarch"
-	}
-	rec := map[string]any{"name": p.Name, "version": p.Version, "build": p.Build, "depends": p.Depends, "subdir": sub,
-		"fn": fn, "url": "https://conda.example/c/" + sub + "/" + fn, "channel": "https://conda.example/c", "sha256": hex.EncodeToString(sum[:])}
-	if p.Noarch != "" {
-		rec["noarch"] = p.Noarch
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r record.RepoDataRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return &r
+	return recs
+}
+
+// archive is where channel wrote r's file.
+func archive(dir string, r *record.RepoDataRecord) string {
+	return filepath.Join(dir, r.Subdir, r.FileName)
 }
 
 // writeInput writes a payload file as the caller's llb.Mkfile would.
@@ -96,20 +90,18 @@ func checkTimes(t *testing.T, dir string) {
 // into its own layer, from the argv the contract writes.
 func TestLink(t *testing.T) {
 	root := t.TempDir()
-	pkgs := filepath.Join(root, "pkg")
-	if err := os.Mkdir(pkgs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	libfoo := pkg(t, pkgs, condatest.Package{Name: "libfoo", Version: "1.0", Build: "h0_0", Subdir: "linux-64", Files: []condatest.File{
-		{Path: "etc/foo.conf", Content: "prefix=" + condatest.Placeholder + "\n", Prefix: true},
-		{Path: "bin/foo", Content: "#!/bin/sh\n", Mode: 0o755}}})
-	pyhello := pkg(t, pkgs, condatest.Package{Name: "pyhello", Version: "0.1", Build: "py_0", Noarch: "python",
-		Files: []condatest.File{{Path: "site-packages/pyhello/__init__.py", Content: "GREETING = 'hello'\n"}}})
+	pkgs := filepath.Join(root, "channel")
+	recs := channel(t, pkgs,
+		condatest.Package{Name: "libfoo", Version: "1.0", Build: "h0_0", Files: []condatest.File{
+			{Path: "etc/foo.conf", Content: "prefix=" + condatest.Placeholder + "\n", Prefix: true},
+			{Path: "bin/foo", Content: "#!/bin/sh\n", Mode: 0o755}}},
+		condatest.Package{Name: "pyhello", Version: "0.1", Build: "py_0", Subdir: "noarch", Noarch: "python",
+			Files: []condatest.File{{Path: "site-packages/pyhello/__init__.py", Content: "GREETING = 'hello'\n"}}})
 	l := &helper.Link{Prefix: prefix, Platform: "linux-64", Scratch: filepath.Join(root, "tmp"),
 		Python: &link.Python{Version: "3.10", SitePackages: "lib/python3.10/site-packages"}}
-	for i, r := range []*record.RepoDataRecord{libfoo, pyhello} {
+	for i, r := range []*record.RepoDataRecord{recs["libfoo"], recs["pyhello"]} {
 		n := string(rune('0' + i))
-		p := helper.LinkPackage{Input: filepath.Join(root, "in", n, helper.LinkInputFile), Archive: filepath.Join(pkgs, r.FileName), Dest: filepath.Join(root, "out", n)}
+		p := helper.LinkPackage{Input: filepath.Join(root, "in", n, helper.LinkInputFile), Archive: archive(pkgs, r), Dest: filepath.Join(root, "out", n)}
 		writeInput(t, p.Input, (&helper.LinkInput{Record: r}).Encode)
 		l.Packages = append(l.Packages, p)
 	}
@@ -155,9 +147,9 @@ func TestLink(t *testing.T) {
 // An archive whose bytes are not the record's is refused, naming it.
 func TestLinkChecksum(t *testing.T) {
 	root := t.TempDir()
-	r := pkg(t, root, condatest.Package{Name: "a", Version: "1", Build: "0", Subdir: "linux-64", Files: []condatest.File{{Path: "a.txt", Content: "a\n"}}})
+	r := channel(t, root, condatest.Package{Name: "a", Version: "1", Build: "0", Files: []condatest.File{{Path: "a.txt", Content: "a\n"}}})["a"]
 	r.SHA256 = strings.Repeat("0", 64)
-	p := helper.LinkPackage{Input: filepath.Join(root, "in", helper.LinkInputFile), Archive: filepath.Join(root, r.FileName), Dest: filepath.Join(root, "out")}
+	p := helper.LinkPackage{Input: filepath.Join(root, "in", helper.LinkInputFile), Archive: archive(root, r), Dest: filepath.Join(root, "out")}
 	writeInput(t, p.Input, (&helper.LinkInput{Record: r}).Encode)
 	l := &helper.Link{Prefix: prefix, Platform: "linux-64", Scratch: t.TempDir(), Packages: []helper.LinkPackage{p}}
 	err := Main(context.Background(), l.Args(), &bytes.Buffer{})
@@ -172,7 +164,7 @@ func TestLinkChecksum(t *testing.T) {
 // meta writes history, state and the lock, all at the epoch.
 func TestMeta(t *testing.T) {
 	root := t.TempDir()
-	r := pkg(t, root, condatest.Package{Name: "a", Version: "1", Build: "0", Subdir: "linux-64"})
+	r := channel(t, root, condatest.Package{Name: "a", Version: "1", Build: "0"})["a"]
 	m := &helper.Meta{Prefix: prefix, Dest: filepath.Join(root, "out"), Input: filepath.Join(root, "in", helper.MetaInputFile), Lock: filepath.Join(root, "in", helper.LockFile)}
 	writeInput(t, m.Input, (&helper.MetaInput{
 		History:   link.History{Command: "envkit build", Tool: "envkit", ToolVersion: "1", Linked: []*record.RepoDataRecord{r}, Specs: []string{"a >=1"}},
