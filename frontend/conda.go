@@ -10,9 +10,11 @@ import (
 	"path"
 	"sync"
 
+	"github.com/containerd/platforms"
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
+	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
@@ -108,10 +110,11 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 // solve resolves the environment for one target platform and describes its
 // layers.
 func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, build ocispecs.Platform) (*envllb.Conda, error) {
-	subdir, err := channel.FromOCIPlatform(platform.OS + "/" + platform.Architecture + variant(platform))
+	p, err := condaplatform.FromOCI(platforms.Format(platform))
 	if err != nil {
 		return nil, err
 	}
+	subdir := string(p)
 	ef := s.env.Conda
 	req := resolve.Request{
 		Specs:     envfile.Values(ef.Dependencies),
@@ -163,13 +166,6 @@ func (s *condaSolver) solveError(err error) error {
 		return diag.List{{File: s.env.Conda.File, Line: it.Line, Column: it.Column, Field: "dependencies", Msg: se.Error()}}
 	}
 	return err
-}
-
-func variant(p ocispecs.Platform) string {
-	if p.Variant == "" {
-		return ""
-	}
-	return "/" + p.Variant
 }
 
 func variables(ef *envfile.EnvFile) map[string]string {

@@ -11,6 +11,7 @@ import (
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
@@ -168,7 +169,7 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 		}
 	}
 	if len(req.Platforms) == 0 {
-		req.Platforms = []string{channel.Platform()}
+		req.Platforms = []string{string(platform.Current())}
 	}
 	v, err := parseVirtual(o.virtual)
 	if err != nil {

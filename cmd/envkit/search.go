@@ -5,7 +5,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/resolve"
 )
 
@@ -20,8 +20,8 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	var chans multiFlag
 	fl.Var(&chans, "channel", "channel name, URL or local directory, highest priority first (repeatable)")
 	fl.Var(&chans, "c", "shorthand for --channel")
-	platform := fl.String("platform", channel.Platform(), "conda subdir to search")
-	fl.StringVar(platform, "p", channel.Platform(), "shorthand for --platform")
+	subdir := fl.String("platform", string(platform.Current()), "conda subdir to search")
+	fl.StringVar(subdir, "p", string(platform.Current()), "shorthand for --platform")
 	asJSON := fl.Bool("json", false, "print a JSON array of records")
 	if code, stop := parseFlags(fl, args); stop {
 		return code
@@ -32,7 +32,7 @@ func runSearch(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
-	recs, err := resolve.Search(ctx, condaGateway(stderr), chans, *platform, fl.Arg(0))
+	recs, err := resolve.Search(ctx, condaGateway(stderr), chans, *subdir, fl.Arg(0))
 	if err != nil {
 		return condaFailure(stderr, err)
 	}

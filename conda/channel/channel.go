@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/envkit/envkit/conda/platform"
 )
 
 // DefaultAlias is the base URL bare channel names are resolved against.
@@ -202,11 +204,8 @@ func fileChannel(path string) Channel {
 
 // stripSubdir removes a trailing "/<known subdir>" (and a trailing slash).
 func stripSubdir(p string) string {
-	t := strings.TrimRight(p, "/")
-	if i := strings.LastIndexByte(t, '/'); i >= 0 && IsKnownSubdir(t[i+1:]) {
-		return t[:i]
-	}
-	return t
+	dir, _, _ := platform.CutSubdir(p)
+	return dir
 }
 
 // nameUnder returns base relative to alias when it lives under it, else base.

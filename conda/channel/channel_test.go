@@ -2,7 +2,6 @@ package channel
 
 import (
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -100,57 +99,3 @@ func TestSubdirURL(t *testing.T) {
 	}
 }
 
-func TestOCIPlatform(t *testing.T) {
-	for in, want := range map[string]string{
-		"linux/amd64":    "linux-64",
-		"linux/arm64":    "linux-aarch64",
-		"linux/arm64/v8": "linux-aarch64",
-		"linux/ppc64le":  "linux-ppc64le",
-		"linux/s390x":    "linux-s390x",
-		"linux/arm/v7":   "linux-armv7l",
-		"linux/arm":      "linux-armv7l",
-		"linux/arm/v6":   "linux-armv6l",
-		"linux/386":      "linux-32",
-		"linux/riscv64":  "linux-riscv64",
-		"darwin/arm64":   "osx-arm64",
-		"windows/amd64":  "win-64",
-		"windows/arm64":  "win-arm64",
-		"Linux/AMD64":    "linux-64",
-	} {
-		got, err := FromOCIPlatform(in)
-		if err != nil || got != want {
-			t.Errorf("FromOCIPlatform(%q) = %q, %v; want %q", in, got, err, want)
-		}
-		if !IsKnownSubdir(got) {
-			t.Errorf("%q maps to unknown subdir %q", in, got)
-		}
-	}
-	for _, bad := range []string{"linux", "linux/mips64", "plan9/amd64", "linux/amd64/v3/x", "/amd64"} {
-		if s, err := FromOCIPlatform(bad); err == nil {
-			t.Errorf("FromOCIPlatform(%q) = %q, want error", bad, s)
-		}
-	}
-	for _, sub := range []string{"linux-64", "linux-aarch64", "linux-ppc64le", "linux-s390x", "linux-armv7l", "osx-arm64", "win-64"} {
-		p, err := ToOCIPlatform(sub)
-		if err != nil {
-			t.Errorf("ToOCIPlatform(%q): %v", sub, err)
-			continue
-		}
-		if back, err := FromOCIPlatform(p); err != nil || back != sub {
-			t.Errorf("round trip %q -> %q -> %q, %v", sub, p, back, err)
-		}
-	}
-	if _, err := ToOCIPlatform("noarch"); err == nil {
-		t.Error("ToOCIPlatform(noarch) should fail")
-	}
-}
-
-func TestPlatform(t *testing.T) {
-	want, err := FromOCIPlatform(runtime.GOOS + "/" + runtime.GOARCH)
-	if err != nil {
-		t.Skipf("no conda subdir for %s/%s", runtime.GOOS, runtime.GOARCH)
-	}
-	if got := Platform(); got != want {
-		t.Errorf("Platform() = %q, want %q", got, want)
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/version"
 )
@@ -94,28 +95,10 @@ func splitURL(u string) (channel, subdir, fn string) {
 		return "", "", u
 	}
 	dir, fn := u[:i], u[i+1:]
-	j := strings.LastIndexAny(dir, `/\`)
-	if j >= 0 && isSubdir(dir[j+1:]) {
-		return dir[:j], dir[j+1:], fn
+	if ch, sd, ok := platform.CutSubdir(dir); ok {
+		return ch, string(sd), fn
 	}
 	return dir, "", fn
-}
-
-// isSubdir reports whether s has the shape of a conda subdir: noarch or
-// <os>-<arch> for an OS conda knows.
-func isSubdir(s string) bool {
-	if s == "noarch" {
-		return true
-	}
-	os, arch, ok := strings.Cut(s, "-")
-	if !ok || arch == "" {
-		return false
-	}
-	switch os {
-	case "linux", "osx", "win", "freebsd", "emscripten", "wasi", "zos":
-		return true
-	}
-	return false
 }
 
 // recordFromURL builds the record a package URL tells: name, version and

@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -272,11 +273,10 @@ func (m *MatchSpec) compile() error {
 // splitChannelSubdir splits "conda-forge/linux-64" into channel and subdir
 // when the last path component is a known subdir.
 func splitChannelSubdir(s string) (string, string) {
-	t := strings.TrimRight(s, "/")
-	if i := strings.LastIndexByte(t, '/'); i >= 0 && channel.IsKnownSubdir(t[i+1:]) {
-		return t[:i], t[i+1:]
+	if dir, sd, ok := platform.CutSubdir(s); ok {
+		return dir, string(sd)
 	}
-	if channel.IsKnownSubdir(t) && t != s {
+	if t := strings.TrimRight(s, "/"); platform.IsKnown(t) && t != s {
 		return "", t
 	}
 	return s, ""

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -379,8 +380,8 @@ func withNoarch(subdirs []string) []string {
 			out = append(out, s)
 		}
 	}
-	if !slices.Contains(out, channel.Noarch) {
-		out = append(out, channel.Noarch)
+	if !slices.Contains(out, string(platform.Noarch)) {
+		out = append(out, string(platform.Noarch))
 	}
 	return out
 }

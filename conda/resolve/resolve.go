@@ -27,6 +27,7 @@ import (
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/matchspec"
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/solver"
@@ -52,7 +53,7 @@ type Request struct {
 	// for relative paths).
 	ChannelOptions []channel.Option
 	// Platforms are the target subdirs ("linux-64"); none means the
-	// machine's (channel.Platform()).
+	// machine's (string(platform.Current())).
 	Platforms []string
 	// Virtual overrides virtual packages per platform: Virtual["linux-64"]
 	// = {"__glibc": "2.28", "__cuda": "12.2"} (see virtual.Options.Overrides;
@@ -179,14 +180,14 @@ func ParseChannels(names []string, opts ...channel.Option) ([]channel.Channel, e
 // platforms validates target platforms, defaulting to the machine's.
 func platforms(ps []string) ([]string, error) {
 	if len(ps) == 0 {
-		return []string{channel.Platform()}, nil
+		return []string{string(platform.Current())}, nil
 	}
 	var out []string
 	for _, p := range ps {
-		if p == channel.Noarch {
+		if p == string(platform.Noarch) {
 			return nil, &PlatformError{Platform: p, Err: fmt.Errorf("%w: a lock targets a real platform (e.g. linux-64); noarch packages are included in each", ErrPlatform)}
 		}
-		if !channel.IsKnownSubdir(p) {
+		if !platform.IsKnown(p) {
 			return nil, &PlatformError{Platform: p, Err: fmt.Errorf("%w (e.g. linux-64, linux-aarch64, osx-arm64, win-64)", ErrPlatform)}
 		}
 		if !slices.Contains(out, p) {
@@ -307,7 +308,7 @@ func (r *Request) solve(ctx context.Context, p *prepared, plat string, all []*re
 	}
 	avail := make([]*record.RepoDataRecord, 0, len(all))
 	for _, rec := range all {
-		if rec.Subdir == plat || rec.Subdir == channel.Noarch {
+		if rec.Subdir == plat || rec.Subdir == string(platform.Noarch) {
 			avail = append(avail, rec)
 		}
 	}
@@ -362,12 +363,12 @@ func preferred(prev, avail []*record.RepoDataRecord) []*record.RepoDataRecord {
 	return out
 }
 
-// Search returns the records of channels (platform's subdir and noarch) that
+// Search returns the records of channels (subdir and noarch) that
 // match spec, sorted by name, version (conda order), build number, build
-// string, channel priority, subdir and file name. An empty platform means
+// string, channel priority, subdir and file name. An empty subdir means
 // the machine's; opts configure channel parsing. Errors: *SpecError for an
 // invalid spec, ErrNoChannels.
-func Search(ctx context.Context, g *repodata.Gateway, channels []string, platform, spec string, opts ...channel.Option) ([]*record.RepoDataRecord, error) {
+func Search(ctx context.Context, g *repodata.Gateway, channels []string, subdir, spec string, opts ...channel.Option) ([]*record.RepoDataRecord, error) {
 	m, err := matchspec.ParseLenient(spec)
 	if err != nil {
 		return nil, &SpecError{Spec: spec, Err: err}
@@ -376,8 +377,8 @@ func Search(ctx context.Context, g *repodata.Gateway, channels []string, platfor
 	if err != nil {
 		return nil, err
 	}
-	if platform == "" {
-		platform = channel.Platform()
+	if subdir == "" {
+		subdir = string(platform.Current())
 	}
 	if g == nil {
 		g = &repodata.Gateway{}
@@ -386,7 +387,7 @@ func Search(ctx context.Context, g *repodata.Gateway, channels []string, platfor
 	if m.Name != "" && !strings.ContainsAny(m.Name, "*?[") {
 		names = []string{m.Name}
 	}
-	recs, err := g.Query(ctx, chans, []string{platform}, names)
+	recs, err := g.Query(ctx, chans, []string{subdir}, names)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +397,7 @@ func Search(ctx context.Context, g *repodata.Gateway, channels []string, platfor
 	}
 	var out []*record.RepoDataRecord
 	for _, r := range recs {
-		if (r.Subdir == platform || r.Subdir == channel.Noarch) && m.MatchRecord(r) {
+		if (r.Subdir == subdir || r.Subdir == string(platform.Noarch)) && m.MatchRecord(r) {
 			out = append(out, r)
 		}
 	}
