@@ -98,4 +98,3 @@ func TestSubdirURL(t *testing.T) {
 		t.Errorf("SubdirURL = %q", got)
 	}
 }
-

@@ -10,12 +10,6 @@ import (
 	"github.com/envkit/envkit/conda/version"
 )
 
-// Archive extensions of conda packages (CEP 35).
-const (
-	extConda  = ".conda"
-	extTarBz2 = ".tar.bz2"
-)
-
 // depName returns the package name a conda or PEP 508 dependency spec
 // starts with ("python >=3.9" -> "python", "numpy[version='>=1']" ->
 // "numpy", "pkg; python_version<'3.8'" -> "pkg", "pkg @ file:x" -> "pkg").
@@ -67,11 +61,8 @@ func dependsList(m map[string]string) []string {
 // splitFilename splits a conda artifact's file name into name, version
 // and build ("zlib-1.2.11-h7b6447c_3.conda").
 func splitFilename(fn string) (name, ver, build string, err error) {
-	stem, ok := strings.CutSuffix(fn, extConda)
-	if !ok {
-		stem, ok = strings.CutSuffix(fn, extTarBz2)
-	}
-	if !ok {
+	stem, typ := record.CutArchiveExt(fn)
+	if typ == record.ArchiveUnknown {
 		return "", "", "", fmt.Errorf("%q is not a conda package file (want .conda or .tar.bz2)", fn)
 	}
 	b := strings.LastIndexByte(stem, '-')

@@ -133,7 +133,7 @@ func (d *decoder) readPixiPackage(n *yaml.Node, field string, idx pixiIndex) {
 }
 
 func isArchive(u string) bool {
-	return strings.HasSuffix(u, extConda) || strings.HasSuffix(u, extTarBz2)
+	return record.ArchiveTypeOf(u) != record.ArchiveUnknown
 }
 
 // pixiRecord builds the record of a binary conda package: what the URL

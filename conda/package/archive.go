@@ -13,42 +13,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/envkit/envkit/conda/record"
 	"github.com/klauspost/compress/zstd"
 )
-
-// Format is a conda artifact format (CEP 35).
-type Format int
-
-const (
-	FormatUnknown Format = iota
-	// FormatConda is .conda: a stored zip of metadata.json and two
-	// zstd-compressed tarballs, info-<stem>.tar.zst and pkg-<stem>.tar.zst.
-	FormatConda
-	// FormatTarBz2 is .tar.bz2: one bzip2-compressed tarball.
-	FormatTarBz2
-)
-
-// String returns the format's file extension, or "unknown".
-func (f Format) String() string {
-	switch f {
-	case FormatConda:
-		return ".conda"
-	case FormatTarBz2:
-		return ".tar.bz2"
-	}
-	return "unknown"
-}
-
-// FormatOf returns the format a file name's extension names.
-func FormatOf(filename string) Format {
-	switch {
-	case strings.HasSuffix(filename, ".conda"):
-		return FormatConda
-	case strings.HasSuffix(filename, ".tar.bz2"):
-		return FormatTarBz2
-	}
-	return FormatUnknown
-}
 
 // Limits bound what one artifact may make us decompress or hold, against
 // decompression bombs. A zero field takes its default.
@@ -157,7 +124,7 @@ func (u *unpacker) run(ctx context.Context, r io.ReaderAt, size int64, c config)
 		return u.errorf("", "%w", err)
 	}
 	switch format {
-	case FormatConda:
+	case record.ArchiveConda:
 		err = u.conda(r, size)
 	default:
 		err = u.tarBz2(io.NewSectionReader(r, 0, size))
@@ -169,20 +136,20 @@ func (u *unpacker) run(ctx context.Context, r io.ReaderAt, size int64, c config)
 }
 
 // sniff recognises the format from the first bytes and checks the name.
-func sniff(r io.ReaderAt, size int64, filename string) (Format, error) {
+func sniff(r io.ReaderAt, size int64, filename string) (record.ArchiveType, error) {
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
-	var got Format
+	var got record.ArchiveType
 	switch {
 	case n >= 4 && string(magic[:4]) == "PK\x03\x04":
-		got = FormatConda
+		got = record.ArchiveConda
 	case n >= 3 && string(magic[:3]) == "BZh":
-		got = FormatTarBz2
+		got = record.ArchiveTarBz2
 	default:
-		return FormatUnknown, fmt.Errorf("%w: neither a .conda (zip) nor a .tar.bz2 (bzip2) archive (%d bytes, starts with %q)", ErrFormat, size, magic[:n])
+		return record.ArchiveUnknown, fmt.Errorf("%w: neither a .conda (zip) nor a .tar.bz2 (bzip2) archive (%d bytes, starts with %q)", ErrFormat, size, magic[:n])
 	}
-	if want := FormatOf(filename); want != FormatUnknown && want != got {
-		return FormatUnknown, fmt.Errorf("%w: named %s but the content is a %s archive", ErrFormat, want, got)
+	if want := record.ArchiveTypeOf(filename); want != record.ArchiveUnknown && want != got {
+		return record.ArchiveUnknown, fmt.Errorf("%w: named %s but the content is a %s archive", ErrFormat, want, got)
 	}
 	return got, nil
 }

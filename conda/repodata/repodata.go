@@ -391,11 +391,12 @@ func (p *indexer) group() {
 // stem splits a file name into its stem and an extension rank: 0 for
 // .conda (preferred), 1 for .tar.bz2, 2 otherwise.
 func stem(fn []byte) ([]byte, int) {
-	switch {
-	case bytes.HasSuffix(fn, []byte(".conda")):
-		return fn[:len(fn)-6], 0
-	case bytes.HasSuffix(fn, []byte(".tar.bz2")):
-		return fn[:len(fn)-8], 1
+	s, t := record.CutArchiveExt(fn)
+	switch t {
+	case record.ArchiveConda:
+		return s, 0
+	case record.ArchiveTarBz2:
+		return s, 1
 	}
 	return fn, 2
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	condapkg "github.com/envkit/envkit/conda/package"
+	"github.com/envkit/envkit/conda/record"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -125,7 +126,7 @@ func (p Package) artifact() (data []byte, fn string, rec map[string]any, key str
 		return nil, "", nil, "", err
 	}
 	key = "packages"
-	if strings.HasSuffix(p.Archive, ".conda") {
+	if record.ArchiveTypeOf(p.Archive) == record.ArchiveConda {
 		key = "packages.conda"
 	}
 	return data, filepath.Base(p.Archive), rec, key, nil
