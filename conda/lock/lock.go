@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -195,7 +196,8 @@ func dependencyOrder(pkgs []*Package) []*Package {
 		state[i] = visiting
 		if r := pkgs[i].Record; r != nil {
 			for _, d := range r.Depends {
-				if j, ok := index[depName(d)]; ok {
+				name, _ := matchspec.CutName(d)
+				if j, ok := index[name]; ok {
 					visit(j)
 				}
 			}

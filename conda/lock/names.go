@@ -5,21 +5,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/version"
 )
-
-// depName returns the package name a conda or PEP 508 dependency spec
-// starts with ("python >=3.9" -> "python", "numpy[version='>=1']" ->
-// "numpy", "pkg; python_version<'3.8'" -> "pkg", "pkg @ file:x" -> "pkg").
-func depName(spec string) string {
-	spec = strings.TrimSpace(spec)
-	if i := strings.IndexAny(spec, " \t=<>!~[(;@"); i >= 0 {
-		return spec[:i]
-	}
-	return spec
-}
 
 // dependencyMap turns depends ("python >=3.9,<3.10.0a0", "__unix") into
 // name -> rest ("python": ">=3.9,<3.10.0a0", "__unix": ""), the form of
@@ -28,9 +18,7 @@ func depName(spec string) string {
 func dependencyMap(depends []string) map[string]string {
 	m := make(map[string]string, len(depends))
 	for _, d := range depends {
-		d = strings.TrimSpace(d)
-		name := depName(d)
-		rest := strings.TrimSpace(d[len(name):])
+		name, rest := matchspec.CutName(d)
 		if prev, ok := m[name]; ok && prev != "" && rest != "" && prev != rest {
 			rest = prev + "," + rest
 		} else if ok && rest == "" {

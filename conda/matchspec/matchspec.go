@@ -607,3 +607,23 @@ func channelName(s string) string {
 	}
 	return s
 }
+
+// CutName splits a dependency spec into the package name it starts with
+// and the rest, both trimmed: "python >=3.8" -> ("python", ">=3.8"),
+// "conda-forge::numpy[version='>=1']" -> ("numpy", "[version='>=1']"),
+// "pip>=21" -> ("pip", ">=21"). It takes PEP 508 requirements too:
+// "pkg; python_version<'3.8'" -> ("pkg", "; python_version<'3.8'"),
+// "pkg @ file:x" -> ("pkg", "@ file:x"). A "channel::" prefix is dropped.
+// The name keeps its case (conda names are lowercase; compare PyPI names
+// after strings.ToLower). It does not validate: it is the fast path for
+// walking depends, where Parse would cost a full parse per spec.
+func CutName(spec string) (name, rest string) {
+	s := strings.TrimSpace(spec)
+	if i := strings.LastIndex(s, "::"); i >= 0 {
+		s = s[i+2:]
+	}
+	if i := strings.IndexAny(s, " \t=<>!~[(;,*@"); i >= 0 {
+		return s[:i], strings.TrimSpace(s[i:])
+	}
+	return s, ""
+}

@@ -327,3 +327,54 @@ func BenchmarkMatch(b *testing.B) {
 		m.Match(rs[i%len(rs)])
 	}
 }
+
+// TestCutName covers what the two former copies handled: repodata's
+// DependencyName (channel prefix, ',' and '*', then lowercased by the
+// caller) and lock's depName (PEP 508 markers and URLs, the rest kept for
+// conda-lock's dependency map).
+func TestCutName(t *testing.T) {
+	for _, c := range []struct{ in, name, rest string }{
+		{"python >=3.8", "python", ">=3.8"},
+		{"python", "python", ""},
+		{"pip>=21", "pip", ">=21"},
+		{"numpy=1.2", "numpy", "=1.2"},
+		{"conda-forge::numpy[version='>=1']", "numpy", "[version='>=1']"},
+		{"conda-forge/linux-64::libgcc-ng 12", "libgcc-ng", "12"},
+		{"  openssl   1.0.1*  ", "openssl", "1.0.1*"},
+		{"Foo_Bar 1", "Foo_Bar", "1"},
+		{"__glibc >=2.17", "__glibc", ">=2.17"},
+		{"python >=3.9,<3.10.0a0 *_cpython", "python", ">=3.9,<3.10.0a0 *_cpython"},
+		{"libzlib,>=1.2", "libzlib", ",>=1.2"},
+		{"zlib*", "zlib", "*"},
+		{"pkg; python_version<'3.8'", "pkg", "; python_version<'3.8'"},
+		{"pkg @ file:///x", "pkg", "@ file:///x"},
+		{"pkg@https://x/pkg.whl", "pkg", "@https://x/pkg.whl"},
+		{"requests (>=2)", "requests", "(>=2)"},
+		{"six!=1.0", "six", "!=1.0"},
+		{"attrs~=21.1", "attrs", "~=21.1"},
+		{"x\t1", "x", "1"},
+		{"", "", ""},
+	} {
+		name, rest := CutName(c.in)
+		if name != c.name || rest != c.rest {
+			t.Errorf("CutName(%q) = %q, %q; want %q, %q", c.in, name, rest, c.name, c.rest)
+		}
+		// CutName is a fast path of Parse: where Parse takes a conda spec,
+		// both name the same package.
+		if m, err := Parse(c.in); err == nil && m.Name != "" && !strings.ContainsAny(m.Name, "*") && m.Name != strings.ToLower(name) {
+			t.Errorf("CutName(%q) = %q, Parse names %q", c.in, name, m.Name)
+		}
+	}
+}
+
+// BenchmarkCutName takes the specs of BenchmarkParse: the ratio of the two
+// is why depends walks (repodata's gateway, lock) use CutName.
+func BenchmarkCutName(b *testing.B) {
+	specs := []string{"python >=3.8,<3.9.0a0", "numpy", "conda-forge::numpy=1.26", "blas * openblas", "libgcc-ng >=12"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if name, _ := CutName(specs[i%len(specs)]); name == "" {
+			b.Fatal("no name")
+		}
+	}
+}

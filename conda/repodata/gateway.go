@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 )
@@ -300,7 +301,8 @@ func (g *Gateway) closure(ctx context.Context, f *fetcher, sources []*subdirSour
 			found[t/len(level)][level[t%len(level)]] = recs
 			for _, r := range recs {
 				for _, d := range r.Depends {
-					add(DependencyName(d))
+					name, _ := matchspec.CutName(d)
+					add(strings.ToLower(name))
 				}
 			}
 		}
@@ -384,18 +386,4 @@ func withNoarch(subdirs []string) []string {
 		out = append(out, string(platform.Noarch))
 	}
 	return out
-}
-
-// DependencyName returns the package name a dependency spec names:
-// "python >=3.8" -> "python", "conda-forge::numpy[version='>=1']" ->
-// "numpy", "pip>=21" -> "pip".
-func DependencyName(spec string) string {
-	s := strings.TrimSpace(spec)
-	if i := strings.LastIndex(s, "::"); i >= 0 {
-		s = s[i+2:]
-	}
-	if i := strings.IndexAny(s, " \t=<>!~[(;,*"); i >= 0 {
-		s = s[:i]
-	}
-	return strings.ToLower(s)
 }
