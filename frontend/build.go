@@ -141,7 +141,7 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 	b.lockfile = lockfileOption(b.c.BuildOpts().Opts)
 	var names []string
 	for _, n := range []string{env.CondaFile, b.lockfile} {
-		if n != "" && !escapes(n) {
+		if n != "" && spec.IsLocal(n) {
 			names = append(names, path.Clean(n))
 		}
 	}
@@ -159,19 +159,12 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 		return nil, err
 	}
 	b.dir = &refFS{ctx: ctx, ref: ref, root: dir}
-	if env.CondaFile != "" && !escapes(env.CondaFile) {
+	if env.CondaFile != "" && spec.IsLocal(env.CondaFile) {
 		if dt, err := fs.ReadFile(b.dir, path.Clean(env.CondaFile)); err == nil {
 			b.addSourceMap(st, path.Join(dir, path.Clean(env.CondaFile)), dt)
 		}
 	}
 	return spec.Load(b.filename, b.src.Data, b.dir)
-}
-
-// escapes reports whether a path relative to the environment file's
-// directory leaves it (spec reports that as an error).
-func escapes(p string) bool {
-	c := path.Clean(p)
-	return path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../")
 }
 
 // input gathers what the conversion needs: the Dockerfile to run, its

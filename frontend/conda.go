@@ -93,7 +93,7 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 	gw := &repodata.Gateway{Client: &http.Client{Transport: &buildkitTransport{ctx: ctx, c: b.c}}}
 	cs := &condaSolver{b: b, env: env, helper: helper, gateway: gw}
 	if b.lockfile != "" {
-		if escapes(b.lockfile) {
+		if !spec.IsLocal(b.lockfile) {
 			return nil, fmt.Errorf("lock file %q is outside the environment file's directory", b.lockfile)
 		}
 		data, err := fs.ReadFile(b.dir, path.Clean(b.lockfile))

@@ -480,7 +480,7 @@ func (env *Environment) parseV1Docker(doc *yamlx.Doc, n *yaml.Node) diag.List {
 func (env *Environment) loadCondaFile(dir fs.FS) diag.List {
 	name := env.CondaFile
 	clean := path.Clean(strings.ReplaceAll(name, "\\", "/"))
-	if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") || strings.Contains(name, "://") {
+	if !IsLocal(name) || strings.Contains(name, "://") {
 		return diag.List{env.errAt("conda_file", fmt.Sprintf("%q is outside the environment's directory", name),
 			"put the conda file next to the environment file (or below it) and give a relative path")}
 	}

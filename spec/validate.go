@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -65,7 +64,7 @@ func (env *Environment) validate() diag.List {
 	}
 	if env.Build != nil && !env.Build.IsRemote() {
 		for _, f := range []struct{ field, p string }{{"build.path", env.Build.Path}, {"build.dockerfile_path", env.Build.Dockerfile}} {
-			if c := path.Clean(f.p); path.IsAbs(f.p) || c == ".." || strings.HasPrefix(c, "../") {
+			if !IsLocal(f.p) {
 				errs = append(errs, env.errAt(f.field, fmt.Sprintf("%q is outside the build context", f.p), "give a relative path inside the directory"))
 			}
 		}
