@@ -4,10 +4,10 @@ import (
 	"context"
 	"sync"
 
+	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/opencontainers/go-digest"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // withResolveCache resolves each image reference once per platform and
@@ -39,7 +39,7 @@ func (r *resolveCache) ResolveImageConfig(ctx context.Context, ref string, opt s
 	if opt.ImageOpt != nil {
 		k.mode = opt.ImageOpt.ResolveMode
 		if p := opt.ImageOpt.Platform; p != nil {
-			k.platform = formatPlatform(*p)
+			k.platform = platforms.Format(*p)
 		}
 	}
 	if opt.OCILayoutOpt != nil {
@@ -56,8 +56,4 @@ func (r *resolveCache) ResolveImageConfig(ctx context.Context, ref string, opt s
 		e.ref, e.dgst, e.config, e.err = r.Client.ResolveImageConfig(ctx, ref, opt)
 	})
 	return e.ref, e.dgst, e.config, e.err
-}
-
-func formatPlatform(p ocispecs.Platform) string {
-	return p.OS + "/" + p.Architecture + "/" + p.Variant
 }

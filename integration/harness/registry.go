@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -274,19 +275,11 @@ func (c *Registry) Image(ctx context.Context, ref, platform string) (*Image, err
 		return nil, fmt.Errorf("%s: config %s: %w", ref, im.Config.Digest, err)
 	}
 	if platform != "" {
-		if got := platformString(img.Config.OS, img.Config.Architecture, img.Config.Variant); !platformMatches(got, platform) {
+		if got := platforms.Format(img.Config.Platform); !platformMatches(got, platform) {
 			return nil, fmt.Errorf("%s: image config is for %s, not %s", ref, got, platform)
 		}
 	}
 	return img, nil
-}
-
-func platformString(os, arch, variant string) string {
-	s := os + "/" + arch
-	if variant != "" {
-		s += "/" + variant
-	}
-	return s
 }
 
 // platformMatches compares "os/arch[/variant]"; a wanted platform without a
@@ -305,7 +298,7 @@ func pickPlatform(idx ocispec.Index, platform string) (ocispec.Descriptor, error
 		if d.Platform == nil {
 			continue
 		}
-		p := platformString(d.Platform.OS, d.Platform.Architecture, d.Platform.Variant)
+		p := platforms.Format(*d.Platform)
 		if d.Platform.OS == "unknown" || d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -71,7 +72,7 @@ func TestPickPlatform(t *testing.T) {
 			t.Errorf("%s: %v", tc.platform, err)
 			continue
 		}
-		if p := platformString(got.Platform.OS, got.Platform.Architecture, got.Platform.Variant); p != tc.want {
+		if p := platforms.Format(*got.Platform); p != tc.want {
 			t.Errorf("%s: picked %s, want %s", tc.platform, p, tc.want)
 		}
 	}
