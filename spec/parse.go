@@ -165,11 +165,7 @@ func (env *Environment) parseV2(doc *yamlx.Doc, root *yaml.Node) diag.List {
 			errs = append(errs, doc.At(p.Key, key, "this is a conda environment key, found in an Azure ML environment file",
 				"put the conda environment in its own file and refer to it with conda_file:, or give it inline under conda_file:"))
 		default:
-			hint := "known keys: " + strings.Join(Keys, ", ")
-			if s := yamlx.Suggest(key, Keys); s != "" {
-				hint = "did you mean " + s + "?"
-			}
-			errs = append(errs, doc.At(p.Key, key, "unknown key", hint))
+			errs = append(errs, doc.UnknownKey(p.Key, key, Keys, ""))
 		}
 	}
 	return errs
@@ -225,11 +221,7 @@ func (env *Environment) parseBuild(doc *yamlx.Doc, n *yaml.Node) diag.List {
 				b.Dockerfile = s
 			}
 		default:
-			hint := "build takes path and dockerfile_path"
-			if s := yamlx.Suggest(p.Key.Value, []string{"path", "dockerfile_path"}); s != "" {
-				hint = "did you mean " + s + "?"
-			}
-			errs = append(errs, doc.At(p.Key, f, "unknown key", hint))
+			errs = append(errs, doc.UnknownKey(p.Key, f, []string{"path", "dockerfile_path"}, "build takes path and dockerfile_path"))
 		}
 	}
 	if b.Path == "" && len(errs) == 0 {
@@ -255,11 +247,7 @@ func (env *Environment) parseInference(doc *yamlx.Doc, n *yaml.Node) diag.List {
 		f := "inference_config." + p.Key.Value
 		r, ok := routes[p.Key.Value]
 		if !ok {
-			hint := "routes are " + strings.Join(names, ", ")
-			if s := yamlx.Suggest(p.Key.Value, names); s != "" {
-				hint = "did you mean " + s + "?"
-			}
-			errs = append(errs, doc.At(p.Key, f, "unknown key", hint))
+			errs = append(errs, doc.UnknownKey(p.Key, f, names, "routes are "+strings.Join(names, ", ")))
 			continue
 		}
 		seen[p.Key.Value] = true
@@ -302,7 +290,7 @@ func parseRoute(doc *yamlx.Doc, n *yaml.Node, field string, r *Route) diag.List 
 			}
 			r.Path = s
 		default:
-			errs = append(errs, doc.At(p.Key, f, "unknown key", "a route has port and path"))
+			errs = append(errs, doc.UnknownKey(p.Key, f, []string{"port", "path"}, "a route has port and path"))
 		}
 	}
 	if !havePort {

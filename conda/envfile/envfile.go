@@ -112,11 +112,9 @@ func FromNode(doc *yamlx.Doc, n *yaml.Node, field string) (*EnvFile, diag.List) 
 			errs = append(errs, e...)
 			ef.Variables = kv
 		default:
-			hint := "CEP 24 keys are " + strings.Join(Keys, ", ")
-			if s := yamlx.Suggest(key, Keys); s != "" {
-				hint = "did you mean " + s + "?"
-			}
-			ef.Warnings = append(ef.Warnings, doc.At(p.Key, f(key), "unknown key in a conda environment, ignored", hint))
+			w := doc.UnknownKey(p.Key, f(key), Keys, "CEP 24 keys are "+strings.Join(Keys, ", "))
+			w.Msg = "unknown key in a conda environment, ignored"
+			ef.Warnings = append(ef.Warnings, w)
 		}
 	}
 	if !sawDeps {

@@ -288,7 +288,7 @@ package:
 		{"md5: 68c34ec6149623be41a1933ab996a209", "md5: xyz", ":13:15: package[0].hash.md5:"},
 		{"zlib-1.2.13-hd590300_5.conda", "zlib.zip", ":12:8: package[0].url:"},
 		{"optional: false", "optional: maybe", ":14:13: package[0].optional: must be true or false"},
-		{"  optional: false", "  optional: false\n  colour: red", ":15:3: package[0].colour: unknown field"},
+		{"  optional: false", "  optional: false\n  colour: red", ":15:3: package[0].colour: unknown key"},
 		{"  optional: false", "  optional: false\n- name: zlib\n  version: 1.2.13\n  manager: conda\n  platform: linux-64\n  url: https://x/linux-64/zlib-1.2.13-0.conda\n  hash: {}\n  optional: false",
 			":15:3: package[1]: conda package zlib is listed twice"},
 		{"version: 1\n", "version: 2\n", ":1:10: version: unsupported conda-lock version 2"},

@@ -71,7 +71,7 @@ func (d *decoder) fields(n *yaml.Node, field string, known, required []string) m
 		case m[k.Value] != nil:
 			d.fail(k, sub(field, k.Value), "duplicate key")
 		case known != nil && !slices.Contains(known, k.Value):
-			d.fail(k, sub(field, k.Value), "unknown field (known: %s)", strings.Join(known, ", "))
+			d.errs = append(d.errs, yamlx.UnknownKey(d.file, k, sub(field, k.Value), known, ""))
 		default:
 			m[k.Value] = v
 		}

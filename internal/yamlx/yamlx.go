@@ -170,9 +170,35 @@ type KV struct {
 	Line, Column int
 }
 
+// UnknownKey is the error for a mapping key that is not one of known,
+// positioned at the key: "unknown key", with the hint "did you mean X?"
+// when a known key is close (Suggest), else hint, or "known keys: a, b"
+// when hint is "". Callers that only warn change Msg.
+func UnknownKey(file string, key *yaml.Node, field string, known []string, hint string) *diag.Error {
+	k, _ := Scalar(key)
+	if s := Suggest(k, known); s != "" {
+		hint = "did you mean " + s + "?"
+	} else if hint == "" {
+		hint = "known keys: " + strings.Join(known, ", ")
+	}
+	e := &diag.Error{File: file, Field: field, Msg: "unknown key", Hint: hint}
+	if key != nil {
+		e.Line, e.Column = key.Line, key.Column
+	}
+	return e
+}
+
+// UnknownKey is UnknownKey in d's file.
+func (d *Doc) UnknownKey(key *yaml.Node, field string, known []string, hint string) *diag.Error {
+	return UnknownKey(d.File, key, field, known, hint)
+}
+
 // Suggest returns the candidate closest to s (edit distance at most 2), for
-// "did you mean" hints, or "".
+// "did you mean" hints, or "" (always for an empty s).
 func Suggest(s string, candidates []string) string {
+	if s == "" {
+		return ""
+	}
 	best, bestD := "", 3
 	for _, c := range candidates {
 		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
