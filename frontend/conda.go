@@ -3,7 +3,6 @@ package frontend
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -158,12 +157,11 @@ func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, bui
 	}, nil
 }
 
-// solveError points an invalid spec at its line of the conda file.
+// solveError points an invalid spec or platform at its line of the conda
+// file.
 func (s *condaSolver) solveError(err error) error {
-	var se *resolve.SpecError
-	if errors.As(err, &se) && se.Index < len(s.env.Conda.Dependencies) {
-		it := s.env.Conda.Dependencies[se.Index]
-		return diag.List{{File: s.env.Conda.File, Line: it.Line, Column: it.Column, Field: "dependencies", Msg: se.Error()}}
+	if d := resolve.InEnvFile(err, s.env.Conda); d != nil {
+		return d
 	}
 	return err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
-	"github.com/envkit/envkit/internal/diag"
 )
 
 func init() {
@@ -200,25 +198,10 @@ func fileChannel(c, dir string) string {
 }
 
 // lockFailure reports a resolve error; an invalid spec or platform of a
-// file is shown at its line.
+// file is shown at its line, no channels at the file (resolve.InEnvFile).
 func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool) int {
-	var se *resolve.SpecError
-	if errors.As(err, &se) && env != nil && se.Index < len(env.Dependencies) {
-		it := env.Dependencies[se.Index]
-		printDiagnostics(stderr, diag.List{{File: env.File, Line: it.Line, Column: it.Column, Field: "dependencies", Msg: se.Error()}})
-		return exitFailure
-	}
-	var pe *resolve.PlatformError
-	if env != nil && errors.As(err, &pe) && errors.Is(err, resolve.ErrPlatform) {
-		for _, it := range env.Platforms {
-			if it.Value == pe.Platform {
-				printDiagnostics(stderr, diag.List{{File: env.File, Line: it.Line, Column: it.Column, Field: "platforms", Msg: err.Error()}})
-				return exitFailure
-			}
-		}
-	}
-	if env != nil && errors.Is(err, resolve.ErrNoChannels) {
-		fmt.Fprintf(stderr, "envkit: %s: %v\n", env.File, err)
+	if d := resolve.InEnvFile(err, env); d != nil {
+		printDiagnostics(stderr, d)
 		return exitFailure
 	}
 	return condaFailure(stderr, err)
