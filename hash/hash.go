@@ -32,12 +32,12 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// Version is the version of the canonical encoding. It changes whenever the
+// encodingVersion is the version of the canonical encoding. It changes whenever the
 // encoding does, so that an old hash never matches a new meaning.
-const Version = 1
+const encodingVersion = 1
 
-// ShortPrefix starts the printed short form of a hash.
-const ShortPrefix = "envkit_"
+// shortPrefix starts the printed short form of a hash.
+const shortPrefix = "envkit_"
 
 // canonical is the encoded form. Field order is fixed by the struct; lists
 // keep the order that carries meaning.
@@ -86,9 +86,9 @@ func Canonical(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 }
 
 func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
-	c := canonical{V: Version}
+	c := canonical{V: encodingVersion}
 	if env.Image != "" {
-		c.Image = NormalizeImage(env.Image)
+		c.Image = normalizeImage(env.Image)
 	}
 	if env.DockerSteps != nil {
 		c.DockerSteps = normalizeSteps(env.DockerSteps.Text)
@@ -128,13 +128,13 @@ func Short(d digest.Digest) string {
 	if len(h) > 32 {
 		h = h[:32]
 	}
-	return ShortPrefix + h
+	return shortPrefix + h
 }
 
-// NormalizeImage returns the fully qualified form of an image reference
+// normalizeImage returns the fully qualified form of an image reference
 // (docker.io/library/ubuntu:latest for "ubuntu"); an unparsable reference is
 // returned as is (validation reports it).
-func NormalizeImage(ref string) string {
+func normalizeImage(ref string) string {
 	n, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return ref

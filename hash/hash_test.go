@@ -161,7 +161,7 @@ func TestShortForm(t *testing.T) {
 
 // The canonical encoding is part of envkit's contract: stored images are
 // found again by this hash. If this test fails, the encoding changed: bump
-// Version instead of changing what an existing version means.
+// encodingVersion instead of changing what an existing version means.
 func TestEncodingIsStable(t *testing.T) {
 	env, err := spec.Load("env.yml", []byte("image: busybox\nconda_file:\n  channels: [conda-forge]\n  dependencies: [python=3.10]\n"), nil)
 	if err != nil {

@@ -15,9 +15,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Keys are the top-level keys of an Azure ML environment file, with envkit's
+// topLevelKeys are the top-level keys of an Azure ML environment file, with envkit's
 // extensions docker_steps and environment_variables.
-var Keys = []string{
+var topLevelKeys = []string{
 	"$schema", "name", "version", "description", "tags", "properties",
 	"image", "conda_file", "build", "os_type", "inference_config",
 	"docker_steps", "environment_variables",
@@ -70,7 +70,7 @@ func parseDoc(doc *yamlx.Doc) (*Environment, diag.List) {
 		return env, env.parseV1(doc, root)
 	case looksLikeCondaFile(root):
 		env.Format = FormatConda
-		env.Image = DefaultBaseImage
+		env.Image = defaultBaseImage
 		ef, errs := envfile.FromNode(doc, root, "")
 		env.Conda = ef
 		if ef != nil {
@@ -94,7 +94,7 @@ func looksLikeCondaFile(root *yaml.Node) bool {
 			conda = true
 		case "name":
 		default:
-			if slices.Contains(Keys, k) {
+			if slices.Contains(topLevelKeys, k) {
 				return false
 			}
 		}
@@ -165,7 +165,7 @@ func (env *Environment) parseV2(doc *yamlx.Doc, root *yaml.Node) diag.List {
 			errs = append(errs, doc.At(p.Key, key, "this is a conda environment key, found in an Azure ML environment file",
 				"put the conda environment in its own file and refer to it with conda_file:, or give it inline under conda_file:"))
 		default:
-			errs = append(errs, doc.UnknownKey(p.Key, key, Keys, ""))
+			errs = append(errs, doc.UnknownKey(p.Key, key, topLevelKeys, ""))
 		}
 	}
 	return errs
@@ -376,7 +376,7 @@ func (env *Environment) parseV1(doc *yamlx.Doc, root *yaml.Node) diag.List {
 		}
 	}
 	if env.Image == "" && env.Build == nil && env.DockerSteps == nil {
-		env.Image = DefaultBaseImage
+		env.Image = defaultBaseImage
 	}
 	return errs
 }

@@ -36,13 +36,13 @@ const (
 	SystemManaged Kind = "system-managed"
 )
 
-// DefaultBaseImage is the base image of an environment that names none (a
+// defaultBaseImage is the base image of an environment that names none (a
 // plain conda environment.yml, an SDK v1 file without docker.baseImage):
 // Azure ML's default CPU training image.
-const DefaultBaseImage = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest"
+const defaultBaseImage = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest"
 
-// ReservedPrefixes start the names of curated environments only.
-var ReservedPrefixes = []string{"AzureML-", "Microsoft"}
+// reservedPrefixes start the names of curated environments only.
+var reservedPrefixes = []string{"AzureML-", "Microsoft"}
 
 // Environment is one environment definition.
 type Environment struct {
@@ -112,7 +112,7 @@ type InferenceConfig struct {
 
 // Kind says how the environment's image is made.
 func (e *Environment) Kind() Kind {
-	if IsReserved(e.Name) {
+	if isReserved(e.Name) {
 		return Curated
 	}
 	if e.Conda != nil {
@@ -121,10 +121,10 @@ func (e *Environment) Kind() Kind {
 	return UserManaged
 }
 
-// IsReserved reports whether name starts with a prefix reserved for curated
+// isReserved reports whether name starts with a prefix reserved for curated
 // environments.
-func IsReserved(name string) bool {
-	for _, p := range ReservedPrefixes {
+func isReserved(name string) bool {
+	for _, p := range reservedPrefixes {
 		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
 			return true
 		}

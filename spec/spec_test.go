@@ -247,7 +247,7 @@ environment_variables:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env.Format != FormatConda || env.Image != DefaultBaseImage || env.Kind() != SystemManaged || env.Name != "plain" {
+	if env.Format != FormatConda || env.Image != defaultBaseImage || env.Kind() != SystemManaged || env.Name != "plain" {
 		t.Errorf("plain conda: %+v", env)
 	}
 	// SDK v1 with an inline conda environment and a one-stage baseDockerfile.

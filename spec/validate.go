@@ -10,8 +10,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-// MaxNameLength is the longest environment name Azure ML accepts.
-const MaxNameLength = 255
+// maxNameLength is the longest environment name Azure ML accepts.
+const maxNameLength = 255
 
 // validate checks the rules that span fields. It runs after parsing.
 func (env *Environment) validate() diag.List {
@@ -87,10 +87,10 @@ func (env *Environment) validateName() diag.List {
 	case strings.TrimSpace(name) == "":
 		e := env.errAt("name", "empty name", "give the environment a name, e.g. name: my-env")
 		return diag.List{e}
-	case len(name) > MaxNameLength:
-		return diag.List{env.errAt("name", fmt.Sprintf("name is %d characters long, more than %d", len(name), MaxNameLength), "choose a shorter name")}
-	case IsReserved(name):
-		return diag.List{env.errAt("name", fmt.Sprintf("name %q starts with a prefix reserved for curated environments (%s)", name, strings.Join(ReservedPrefixes, ", ")),
+	case len(name) > maxNameLength:
+		return diag.List{env.errAt("name", fmt.Sprintf("name is %d characters long, more than %d", len(name), maxNameLength), "choose a shorter name")}
+	case isReserved(name):
+		return diag.List{env.errAt("name", fmt.Sprintf("name %q starts with a prefix reserved for curated environments (%s)", name, strings.Join(reservedPrefixes, ", ")),
 			"to change a curated environment, create a copy with a new name")}
 	}
 	return nil

@@ -36,8 +36,8 @@ type EnvFile struct {
 	Warnings diag.List
 }
 
-// Keys are the top-level keys CEP 24 and its extensions define.
-var Keys = []string{"name", "prefix", "channels", "dependencies", "variables", "platforms", "category"}
+// cep24Keys are the top-level keys CEP 24 and its extensions define.
+var cep24Keys = []string{"name", "prefix", "channels", "dependencies", "variables", "platforms", "category"}
 
 // Parse reads an environment.yml document.
 func Parse(file string, data []byte) (*EnvFile, error) {
@@ -112,7 +112,7 @@ func FromNode(doc *yamlx.Doc, n *yaml.Node, field string) (*EnvFile, diag.List) 
 			errs = append(errs, e...)
 			ef.Variables = kv
 		default:
-			w := doc.UnknownKey(p.Key, f(key), Keys, "CEP 24 keys are "+strings.Join(Keys, ", "))
+			w := doc.UnknownKey(p.Key, f(key), cep24Keys, "CEP 24 keys are "+strings.Join(cep24Keys, ", "))
 			w.Msg = "unknown key in a conda environment, ignored"
 			ef.Warnings = append(ef.Warnings, w)
 		}

@@ -108,13 +108,13 @@ type prepared struct {
 // prepare parses and validates r.
 func (r *Request) prepare() (*prepared, error) {
 	p := &prepared{}
-	chans, err := ParseChannels(r.Channels, r.ChannelOptions...)
+	chans, err := parseChannels(r.Channels, r.ChannelOptions...)
 	if err != nil {
 		return nil, err
 	}
 	p.channels = chans
 	for i, s := range r.Specs {
-		m, err := ParseSpec(s)
+		m, err := parseSpec(s)
 		if err != nil {
 			return nil, &SpecError{Index: i, Spec: s, Err: err}
 		}
@@ -139,8 +139,8 @@ func (r *Request) prepare() (*prepared, error) {
 	return p, nil
 }
 
-// ParseSpec parses a requested spec leniently and checks it names a package.
-func ParseSpec(s string) (*matchspec.MatchSpec, error) {
+// parseSpec parses a requested spec leniently and checks it names a package.
+func parseSpec(s string) (*matchspec.MatchSpec, error) {
 	m, err := matchspec.ParseLenient(s)
 	if err != nil {
 		return nil, err
@@ -151,10 +151,10 @@ func ParseSpec(s string) (*matchspec.MatchSpec, error) {
 	return m, nil
 }
 
-// ParseChannels resolves channels as written, in order: "nodefaults" is
+// parseChannels resolves channels as written, in order: "nodefaults" is
 // dropped, "defaults" expanded, duplicates (same canonical URL) removed.
 // It returns ErrNoChannels when nothing is left.
-func ParseChannels(names []string, opts ...channel.Option) ([]channel.Channel, error) {
+func parseChannels(names []string, opts ...channel.Option) ([]channel.Channel, error) {
 	var out []channel.Channel
 	for _, n := range names {
 		n = strings.TrimSpace(n)
@@ -373,7 +373,7 @@ func Search(ctx context.Context, g *repodata.Gateway, channels []string, subdir,
 	if err != nil {
 		return nil, &SpecError{Spec: spec, Err: err}
 	}
-	chans, err := ParseChannels(channels, opts...)
+	chans, err := parseChannels(channels, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -108,7 +108,7 @@ func WriteChannel(dir string, pkgs ...Package) error {
 // repodata key it belongs under.
 func (p Package) artifact() (data []byte, fn string, rec map[string]any, key string, err error) {
 	if p.Archive == "" {
-		data, err = Build(p)
+		data, err = buildConda(p)
 		return data, p.Stem() + ".conda", p.index(), "packages.conda", err
 	}
 	if data, err = os.ReadFile(p.Archive); err != nil {
@@ -145,8 +145,8 @@ func (p Package) index() map[string]any {
 	return idx
 }
 
-// Build returns the .conda archive of p.
-func Build(p Package) ([]byte, error) {
+// buildConda returns the .conda archive of p.
+func buildConda(p Package) ([]byte, error) {
 	files := append([]File(nil), p.Files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	type entry struct {

@@ -172,11 +172,11 @@ type KV struct {
 
 // UnknownKey is the error for a mapping key that is not one of known,
 // positioned at the key: "unknown key", with the hint "did you mean X?"
-// when a known key is close (Suggest), else hint, or "known keys: a, b"
+// when a known key is close (suggest), else hint, or "known keys: a, b"
 // when hint is "". Callers that only warn change Msg.
 func UnknownKey(file string, key *yaml.Node, field string, known []string, hint string) *diag.Error {
 	k, _ := Scalar(key)
-	if s := Suggest(k, known); s != "" {
+	if s := suggest(k, known); s != "" {
 		hint = "did you mean " + s + "?"
 	} else if hint == "" {
 		hint = "known keys: " + strings.Join(known, ", ")
@@ -193,9 +193,9 @@ func (d *Doc) UnknownKey(key *yaml.Node, field string, known []string, hint stri
 	return UnknownKey(d.File, key, field, known, hint)
 }
 
-// Suggest returns the candidate closest to s (edit distance at most 2), for
+// suggest returns the candidate closest to s (edit distance at most 2), for
 // "did you mean" hints, or "" (always for an empty s).
-func Suggest(s string, candidates []string) string {
+func suggest(s string, candidates []string) string {
 	if s == "" {
 		return ""
 	}

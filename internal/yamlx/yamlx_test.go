@@ -55,8 +55,8 @@ func TestSuggest(t *testing.T) {
 		"":               "",
 		"n":              "", // too far from every key
 	} {
-		if got := Suggest(in, known); got != want {
-			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		if got := suggest(in, known); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
