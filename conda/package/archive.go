@@ -83,16 +83,27 @@ func newConfig(opts []Option) config {
 
 // ReadFile returns the metadata of the artifact at name; see Read.
 func ReadFile(name string, opts ...Option) (*Metadata, error) {
-	f, err := os.Open(name)
+	f, size, err := open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return Read(f, size, name, opts...)
+}
+
+// open opens the artifact at name and returns its size, for the *File
+// forms of Read and Extract.
+func open(name string) (*os.File, int64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, err
+	}
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		f.Close()
+		return nil, 0, err
 	}
-	return Read(f, fi.Size(), name, opts...)
+	return f, fi.Size(), nil
 }
 
 // Read returns the metadata of an artifact of size bytes without extracting

@@ -18,16 +18,12 @@ import (
 
 // ExtractFile extracts the artifact at name into destDir; see Extract.
 func ExtractFile(ctx context.Context, name, destDir string, opts ...Option) (*Metadata, error) {
-	f, err := os.Open(name)
+	f, size, err := open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return Extract(ctx, f, fi.Size(), name, destDir, opts...)
+	return Extract(ctx, f, size, name, destDir, opts...)
 }
 
 // Extract streams an artifact of size bytes into destDir, which must not
