@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/internal/yamlx"
 	"gopkg.in/yaml.v3"
@@ -99,7 +100,7 @@ func FromNode(doc *yamlx.Doc, n *yaml.Node, field string) (*EnvFile, diag.List) 
 			} else {
 				ef.Platforms = items
 				for _, it := range items {
-					if it.Value == "noarch" {
+					if it.Value == string(platform.Noarch) {
 						errs = append(errs, &diag.Error{File: doc.File, Line: it.Line, Column: it.Column, Field: f(key), Msg: "noarch is not a platform", Hint: "name target platforms such as linux-64"})
 					}
 				}

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	condapkg "github.com/envkit/envkit/conda/package"
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -153,7 +154,7 @@ func prepare(pkgDir, prefix string, opts Options) (*condapkg.Metadata, *PrefixRe
 	if err := checkPrefix(prefix); err != nil {
 		return nil, nil, err
 	}
-	if strings.HasPrefix(opts.Platform, "win-") {
+	if platform.Platform(opts.Platform).IsWindows() {
 		return nil, nil, fmt.Errorf("platform %s: Windows prefixes are not supported", opts.Platform)
 	}
 	md := opts.Metadata
@@ -171,8 +172,8 @@ func prepare(pkgDir, prefix string, opts Options) (*condapkg.Metadata, *PrefixRe
 }
 
 // shebangLimit is the longest shebang line the target's kernel runs.
-func shebangLimit(platform string) int {
-	if strings.HasPrefix(platform, "osx-") {
+func shebangLimit(subdir string) int {
+	if platform.Platform(subdir).IsOSX() {
 		return maxShebangMacOS
 	}
 	return maxShebangLinux

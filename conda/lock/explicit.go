@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/internal/diag"
 )
 
@@ -85,7 +86,7 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 	}
 	if platform == "" {
 		for _, p := range conda {
-			if s := p.Record.Subdir; s != "" && s != "noarch" {
+			if s := p.Record.Subdir; s != "" && s != string(condaplatform.Noarch) {
 				platform = s
 				break
 			}

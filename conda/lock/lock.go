@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/envkit/envkit/conda/matchspec"
+	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 )
 
@@ -87,7 +88,7 @@ func (l *Lock) Stale(platform, contentHash string) bool {
 // specification's content hash. Each record must have a name, version,
 // build and URL. The records are copied.
 func (l *Lock) SetPlatform(platform, contentHash string, solution []*record.RepoDataRecord) error {
-	if platform == "" || platform == "noarch" {
+	if platform == "" || platform == string(condaplatform.Noarch) {
 		return fmt.Errorf("lock: invalid target platform %q", platform)
 	}
 	pkgs := make([]*Package, 0, len(solution))

@@ -35,6 +35,30 @@ func IsKnown(s string) bool { return slices.Contains(Known, Platform(s)) }
 // IsKnown reports whether p is one of Known.
 func (p Platform) IsKnown() bool { return IsKnown(string(p)) }
 
+// OS returns the operating system part of p as conda writes it: "linux"
+// for "linux-64", "osx", "win", "freebsd", ...; "" for noarch (and for
+// anything without a '-').
+func (p Platform) OS() string {
+	os, _, ok := strings.Cut(string(p), "-")
+	if !ok {
+		return ""
+	}
+	return os
+}
+
+// Arch returns the architecture part of p: "64" for "linux-64",
+// "aarch64", "arm64"; "" for noarch (and for anything without a '-').
+func (p Platform) Arch() string {
+	_, arch, _ := strings.Cut(string(p), "-")
+	return arch
+}
+
+// IsWindows reports whether p is a Windows platform (win-*).
+func (p Platform) IsWindows() bool { return p.OS() == "win" }
+
+// IsOSX reports whether p is a macOS platform (osx-*).
+func (p Platform) IsOSX() bool { return p.OS() == "osx" }
+
 // String returns the subdir.
 func (p Platform) String() string { return string(p) }
 

@@ -100,3 +100,29 @@ func TestIsKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestOSArch covers the checks that were written as prefix tests and
+// strings.Cut: link's "win-" and "osx-", virtual's <os>-<arch> split.
+func TestOSArch(t *testing.T) {
+	for _, c := range []struct {
+		p          Platform
+		os, arch   string
+		win, macos bool
+	}{
+		{"linux-64", "linux", "64", false, false},
+		{"linux-aarch64", "linux", "aarch64", false, false},
+		{"osx-arm64", "osx", "arm64", false, true},
+		{"osx-64", "osx", "64", false, true},
+		{"win-64", "win", "64", true, false},
+		{"win-arm64", "win", "arm64", true, false},
+		{"emscripten-wasm32", "emscripten", "wasm32", false, false},
+		{"noarch", "", "", false, false},
+		{"linux-", "linux", "", false, false},
+		{"windows", "", "", false, false},
+		{"", "", "", false, false},
+	} {
+		if c.p.OS() != c.os || c.p.Arch() != c.arch || c.p.IsWindows() != c.win || c.p.IsOSX() != c.macos {
+			t.Errorf("%q: OS %q Arch %q IsWindows %v IsOSX %v; want %q %q %v %v", c.p, c.p.OS(), c.p.Arch(), c.p.IsWindows(), c.p.IsOSX(), c.os, c.arch, c.win, c.macos)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/version"
 )
@@ -64,11 +65,12 @@ var LookupEnv = os.LookupEnv
 // ForPlatform returns the target's virtual packages (__unix or __win first,
 // then the OS version, libc, __archspec and __cuda when present).
 func ForPlatform(o Options) ([]*record.PackageRecord, error) {
-	goos, arch, ok := strings.Cut(o.Platform, "-")
-	if o.Platform == "noarch" {
+	p := platform.Platform(o.Platform)
+	if p == platform.Noarch {
 		return nil, nil
 	}
-	if !ok {
+	goos, arch := p.OS(), p.Arch()
+	if goos == "" {
 		return nil, fmt.Errorf("virtual packages: platform %q: want <os>-<arch>, e.g. linux-64", o.Platform)
 	}
 	archspec, ok := archOf[arch]
