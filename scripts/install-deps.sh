@@ -3,8 +3,10 @@
 # fresh Debian machine (run as root), and is fast when it is all already there:
 #
 #   - Debian packages: runc (the OCI runtime buildkitd uses), docker-registry
-#     (the local OCI distribution registry) and busybox-static (the rootfs of
-#     the locally built test base images);
+#     (the local OCI distribution registry), busybox-static (the rootfs of
+#     the locally built test base images) and containerd (1.6: containerd,
+#     ctr and containerd-shim-runc-v2, which the tests start privately to
+#     pull and run the images they build; Debian's service is never used);
 #   - buildkitd and buildctl at the BuildKit version pinned in go.mod, built
 #     from this module's `tool` dependencies (a plain `go install ...@version`
 #     is refused because buildkit's go.mod has exclude directives);
@@ -34,7 +36,7 @@ main() {
 	. "$ROOT/scripts/lib/debs.sh"
 
 	# --- Debian packages ---------------------------------------------------------
-	DEB_PACKAGES=(runc docker-registry busybox-static)
+	DEB_PACKAGES=(runc docker-registry busybox-static containerd)
 	# The docker CLI (a client only: no engine is started) drives buildx. Machines
 	# of this project ship one in /usr/local/bin; elsewhere Debian's docker.io
 	# provides it (its dockerd is never started).
