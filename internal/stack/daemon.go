@@ -27,6 +27,11 @@ type daemon struct {
 // daemon gets its own session and outlives this process; an attached one is
 // sent SIGTERM by the kernel if this process dies first.
 func startDaemon(name, logPath string, detached bool, argv ...string) (*daemon, error) {
+	return startDaemonEnv(name, logPath, detached, os.Environ(), argv...)
+}
+
+// startDaemonEnv is startDaemon with the environment env.
+func startDaemonEnv(name, logPath string, detached bool, env []string, argv ...string) (*daemon, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -36,7 +41,7 @@ func startDaemon(name, logPath string, detached bool, argv ...string) (*daemon, 
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.Env = os.Environ()
+	cmd.Env = env
 	if detached {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {
