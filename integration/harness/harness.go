@@ -92,7 +92,7 @@ func start() (*Env, error) {
 		s.Close()
 		return nil, fmt.Errorf("%w\n(logs: %s)", err, s.LogDir)
 	}
-	e := &Env{Stack: s, Base: base, Reg: &Registry{}, Startup: time.Since(began)}
+	e := &Env{Stack: s, Base: base, Reg: &Registry{Storage: s.RegistryStorage}, Startup: time.Since(began)}
 	fmt.Fprintf(os.Stderr, "harness: stack ready in %v (reused: %v): registry %s, buildkitd %s, logs in %s\n",
 		e.Startup.Round(time.Millisecond), s.Reused, s.Registry, s.BuildkitAddr, s.LogDir)
 	return e, nil

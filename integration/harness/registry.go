@@ -90,6 +90,9 @@ func (r Ref) String() string {
 // without auth, for tests to inspect what builds pushed.
 type Registry struct {
 	Client *http.Client // nil: http.DefaultClient
+	// Storage is the registry's filesystem storage root, for BlobBytes
+	// ("" when unknown).
+	Storage string
 }
 
 // Manifest is a fetched manifest or index as the registry served it.

@@ -79,6 +79,9 @@ type Stack struct {
 	// are the daemons' log files.
 	StateDir, LogDir          string
 	RegistryLog, BuildkitdLog string
+	// RegistryStorage is the registry's filesystem storage root
+	// (docker/registry/v2/blobs/ under it holds every blob it stores).
+	RegistryStorage string
 	// Tools are the programs this stack runs.
 	Tools Tools
 	// Reused is true when Start found a running persistent stack.
@@ -135,6 +138,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		Persistent:   opts.Persistent,
 	}
 	s.RegistryLog = filepath.Join(s.LogDir, "registry.log")
+	s.RegistryStorage = filepath.Join(dir, "registry")
 	s.BuildkitdLog = filepath.Join(s.LogDir, "buildkitd.log")
 	for _, d := range []string{s.LogDir, s.DockerConfig, filepath.Join(dir, "contexts")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -253,7 +257,7 @@ func (s *Stack) startRegistry(ctx context.Context, opts Options, prev *state) er
 			}
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		if err = os.WriteFile(cfg, []byte(registryConfig(filepath.Join(s.StateDir, "registry"), addr)), 0o644); err != nil {
+		if err = os.WriteFile(cfg, []byte(registryConfig(s.RegistryStorage, addr)), 0o644); err != nil {
 			return fmt.Errorf("stack: %w", err)
 		}
 		d, startErr := startDaemon("registry", s.RegistryLog, s.Persistent, s.Tools.Registry, "serve", cfg)
