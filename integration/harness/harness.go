@@ -98,11 +98,12 @@ func start() (*Env, error) {
 	return e, nil
 }
 
-// Main runs the tests, then stops the stack if Get started one. A temporary
-// stack's directory is removed after a passing run and kept (with its logs)
-// after a failing one.
+// Main runs the tests, then stops the private containerd and the stack if
+// they were started. A temporary stack's directory (with containerd's) is
+// removed after a passing run and kept (with its logs) after a failing one.
 func Main(m *testing.M) {
 	code := m.Run()
+	stopContainerd()
 	if env != nil {
 		if err := env.Close(); err != nil {
 			fmt.Fprintf(os.Stderr, "harness: stopping the stack: %v\n", err)
