@@ -1,9 +1,15 @@
 package condatest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/envkit/envkit/conda/channel"
 	condapkg "github.com/envkit/envkit/conda/package"
@@ -43,4 +49,44 @@ func mustChannel(t *testing.T, dir string) channel.Channel {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// Writing the same packages into a channel again keeps their files; a
+// file changed since is built again.
+func TestWriteChannelAgain(t *testing.T) {
+	dir := t.TempDir()
+	pkgs := []Package{{Name: "a", Version: "1", Build: "0", Files: []File{{Path: "lib/a", Random: 1000}}},
+		{Name: "b", Version: "1", Build: "0", Files: []File{{Path: "lib/b", Content: "b"}}}}
+	if err := WriteChannel(dir, pkgs...); err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(dir, "linux-64", "a-1-0.conda"), filepath.Join(dir, "linux-64", "b-1-0.conda")
+	want, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fiB, _ := os.Stat(b)
+	// a is corrupted in place, b is left alone.
+	if err := os.WriteFile(a, bytes.Repeat([]byte{'x'}, len(want)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if err := WriteChannel(dir, pkgs...); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(a); !bytes.Equal(got, want) {
+		t.Error("a corrupted package file was kept")
+	}
+	if fi, _ := os.Stat(b); !fi.ModTime().Equal(fiB.ModTime()) {
+		t.Error("an unchanged package was built again")
+	}
+	// The repodata still describes the files.
+	rd, err := os.ReadFile(filepath.Join(dir, "linux-64", "repodata.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(want)
+	if !strings.Contains(string(rd), hex.EncodeToString(sum[:])) {
+		t.Errorf("repodata lacks a's sha256:\n%s", rd)
+	}
 }
