@@ -19,13 +19,7 @@ var (
 	ctrdErr  error
 	ctrdDir  string // removed by Main when the harness made it
 	ctrIDs   atomic.Int64
-	ctrPulls sync.Map // ref -> *pullOnce
 )
-
-type pullOnce struct {
-	once sync.Once
-	err  error
-}
 
 // Containerd returns the test binary's private containerd (see
 // stack.StartContainerd), started on first use beside the stack's state (a
@@ -54,14 +48,11 @@ func (e *Env) Containerd(t testing.TB) *stack.Containerd {
 }
 
 // CtrPull pulls ref from the stack's registry into the private containerd
-// (ctr images pull --plain-http), once per reference and test binary.
+// (ctr images pull --plain-http). Pulling again is cheap (only what the
+// containerd lacks is fetched) and follows a tag that moved.
 func (e *Env) CtrPull(ctx context.Context, t testing.TB, ref string) error {
 	t.Helper()
-	c := e.Containerd(t)
-	p, _ := ctrPulls.LoadOrStore(ref, &pullOnce{})
-	po := p.(*pullOnce)
-	po.once.Do(func() { po.err = c.Pull(ctx, ref) })
-	return po.err
+	return e.Containerd(t).Pull(ctx, ref)
 }
 
 // CtrRun pulls ref (see CtrPull) and runs cmd in a fresh container of it

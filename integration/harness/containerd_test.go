@@ -39,6 +39,14 @@ func TestCtrRun(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "broken") || !strings.Contains(err.Error(), "exit status 3") || out != "partial\n" {
 		t.Errorf("failing command: out %q, err %v", out, err)
 	}
+	// A moved tag is followed.
+	moved := writeContext(t, "FROM "+ref+"\nRUN echo moved > /greeting\n")
+	if _, err := e.BuildDockerfile(ctx, moved, nil, ref); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.CtrRun(ctx, t, ref); err != nil || out != "moved\n" {
+		t.Errorf("after the tag moved: %q, %v", out, err)
+	}
 	// The private containerd holds the image in its own namespace and root.
 	c := e.Containerd(t)
 	if ls, err := c.Ctr(ctx, "images", "ls", "-q"); err != nil || !strings.Contains(string(ls), ref) {
