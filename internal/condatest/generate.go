@@ -1,6 +1,7 @@
 package condatest
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -263,6 +264,20 @@ func toolFiles(name, version string) []File {
 // ToolOutput is what Tools[i] prints in an environment at prefix.
 func (g *Generated) ToolOutput(name, prefix string) string {
 	return name + " " + g.versions[name] + "\ntext prefix: " + prefix + "\nbinary prefix: " + prefix + "/lib/" + name + "\n"
+}
+
+// BySize returns the names, largest payload first (ties by name): BySize()[0]
+// is the package a "large package changed" benchmark bumps,
+// BySize()[len/2] a typical small one.
+func (g *Generated) BySize() []string {
+	names := slices.Clone(g.Names)
+	slices.SortFunc(names, func(a, b string) int {
+		if g.Sizes[a] != g.Sizes[b] {
+			return cmp.Compare(g.Sizes[b], g.Sizes[a])
+		}
+		return strings.Compare(a, b)
+	})
+	return names
 }
 
 // TotalSize is the payload bytes of the installed packages.

@@ -198,6 +198,9 @@ func TestGenerateToolsAndBig(t *testing.T) {
 	if bigs != 1 {
 		t.Errorf("%d big packages, want 1", bigs)
 	}
+	if by := g.BySize(); g.Sizes[by[0]] < 50<<20 || g.Sizes[by[1]] >= 50<<20 || g.Sizes[by[20]] < g.Sizes[by[21]] {
+		t.Errorf("BySize: %v", by)
+	}
 	tool := g.Tools[0]
 	md, err := condapkg.ReadFile(filepath.Join(dir, "linux-64", g.Installed[tool]+".conda"))
 	if err != nil {
