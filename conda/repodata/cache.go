@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,9 +34,14 @@ type cacheHeader struct {
 
 // fetcher reads channel files over HTTP(S) or from the file system, keeping
 // HTTP responses in a disk cache revalidated with ETag / Last-Modified.
+// Transient failures are retried (see Gateway.Attempts).
 type fetcher struct {
-	client *http.Client
-	dir    string // cache directory; "" = no cache
+	client   *http.Client
+	dir      string        // cache directory; "" = no cache
+	attempts int           // tries per request, >= 1
+	backoff  time.Duration // wait before the second try; doubled for each next
+	idle     time.Duration // longest wait for the next bytes of a body
+	limits   limits
 }
 
 // fileURL reports whether u is a file:// URL and returns its path.
@@ -52,19 +59,17 @@ func fileURL(u string) (string, bool, error) {
 // get returns the body at u, from the cache when the server says it has not
 // changed (304). A 404 or missing file is errNotFound. decode, if not nil,
 // transforms a freshly downloaded body before it is cached (decompression).
-func (f *fetcher) get(ctx context.Context, u string, decode func([]byte) ([]byte, error)) ([]byte, error) {
+// The body, as downloaded and as decoded, is bounded by b.
+func (f *fetcher) get(ctx context.Context, u string, b bound, decode func([]byte) ([]byte, error)) ([]byte, error) {
 	if path, ok, err := fileURL(u); ok {
 		if err != nil {
 			return nil, err
 		}
-		b, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", u, errNotFound)
-		}
+		data, err := readLocal(path, u, b)
 		if err == nil && decode != nil {
-			b, err = decode(b)
+			data, err = decode(data)
 		}
-		return b, err
+		return data, err
 	}
 	var cached *cacheHeader
 	var body []byte
@@ -72,9 +77,71 @@ func (f *fetcher) get(ctx context.Context, u string, decode func([]byte) ([]byte
 	if entry != "" {
 		cached, body = readEntry(entry, u)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	for attempt := 1; ; attempt++ {
+		resp, data, err := f.try(ctx, u, cached, b)
+		if err == nil {
+			if resp.StatusCode == http.StatusNotModified {
+				return body, nil
+			}
+			if decode != nil {
+				if data, err = decode(data); err != nil {
+					return nil, err
+				}
+			}
+			if entry != "" {
+				h := cacheHeader{URL: u, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().UTC()}
+				if err := writeEntry(entry, &h, data); err != nil {
+					return nil, fmt.Errorf("repodata cache: %w", err)
+				}
+			}
+			return data, nil
+		}
+		var te *transientError
+		if !errors.As(err, &te) {
+			return nil, err
+		}
+		if attempt >= f.attempts {
+			if attempt == 1 {
+				return nil, te.err
+			}
+			return nil, fmt.Errorf("%w (gave up after %s)", te.err, attempts(attempt))
+		}
+		t := time.NewTimer(f.backoff << (attempt - 1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("GET %s: %w (after %s, the last: %v)", u, ctx.Err(), attempts(attempt), te.err)
+		case <-t.C:
+		}
+	}
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}
+
+// transientError is a failure worth another try: 5xx, 429, a timeout, a
+// refused or reset connection, a body cut short.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// errIdle ends a body read that waited too long for its next bytes.
+var errIdle = errors.New("idle read timeout")
+
+// try does one request. It returns the response with its body read (for a
+// 200) or not (304), or an error: errNotFound for 404/410, a
+// *transientError when another try may succeed.
+func (f *fetcher) try(ctx context.Context, u string, cached *cacheHeader, b bound) (*http.Response, []byte, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("User-Agent", "envkit")
 	if cached != nil {
@@ -87,35 +154,83 @@ func (f *fetcher) get(ctx context.Context, u string, decode func([]byte) ([]byte
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("GET %s: %w", u, ctx.Err())
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text repeats the method and URL
+		}
+		err = fmt.Errorf("GET %s: %w", u, err)
+		if permanent(err) {
+			return nil, nil, err
+		}
+		return nil, nil, &transientError{err}
 	}
 	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotModified && cached != nil:
-		return body, nil
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return nil, fmt.Errorf("GET %s: %s: %w", u, resp.Status, errNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+	switch code := resp.StatusCode; {
+	case code == http.StatusNotModified && cached != nil:
+		return resp, nil, nil
+	case code == http.StatusNotFound || code == http.StatusGone:
+		return nil, nil, fmt.Errorf("GET %s: %s: %w", u, resp.Status, errNotFound)
+	case code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout:
+		return nil, nil, &transientError{fmt.Errorf("GET %s: %s", u, resp.Status)}
+	case code != http.StatusOK:
+		return nil, nil, fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
-	// ReadAll fails on a body shorter than its Content-Length, so a cut
-	// download never reaches the cache.
-	b, err := io.ReadAll(resp.Body)
+	// The read fails on a body shorter than its Content-Length, so a cut
+	// download never reaches the cache; it is tried again.
+	data, err := readBounded(&idleReader{r: resp.Body, d: f.idle, cancel: cancel}, resp.ContentLength, b, u)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	if decode != nil {
-		if b, err = decode(b); err != nil {
-			return nil, fmt.Errorf("GET %s: %w", u, err)
+		var le *LimitError
+		switch {
+		case errors.As(err, &le):
+			return nil, nil, err
+		case ctx.Err() != nil:
+			return nil, nil, fmt.Errorf("GET %s: %w", u, ctx.Err())
+		case context.Cause(actx) == errIdle:
+			err = fmt.Errorf("no data for %s (idle read timeout, Gateway.IdleTimeout)", f.idle)
 		}
+		return nil, nil, &transientError{fmt.Errorf("GET %s: reading the body: %w", u, err)}
 	}
-	if entry != "" {
-		h := cacheHeader{URL: u, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: time.Now().UTC()}
-		if err := writeEntry(entry, &h, b); err != nil {
-			return nil, fmt.Errorf("repodata cache: %w", err)
-		}
+	return resp, data, nil
+}
+
+// idleReader cancels its request when a Read waits longer than d.
+type idleReader struct {
+	r      io.Reader
+	d      time.Duration
+	cancel context.CancelCauseFunc
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	if r.d <= 0 {
+		return r.r.Read(p)
 	}
-	return b, nil
+	t := time.AfterFunc(r.d, func() { r.cancel(errIdle) })
+	n, err := r.r.Read(p)
+	t.Stop()
+	return n, err
+}
+
+// permanent reports whether a transport error will not go away by trying
+// again: an untrusted certificate, a host that does not exist, a scheme
+// the client does not speak. Anything else (timeouts, refused and reset
+// connections, and errors whose type was lost on the way, as through
+// BuildKit) is worth another try.
+func permanent(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
+		return true
+	case errors.As(err, &dns):
+		return dns.IsNotFound
+	}
+	return strings.Contains(err.Error(), "unsupported protocol scheme")
 }
 
 // entryPath is where u's cache entry lives: a hash of the URL, so that any
@@ -188,7 +303,7 @@ func writeAtomic(path string, parts ...[]byte) (err error) {
 
 // getShard returns a content-addressed shard, from the cache when present
 // (shards never change), checking its SHA-256 either way.
-func (f *fetcher) getShard(ctx context.Context, u string, h Hash) ([]byte, error) {
+func (f *fetcher) getShard(ctx context.Context, u string, h Hash, b bound) ([]byte, error) {
 	var path string
 	if f.dir != "" {
 		path = filepath.Join(f.dir, "shards", h.String()+".msgpack.zst")
@@ -196,18 +311,19 @@ func (f *fetcher) getShard(ctx context.Context, u string, h Hash) ([]byte, error
 			return b, nil
 		}
 	}
-	var nocache fetcher = fetcher{client: f.client}
-	b, err := nocache.get(ctx, u, nil)
+	nocache := *f
+	nocache.dir = ""
+	data, err := nocache.get(ctx, u, b, nil)
 	if err != nil {
 		return nil, err
 	}
-	if sum := sha256.Sum256(b); sum != h {
+	if sum := sha256.Sum256(data); sum != h {
 		return nil, fmt.Errorf("shard %s: content has SHA-256 %x, want %s", u, sum, h)
 	}
 	if path != "" {
-		if err := writeAtomic(path, b); err != nil {
+		if err := writeAtomic(path, data); err != nil {
 			return nil, fmt.Errorf("repodata cache: %w", err)
 		}
 	}
-	return b, nil
+	return data, nil
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/matchspec"
@@ -22,10 +24,18 @@ import (
 // life. For queries by name a subdir's sharded index (CEP 16) is used when
 // the channel serves one, else its repodata.json(.zst).
 //
+// Every read is bounded: documents and bodies by size (MaxRepodataSize,
+// MaxShardSize), requests by time (ConnectTimeout, HeaderTimeout,
+// IdleTimeout); transient failures (5xx, timeouts, refused or reset
+// connections) are tried Attempts times with exponential backoff.
+//
 // A Gateway is safe for concurrent use. The zero value works without a
 // disk cache.
 type Gateway struct {
-	// Client does the HTTP requests; nil means http.DefaultClient.
+	// Client does the HTTP requests; nil means a client of the Gateway's own
+	// with ConnectTimeout and HeaderTimeout (http.DefaultTransport's proxy
+	// and TLS settings otherwise). A Client of the caller's keeps its own
+	// timeouts; IdleTimeout, the limits and the retries apply to any.
 	Client *http.Client
 	// CacheDir holds cached repodata (e.g. ~/.cache/envkit/repodata); ""
 	// disables the disk cache. Several processes may share it.
@@ -35,9 +45,46 @@ type Gateway struct {
 	// Concurrency bounds parallel fetches; 0 means 8.
 	Concurrency int
 
+	// MaxRepodataSize bounds a subdir's repodata.json, as downloaded and
+	// decompressed; 0 means $ENVKIT_MAX_REPODATA_SIZE, else
+	// DefaultMaxRepodataSize (1 GiB).
+	MaxRepodataSize int64
+	// MaxShardSize bounds a shard and a shard index, as downloaded and
+	// decompressed; 0 means $ENVKIT_MAX_SHARD_SIZE, else DefaultMaxShardSize
+	// (128 MiB).
+	MaxShardSize int64
+
+	// ConnectTimeout bounds connecting (TCP and TLS) for the default
+	// client; 0 means 30s.
+	ConnectTimeout time.Duration
+	// HeaderTimeout bounds the wait for a response's headers once the
+	// request is sent, for the default client; 0 means 60s.
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds the wait for the next bytes of a response body,
+	// for any client; 0 means 60s.
+	IdleTimeout time.Duration
+	// Attempts is how many times a request is tried when it fails
+	// transiently (5xx, 429, a timeout, a refused or reset connection, a
+	// body cut short); 0 means 3. 404 is never tried again: it means the
+	// file is absent.
+	Attempts int
+	// RetryBackoff is the wait before the second try, doubled before each
+	// next one; 0 means 500ms.
+	RetryBackoff time.Duration
+
 	mu      sync.Mutex
 	subdirs map[string]*subdirSource
+	client  *http.Client // the default client, made on first use
 }
+
+// Default timeouts and retries of a Gateway whose fields are zero.
+const (
+	DefaultConnectTimeout = 30 * time.Second
+	DefaultHeaderTimeout  = 60 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+	DefaultAttempts       = 3
+	DefaultRetryBackoff   = 500 * time.Millisecond
+)
 
 // subdirSource is one channel subdir, loaded on first use.
 type subdirSource struct {
@@ -53,12 +100,58 @@ type subdirSource struct {
 	shards  map[string]*RepoData // shard per package name, when sharded
 }
 
-func (g *Gateway) fetcher() *fetcher {
-	c := g.Client
-	if c == nil {
-		c = http.DefaultClient
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
 	}
-	return &fetcher{client: c, dir: g.CacheDir}
+	return v
+}
+
+// fetcher returns a fetcher with the Gateway's settings and its limits.
+func (g *Gateway) fetcher() (*fetcher, error) {
+	var lim limits
+	var err error
+	if lim.repodata, err = makeBound(g.MaxRepodataSize, "repodata", "MaxRepodataSize", EnvMaxRepodataSize, DefaultMaxRepodataSize); err != nil {
+		return nil, err
+	}
+	if lim.shard, err = makeBound(g.MaxShardSize, "shard", "MaxShardSize", EnvMaxShardSize, DefaultMaxShardSize); err != nil {
+		return nil, err
+	}
+	return &fetcher{
+		client:   g.httpClient(),
+		dir:      g.CacheDir,
+		attempts: max(orDefault(g.Attempts, DefaultAttempts), 1),
+		backoff:  orDefault(g.RetryBackoff, DefaultRetryBackoff),
+		idle:     orDefault(g.IdleTimeout, DefaultIdleTimeout),
+		limits:   lim,
+	}, nil
+}
+
+// limits are the size bounds of one Gateway.
+type limits struct{ repodata, shard bound }
+
+// httpClient returns g.Client, or the Gateway's own client with timeouts.
+func (g *Gateway) httpClient() *http.Client {
+	if g.Client != nil {
+		return g.Client
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.client == nil {
+		connect := orDefault(g.ConnectTimeout, DefaultConnectTimeout)
+		t, ok := http.DefaultTransport.(*http.Transport)
+		if ok {
+			t = t.Clone()
+		} else {
+			t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+		}
+		t.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = connect
+		t.ResponseHeaderTimeout = orDefault(g.HeaderTimeout, DefaultHeaderTimeout)
+		g.client = &http.Client{Transport: t}
+	}
+	return g.client
 }
 
 func (g *Gateway) source(ch channel.Channel, subdir string) *subdirSource {
@@ -92,12 +185,21 @@ func (s *subdirSource) loadFull(ctx context.Context, f *fetcher) error {
 	}
 	var body []byte
 	var err error
+	b := f.limits.repodata
 	for _, name := range []string{"repodata.json.zst", "repodata.json"} {
+		u := s.url + name
 		var decode func([]byte) ([]byte, error)
 		if strings.HasSuffix(name, ".zst") {
-			decode = decompress
+			decode = func(data []byte) ([]byte, error) {
+				out, err := decompress(data, b, u)
+				var le *LimitError
+				if err != nil && !errors.As(err, &le) {
+					err = fmt.Errorf("%s: zstd: %w", u, err)
+				}
+				return out, err
+			}
 		}
-		body, err = f.get(ctx, s.url+name, decode)
+		body, err = f.get(ctx, u, b, decode)
 		if !errors.Is(err, errNotFound) {
 			break
 		}
@@ -109,7 +211,7 @@ func (s *subdirSource) loadFull(ctx context.Context, f *fetcher) error {
 	if err != nil {
 		return err
 	}
-	rd, err := Parse(body, s.channel, s.subdir)
+	rd, err := parse(body, source{channel: s.channel, subdir: s.subdir, max: b})
 	if err != nil {
 		return err
 	}
@@ -122,7 +224,10 @@ func (s *subdirSource) loadIndex(ctx context.Context, f *fetcher) error {
 	if s.tried {
 		return nil
 	}
-	body, err := f.get(ctx, s.url+ShardIndexFile, nil)
+	b := f.limits.shard
+	b.what = "shard index"
+	u := s.url + ShardIndexFile
+	body, err := f.get(ctx, u, b, func(data []byte) ([]byte, error) { return maybeDecompress(data, b, u) })
 	if errors.Is(err, errNotFound) {
 		s.tried = true
 		return nil
@@ -169,7 +274,10 @@ func (g *Gateway) byName(ctx context.Context, f *fetcher, s *subdirSource, name 
 			return nil, nil
 		}
 		u, _ := ix.ShardURL(s.url+ShardIndexFile, name)
-		body, err := f.getShard(ctx, u, h)
+		body, err := f.getShard(ctx, u, h, f.limits.shard)
+		if err == nil {
+			body, err = maybeDecompress(body, f.limits.shard, u)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -206,10 +314,14 @@ func (g *Gateway) all(ctx context.Context, f *fetcher, s *subdirSource) ([]*reco
 // RepoData returns the parsed repodata.json of one channel subdir, or nil
 // when the channel has no such subdir.
 func (g *Gateway) RepoData(ctx context.Context, ch channel.Channel, subdir string) (*RepoData, error) {
+	f, err := g.fetcher()
+	if err != nil {
+		return nil, err
+	}
 	s := g.source(ch, subdir)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.loadFull(ctx, g.fetcher()); err != nil {
+	if err := s.loadFull(ctx, f); err != nil {
 		return nil, err
 	}
 	return s.full, nil
@@ -224,7 +336,10 @@ func (g *Gateway) RepoData(ctx context.Context, ch channel.Channel, subdir strin
 // serves none of them is an error (a wrong URL or name).
 func (g *Gateway) Query(ctx context.Context, channels []channel.Channel, subdirs []string, names []string) ([]*record.RepoDataRecord, error) {
 	subdirs = withNoarch(subdirs)
-	f := g.fetcher()
+	f, err := g.fetcher()
+	if err != nil {
+		return nil, err
+	}
 	var sources []*subdirSource
 	for _, ch := range channels {
 		for _, sd := range subdirs {
@@ -236,7 +351,6 @@ func (g *Gateway) Query(ctx context.Context, channels []channel.Channel, subdirs
 	for i := range found {
 		found[i] = make(map[string][]*record.RepoDataRecord)
 	}
-	var err error
 	if names == nil {
 		err = g.parallel(ctx, len(sources), func(i int) error {
 			recs, err := g.all(ctx, f, sources[i])

@@ -26,7 +26,6 @@ import (
 
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/internal/diag"
-	"github.com/klauspost/compress/zstd"
 )
 
 // Info is the "info" object of a repodata document.
@@ -102,6 +101,7 @@ type source struct {
 	channel, subdir string
 	file            string // the document's name for messages; default <channel>/<subdir>/repodata.json
 	baseURL         string // download base overriding info.base_url (sharded repodata)
+	max             bound  // bounds the decompressed document; zero: defaultBound(repodata)
 }
 
 // zstdMagic starts every zstd frame.
@@ -113,8 +113,16 @@ func parse(data []byte, src source) (*RepoData, error) {
 		file = strings.TrimSuffix(src.channel, "/") + "/" + src.subdir + "/repodata.json"
 	}
 	if bytes.HasPrefix(data, zstdMagic) {
+		b := src.max
+		if b.max == 0 {
+			b = defaultBound(DefaultMaxRepodataSize, "repodata", "MaxRepodataSize", EnvMaxRepodataSize)
+		}
 		var err error
-		if data, err = decompress(data); err != nil {
+		if data, err = decompress(data, b, file); err != nil {
+			var le *LimitError
+			if errors.As(err, &le) {
+				return nil, err
+			}
 			return nil, &diag.Error{File: file, Msg: "zstd: " + err.Error()}
 		}
 	}
@@ -138,15 +146,6 @@ func parse(data []byte, src source) (*RepoData, error) {
 	rd.decoded = make([][]*record.RepoDataRecord, len(rd.groups))
 	rd.done = make([]bool, len(rd.groups))
 	return rd, nil
-}
-
-func decompress(data []byte) ([]byte, error) {
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(4<<30))
-	if err != nil {
-		return nil, err
-	}
-	defer dec.Close()
-	return dec.DecodeAll(data, nil)
 }
 
 // setBase works out the download base URL: the shard index's, info.base_url

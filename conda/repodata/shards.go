@@ -75,7 +75,8 @@ func (h *Hash) fromHex(s string) error {
 func ParseShardIndex(data []byte) (*ShardIndex, error) {
 	if bytes.HasPrefix(data, zstdMagic) {
 		var err error
-		if data, err = decompress(data); err != nil {
+		b := defaultBound(DefaultMaxShardSize, "shard index", "MaxShardSize", EnvMaxShardSize)
+		if data, err = decompress(data, b, "shard index"); err != nil {
 			return nil, fmt.Errorf("shard index: zstd: %w", err)
 		}
 	}
@@ -146,7 +147,8 @@ func ParseShard(data []byte, channel, subdir, baseURL, name string) (*RepoData, 
 	file := strings.TrimSuffix(channel, "/") + "/" + subdir + "/" + name
 	if bytes.HasPrefix(data, zstdMagic) {
 		var err error
-		if data, err = decompress(data); err != nil {
+		b := defaultBound(DefaultMaxShardSize, "shard", "MaxShardSize", EnvMaxShardSize)
+		if data, err = decompress(data, b, file); err != nil {
 			return nil, &diag.Error{File: file, Msg: "zstd: " + err.Error()}
 		}
 	}
