@@ -391,7 +391,7 @@ func TestGatewayCutDownloadKeepsCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again) != len(first) || len(first) != 1149 {
+	if len(again) != len(first) || len(first) != 1146 {
 		t.Errorf("%d records after a cut download, want %d", len(again), len(first))
 	}
 	// The cut download is tried 3 times, then the query after it once.
