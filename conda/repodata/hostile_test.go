@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/envkit/envkit/conda/channel"
@@ -434,5 +435,29 @@ func TestParseSize(t *testing.T) {
 		if got := formatSize(n); got != want {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestReadBounded: bodies read in chunks come back whole, whether their
+// size is known, unknown or announced too small; one byte over the limit
+// fails.
+func TestReadBounded(t *testing.T) {
+	data := make([]byte, 3<<20+12345)
+	for i := range data {
+		data[i] = byte(i * 7 / 3)
+	}
+	b := bound{max: int64(len(data)), what: "repodata", field: "MaxRepodataSize"}
+	for _, size := range []int64{-1, int64(len(data)), 100} {
+		got, err := readBounded(iotest.HalfReader(bytes.NewReader(data)), size, b, "u")
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("size %d: %d bytes, %v", size, len(got), err)
+		}
+	}
+	b.max--
+	if _, err := readBounded(bytes.NewReader(data), -1, b, "u"); !errors.As(err, new(*LimitError)) {
+		t.Errorf("over the limit: err = %v", err)
+	}
+	if _, err := readBounded(iotest.TimeoutReader(bytes.NewReader(data)), -1, bound{max: 1 << 30}, "u"); !errors.Is(err, iotest.ErrTimeout) {
+		t.Errorf("failing reader: err = %v", err)
 	}
 }

@@ -15,8 +15,8 @@ import (
 
 // Size limits. Channels are written by others: a repodata document, a shard
 // or an HTTP body larger than its limit is refused, so that a hostile or
-// broken channel (an endless body, a zstd bomb) costs at most the limit in
-// memory, never more.
+// broken channel (an endless body, a zstd bomb) costs about the limit in
+// memory per document read, never more.
 const (
 	// DefaultMaxRepodataSize bounds one subdir's repodata.json, as
 	// downloaded and after zstd decompression: 1 GiB. The largest real
@@ -24,7 +24,7 @@ const (
 	// March 2024 (mamba-org/mamba#3257), while noarch (188 MB) and
 	// osx-arm64 (198 MB) measured in September 2026 (artifact-keeper#4149)
 	// had doubled in the 2.5 years before. 1 GiB leaves about 2.5x over
-	// linux-64's likely size today (350-400 MB) for growth.
+	// linux-64's size today, estimated from those at 350-400 MB, for growth.
 	DefaultMaxRepodataSize int64 = 1 << 30
 	// DefaultMaxShardSize bounds one shard and a shard index (CEP 16), as
 	// downloaded and decompressed: 128 MiB. conda limits a shard index to
@@ -154,45 +154,89 @@ func formatSize(n int64) string {
 
 // readBounded reads r to its end, failing with b's LimitError for u once
 // more than b.max bytes come. size, when known (>= 0), sizes the buffer.
+//
+// Memory stays near what is read: a body of unknown size is read in chunks
+// joined once at the end (at most twice the body, for a moment), never
+// grown by doubling, and a body over the limit costs about the limit.
 func readBounded(r io.Reader, size int64, b bound, u string) ([]byte, error) {
 	if size > b.max {
 		return nil, b.errorFor(u)
 	}
-	buf := make([]byte, 0, max(size, 512)+1)
+	var chunks [][]byte
+	total := int64(0)
+	next := int64(64 << 10)
+	if size >= 0 {
+		next = size + 1 // one more byte tells a body longer than announced
+	}
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > b.max {
+		chunk := make([]byte, min(next, b.max+1-total))
+		n, err := fill(r, chunk)
+		chunks = append(chunks, chunk[:n])
+		total += int64(n)
+		if total > b.max {
 			return nil, b.errorFor(u)
 		}
 		if err == io.EOF {
-			return buf, nil
+			break
 		}
 		if err != nil {
 			return nil, err
 		}
+		next = min(max(total/4, 1<<20), 64<<20)
 	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// fill reads into p until it is full (nil), r ends (io.EOF) or fails.
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // decompress decodes a zstd document, failing with b's LimitError for u
 // when it decodes to more than b.max bytes (a frame that declares a larger
-// size fails before decoding anything).
+// size fails before decoding anything). It streams: memory is the output
+// and the frame's window (at most 128 MiB, as zstd --long and --ultra -22
+// use), not a growing buffer.
 func decompress(data []byte, b bound, u string) ([]byte, error) {
-	window := min(max(b.max, zstd.MinWindowSize), 1<<27) // 128 MiB: zstd --long and --ultra -22
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+	limit := func() error {
+		le := b.errorFor(u)
+		le.What = "decompressed " + le.What
+		return le
+	}
+	size := int64(-1)
+	var h zstd.Header
+	if h.Decode(data) == nil && h.HasFCS {
+		if h.FrameContentSize > uint64(b.max) {
+			return nil, limit()
+		}
+		size = int64(h.FrameContentSize)
+	}
+	window := min(max(b.max, zstd.MinWindowSize), 1<<27)
+	dec, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxMemory(uint64(b.max)), zstd.WithDecoderMaxWindow(uint64(window)))
 	if err != nil {
 		return nil, err
 	}
 	defer dec.Close()
-	out, err := dec.DecodeAll(data, nil)
-	if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) || int64(len(out)) > b.max {
-		le := b.errorFor(u)
-		le.What = "decompressed " + le.What
-		return nil, le
+	out, err := readBounded(dec, size, b, u)
+	var le *LimitError
+	if errors.As(err, &le) || errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return nil, limit()
 	}
 	return out, err
 }
