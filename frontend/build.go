@@ -25,24 +25,14 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// DefaultFilename is read when the build names no file.
-const DefaultFilename = "environment.yml"
-
-const (
-	keyFilename      = "filename"
-	keyDockerfileKey = "dockerfilekey"
-	keyContextKey    = "contextkey"
-	localSessionID   = "local-sessionid:"
-)
-
 // Build is the gateway build function.
 func Build(ctx context.Context, c client.Client) (*client.Result, error) {
-	c = withResolveCache(c)
-	opts := c.BuildOpts().Opts
-	if _, ok := opts[keyFilename]; !ok {
-		opts[keyFilename] = DefaultFilename
+	opts, err := parseOptions(c.BuildOpts().Opts)
+	if err != nil {
+		return nil, err
 	}
-	bc, err := dockerui.NewClient(c)
+	c = withResolveCache(c)
+	bc, err := dockerui.NewClient(withOptions(c, opts))
 	if err != nil {
 		return nil, err
 	}
@@ -53,23 +43,20 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{}); err != nil || ok {
 		return res, err
 	}
-	b := &builder{c: c, bc: bc, src: src, filename: opts[keyFilename]}
+	b := &builder{c: c, bc: bc, src: src, opts: opts}
 	return b.build(ctx)
 }
 
 type builder struct {
-	c        client.Client
-	bc       *dockerui.Client
-	src      *dockerui.Source
-	filename string
+	c    client.Client
+	bc   *dockerui.Client
+	src  *dockerui.Source
+	opts *options
 	// maps holds source maps of the files read besides the entrypoint
 	// (the conda file), by the name errors give them.
 	maps map[string]*llb.SourceMap
 	// dir reads the files beside the environment file that load fetched.
 	dir fs.FS
-	// lockfile is the conda lock file the build names, relative to the
-	// environment file's directory ("" for none).
-	lockfile string
 }
 
 func (b *builder) build(ctx context.Context) (*client.Result, error) {
@@ -79,7 +66,7 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 	}
 	for _, w := range env.Warnings {
 		var opts client.WarnOpts
-		if w.File == b.filename {
+		if w.File == b.opts.Filename {
 			opts.Range = ranges(w) // Warn shows ranges in the environment file
 		}
 		b.src.Warn(ctx, w.Error(), opts)
@@ -134,13 +121,12 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 // the dockerfile local and in one transfer, the conda file it names and the
 // lock file the build names.
 func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
-	env, err := spec.Parse(b.filename, b.src.Data)
+	env, err := spec.Parse(b.opts.Filename, b.src.Data)
 	if err != nil {
 		return env, err
 	}
-	b.lockfile = lockfileOption(b.c.BuildOpts().Opts)
 	var names []string
-	for _, n := range []string{env.CondaFile, b.lockfile} {
+	for _, n := range []string{env.CondaFile, b.opts.Lockfile} {
 		if n != "" && spec.IsLocal(n) {
 			names = append(names, path.Clean(n))
 		}
@@ -148,12 +134,12 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 	if len(names) == 0 {
 		return env, nil
 	}
-	dir := path.Dir(b.filename)
+	dir := path.Dir(b.opts.Filename)
 	follow := make([]string, len(names))
 	for i, n := range names {
 		follow[i] = path.Join(dir, n)
 	}
-	st := b.local(b.dockerfileLocal(), "load "+strings.Join(names, ", "), llb.FollowPaths(follow))
+	st := b.local(b.opts.DockerfileLocal, "load "+strings.Join(names, ", "), llb.FollowPaths(follow))
 	ref, err := b.solve(ctx, st)
 	if err != nil {
 		return nil, err
@@ -164,7 +150,7 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 			b.addSourceMap(st, path.Join(dir, path.Clean(env.CondaFile)), dt)
 		}
 	}
-	return spec.Load(b.filename, b.src.Data, b.dir)
+	return spec.Load(b.opts.Filename, b.src.Data, b.dir)
 }
 
 // input gathers what the conversion needs: the Dockerfile to run, its
@@ -176,7 +162,7 @@ func (b *builder) input(ctx context.Context, env *spec.Environment) (envllb.Inpu
 		in.Dockerfile = df
 		in.SourceMap = b.src.SourceMap
 		if !aligned {
-			in.SourceMap = llb.NewSourceMap(nil, b.filename+" (docker_steps)", "Dockerfile", df)
+			in.SourceMap = llb.NewSourceMap(nil, b.opts.Filename+" (docker_steps)", "Dockerfile", df)
 		}
 		h, err := hash.Compute(env, nil)
 		if err != nil {
@@ -195,7 +181,7 @@ func (b *builder) input(ctx context.Context, env *spec.Environment) (envllb.Inpu
 	dockerfile := path.Clean(env.Build.Dockerfile)
 	// First the Dockerfile and ignore files, then the context without what
 	// they exclude.
-	meta := b.local(b.contextLocal(), "load build definition from "+path.Join(dir, dockerfile), llb.FollowPaths([]string{
+	meta := b.local(b.opts.ContextLocal, "load build definition from "+path.Join(dir, dockerfile), llb.FollowPaths([]string{
 		path.Join(dir, dockerfile), path.Join(dir, dockerfile) + ".dockerignore", path.Join(dir, ".dockerignore"),
 	}))
 	mref, err := b.solve(ctx, meta)
@@ -227,7 +213,7 @@ func (b *builder) input(ctx context.Context, env *spec.Environment) (envllb.Inpu
 	if dir != "." {
 		opts = append(opts, llb.FollowPaths([]string{dir}))
 	}
-	cst := b.local(b.contextLocal(), "load build context", opts...)
+	cst := b.local(b.opts.ContextLocal, "load build context", opts...)
 	cref, err := b.solve(ctx, cst)
 	if err != nil {
 		return in, err
@@ -246,23 +232,9 @@ func (b *builder) input(ctx context.Context, env *spec.Environment) (envllb.Inpu
 	return in, nil
 }
 
-func (b *builder) dockerfileLocal() string {
-	if v, ok := b.c.BuildOpts().Opts[keyDockerfileKey]; ok {
-		return v
-	}
-	return dockerui.DefaultLocalNameDockerfile
-}
-
-func (b *builder) contextLocal() string {
-	if v, ok := b.c.BuildOpts().Opts[keyContextKey]; ok {
-		return v
-	}
-	return dockerui.DefaultLocalNameContext
-}
-
 func (b *builder) local(name, desc string, opts ...llb.LocalOption) llb.State {
 	sid := b.c.BuildOpts().SessionID
-	if v, ok := b.c.BuildOpts().Opts[localSessionID+name]; ok {
+	if v, ok := b.opts.SessionIDs[name]; ok {
 		sid = v
 	}
 	return llb.Local(name, append([]llb.LocalOption{
@@ -308,7 +280,7 @@ func (b *builder) sourceError(err error) error {
 	}
 	for file, rs := range byFile {
 		sm := b.maps[file]
-		if file == b.filename {
+		if file == b.opts.Filename {
 			sm = b.src.SourceMap
 		}
 		if sm != nil {

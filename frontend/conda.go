@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"path"
 	"sync"
 
 	"github.com/containerd/platforms"
@@ -25,32 +24,11 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-const (
-	// keyHelperImage names an image holding the link helper when the
-	// frontend does not run from its own image (opt "source").
-	keyHelperImage = "envkit:helper-image"
-	keySource      = "source"
-	// keyLockfile names a conda lock file (any format envkit reads),
-	// relative to the environment file's directory. docker buildx passes
-	// it as --build-arg ENVKIT_LOCKFILE=...
-	keyLockfile    = "lockfile"
-	keyLockfileArg = "build-arg:ENVKIT_LOCKFILE"
-)
-
-// lockfileOption is the lock file the build names.
-func lockfileOption(opts map[string]string) string {
-	if v := opts[keyLockfile]; v != "" {
-		return v
-	}
-	return opts[keyLockfileArg]
-}
-
 // condaSolver resolves an environment's conda part once per target
 // platform, fetching repodata through BuildKit.
 type condaSolver struct {
 	b       *builder
 	env     *spec.Environment
-	helper  string
 	gateway *repodata.Gateway
 	// previous is the build's lock file: a platform it locks for this very
 	// request is installed as locked, without fetching repodata or
@@ -69,16 +47,11 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 			Msg:  "pip packages are not materialized by the frontend yet",
 			Hint: "install them with docker_steps (RUN pip install ...) until the pip layer lands"}}
 	}
-	opts := b.c.BuildOpts().Opts
-	helper := opts[keyHelperImage]
-	if helper == "" {
-		helper = opts[keySource]
-	}
-	if helper == "" {
+	if b.opts.HelperImage == "" {
 		p := env.Pos("conda_file")
 		return nil, diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: "conda_file",
 			Msg:  "a conda environment needs envkit's frontend image to link its packages",
-			Hint: "build through the frontend image (# syntax=, or buildctl --frontend gateway.v0 --opt source=...), or pass --opt " + keyHelperImage + "=<image>"}}
+			Hint: "build through the frontend image (# syntax=, or buildctl --frontend gateway.v0 --opt " + KeySource + "=...), or pass --opt " + KeyHelperImage + "=<image>"}}
 	}
 	for _, c := range env.Conda.Channels {
 		if c.Value == "nodefaults" || c.Value == "defaults" {
@@ -90,16 +63,13 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		}
 	}
 	gw := &repodata.Gateway{Client: &http.Client{Transport: &buildkitTransport{ctx: ctx, c: b.c}}}
-	cs := &condaSolver{b: b, env: env, helper: helper, gateway: gw}
-	if b.lockfile != "" {
-		if !spec.IsLocal(b.lockfile) {
-			return nil, fmt.Errorf("lock file %q is outside the environment file's directory", b.lockfile)
-		}
-		data, err := fs.ReadFile(b.dir, path.Clean(b.lockfile))
+	cs := &condaSolver{b: b, env: env, gateway: gw}
+	if lf := b.opts.Lockfile; lf != "" {
+		data, err := fs.ReadFile(b.dir, lf)
 		if err != nil {
-			return nil, fmt.Errorf("lock file %q (relative to %s): %w", b.lockfile, b.filename, err)
+			return nil, fmt.Errorf("lock file %q (relative to %s): %w", lf, b.opts.Filename, err)
 		}
-		if cs.previous, err = lock.Read(b.lockfile, data); err != nil {
+		if cs.previous, err = lock.Read(lf, data); err != nil {
 			return nil, err
 		}
 	}
@@ -128,7 +98,7 @@ func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, bui
 			return nil, s.solveError(err)
 		}
 		if s.previous.Stale(subdir, h) {
-			s.b.src.Warn(ctx, fmt.Sprintf("%s is stale for %s (the conda environment changed, or the platform is not locked): solving again, preferring its packages", s.b.lockfile, subdir), client.WarnOpts{})
+			s.b.src.Warn(ctx, fmt.Sprintf("%s is stale for %s (the conda environment changed, or the platform is not locked): solving again, preferring its packages", s.b.opts.Lockfile, subdir), client.WarnOpts{})
 		}
 	}
 	s.mu.Lock() // one fetch of each repodata for all platforms
@@ -152,7 +122,7 @@ func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, bui
 		Variables:  variables(ef),
 		Prefix:     envllb.DefaultPrefix,
 		Subdir:     subdir,
-		Helper:     llb.Image(s.helper, llb.Platform(build), llb.WithMetaResolver(s.b.c)),
+		Helper:     llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c)),
 		HelperPath: helper.Path,
 	}, nil
 }

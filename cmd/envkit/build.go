@@ -117,12 +117,12 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	if err != nil {
 		return nil, err
 	}
-	attrs := map[string]string{"filename": filepath.Base(opt.file)}
+	attrs := map[string]string{frontend.KeyFilename: filepath.Base(opt.file)}
 	if len(opt.platforms) > 0 {
-		attrs["platform"] = strings.Join(opt.platforms, ",")
+		attrs[frontend.KeyPlatform] = strings.Join(opt.platforms, ",")
 	}
 	if opt.helper != "" {
-		attrs["envkit:helper-image"] = opt.helper
+		attrs[frontend.KeyHelperImage] = opt.helper
 	}
 	exp := map[string]string{"name": opt.ref, "push": "true"}
 	if opt.insecure {
@@ -130,7 +130,7 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	}
 	so := client.SolveOpt{
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exp}},
-		LocalMounts:   map[string]fsutil.FS{"dockerfile": dirFS, "context": dirFS},
+		LocalMounts:   map[string]fsutil.FS{frontend.LocalDockerfile: dirFS, frontend.LocalContext: dirFS},
 		FrontendAttrs: attrs,
 	}
 	mode := progressui.DisplayMode(opt.progress)
