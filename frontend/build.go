@@ -79,19 +79,17 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 	if err != nil {
 		return nil, b.sourceError(err)
 	}
+	var condas []*envllb.Conda // by target, the order of bc.Build's idx
+	if cs != nil {
+		if condas, err = cs.resolve(ctx, b.targets(), b.bc.BuildPlatforms[0]); err != nil {
+			return nil, b.sourceError(err)
+		}
+	}
 	caps := b.c.BuildOpts().LLBCaps
 	rb, err := b.bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		var conda *envllb.Conda
-		if cs != nil {
-			target := b.bc.BuildPlatforms[0]
-			if platform != nil {
-				target = *platform
-			}
-			c, err := cs.solve(ctx, target, b.bc.BuildPlatforms[0])
-			if err != nil {
-				return nil, b.sourceError(err)
-			}
-			conda = c
+		if condas != nil {
+			conda = condas[idx]
 		}
 		r, err := envllb.Convert(ctx, in, platform, conda, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps})
 		if err != nil {
@@ -115,6 +113,15 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		return nil, wrapLocations(err, in.SourceMap)
 	}
 	return rb.Finalize()
+}
+
+// targets are the platforms bc.Build calls its function for, in its order:
+// the target platforms, or the build platform when none is given.
+func (b *builder) targets() []ocispecs.Platform {
+	if len(b.bc.TargetPlatforms) > 0 {
+		return b.bc.TargetPlatforms
+	}
+	return b.bc.BuildPlatforms[:1]
 }
 
 // load parses the environment file and reads, from the same directory of

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"sync"
+	"slices"
 
 	"github.com/containerd/platforms"
 	"github.com/envkit/envkit/conda/channel"
@@ -24,8 +24,8 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// condaSolver resolves an environment's conda part once per target
-// platform, fetching repodata through BuildKit.
+// condaSolver resolves an environment's conda part for all target
+// platforms at once, fetching repodata through BuildKit.
 type condaSolver struct {
 	b       *builder
 	env     *spec.Environment
@@ -34,7 +34,6 @@ type condaSolver struct {
 	// request is installed as locked, without fetching repodata or
 	// solving; otherwise its packages are preferred.
 	previous *lock.Lock
-	mu       sync.Mutex
 }
 
 func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*condaSolver, error) {
@@ -76,55 +75,88 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 	return cs, nil
 }
 
-// solve resolves the environment for one target platform and describes its
-// layers.
-func (s *condaSolver) solve(ctx context.Context, platform ocispecs.Platform, build ocispecs.Platform) (*envllb.Conda, error) {
-	p, err := condaplatform.FromOCI(platforms.Format(platform))
-	if err != nil {
-		return nil, err
+// resolve resolves the environment for every target platform in one
+// resolve.Resolve, before any platform's LLB is built: the repodata of all
+// their subdirs is fetched once and concurrently, and the platforms are
+// solved in parallel. It returns each target's layers, in targets' order;
+// build is the platform the helper runs on.
+func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, build ocispecs.Platform) ([]*envllb.Conda, error) {
+	subdirs := make([]string, len(targets))
+	for i, p := range targets {
+		cp, err := condaplatform.FromOCI(platforms.Format(p))
+		if err != nil {
+			return nil, err
+		}
+		subdirs[i] = string(cp)
 	}
-	subdir := string(p)
 	ef := s.env.Conda
 	req := resolve.Request{
 		Specs:     envfile.Values(ef.Dependencies),
 		Channels:  envfile.Values(ef.Channels),
-		Platforms: []string{subdir},
+		Platforms: subdirs, // resolve drops repeats
 		Gateway:   s.gateway,
 		Previous:  s.previous,
 	}
 	if s.previous != nil {
-		h, err := req.Hash(subdir)
-		if err != nil {
-			return nil, s.solveError(err)
-		}
-		if s.previous.Stale(subdir, h) {
-			s.b.src.Warn(ctx, fmt.Sprintf("%s is stale for %s (the conda environment changed, or the platform is not locked): solving again, preferring its packages", s.b.opts.Lockfile, subdir), client.WarnOpts{})
+		for i, subdir := range subdirs {
+			if slices.Contains(subdirs[:i], subdir) {
+				continue
+			}
+			h, err := req.Hash(subdir)
+			if err != nil {
+				return nil, s.solveError(err)
+			}
+			if s.previous.Stale(subdir, h) {
+				s.b.src.Warn(ctx, fmt.Sprintf("%s is stale for %s (the conda environment changed, or the platform is not locked): solving again, preferring its packages", s.b.opts.Lockfile, subdir), client.WarnOpts{})
+			}
 		}
 	}
-	s.mu.Lock() // one fetch of each repodata for all platforms
 	l, err := resolve.Resolve(ctx, req)
-	s.mu.Unlock()
 	if err != nil {
 		return nil, s.solveError(err)
 	}
-	recs, err := l.Records(subdir)
-	if err != nil {
-		return nil, err
+	helperImage := llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c))
+	out := make([]*envllb.Conda, len(targets))
+	for i, subdir := range subdirs {
+		recs, err := l.Records(subdir)
+		if err != nil {
+			return nil, err
+		}
+		// Each image keeps the lock of its own platform, so that its
+		// metadata layer does not change with the other targets.
+		var lockYAML bytes.Buffer
+		if err := lock.WriteCondaLock(&lockYAML, platformLock(l, subdir)); err != nil {
+			return nil, err
+		}
+		out[i] = &envllb.Conda{
+			Records:    recs,
+			Specs:      req.Specs,
+			Lock:       lockYAML.Bytes(),
+			Variables:  variables(ef),
+			Prefix:     envllb.DefaultPrefix,
+			Subdir:     subdir,
+			Helper:     helperImage,
+			HelperPath: helper.Path,
+		}
 	}
-	var lockYAML bytes.Buffer
-	if err := lock.WriteCondaLock(&lockYAML, l); err != nil {
-		return nil, err
+	return out, nil
+}
+
+// platformLock is the part of l for one platform.
+func platformLock(l *lock.Lock, platform string) *lock.Lock {
+	out := &lock.Lock{
+		Platforms:   []string{platform},
+		Channels:    l.Channels,
+		ContentHash: map[string]string{platform: l.ContentHash[platform]},
+		Sources:     l.Sources,
+		Notes:       l.Notes,
 	}
-	return &envllb.Conda{
-		Records:    recs,
-		Specs:      req.Specs,
-		Lock:       lockYAML.Bytes(),
-		Variables:  variables(ef),
-		Prefix:     envllb.DefaultPrefix,
-		Subdir:     subdir,
-		Helper:     llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c)),
-		HelperPath: helper.Path,
-	}, nil
+	for _, p := range l.Packages {
+		if p.Platform == platform {
+			out.Packages = append(out.Packages, p)
+		}
+	}
+	return out
 }
 
 // solveError points an invalid spec or platform at its line of the conda
