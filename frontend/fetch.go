@@ -46,32 +46,11 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil {
 		return nil, err
 	}
-	body, err := readAll(req.Context(), ref, "body")
+	body, err := readFile(req.Context(), ref, "body")
 	if err != nil {
 		return nil, err
 	}
 	return response(req, http.StatusOK, body), nil
-}
-
-// readChunk bounds one gateway read: gRPC messages are limited in size, and
-// conda-forge's repodata is hundreds of megabytes.
-const readChunk = 4 << 20
-
-// readAll reads a whole file of a reference, in chunks.
-func readAll(ctx context.Context, ref client.Reference, name string) ([]byte, error) {
-	st, err := ref.StatFile(ctx, client.StatRequest{Path: name})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, st.Size)
-	for off := int64(0); off < st.Size; off += readChunk {
-		b, err := ref.ReadFile(ctx, client.ReadRequest{Filename: name, Range: &client.FileRange{Offset: int(off), Length: readChunk}})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b...)
-	}
-	return out, nil
 }
 
 func response(req *http.Request, code int, body []byte) *http.Response {

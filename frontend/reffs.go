@@ -64,7 +64,7 @@ func (f *refFS) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dt, err := f.ref.ReadFile(f.ctx, client.ReadRequest{Filename: p})
+	dt, err := readFile(f.ctx, f.ref, p)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
@@ -152,4 +152,31 @@ func (d *refDir) ReadDir(n int) ([]fs.DirEntry, error) {
 	es := d.entries[:n]
 	d.entries = d.entries[n:]
 	return es, nil
+}
+
+// readChunk bounds one gateway read: a gRPC message is limited in size
+// (16 MiB by default), and conda-forge's repodata is hundreds of
+// megabytes.
+const readChunk = 4 << 20
+
+// readFile reads a whole file of a reference, in chunks of readChunk. A
+// file that fits one chunk costs one request; a larger one a stat more, to
+// size the buffer.
+func readFile(ctx context.Context, ref client.Reference, name string) ([]byte, error) {
+	var out []byte
+	for {
+		b, err := ref.ReadFile(ctx, client.ReadRequest{Filename: name, Range: &client.FileRange{Offset: len(out), Length: readChunk}})
+		if err != nil {
+			return nil, err
+		}
+		if out == nil && len(b) == readChunk {
+			if st, err := ref.StatFile(ctx, client.StatRequest{Path: name}); err == nil {
+				out = make([]byte, 0, max(st.Size, readChunk))
+			}
+		}
+		out = append(out, b...)
+		if len(b) < readChunk {
+			return out, nil
+		}
+	}
 }

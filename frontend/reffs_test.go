@@ -1,0 +1,94 @@
+package frontend
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/gateway/client"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// grpcLimit is the gRPC message size a gateway reply may not exceed
+// (grpc's and containerd's default receive limit).
+const grpcLimit = 16 << 20
+
+// memRef is a gateway reference over files in memory that answers reads as
+// the gateway does (a range, or the whole file) and refuses a reply larger
+// than one gRPC message, as the gateway's client does.
+type memRef struct {
+	client.Reference
+	files map[string][]byte
+	reads int
+}
+
+func (r *memRef) ReadFile(_ context.Context, req client.ReadRequest) ([]byte, error) {
+	r.reads++
+	dt, ok := r.files[req.Filename]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	if rg := req.Range; rg != nil {
+		dt = dt[min(rg.Offset, len(dt)):min(rg.Offset+rg.Length, len(dt))]
+	}
+	if len(dt) > grpcLimit {
+		return nil, fmt.Errorf("rpc error: code = ResourceExhausted desc = grpc: received message larger than max (%d vs. %d)", len(dt), grpcLimit)
+	}
+	return bytes.Clone(dt), nil
+}
+
+func (r *memRef) StatFile(_ context.Context, req client.StatRequest) (*fstypes.Stat, error) {
+	dt, ok := r.files[req.Path]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return &fstypes.Stat{Path: req.Path, Mode: 0o644, Size: int64(len(dt))}, nil
+}
+
+// Files larger than a gRPC message read whole, through fetch's reader and
+// refFS alike; small ones in one request.
+func TestReadFileInChunks(t *testing.T) {
+	rnd := rand.NewChaCha8([32]byte{1})
+	blob := func(n int) []byte {
+		b := make([]byte, n)
+		rnd.Read(b)
+		return b
+	}
+	files := map[string][]byte{
+		"ctx/big":   blob(grpcLimit + 5),
+		"ctx/exact": blob(2 * readChunk),
+		"ctx/small": blob(100),
+		"ctx/empty": {},
+	}
+	ref := &memRef{files: files}
+	if _, err := ref.ReadFile(context.Background(), client.ReadRequest{Filename: "ctx/big"}); err == nil {
+		t.Fatal("memRef does not refuse a reply larger than a gRPC message")
+	}
+	rfs := &refFS{ctx: context.Background(), ref: ref, root: "ctx"}
+	for name, want := range files {
+		got, err := readFile(context.Background(), ref, name)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("readFile %s: %d bytes, %v; want %d", name, len(got), err, len(want))
+		}
+		got, err = fs.ReadFile(rfs, name[len("ctx/"):])
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("refFS.ReadFile %s: %d bytes, %v; want %d", name, len(got), err, len(want))
+		}
+		f, err := rfs.Open(name[len("ctx/"):])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = io.ReadAll(f)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("refFS.Open %s: %d bytes, %v; want %d", name, len(got), err, len(want))
+		}
+	}
+	ref.reads = 0
+	if _, err := readFile(context.Background(), ref, "ctx/small"); err != nil || ref.reads != 1 {
+		t.Errorf("a small file took %d reads (%v)", ref.reads, err)
+	}
+}
