@@ -3,15 +3,16 @@ package frontend
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/errdefs"
 )
 
 // buildkitTransport is an http.RoundTripper that fetches through BuildKit's
@@ -21,8 +22,6 @@ type buildkitTransport struct {
 	ctx context.Context
 	c   client.Client
 }
-
-var statusRE = regexp.MustCompile(`invalid response status (\d+)`)
 
 func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet {
@@ -36,8 +35,7 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	res, err := t.c.Solve(req.Context(), client.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 	if err != nil {
-		if m := statusRE.FindStringSubmatch(err.Error()); m != nil {
-			code, _ := strconv.Atoi(m[1])
+		if code, ok := httpStatus(err); ok {
 			return response(req, code, nil), nil
 		}
 		return nil, err
@@ -51,6 +49,48 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, err
 	}
 	return response(req, http.StatusOK, body), nil
+}
+
+// statusText is how BuildKit's HTTP source (source/http/source.go) refuses
+// a response outside 2xx and 3xx: errors.Errorf("invalid response status
+// %d", resp.StatusCode).
+const statusText = "invalid response status "
+
+// httpStatus returns the HTTP status with which BuildKit's HTTP source
+// refused the fetch that failed with err.
+//
+// BuildKit v0.34.2 gives the status in no typed form: the HTTP source
+// returns a plain error with the status in its text, the gateway sends it
+// as a gRPC status with code Unknown, and the typed details of
+// solver/errdefs say which vertex failed (errdefs.Vertex) and, for exec and
+// file ops only, which op (errdefs.Solve), never why. So the typed part
+// decides whether this is the fetch failing: the error must carry an
+// errdefs.VertexError, which the solver attaches to a vertex's own failure
+// and which a gateway, session or cancellation error does not carry (the
+// definition RoundTrip solves holds one vertex, the HTTP source). Only then
+// is the status read, from BuildKit's one format for it; a fetch that fails
+// otherwise (connection refused, timeout) stays an error.
+// TestStatusTextIsBuildKits fails when a BuildKit upgrade changes the text.
+func httpStatus(err error) (int, bool) {
+	var ve *errdefs.VertexError
+	if !errors.As(err, &ve) {
+		return 0, false
+	}
+	msg := ve.Error()
+	i := strings.LastIndex(msg, statusText)
+	if i < 0 {
+		return 0, false
+	}
+	rest := msg[i+len(statusText):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	code, cerr := strconv.Atoi(rest[:n])
+	if cerr != nil || n != 3 || code < 100 || code > 599 {
+		return 0, false
+	}
+	return code, true
 }
 
 func response(req *http.Request, code int, body []byte) *http.Response {
