@@ -14,13 +14,10 @@ import (
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/spf13/cobra"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
 )
-
-func init() {
-	register(&command{name: "build", summary: "build an environment image through buildkitd (the embedded quickstart when no FILE)", run: runBuild})
-}
 
 // buildOptions is what `envkit build` needs once its flags are read.
 type buildOptions struct {
@@ -33,25 +30,51 @@ type buildOptions struct {
 	helper    string // image holding the conda link helper (the frontend image)
 }
 
-func runBuild(args []string, stdout, stderr io.Writer) int {
-	fl := newFlags("build", "[flags] [FILE]", stderr)
-	addr := fl.String("addr", os.Getenv("BUILDKIT_HOST"), "buildkitd address (default: start or reuse envkit's local buildkitd and registry)")
-	tag := fl.String("t", "", "image reference to push (default: <registry>/envkit/<name>:<hash>)")
-	var platforms multiFlag
-	fl.Var(&platforms, "platform", "target platform, e.g. linux/amd64 (repeatable)")
-	progress := fl.String("progress", "auto", "progress output: auto, plain, tty, quiet")
-	helper := fl.String("helper-image", os.Getenv("ENVKIT_HELPER_IMAGE"), "envkit frontend image whose binary links conda packages (needed for conda environments)")
-	if code, stop := parseFlags(fl, args); stop {
-		return code
+func buildCmd() *cobra.Command {
+	var opt buildOptions
+	c := &cobra.Command{
+		Use:   "build [FILE]",
+		Short: "build an environment image through buildkitd (the embedded quickstart when no FILE)",
+		Long: "Builds the environment FILE with envkit's frontend, run in this process against buildkitd,\n" +
+			"and pushes the image; prints REF@DIGEST on stdout. Without --addr (or BUILDKIT_HOST) it starts\n" +
+			"or reuses envkit's local buildkitd and registry, and pushes to <registry>/envkit/<name>:<hash>;\n" +
+			"without FILE it builds the embedded quickstart there.",
+		Example: "  envkit build\n" +
+			"  envkit build environment.yml --platform linux/amd64,linux/arm64\n" +
+			"  envkit build environment.yml --addr tcp://buildkitd:1234 -t registry.example.com/my-env:1",
+		Args: maxArgs("FILE"),
+		RunE: func(c *cobra.Command, args []string) error {
+			switch progressui.DisplayMode(opt.progress) {
+			case progressui.AutoMode, progressui.PlainMode, progressui.TtyMode, progressui.QuietMode, progressui.RawJSONMode:
+			default:
+				return usageErrorf("--progress %q: want auto, plain, tty, quiet or rawjson", opt.progress)
+			}
+			if len(args) == 1 {
+				opt.file = args[0]
+			}
+			if !c.Flags().Changed("addr") {
+				opt.addr = os.Getenv("BUILDKIT_HOST")
+			}
+			if !c.Flags().Changed("helper-image") {
+				opt.helper = os.Getenv("ENVKIT_HELPER_IMAGE")
+			}
+			return exit(runBuild(opt, c.OutOrStdout(), c.ErrOrStderr()))
+		},
 	}
-	if fl.NArg() > 1 {
-		fl.Usage()
-		return exitUsage
-	}
+	fl := c.Flags()
+	fl.StringVar(&opt.addr, "addr", "", "buildkitd address (default $BUILDKIT_HOST, else start or reuse envkit's local buildkitd and registry)")
+	fl.StringVarP(&opt.ref, "tag", "t", "", "image reference to push (default <registry>/envkit/<name>:<hash> on the local stack)")
+	fl.StringArrayVar(&opt.platforms, "platform", nil, "target platform, e.g. linux/amd64 (repeatable, or comma-separated)")
+	fl.StringVar(&opt.progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson")
+	fl.StringVar(&opt.helper, "helper-image", "", "envkit frontend image whose binary links conda packages, needed for conda environments (default $ENVKIT_HELPER_IMAGE)")
+	return c
+}
+
+// runBuild builds opt.file, or the quickstart when it is "".
+func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 	ctx, cancel := interruptible()
 	defer cancel()
 
-	opt := buildOptions{addr: *addr, ref: *tag, platforms: platforms, progress: *progress, helper: *helper}
 	var local *localStack
 	if opt.addr == "" {
 		var err error
@@ -63,9 +86,7 @@ func runBuild(args []string, stdout, stderr io.Writer) int {
 		opt.addr = local.addr
 		opt.insecure = true
 	}
-	if fl.NArg() == 1 {
-		opt.file = fl.Arg(0)
-	} else {
+	if opt.file == "" {
 		if local == nil {
 			fmt.Fprintln(stderr, "envkit: the embedded quickstart builds on envkit's local stack; give a FILE to build with --addr")
 			return exitUsage

@@ -9,30 +9,37 @@ import (
 
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/spec"
+	"github.com/spf13/cobra"
 )
 
-func init() {
-	register(&command{name: "hash", summary: "print the environment hash of an environment file", run: runHash})
+func hashCmd() *cobra.Command {
+	var full, canonical bool
+	c := &cobra.Command{
+		Use:   "hash FILE",
+		Short: "print the environment hash of an environment file",
+		Long: "Prints envkit_<32 hex>, the short form of the sha256 over the canonical encoding of what\n" +
+			"makes the image (base image, Docker steps, build context, conda environment, variables).",
+		Example: "  envkit hash environment.yml\n" +
+			"  envkit hash environment.yml --canonical",
+		Args: exactArgs("FILE"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return exit(runHash(args[0], full, canonical, c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	c.Flags().BoolVar(&full, "full", false, "print the whole sha256 digest")
+	c.Flags().BoolVar(&canonical, "canonical", false, "print the canonical encoding that is hashed")
+	c.MarkFlagsMutuallyExclusive("full", "canonical")
+	return c
 }
 
-func runHash(args []string, stdout, stderr io.Writer) int {
-	fl := newFlags("hash", "[--full | --canonical] FILE", stderr)
-	full := fl.Bool("full", false, "print the whole sha256 digest")
-	canonical := fl.Bool("canonical", false, "print the canonical encoding that is hashed")
-	if code, stop := parseFlags(fl, args); stop {
-		return code
-	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return exitUsage
-	}
-	env, err := loadEnvironment(fl.Arg(0))
+func runHash(file string, full, canonical bool, stdout, stderr io.Writer) int {
+	env, err := loadEnvironment(file)
 	if err != nil {
 		printDiagnostics(stderr, err)
 		return exitFailure
 	}
-	ctx := buildContextFS(fl.Arg(0), env)
-	if *canonical {
+	ctx := buildContextFS(file, env)
+	if canonical {
 		c, err := hash.Canonical(env, ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
@@ -46,7 +53,7 @@ func runHash(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "envkit: %v\n", err)
 		return exitFailure
 	}
-	if *full {
+	if full {
 		fmt.Fprintln(stdout, d)
 	} else {
 		fmt.Fprintln(stdout, hash.Short(d))

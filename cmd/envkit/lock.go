@@ -14,15 +14,10 @@ import (
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
+	"github.com/spf13/cobra"
 )
 
-func init() {
-	register(&command{name: "lock", summary: "solve a conda environment and print its lock", run: runLock})
-}
-
-const lockUsage = `[flags] (-f FILE | SPEC...)
-
-Solves the conda specs (from FILE's conda environment, or SPEC arguments)
+const lockLong = `Solves the conda specs (from FILE's conda environment, or SPEC arguments)
 for each platform and prints the lock on stdout:
   --format conda-lock  conda-lock v1 YAML, every platform (default)
   --format explicit    an @EXPLICIT file; one platform only
@@ -38,45 +33,54 @@ previous lock's packages; --check only reports whether the lock is stale
 (exit 1 if it is).`
 
 type lockOptions struct {
-	channels, platforms, virtual multiFlag
+	channels, platforms, virtual []string
 	format, file, priority       string
 	lockfile                     string
 	check                        bool
 }
 
-func runLock(args []string, stdout, stderr io.Writer) int {
+func lockCmd() *cobra.Command {
 	var o lockOptions
-	fl := newFlags("lock", lockUsage, stderr)
-	fl.Var(&o.channels, "channel", "channel name, URL or local directory, highest priority first (repeatable)")
-	fl.Var(&o.channels, "c", "shorthand for --channel")
-	fl.Var(&o.platforms, "platform", "target conda subdir, e.g. linux-64 (repeatable)")
-	fl.Var(&o.platforms, "p", "shorthand for --platform")
-	fl.Var(&o.virtual, "virtual-package", "override a target virtual package, NAME=VERSION, e.g. __glibc=2.28, __cuda=12.2 (repeatable; empty VERSION removes it)")
+	c := &cobra.Command{
+		Use:   "lock (-f FILE | SPEC...)",
+		Short: "solve a conda environment and print its lock",
+		Long:  lockLong,
+		Example: "  envkit lock -f conda.yml --platform linux-64 --platform linux-aarch64 > conda-lock.yml\n" +
+			"  envkit lock \"python 3.12.*\" numpy -c conda-forge --format explicit\n" +
+			"  envkit lock -f conda.yml --lockfile conda-lock.yml --check",
+		Args: func(_ *cobra.Command, args []string) error {
+			if (o.file == "") == (len(args) == 0) {
+				return usageErrorf("give either -f environment.yml or SPEC arguments")
+			}
+			if o.check && o.lockfile == "" {
+				return usageErrorf("--check needs --lockfile")
+			}
+			switch o.format {
+			case "conda-lock", "explicit", "json":
+			default:
+				return usageErrorf("--format %q: want conda-lock, explicit or json", o.format)
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return exit(runLock(&o, args, c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	fl := c.Flags()
+	fl.StringArrayVarP(&o.channels, "channel", "c", nil, "channel name, URL or local directory, highest priority first (repeatable)")
+	fl.StringArrayVarP(&o.platforms, "platform", "p", nil, "target conda subdir, e.g. linux-64 (repeatable)")
+	fl.StringArrayVar(&o.virtual, "virtual-package", nil, "override a target virtual package, NAME=VERSION, e.g. __glibc=2.28, __cuda=12.2 (repeatable; empty VERSION removes it)")
 	fl.StringVar(&o.format, "format", "conda-lock", "output format: conda-lock, explicit or json")
-	fl.StringVar(&o.file, "f", "", "environment to lock: a conda environment.yml, or an Azure ML environment file with conda_file")
-	fl.StringVar(&o.file, "file", "", "same as -f")
+	fl.StringVarP(&o.file, "file", "f", "", "environment to lock: a conda environment.yml, or an Azure ML environment file with conda_file")
 	fl.StringVar(&o.priority, "channel-priority", "strict", "strict, flexible or disabled")
 	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
 	fl.BoolVar(&o.check, "check", false, "with --lockfile: only report whether it is stale for the request")
-	if code, stop := parseFlags(fl, args); stop {
-		return code
-	}
-	if (o.file == "") == (fl.NArg() == 0) {
-		fmt.Fprintln(stderr, "envkit lock: give either -f environment.yml or SPEC arguments")
-		fl.Usage()
-		return exitUsage
-	}
-	if o.check && o.lockfile == "" {
-		fmt.Fprintln(stderr, "envkit lock: --check needs --lockfile")
-		return exitUsage
-	}
-	switch o.format {
-	case "conda-lock", "explicit", "json":
-	default:
-		fmt.Fprintf(stderr, "envkit lock: --format %q: want conda-lock, explicit or json\n", o.format)
-		return exitUsage
-	}
-	req, env, code := lockRequest(&o, fl.Args(), stderr)
+	return c
+}
+
+// runLock locks the request of o and specs (the SPEC arguments).
+func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
+	req, env, code := lockRequest(o, specs, stderr)
 	if code != exitOK {
 		return code
 	}
@@ -103,7 +107,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	l, err := resolve.Resolve(ctx, *req)
 	if err != nil {
-		return lockFailure(stderr, err, env, fl.NArg() > 0)
+		return lockFailure(stderr, err, env, len(specs) > 0)
 	}
 	if env != nil {
 		l.Sources = []string{filepath.Base(env.File)}

@@ -4,24 +4,13 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
-
-// command is one envkit subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
-}
-
-var commands = map[string]*command{}
-
-func register(c *command) { commands[c.name] = c }
 
 // exit codes
 const (
@@ -34,60 +23,169 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+// newRoot is the one place that defines envkit's commands. Each command's
+// file has its constructor (flags, help, example) beside the code it runs.
+//
+// Commands group by what they act on. The workspace commands to come join
+// the same way: `env` is a command whose subcommands (create, show, list,
+// archive, restore, clone) are added to it, and `--workspace` / `--json`
+// are flags of the commands that use them (PersistentFlags on `env`).
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "envkit",
+		Short: "build machine-learning environment images",
+		Long: "envkit turns a machine-learning environment definition (an Azure ML environment file,\n" +
+			"a conda environment.yml or an azureml_environment.json) into an OCI image.",
+		SilenceErrors:     true, // run prints errors and maps them to exit codes
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "envkit: unknown command %q\n\n", args[0])
-		usage(stderr)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.SetHelpCommand(helpCmd())
+	root.SetHelpTemplate(helpTemplate)
+
+	root.AddGroup(
+		&cobra.Group{ID: "env", Title: "Environment commands:"},
+		&cobra.Group{ID: "conda", Title: "Conda commands:"},
+	)
+	for _, c := range []*cobra.Command{validateCmd(), hashCmd(), buildCmd()} {
+		c.GroupID = "env"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{searchCmd(), lockCmd()} {
+		c.GroupID = "conda"
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// run runs the command line args and returns the exit code: 0 ok (and
+// help), 1 failure, 2 a wrong command line (with a short message on stderr).
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	if len(args) == 0 {
+		fmt.Fprint(stderr, root.UsageString())
 		return exitUsage
 	}
-	return c.run(args[1:], stdout, stderr)
+	if c, _, err := root.Find(args); err == nil {
+		args = singleDashLongFlags(c, args)
+	}
+	root.SetArgs(args)
+	c, err := root.ExecuteC()
+	var code exitCode
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &code):
+		return int(code)
+	default: // cobra's and the commands' argument checks: a usage error
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", c.CommandPath(), strings.TrimSpace(err.Error()), c.CommandPath())
+		return exitUsage
+	}
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: envkit <command> [flags] [args]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+// exitCode is a command's result when it has already reported on stderr.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// exit turns a command's exit code into RunE's error.
+func exit(code int) error {
+	if code == exitOK {
+		return nil
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
+	return exitCode(code)
 }
 
-// newFlags returns a flag set that reports errors as usage errors.
-func newFlags(name, args string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("envkit "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: envkit %s %s\n", name, args)
-		fs.PrintDefaults()
-	}
-	return fs
-}
+// usageErrorf is a wrong command line: run prints it with a pointer to
+// --help and exits 2.
+func usageErrorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
-// parseFlags parses args; it returns an exit code when the command should
-// stop (help or a usage error).
-func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, true
+// exactArgs wants exactly one argument per name.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return usageErrorf("missing %s", strings.Join(names[len(args):], " "))
+		case len(args) > len(names):
+			return usageErrorf("unexpected argument %q (want %s)", args[len(names)], strings.Join(names, " "))
 		}
-		return exitUsage, true
+		return nil
 	}
-	return 0, false
 }
 
-// multiFlag collects a repeatable string flag.
-type multiFlag []string
+// maxArgs wants at most one argument per name.
+func maxArgs(names ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > len(names) {
+			return usageErrorf("unexpected argument %q (want at most %s)", args[len(names)], strings.Join(names, " "))
+		}
+		return nil
+	}
+}
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+// helpTemplate is cobra's with the one-line summary always first.
+const helpTemplate = `{{.Short}}{{with .Long}}
+
+{{. | trimTrailingWhitespaces}}{{end}}
+
+{{if or .Runnable .HasSubCommands}}{{.UsageString}}{{end}}`
+
+// helpCmd is `envkit help [COMMAND]`: an unknown command is a usage error.
+func helpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "show the help of a command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, _, err := c.Root().Find(args)
+			if err != nil {
+				return err
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
+}
+
+// singleDashLongFlags rewrites -name and -name=value to --name for c's long
+// flags: envkit's flags were Go flag-package flags, which take one dash as
+// well as two, and without this `-check` would read as `-c heck`. Values of
+// flags and arguments after "--" are left alone.
+func singleDashLongFlags(c *cobra.Command, args []string) []string {
+	c.InitDefaultHelpFlag()
+	c.InheritedFlags() // merges the parents' persistent flags into c.Flags()
+	flags := c.Flags()
+	out := make([]string, 0, len(args))
+	takesValue := false // the previous argument is a flag waiting for its value
+	for i, a := range args {
+		if takesValue {
+			takesValue = false
+			out = append(out, a)
+			continue
+		}
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		switch {
+		case strings.HasPrefix(a, "--"):
+			name, _, hasValue := strings.Cut(a[2:], "=")
+			if f := flags.Lookup(name); f != nil && !hasValue && f.NoOptDefVal == "" {
+				takesValue = true
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 2:
+			name, _, hasValue := strings.Cut(a[1:], "=")
+			if f := flags.Lookup(name); f != nil && len(name) > 1 {
+				a = "-" + a
+				takesValue = !hasValue && f.NoOptDefVal == ""
+			}
+		case strings.HasPrefix(a, "-") && len(a) == 2:
+			if f := flags.ShorthandLookup(a[1:]); f != nil && f.NoOptDefVal == "" {
+				takesValue = true
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}

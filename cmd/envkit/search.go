@@ -7,36 +7,44 @@ import (
 
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/resolve"
+	"github.com/spf13/cobra"
 )
 
-func init() {
-	register(&command{name: "search", summary: "list the conda packages of channels that match a spec", run: runSearch})
+// searchOptions is what `envkit search` needs once its flags are read.
+type searchOptions struct {
+	channels []string
+	platform string
+	json     bool
 }
 
-func runSearch(args []string, stdout, stderr io.Writer) int {
-	fl := newFlags("search", "[--channel C]... [--platform P] [--json] SPEC\n\n"+
-		"Lists every record of the channels (P's subdir and noarch) matching the match spec SPEC\n"+
-		"(\"numpy\", \"numpy>=1.24\", \"*zlib*\"), sorted by name, version, build number.", stderr)
-	var chans multiFlag
-	fl.Var(&chans, "channel", "channel name, URL or local directory, highest priority first (repeatable)")
-	fl.Var(&chans, "c", "shorthand for --channel")
-	subdir := fl.String("platform", string(platform.Current()), "conda subdir to search")
-	fl.StringVar(subdir, "p", string(platform.Current()), "shorthand for --platform")
-	asJSON := fl.Bool("json", false, "print a JSON array of records")
-	if code, stop := parseFlags(fl, args); stop {
-		return code
+func searchCmd() *cobra.Command {
+	var o searchOptions
+	c := &cobra.Command{
+		Use:   "search SPEC",
+		Short: "list the conda packages of channels that match a spec",
+		Long: "Lists every record of the channels (the platform's subdir and noarch) matching the match\n" +
+			"spec SPEC (\"numpy\", \"numpy>=1.24\", \"*zlib*\"), sorted by name, version, build number.",
+		Example: "  envkit search -c conda-forge \"numpy>=1.24\"\n" +
+			"  envkit search \"*zlib*\" -c ./channel --platform linux-aarch64 --json",
+		Args: exactArgs("SPEC"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return exit(runSearch(o, args[0], c.OutOrStdout(), c.ErrOrStderr()))
+		},
 	}
-	if fl.NArg() != 1 {
-		fl.Usage()
-		return exitUsage
-	}
+	c.Flags().StringArrayVarP(&o.channels, "channel", "c", nil, "channel name, URL or local directory, highest priority first (repeatable)")
+	c.Flags().StringVarP(&o.platform, "platform", "p", string(platform.Current()), "conda subdir to search")
+	c.Flags().BoolVar(&o.json, "json", false, "print a JSON array of records")
+	return c
+}
+
+func runSearch(o searchOptions, spec string, stdout, stderr io.Writer) int {
 	ctx, cancel := interruptible()
 	defer cancel()
-	recs, err := resolve.Search(ctx, condaGateway(stderr), chans, *subdir, fl.Arg(0))
+	recs, err := resolve.Search(ctx, condaGateway(stderr), o.channels, o.platform, spec)
 	if err != nil {
 		return condaFailure(stderr, err)
 	}
-	if *asJSON {
+	if o.json {
 		if err := writeJSON(stdout, recordsJSON(recs)); err != nil {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
