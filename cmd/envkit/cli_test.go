@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -239,5 +241,29 @@ func TestUsageErrors(t *testing.T) {
 	code, out, errs := runCLI(t)
 	if code != exitUsage || out != "" || !strings.Contains(errs, "Usage:\n  envkit [command]") || !strings.Contains(errs, "validate") {
 		t.Errorf("no args: exit %d %q\n%s", code, out, errs)
+	}
+}
+
+// The exit-code contract for commands to come: an error RunE returns is a
+// failure (exit 1), a usageErrorf a usage error (exit 2), exit(code) is
+// code, whatever the command printed itself.
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		err        error
+		code       int
+		wantStderr string
+	}{
+		{nil, exitOK, ""},
+		{errors.New("registry unreachable"), exitFailure, "envkit: registry unreachable\n"},
+		{usageErrorf("--json and --quiet"), exitUsage, "envkit try: --json and --quiet\nRun 'envkit try --help' for usage.\n"},
+		{exit(exitFailure), exitFailure, ""},
+		{exit(exitUsage), exitUsage, ""},
+	} {
+		var stderr strings.Builder
+		root := newRoot(io.Discard, &stderr)
+		root.AddCommand(&cobra.Command{Use: "try", RunE: func(*cobra.Command, []string) error { return tc.err }})
+		if code := execute(root, []string{"try"}, &stderr); code != tc.code || stderr.String() != tc.wantStderr {
+			t.Errorf("%v: exit %d, stderr %q; want %d %q", tc.err, code, stderr.String(), tc.code, tc.wantStderr)
+		}
 	}
 }

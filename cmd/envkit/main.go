@@ -36,7 +36,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "build machine-learning environment images",
 		Long: "envkit turns a machine-learning environment definition (an Azure ML environment file,\n" +
 			"a conda environment.yml or an azureml_environment.json) into an OCI image.",
-		SilenceErrors:     true, // run prints errors and maps them to exit codes
+		SilenceErrors:     true, // execute prints errors and maps them to exit codes
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
@@ -64,7 +64,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 // run runs the command line args and returns the exit code: 0 ok (and
 // help), 1 failure, 2 a wrong command line (with a short message on stderr).
 func run(args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	return execute(newRoot(stdout, stderr), args, stderr)
+}
+
+// execute runs args on root's tree. A command's RunE returns nil, exit(code)
+// when it has reported itself, a usageErrorf, or any other error for a
+// failure (printed, exit 1). Errors before RunE runs (flags, arguments,
+// unknown command) are usage errors.
+func execute(root *cobra.Command, args []string, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, root.UsageString())
 		return exitUsage
@@ -72,17 +79,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if c, _, err := root.Find(args); err == nil {
 		args = singleDashLongFlags(c, args)
 	}
+	ran := false
+	walk(root, func(c *cobra.Command) {
+		if runE := c.RunE; runE != nil {
+			c.RunE = func(c *cobra.Command, args []string) error { ran = true; return runE(c, args) }
+		}
+	})
 	root.SetArgs(args)
 	c, err := root.ExecuteC()
 	var code exitCode
+	var usage usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &code):
 		return int(code)
-	default: // cobra's and the commands' argument checks: a usage error
+	case errors.As(err, &usage) || !ran:
 		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", c.CommandPath(), strings.TrimSpace(err.Error()), c.CommandPath())
 		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "envkit: %v\n", err)
+		return exitFailure
+	}
+}
+
+// walk calls f on c and every command below it.
+func walk(c *cobra.Command, f func(*cobra.Command)) {
+	f(c)
+	for _, sub := range c.Commands() {
+		walk(sub, f)
 	}
 }
 
@@ -99,9 +124,11 @@ func exit(code int) error {
 	return exitCode(code)
 }
 
-// usageErrorf is a wrong command line: run prints it with a pointer to
+// usageError is a wrong command line: run prints it with a pointer to
 // --help and exits 2.
-func usageErrorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
+type usageError struct{ error }
+
+func usageErrorf(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // exactArgs wants exactly one argument per name.
 func exactArgs(names ...string) cobra.PositionalArgs {
@@ -141,7 +168,7 @@ func helpCmd() *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			cmd, _, err := c.Root().Find(args)
 			if err != nil {
-				return err
+				return usageError{err}
 			}
 			cmd.InitDefaultHelpFlag()
 			return cmd.Help()
