@@ -117,21 +117,22 @@ func TestFlagsAfterArguments(t *testing.T) {
 	})
 }
 
-// Flags written with one dash, as Go's flag package took them, keep their
-// meaning: -check is --check, not -c heck.
+// Flags written as Go's flag package took them keep their meaning: -check
+// is --check, not -c heck; --q is -q.
 func TestSingleDashLongFlags(t *testing.T) {
 	dir := t.TempDir()
 	env := writeFile(t, dir, "env.yml", "name: t\nimage: busybox\n")
 	sameRun(t, []string{"hash", "-canonical", env}, []string{"hash", "--canonical", env})
 	sameRun(t, []string{"hash", "-full=true", env}, []string{"hash", "--full", env})
+	sameRun(t, []string{"validate", "--q", env}, []string{"validate", "-q", env})
 
 	root := newRoot(io.Discard, io.Discard)
 	lock, _, err := root.Find([]string{"lock"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := singleDashLongFlags(lock, []string{"lock", "-c", "-check", "-check", "-format=json", "-lockfile", "-f", "-p", "linux-64", "-x", "-help", "--", "-check"})
-	want := []string{"lock", "-c", "-check", "--check", "--format=json", "--lockfile", "-f", "-p", "linux-64", "-x", "--help", "--", "-check"}
+	got := singleDashLongFlags(lock, []string{"lock", "-c", "-check", "-check", "-format=json", "-lockfile", "-f", "-p", "linux-64", "-x", "-help", "--c=x", "--p", "--f", "--", "-check"})
+	want := []string{"lock", "-c", "-check", "--check", "--format=json", "--lockfile", "-f", "-p", "linux-64", "-x", "--help", "-c=x", "-p", "--f", "--", "-check"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}

@@ -177,9 +177,10 @@ func helpCmd() *cobra.Command {
 }
 
 // singleDashLongFlags rewrites -name and -name=value to --name for c's long
-// flags: envkit's flags were Go flag-package flags, which take one dash as
-// well as two, and without this `-check` would read as `-c heck`. Values of
-// flags and arguments after "--" are left alone.
+// flags, and --x to -x for its one-letter ones: envkit's flags were Go
+// flag-package flags, which take one dash as well as two, and without this
+// `-check` would read as `-c heck`. Values of flags and arguments after "--"
+// are left alone.
 func singleDashLongFlags(c *cobra.Command, args []string) []string {
 	c.InitDefaultHelpFlag()
 	c.InheritedFlags() // merges the parents' persistent flags into c.Flags()
@@ -198,7 +199,13 @@ func singleDashLongFlags(c *cobra.Command, args []string) []string {
 		switch {
 		case strings.HasPrefix(a, "--"):
 			name, _, hasValue := strings.Cut(a[2:], "=")
-			if f := flags.Lookup(name); f != nil && !hasValue && f.NoOptDefVal == "" {
+			f := flags.Lookup(name)
+			if f == nil && len(name) == 1 { // --t: a one-letter flag, as Go's flag package took it
+				if f = flags.ShorthandLookup(name); f != nil {
+					a = a[1:]
+				}
+			}
+			if f != nil && !hasValue && f.NoOptDefVal == "" {
 				takesValue = true
 			}
 		case strings.HasPrefix(a, "-") && len(a) > 2:
