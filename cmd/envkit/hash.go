@@ -26,7 +26,7 @@ func hashCmd() *cobra.Command {
 			return exit(runHash(args[0], full, canonical, c.OutOrStdout(), c.ErrOrStderr()))
 		},
 	}
-	c.Flags().BoolVar(&full, "full", false, "print the whole sha256 digest")
+	c.Flags().BoolVar(&full, "full", false, "print the whole sha256 digest (not with --canonical)")
 	c.Flags().BoolVar(&canonical, "canonical", false, "print the canonical encoding that is hashed")
 	c.MarkFlagsMutuallyExclusive("full", "canonical")
 	return c
