@@ -61,6 +61,9 @@ type Request struct {
 	Virtual map[string]map[string]string
 	// ChannelPriority is the solver's channel priority (default Strict).
 	ChannelPriority solver.Priority
+	// SolverBudget bounds each platform's solve (the zero value:
+	// solver.DefaultTimeout); a solve over it fails with a *solver.BudgetError.
+	SolverBudget solver.Budget
 	// ContentHash, when set, is recorded for every platform instead of the
 	// request's own hash (Hash), e.g. the hash of a whole environment
 	// definition the request comes from.
@@ -323,6 +326,7 @@ func (r *Request) solve(ctx context.Context, p *prepared, plat string, all []*re
 		Locked:          locked,
 		ChannelOrder:    order,
 		ChannelPriority: r.ChannelPriority,
+		Budget:          r.SolverBudget,
 	})
 }
 

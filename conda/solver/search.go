@@ -1,6 +1,11 @@
 package solver
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
 
 // run is one SAT search over a pool.
 type run struct {
@@ -16,6 +21,49 @@ type run struct {
 	// satisfied (rootsOK) and so are the dependencies of trueVars[:depsOK].
 	rootsOK bool
 	depsOK  int
+
+	conflicts, decisions int
+	maxConflicts         int       // 0: no limit
+	deadline             time.Time // zero: no limit
+	timeLimit            time.Duration
+	limit                string // the limit that ended the search
+}
+
+// errBudget ends a search that used up its budget (see run.budgetError).
+var errBudget = errors.New("solver budget exhausted")
+
+// budget sets the run's limits from b, the time counted from started.
+func (r *run) budget(b Budget, started time.Time) {
+	t := b.Time
+	if t == 0 {
+		t = DefaultTimeout
+	}
+	if t > 0 {
+		r.deadline, r.timeLimit = started.Add(t), t
+	}
+	r.maxConflicts = b.Conflicts
+}
+
+// outOfConflicts reports whether the run met as many conflicts as its
+// budget allows.
+func (r *run) outOfConflicts() bool {
+	if r.maxConflicts > 0 && r.conflicts >= r.maxConflicts {
+		r.limit = fmt.Sprint(r.maxConflicts, " conflicts")
+		return true
+	}
+	return false
+}
+
+// budgetError describes a run that ended with errBudget.
+func (r *run) budgetError(started time.Time) *BudgetError {
+	e := &BudgetError{
+		Limit: r.limit, Elapsed: time.Since(started), Conflicts: r.conflicts, Decisions: r.decisions,
+		Candidates: len(r.pl.vars) - 1, Available: len(r.pl.p.Available),
+	}
+	for _, d := range r.pl.roots {
+		e.Specs = append(e.Specs, d.src)
+	}
+	return e
 }
 
 func newRun(pl *pool, track bool) *run {
@@ -175,6 +223,7 @@ func (r *run) conflict(confl int32) bool {
 		r.confl = confl
 		return false
 	}
+	r.conflicts++
 	learnt, back, why := s.analyze(confl)
 	s.backtrack(back)
 	r.dropTrue()
@@ -193,10 +242,17 @@ func (r *run) solve(ctx context.Context) (bool, error) {
 			if err := ctx.Err(); err != nil {
 				return false, err
 			}
+			if !r.deadline.IsZero() && time.Now().After(r.deadline) {
+				r.limit = r.timeLimit.String()
+				return false, errBudget
+			}
 		}
 		if ok, confl := s.propagate(); !ok {
 			if !r.conflict(confl) {
 				return false, nil
+			}
+			if r.outOfConflicts() {
+				return false, errBudget
 			}
 			continue
 		}
@@ -208,12 +264,16 @@ func (r *run) solve(ctx context.Context) (bool, error) {
 			if !r.conflict(id) {
 				return false, nil
 			}
+			if r.outOfConflicts() {
+				return false, errBudget
+			}
 			continue
 		}
 		v := r.decide()
 		if v == 0 {
 			return true, nil
 		}
+		r.decisions++
 		s.lim = append(s.lim, int32(len(s.trail)))
 		s.assign(posLit(v), noReason)
 	}

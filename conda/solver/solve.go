@@ -20,9 +20,11 @@ package solver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/envkit/envkit/conda/record"
 )
@@ -64,7 +66,51 @@ type Problem struct {
 	// first appearance.
 	ChannelOrder    []string
 	ChannelPriority Priority // Strict (default) | Flexible | Disabled
+	// Budget bounds the search (the zero value: DefaultTimeout, no
+	// conflict limit). A search that exceeds it ends with a *BudgetError.
+	Budget Budget
 }
+
+// DefaultTimeout is the time a search may take when Budget.Time is 0.
+const DefaultTimeout = 60 * time.Second
+
+// Budget bounds one Solve. Some requests (a pigeonhole among a few hundred
+// records) take the search exponential time to prove unsatisfiable; the
+// budget turns them into an error instead of an endless build.
+type Budget struct {
+	// Time is how long Solve may search: 0 means DefaultTimeout, a
+	// negative value no limit (the context can still cancel).
+	Time time.Duration
+	// Conflicts is how many conflicts the search may meet: 0 means no limit.
+	Conflicts int
+}
+
+// BudgetError reports a search that ended because it used up its Budget,
+// neither solved nor proved unsatisfiable.
+type BudgetError struct {
+	Limit     string        // the limit hit: "60s" or "1000 conflicts"
+	Elapsed   time.Duration // time spent in Solve
+	Conflicts int           // conflicts met
+	Decisions int           // decisions made
+	// The request's shape: the requested specs and how many candidate
+	// records the search had loaded (of how many available).
+	Specs      []string
+	Candidates int
+	Available  int
+}
+
+func (e *BudgetError) Error() string {
+	specs := strings.Join(e.Specs[:min(len(e.Specs), maxBudgetSpecs)], ", ")
+	if n := len(e.Specs) - maxBudgetSpecs; n > 0 {
+		specs += fmt.Sprintf(" and %d more", n)
+	}
+	return fmt.Sprintf("solver: gave up after %s (%d conflicts, %d decisions) solving %s (%d candidate records of %d available): "+
+		"the request may be unsatisfiable or only hard to solve; pin some versions, or raise the solver's time budget to search longer",
+		e.Limit, e.Conflicts, e.Decisions, specs, e.Candidates, e.Available)
+}
+
+// maxBudgetSpecs is how many requested specs a BudgetError names.
+const maxBudgetSpecs = 10
 
 // Solve returns the records to install (sorted by name; virtual packages
 // excluded), or an *UnsatError when the specs cannot be satisfied together.
@@ -87,17 +133,24 @@ func Solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
 			return nil, fmt.Errorf("solver: Available[%d] is nil", i)
 		}
 	}
+	started := time.Now()
 	pl := newPool(&p)
 	if len(pl.missing) > 0 {
 		return nil, &UnsatError{Missing: pl.missing, text: explainMissing(pl.missing)}
 	}
 	r := newRun(pl, false)
+	r.budget(p.Budget, started)
 	ok, err := r.solve(ctx)
+	if errors.Is(err, errBudget) {
+		return nil, r.budgetError(started)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		// Solve again, recording why each learnt clause holds, to explain.
+		// The search is the same (it is deterministic), so it ends within
+		// the conflicts the first one met: no budget.
 		r = newRun(pl, true)
 		if _, err := r.solve(ctx); err != nil {
 			return nil, err
