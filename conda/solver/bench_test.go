@@ -158,7 +158,7 @@ func BenchmarkLargeAvailable(b *testing.B) {
 // every copy after the first is under other package names (numpy-m3
 // depends on python-m3): a large repodata of which a request reaches a
 // small part, as a conda-forge request does (bench/solver's "renamed"
-// problems).
+// problems, with the same two requests).
 func BenchmarkLargeRenamed(b *testing.B) {
 	base := loadIndex(b, "https://conda.example/index4", "conda", "indexes", "index4.json")
 	rename := func(ss []string, suffix string) []string {
@@ -180,5 +180,9 @@ func BenchmarkLargeRenamed(b *testing.B) {
 			recs = append(recs, &c)
 		}
 	}
-	benchSolve(b, Problem{Specs: specs(b, "dask", "distributed", "bokeh"), Available: recs})
+	for _, req := range [][]string{index4Requests[0], index4Requests[2]} {
+		b.Run(strings.Join(req, ","), func(b *testing.B) {
+			benchSolve(b, Problem{Specs: specs(b, req...), Available: recs})
+		})
+	}
 }
