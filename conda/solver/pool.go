@@ -48,29 +48,45 @@ type dep struct {
 // sized Available costs one pass to index names, plus work proportional to
 // the part of the graph the search visits.
 type pool struct {
-	p            *Problem
-	vars         []*cand            // index = variable; vars[0] is nil
-	byName       map[string][]*cand // loaded names: preference order, numbered
-	raw          map[string][]*cand // filtered records of a name, not yet ordered
-	versionOrder map[string][]*cand // raw, highest version first (bestOf), set with raw
-	names        []string           // loaded names, in load order
-	deps         map[string]*dep
-	roots        []*dep // one per Problem.Specs entry
-	pins         []*dep // one per Problem.Constraints entry
-	rank         map[string]int
-	missing      []string // requested names without any candidate
+	p      *Problem
+	vars   []*cand          // index = variable; vars[0] is nil
+	nameIx map[string]int32 // package name -> its entry in heads and nd
+	heads  []int32          // per name: its last run in runs (+1), 0: none
+	nd     []*nameData      // per name: made when first looked up
+	loaded []*nameData      // loaded names, in load order
+	deps   map[string]*dep
+	roots  []*dep // one per Problem.Specs entry
+	pins   []*dep // one per Problem.Constraints entry
+	// rank is the channels' priority: ChannelOrder's, then the other
+	// channels of Available in order of first appearance, found lazily
+	// (Available[:chanScan] has been scanned).
+	rank     map[string]int
+	chanScan int
+	lastCh   string
+	missing  []string // requested names without any candidate
 
-	head          map[string]int32 // name -> its last run in runs (+1)
 	runs          []nameRun
 	locked        map[string][]*record.RepoDataRecord
 	pinnedChannel map[string]bool
+
+	depSlab []dep // dep values are allocated from here, a chunk at a time
+}
+
+// nameData is what the pool knows of one package name.
+type nameData struct {
+	name   string
+	head   int32   // its last run in runs (+1), 0: none
+	rawSet bool    // raw and byVer are set
+	raw    []*cand // filtered records, not yet ordered (ordered once loaded)
+	byVer  []*cand // raw, highest version first (bestOf)
+	isLoad bool    // cands is set and numbered
+	cands  []*cand // preference order
 }
 
 func newPool(p *Problem) *pool {
 	pl := &pool{
-		p: p, byName: map[string][]*cand{}, raw: map[string][]*cand{}, versionOrder: map[string][]*cand{}, deps: map[string]*dep{},
-		rank: map[string]int{}, vars: []*cand{nil},
-		locked: map[string][]*record.RepoDataRecord{}, pinnedChannel: map[string]bool{},
+		p: p, deps: make(map[string]*dep, min(4*len(p.Available), 4096)),
+		rank: make(map[string]int, len(p.ChannelOrder)+1), vars: make([]*cand, 1, min(len(p.Available), 1024)+len(p.Virtual)+1),
 	}
 	for i, c := range p.ChannelOrder {
 		if _, ok := pl.rank[chKey(c)]; !ok {
@@ -78,21 +94,28 @@ func newPool(p *Problem) *pool {
 		}
 	}
 	pl.index()
-	for _, r := range p.Locked {
-		pl.locked[r.Name] = append(pl.locked[r.Name], r)
+	if len(p.Locked) > 0 {
+		pl.locked = map[string][]*record.RepoDataRecord{}
+		for _, r := range p.Locked {
+			pl.locked[r.Name] = append(pl.locked[r.Name], r)
+			pl.entry(r.Name)
+		}
 	}
 	// A requested spec that names a channel chooses that channel for its
 	// package, whatever the channel priority.
 	for _, s := range p.Specs {
 		if s.Channel != "" && s.Channel != "*" {
+			if pl.pinnedChannel == nil {
+				pl.pinnedChannel = map[string]bool{}
+			}
 			pl.pinnedChannel[s.Name] = true
 		}
 	}
 	// Virtual packages are always present (one record per name).
 	for _, v := range p.Virtual {
-		if _, ok := pl.raw[v.Name]; !ok {
+		if nd := pl.entry(v.Name); !nd.rawSet {
 			r := &record.RepoDataRecord{PackageRecord: *v}
-			pl.setRaw(v.Name, []*cand{{rec: r, virtual: true, parsed: true}})
+			pl.setRaw(nd, []*cand{{rec: r, virtual: true, parsed: true}})
 			pl.load(v.Name)
 		}
 	}
@@ -109,25 +132,44 @@ func newPool(p *Problem) *pool {
 	return pl
 }
 
+// entry returns a name's entry, adding one if needed.
+func (pl *pool) entry(name string) *nameData {
+	if nd := pl.lookup(name); nd != nil {
+		return nd
+	}
+	pl.nameIx[name] = int32(len(pl.nd))
+	pl.heads = append(pl.heads, 0)
+	nd := &nameData{name: name}
+	pl.nd = append(pl.nd, nd)
+	return nd
+}
+
+// lookup returns a name's entry, or nil if the pool has none.
+func (pl *pool) lookup(name string) *nameData {
+	i, ok := pl.nameIx[name]
+	if !ok {
+		return nil
+	}
+	if pl.nd[i] == nil {
+		pl.nd[i] = &nameData{name: name, head: pl.heads[i]}
+	}
+	return pl.nd[i]
+}
+
 // nameRun is a run of consecutive records of one name in Available:
 // Available[start:end]. prev is the name's run before it (+1), 0 if none.
 type nameRun struct{ start, end, prev int32 }
 
-// index groups Available by name and ranks the channels not in
-// ChannelOrder. Repodata lists a name's records together (files sort by
-// name), so the map is touched once per run of a name, not per record.
+// index groups Available by name. Repodata lists a name's records
+// together (files sort by name), so the map is touched once per run of a
+// name, not per record, and a record's Name is all it reads.
 func (pl *pool) index() {
 	recs := pl.p.Available
-	pl.head = make(map[string]int32, len(recs)/8)
+	pl.nameIx = make(map[string]int32, len(recs)/8+len(pl.p.Virtual))
+	pl.heads = make([]int32, 0, len(recs)/8)
 	pl.runs = make([]nameRun, 0, len(recs)/4)
-	lastCh, lastName, open := "", "", false
+	lastName, open := "", false
 	for i, r := range recs {
-		if i == 0 || r.Channel != lastCh { // records come in runs of one channel
-			if _, ok := pl.rank[chKey(r.Channel)]; !ok {
-				pl.rank[chKey(r.Channel)] = len(pl.rank)
-			}
-			lastCh = r.Channel
-		}
 		if open && r.Name == lastName {
 			pl.runs[len(pl.runs)-1].end++
 			continue
@@ -136,22 +178,33 @@ func (pl *pool) index() {
 			continue // virtual packages only come from Problem.Virtual
 		}
 		lastName = r.Name
-		pl.runs = append(pl.runs, nameRun{int32(i), int32(i + 1), pl.head[r.Name]})
-		pl.head[r.Name] = int32(len(pl.runs))
+		ix, ok := pl.nameIx[r.Name]
+		if !ok {
+			ix = int32(len(pl.heads))
+			pl.nameIx[r.Name] = ix
+			pl.heads = append(pl.heads, 0)
+		}
+		pl.runs = append(pl.runs, nameRun{int32(i), int32(i + 1), pl.heads[ix]})
+		pl.heads[ix] = int32(len(pl.runs))
 	}
+	pl.nd = make([]*nameData, len(pl.heads))
 }
 
-// recordsOf returns a name's records in Available order.
-func (pl *pool) recordsOf(name string) []*record.RepoDataRecord {
-	if strings.HasPrefix(name, "__") {
+// recordsOf returns a name's records in Available order. The result may
+// share Available's backing array: it is only read.
+func (pl *pool) recordsOf(nd *nameData) []*record.RepoDataRecord {
+	if nd.head == 0 {
 		return nil
 	}
+	if last := pl.runs[nd.head-1]; last.prev == 0 {
+		return pl.p.Available[last.start:last.end:last.end]
+	}
 	n := 0
-	for i := pl.head[name]; i != 0; i = pl.runs[i-1].prev {
+	for i := nd.head; i != 0; i = pl.runs[i-1].prev {
 		n += int(pl.runs[i-1].end - pl.runs[i-1].start)
 	}
 	out := make([]*record.RepoDataRecord, n)
-	for i := pl.head[name]; i != 0; i = pl.runs[i-1].prev {
+	for i := nd.head; i != 0; i = pl.runs[i-1].prev {
 		run := pl.runs[i-1]
 		n -= copy(out[n-int(run.end-run.start):n], pl.p.Available[run.start:run.end])
 	}
@@ -163,8 +216,24 @@ func chKey(url string) string { return strings.TrimRight(url, "/") }
 
 // rankOf is a channel's priority (0 is the highest).
 func (pl *pool) rankOf(url string) int {
-	if r, ok := pl.rank[chKey(url)]; ok {
+	key := chKey(url)
+	if r, ok := pl.rank[key]; ok {
 		return r
+	}
+	// Rank the channels of Available up to url's first record. Records
+	// come in runs of one channel.
+	recs := pl.p.Available
+	for ; pl.chanScan < len(recs); pl.chanScan++ {
+		if ch := recs[pl.chanScan].Channel; pl.chanScan == 0 || ch != pl.lastCh {
+			pl.lastCh = ch
+			if _, ok := pl.rank[chKey(ch)]; !ok {
+				pl.rank[chKey(ch)] = len(pl.rank)
+			}
+			if r, ok := pl.rank[key]; ok {
+				pl.chanScan++
+				return r
+			}
+		}
 	}
 	return len(pl.rank) // a locked record's channel that Available does not have
 }
@@ -176,8 +245,12 @@ func (pl *pool) hiddenByPriority(d *dep) []*record.RepoDataRecord {
 		return nil
 	}
 	cs := pl.rawOf(d.spec.Name)
+	nd := pl.lookup(d.spec.Name)
+	if nd == nil {
+		return nil
+	}
 	var out []*record.RepoDataRecord
-	for _, r := range pl.recordsOf(d.spec.Name) {
+	for _, r := range pl.recordsOf(nd) {
 		if len(cs) > 0 && pl.rankOf(r.Channel) != cs[0].chanRank && d.spec.MatchRecord(r) {
 			out = append(out, r)
 		}
@@ -187,21 +260,27 @@ func (pl *pool) hiddenByPriority(d *dep) []*record.RepoDataRecord {
 
 // rawOf returns the candidates of a name, filtered but not ordered.
 func (pl *pool) rawOf(name string) []*cand {
-	if cs, ok := pl.raw[name]; ok {
-		return cs
+	nd := pl.lookup(name)
+	if nd == nil {
+		return nil
 	}
-	cs := pl.candidates(name, pl.recordsOf(name), pl.locked[name], pl.pinnedChannel[name])
-	pl.setRaw(name, cs)
-	return cs
+	return pl.raw(nd)
+}
+
+func (pl *pool) raw(nd *nameData) []*cand {
+	if !nd.rawSet {
+		pl.setRaw(nd, pl.candidates(pl.recordsOf(nd), pl.locked[nd.name], pl.pinnedChannel[nd.name]))
+	}
+	return nd.raw
 }
 
 // setRaw records a name's candidates, ordered by version for byVersion,
 // and sets their vrank, so that ordering them later compares integers
 // rather than versions.
-func (pl *pool) setRaw(name string, cs []*cand) {
-	pl.raw[name] = cs
+func (pl *pool) setRaw(nd *nameData, cs []*cand) {
+	nd.rawSet, nd.raw = true, cs
 	byVer := slices.Clone(cs)
-	pl.versionOrder[name] = byVer
+	nd.byVer = byVer
 	if len(cs) > manyCandidates {
 		// Compare versions once per distinct version text: mirrored copies
 		// and the builds of one version share it.
@@ -246,17 +325,21 @@ func rankByVersion(cs []*cand) {
 // load returns the candidates of a name in preference order, numbering
 // them as variables the first time.
 func (pl *pool) load(name string) []*cand {
-	if cs, ok := pl.byName[name]; ok {
-		return cs
+	nd := pl.lookup(name)
+	if nd == nil {
+		return nil
 	}
-	cs := pl.rawOf(name)
+	if nd.isLoad {
+		return nd.cands
+	}
+	cs := pl.raw(nd)
 	pl.sortCandidates(cs)
 	for _, c := range cs {
 		c.v = int32(len(pl.vars))
 		pl.vars = append(pl.vars, c)
 	}
-	pl.byName[name] = cs
-	pl.names = append(pl.names, name)
+	nd.isLoad, nd.cands = true, cs
+	pl.loaded = append(pl.loaded, nd)
 	return cs
 }
 
@@ -266,6 +349,7 @@ func (pl *pool) parse(c *cand) {
 		return
 	}
 	c.parsed = true
+	c.deps = make([]*dep, 0, len(c.rec.Depends))
 	for _, s := range c.rec.Depends {
 		if d := pl.dep(s); d.err != nil {
 			if c.badDep == nil {
@@ -284,14 +368,29 @@ func (pl *pool) parse(c *cand) {
 
 // candidates applies de-duplication, locking and channel priority to the
 // records of one name.
-func (pl *pool) candidates(name string, recs, locked []*record.RepoDataRecord, pinnedChannel bool) []*cand {
+func (pl *pool) candidates(recs, locked []*record.RepoDataRecord, pinnedChannel bool) []*cand {
 	// The same artifact as .conda and .tar.bz2: keep the .conda.
 	type key struct{ ch, sub, ver, build string }
-	seen := make(map[key]int, len(recs))
-	var out []*cand
+	var seen map[key]int // only for many records: few are compared pairwise
+	if len(recs)+len(locked) > 16 {
+		seen = make(map[key]int, len(recs))
+	}
+	slab := make([]cand, 0, len(recs)+len(locked))
+	out := make([]*cand, 0, len(recs)+len(locked))
+	find := func(r *record.RepoDataRecord) (int, bool) {
+		if seen != nil {
+			i, ok := seen[key{r.Channel, r.Subdir, r.Version.String(), r.Build}]
+			return i, ok
+		}
+		for i, c := range out {
+			if c.rec.Build == r.Build && c.rec.Channel == r.Channel && c.rec.Subdir == r.Subdir && c.rec.Version.String() == r.Version.String() {
+				return i, true
+			}
+		}
+		return 0, false
+	}
 	add := func(r *record.RepoDataRecord, isLocked bool) {
-		k := key{r.Channel, r.Subdir, r.Version.String(), r.Build}
-		if i, ok := seen[k]; ok {
+		if i, ok := find(r); ok {
 			if isLocked {
 				out[i].locked = true
 			} else if strings.HasSuffix(r.FileName, ".conda") && !strings.HasSuffix(out[i].rec.FileName, ".conda") {
@@ -299,13 +398,16 @@ func (pl *pool) candidates(name string, recs, locked []*record.RepoDataRecord, p
 			}
 			return
 		}
-		seen[k] = len(out)
-		out = append(out, &cand{
+		if seen != nil {
+			seen[key{r.Channel, r.Subdir, r.Version.String(), r.Build}] = len(out)
+		}
+		slab = append(slab, cand{
 			rec:      r,
 			locked:   isLocked,
 			tracked:  len(r.TrackFeatures) > 0 || strings.TrimSpace(r.Features) != "",
 			chanRank: pl.rankOf(r.Channel),
 		})
+		out = append(out, &slab[len(slab)-1])
 	}
 	for _, r := range recs {
 		add(r, false)
@@ -343,7 +445,11 @@ func (pl *pool) dep(s string) *dep {
 	if d, ok := pl.deps[s]; ok {
 		return d
 	}
-	d := &dep{src: s}
+	if len(pl.depSlab) == cap(pl.depSlab) {
+		pl.depSlab = make([]dep, 0, 64)
+	}
+	pl.depSlab = append(pl.depSlab, dep{src: s})
+	d := &pl.depSlab[len(pl.depSlab)-1]
 	d.spec, d.err = parseSpec(s)
 	pl.deps[s] = d
 	return d
@@ -354,8 +460,12 @@ func (pl *pool) dep(s string) *dep {
 func (pl *pool) bestOf(d *dep) (int32, bool) {
 	if !d.bestDone {
 		d.bestDone = true
-		pl.rawOf(d.spec.Name)
-		for _, c := range pl.versionOrder[d.spec.Name] {
+		var byVer []*cand
+		if nd := pl.lookup(d.spec.Name); nd != nil {
+			pl.raw(nd)
+			byVer = nd.byVer
+		}
+		for _, c := range byVer {
 			if pl.matches(d, c) {
 				d.best, d.hasBest = c.vrank, true
 				break

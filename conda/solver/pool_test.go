@@ -44,7 +44,7 @@ func TestVersionRank(t *testing.T) {
 				}
 			}
 		}
-		byVer := pl.versionOrder[name]
+		byVer := pl.lookup(name).byVer
 		if !slices.IsSortedFunc(byVer, func(a, b *cand) int { return b.rec.Version.Compare(a.rec.Version) }) || len(byVer) != len(cs) {
 			t.Errorf("%s: versionOrder is not the candidates from the highest version down", name)
 		}

@@ -1,5 +1,7 @@
 package solver
 
+import "slices"
+
 // The SAT core: conflict-driven clause learning (CDCL) with two watched
 // literals per clause, first-UIP conflict analysis and non-chronological
 // backjumping, as in libsolv and resolvo. Two things are specific to package
@@ -57,6 +59,7 @@ type sat struct {
 	groups  [][]int32 // at-most-one sets (records of one package name)
 
 	seen      []bool
+	wblock    []int32 // unused part of the block watch lists start in (addWatch)
 	learnt    []int32 // scratch for analysis
 	conflLits []int32
 
@@ -83,16 +86,39 @@ func newSAT(track bool) *sat {
 
 // grow makes room for variables up to n.
 func (s *sat) grow(n int32) {
-	for s.nvars < n {
-		s.nvars++
-		s.watches = append(s.watches, nil, nil)
-		s.val = append(s.val, 0, 0)
-		s.level = append(s.level, 0)
-		s.reason = append(s.reason, noReason)
-		s.group = append(s.group, -1)
-		s.seen = append(s.seen, false)
+	if n <= s.nvars {
+		return
 	}
+	k := int(n - s.nvars)
+	s.watches = slices.Grow(s.watches, 2*k)[:len(s.watches)+2*k]
+	s.val = slices.Grow(s.val, 2*k)[:len(s.val)+2*k]
+	s.level = slices.Grow(s.level, k)[:len(s.level)+k]
+	s.reason = slices.Grow(s.reason, k)[:len(s.reason)+k]
+	s.group = slices.Grow(s.group, k)[:len(s.group)+k]
+	s.seen = slices.Grow(s.seen, k)[:len(s.seen)+k]
+	for v := s.nvars + 1; v <= n; v++ {
+		s.watches[2*v], s.watches[2*v+1] = nil, nil
+		s.val[2*v], s.val[2*v+1] = 0, 0
+		s.level[v], s.reason[v], s.group[v], s.seen[v] = 0, noReason, -1, false
+	}
+	s.nvars = n
 }
+
+// addWatch makes clause id watch literal l. A literal's first watches
+// come from a shared block rather than an allocation of their own.
+func (s *sat) addWatch(l, id int32) {
+	w := s.watches[l]
+	if w == nil {
+		if len(s.wblock) < watchChunk {
+			s.wblock = make([]int32, 256*watchChunk)
+		}
+		w, s.wblock = s.wblock[:0:watchChunk], s.wblock[watchChunk:]
+	}
+	s.watches[l] = append(w, id)
+}
+
+// watchChunk is the capacity a literal's watch list starts with.
+const watchChunk = 4
 
 // addGroup declares that at most one of vs can be true.
 func (s *sat) addGroup(vs []int32) {
@@ -119,8 +145,8 @@ func (s *sat) addClause(lits []int32, kind clauseKind, a, b, c int32) int32 {
 // watch makes clause id watched on its first two literals.
 func (s *sat) watch(id int32) {
 	ls := s.lits(id)
-	s.watches[ls[0]] = append(s.watches[ls[0]], id)
-	s.watches[ls[1]] = append(s.watches[ls[1]], id)
+	s.addWatch(ls[0], id)
+	s.addWatch(ls[1], id)
 }
 
 // insertResult says what inserting a clause during the search did.
@@ -249,7 +275,7 @@ func (s *sat) propagate() (ok bool, confl int32) {
 			for k := 2; k < len(ls); k++ {
 				if s.val[ls[k]] != -1 {
 					ls[1], ls[k] = ls[k], ls[1]
-					s.watches[ls[1]] = append(s.watches[ls[1]], c)
+					s.addWatch(ls[1], c)
 					moved = true
 					break
 				}

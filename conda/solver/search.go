@@ -77,8 +77,8 @@ func (r *run) sync() {
 	for len(r.added) <= int(n) {
 		r.added = append(r.added, 0)
 	}
-	for ; r.synced < len(r.pl.names); r.synced++ {
-		cs := r.pl.byName[r.pl.names[r.synced]]
+	for ; r.synced < len(r.pl.loaded); r.synced++ {
+		cs := r.pl.loaded[r.synced].cands
 		if len(cs) > 1 {
 			g := make([]int32, len(cs))
 			for i, c := range cs {
@@ -146,7 +146,7 @@ type clauseRef struct {
 func (r *run) clausesOf(c *cand) []clauseRef {
 	pl := r.pl
 	pl.parse(c)
-	var out []clauseRef
+	out := make([]clauseRef, 0, len(c.deps)+len(c.cons)+1)
 	if c.badDep != nil {
 		out = append(out, clauseRef{dep: -1})
 	}
