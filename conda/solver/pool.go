@@ -70,6 +70,13 @@ type pool struct {
 	pinnedChannel map[string]bool
 
 	depSlab []dep // dep values are allocated from here, a chunk at a time
+	// Blocks for the pool's small slices and values.
+	depPtrs  block[*dep]
+	candPtrs block[*cand]
+	cands    block[cand]
+	vs       block[int32]
+	names    block[nameData]
+	scratch  []int32
 }
 
 // nameData is what the pool knows of one package name.
@@ -151,7 +158,8 @@ func (pl *pool) lookup(name string) *nameData {
 		return nil
 	}
 	if pl.nd[i] == nil {
-		pl.nd[i] = &nameData{name: name, head: pl.heads[i]}
+		nd := append(pl.names.take(1), nameData{name: name, head: pl.heads[i]})
+		pl.nd[i] = &nd[0]
 	}
 	return pl.nd[i]
 }
@@ -165,9 +173,9 @@ type nameRun struct{ start, end, prev int32 }
 // name, not per record, and a record's Name is all it reads.
 func (pl *pool) index() {
 	recs := pl.p.Available
-	pl.nameIx = make(map[string]int32, len(recs)/8+len(pl.p.Virtual))
-	pl.heads = make([]int32, 0, len(recs)/8)
-	pl.runs = make([]nameRun, 0, len(recs)/4)
+	pl.nameIx = make(map[string]int32, len(recs)/6+len(pl.p.Virtual)+len(pl.p.Locked)+8)
+	pl.heads = make([]int32, 0, len(recs)/6+8)
+	pl.runs = make([]nameRun, 0, len(recs)/4+8)
 	lastName, open := "", false
 	for i, r := range recs {
 		if open && r.Name == lastName {
@@ -279,7 +287,7 @@ func (pl *pool) raw(nd *nameData) []*cand {
 // rather than versions.
 func (pl *pool) setRaw(nd *nameData, cs []*cand) {
 	nd.rawSet, nd.raw = true, cs
-	byVer := slices.Clone(cs)
+	byVer := append(pl.candPtrs.take(len(cs)), cs...)
 	nd.byVer = byVer
 	if len(cs) > manyCandidates {
 		// Compare versions once per distinct version text: mirrored copies
@@ -349,7 +357,7 @@ func (pl *pool) parse(c *cand) {
 		return
 	}
 	c.parsed = true
-	c.deps = make([]*dep, 0, len(c.rec.Depends))
+	c.deps = pl.depPtrs.take(len(c.rec.Depends))
 	for _, s := range c.rec.Depends {
 		if d := pl.dep(s); d.err != nil {
 			if c.badDep == nil {
@@ -375,8 +383,8 @@ func (pl *pool) candidates(recs, locked []*record.RepoDataRecord, pinnedChannel 
 	if len(recs)+len(locked) > 16 {
 		seen = make(map[key]int, len(recs))
 	}
-	slab := make([]cand, 0, len(recs)+len(locked))
-	out := make([]*cand, 0, len(recs)+len(locked))
+	slab := pl.cands.take(len(recs) + len(locked))
+	out := pl.candPtrs.take(len(recs) + len(locked))
 	find := func(r *record.RepoDataRecord) (int, bool) {
 		if seen != nil {
 			i, ok := seen[key{r.Channel, r.Subdir, r.Version.String(), r.Build}]
@@ -490,11 +498,27 @@ func (pl *pool) resolve(d *dep) {
 		return
 	}
 	d.resolved = true
-	for _, c := range pl.load(d.spec.Name) {
+	// Matches from the front of scratch, others from the back.
+	cs := pl.load(d.spec.Name)
+	buf := slices.Grow(pl.scratch[:0], len(cs))[:len(cs)]
+	m, o := 0, len(cs)
+	for _, c := range cs {
 		if pl.matches(d, c) {
-			d.matches = append(d.matches, c.v)
+			buf[m] = c.v
+			m++
 		} else {
-			d.others = append(d.others, c.v)
+			o--
+			buf[o] = c.v
+		}
+	}
+	pl.scratch = buf
+	if m > 0 {
+		d.matches = append(pl.vs.take(m), buf[:m]...)
+	}
+	if o < len(cs) {
+		d.others = pl.vs.take(len(cs) - o)
+		for i := len(cs) - 1; i >= o; i-- {
+			d.others = append(d.others, buf[i])
 		}
 	}
 }

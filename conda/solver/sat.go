@@ -68,14 +68,17 @@ type sat struct {
 	why   map[int32][]int32 // learnt clause -> antecedent clauses (>= 0) and level-0 vars (-(v+1))
 }
 
-func newSAT(track bool) *sat {
+// newSAT makes a solver with room for n variables (it grows as needed).
+func newSAT(track bool, n int) *sat {
 	s := &sat{
-		watches: make([][]int32, 2),
-		val:     make([]int8, 2),
-		level:   make([]int32, 1),
-		reason:  make([]int32, 1),
-		group:   []int32{-1},
-		seen:    make([]bool, 1),
+		watches: make([][]int32, 2, 2*n+2),
+		val:     make([]int8, 2, 2*n+2),
+		level:   make([]int32, 1, n+1),
+		reason:  make([]int32, 1, n+1),
+		group:   append(make([]int32, 0, n+1), -1),
+		seen:    make([]bool, 1, n+1),
+		arena:   make([]int32, 0, 4*n),
+		clauses: make([]clause, 0, n),
 		track:   track,
 	}
 	if track {

@@ -22,6 +22,8 @@ type run struct {
 	rootsOK bool
 	depsOK  int
 
+	refBlock block[clauseRef]
+
 	conflicts, decisions int
 	maxConflicts         int       // 0: no limit
 	deadline             time.Time // zero: no limit
@@ -67,7 +69,9 @@ func (r *run) budgetError(started time.Time) *BudgetError {
 }
 
 func newRun(pl *pool, track bool) *run {
-	return &run{pl: pl, s: newSAT(track)}
+	// Room for as many variables as small problems have records.
+	n := min(len(pl.p.Available), 4096) + len(pl.p.Virtual) + len(pl.p.Locked)
+	return &run{pl: pl, s: newSAT(track, n), added: make([]int32, 0, n+1)}
 }
 
 // sync makes the SAT core know every variable the pool has numbered.
@@ -146,7 +150,7 @@ type clauseRef struct {
 func (r *run) clausesOf(c *cand) []clauseRef {
 	pl := r.pl
 	pl.parse(c)
-	out := make([]clauseRef, 0, len(c.deps)+len(c.cons)+1)
+	out := r.refBlock.take(len(c.deps) + len(c.cons) + 1)
 	if c.badDep != nil {
 		out = append(out, clauseRef{dep: -1})
 	}
