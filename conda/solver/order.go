@@ -59,41 +59,69 @@ func (pl *pool) compareSimple(a, b *cand) int {
 // sortByDependencies orders records tied on compareSimple by the best
 // versions their shared dependencies can reach, then by timestamp and the
 // deterministic tie-breakers.
+//
+// A dependency name decides between two records only if both depend on it
+// through at least one spec that some candidate matches. A name on which
+// every record has the very same specs gives them all the same best
+// version, so it cannot decide: only the names on which the records'
+// specs differ are looked at (bestOf), which spares most of them (the
+// builds of one version differ in a few dependencies, mirrored copies in
+// none).
 func (pl *pool) sortByDependencies(cs []*cand) {
-	for _, c := range cs {
+	// Each record's dependencies by name, then by spec text.
+	byName := make([][]nameDep, len(cs))
+	for i, c := range cs {
 		pl.parse(c)
-		c.best = c.best[:0]
+		nds := make([]nameDep, 0, len(c.deps))
 		for _, d := range c.deps {
-			if v, ok := pl.bestOf(d); ok {
-				c.best = append(c.best, depBest{d.spec.Name, v})
-			}
+			nds = append(nds, nameDep{d.spec.Name, d})
 		}
-		// Sort by name, best version first, and keep one entry per name.
-		slices.SortFunc(c.best, func(a, b depBest) int {
-			if c := strings.Compare(a.name, b.name); c != 0 {
-				return c
+		slices.SortFunc(nds, func(a, b nameDep) int {
+			return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.d.src, b.d.src))
+		})
+		byName[i] = slices.CompactFunc(nds, func(a, b nameDep) bool { return a.d == b.d })
+		c.best = c.best[:0]
+	}
+	// For each name of the first record's, in alphabetical order: the
+	// records' entries for it, when every record has some.
+	of := make([][]nameDep, len(cs))
+	keys := 0
+	for start := 0; start < len(byName[0]); {
+		name := byName[0][start].name
+		end := start + 1
+		for end < len(byName[0]) && byName[0][end].name == name {
+			end++
+		}
+		of[0] = byName[0][start:end]
+		start = end
+		inAll, same := true, true
+		for i := 1; i < len(cs) && inAll; i++ {
+			of[i] = depsNamed(byName[i], name)
+			inAll = len(of[i]) > 0
+			same = same && slices.EqualFunc(of[i], of[0], func(a, b nameDep) bool { return a.d == b.d })
+		}
+		if !inAll || same {
+			continue
+		}
+		shared := true
+		for i, c := range cs {
+			best, ok := int32(0), false
+			for _, nd := range of[i] {
+				if v, has := pl.bestOf(nd.d); has && (!ok || v > best) {
+					best, ok = v, true
+				}
 			}
-			return cmp.Compare(b.v, a.v)
-		})
-		c.best = slices.CompactFunc(c.best, func(a, b depBest) bool { return a.name == b.name })
-	}
-	// The dependency names every record of the run has.
-	shared := make([]string, 0, len(cs[0].best))
-	for _, b := range cs[0].best {
-		shared = append(shared, b.name)
-	}
-	for _, c := range cs[1:] {
-		shared = slices.DeleteFunc(shared, func(n string) bool { _, ok := c.bestFor(n); return !ok })
-	}
-	// Keep only the shared names: then c.best[i] is the i-th shared name.
-	for _, c := range cs {
-		c.best = slices.DeleteFunc(c.best, func(b depBest) bool {
-			_, ok := slices.BinarySearch(shared, b.name)
-			return !ok
-		})
+			if !ok {
+				shared = false
+			}
+			c.best = append(c.best[:keys], depBest{name, best})
+		}
+		if shared {
+			keys++
+		}
 	}
 	slices.SortStableFunc(cs, func(a, b *cand) int {
-		for i := range shared {
+		for i := range keys {
 			if c := cmp.Compare(b.best[i].v, a.best[i].v); c != 0 {
 				return c
 			}
@@ -117,19 +145,27 @@ func (pl *pool) sortByDependencies(cs []*cand) {
 	})
 }
 
+// nameDep is a dependency with its package name.
+type nameDep struct {
+	name string
+	d    *dep
+}
+
+// depsNamed returns the entries of nds (sorted by name) for name.
+func depsNamed(nds []nameDep, name string) []nameDep {
+	i, _ := slices.BinarySearchFunc(nds, name, func(nd nameDep, n string) int { return strings.Compare(nd.name, n) })
+	j := i
+	for j < len(nds) && nds[j].name == name {
+		j++
+	}
+	return nds[i:j]
+}
+
 // depBest is the best version a record's dependency on name can reach, as
 // the vrank of name's candidates.
 type depBest struct {
 	name string
 	v    int32
-}
-
-func (c *cand) bestFor(name string) (int32, bool) {
-	i, ok := slices.BinarySearchFunc(c.best, name, func(b depBest, n string) int { return strings.Compare(b.name, n) })
-	if !ok {
-		return 0, false
-	}
-	return c.best[i].v, true
 }
 
 func sortedKeys[V any](m map[string]V) []string {
