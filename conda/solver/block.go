@@ -4,22 +4,36 @@ import "unsafe"
 
 // block hands out slices carved from larger allocations: a solve makes
 // many small slices (a record's deps, a name's candidates), and one
-// allocation for many of them is cheaper than one each.
-type block[T any] struct{ free []T }
+// allocation for many of them is cheaper than one each. Allocations start
+// small and double, so that a small problem allocates little.
+type block[T any] struct {
+	free []T
+	size int // elements of the next allocation
+}
 
-// blockBytes is about how much memory a block allocates at a time.
-const blockBytes = 4096
+// Bytes of a block's first and largest allocations.
+const (
+	blockFirst = 256
+	blockMax   = 8192
+)
 
 // take returns an empty slice with room for n elements. Appending beyond n
 // reallocates it, as usual.
 func (b *block[T]) take(n int) []T {
 	if n > len(b.free) {
 		var zero T
-		size := max(16, blockBytes/max(1, int(unsafe.Sizeof(zero))))
-		if n > size/4 {
+		elem := max(1, int(unsafe.Sizeof(zero)))
+		if b.size == 0 {
+			b.size = max(4, blockFirst/elem)
+		}
+		if n > max(4, blockMax/elem)/4 {
 			return make([]T, 0, n)
 		}
-		b.free = make([]T, size)
+		for b.size < 4*n {
+			b.size *= 2
+		}
+		b.free = make([]T, b.size)
+		b.size = min(2*b.size, max(4, blockMax/elem))
 	}
 	s := b.free[:0:n]
 	b.free = b.free[n:]

@@ -69,8 +69,8 @@ type pool struct {
 	locked        map[string][]*record.RepoDataRecord
 	pinnedChannel map[string]bool
 
-	depSlab []dep // dep values are allocated from here, a chunk at a time
 	// Blocks for the pool's small slices and values.
+	depVals  block[dep]
 	depPtrs  block[*dep]
 	candPtrs block[*cand]
 	cands    block[cand]
@@ -453,11 +453,7 @@ func (pl *pool) dep(s string) *dep {
 	if d, ok := pl.deps[s]; ok {
 		return d
 	}
-	if len(pl.depSlab) == cap(pl.depSlab) {
-		pl.depSlab = make([]dep, 0, 64)
-	}
-	pl.depSlab = append(pl.depSlab, dep{src: s})
-	d := &pl.depSlab[len(pl.depSlab)-1]
+	d := &append(pl.depVals.take(1), dep{src: s})[0]
 	d.spec, d.err = parseSpec(s)
 	pl.deps[s] = d
 	return d

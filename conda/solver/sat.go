@@ -59,8 +59,8 @@ type sat struct {
 	groups  [][]int32 // at-most-one sets (records of one package name)
 
 	seen      []bool
-	wblock    []int32 // unused part of the block watch lists start in (addWatch)
-	learnt    []int32 // scratch for analysis
+	wblock    block[int32] // where watch lists start (addWatch)
+	learnt    []int32      // scratch for analysis
 	conflLits []int32
 
 	// track: record why each learnt clause holds, to explain unsatisfiability.
@@ -112,10 +112,7 @@ func (s *sat) grow(n int32) {
 func (s *sat) addWatch(l, id int32) {
 	w := s.watches[l]
 	if w == nil {
-		if len(s.wblock) < watchChunk {
-			s.wblock = make([]int32, 256*watchChunk)
-		}
-		w, s.wblock = s.wblock[:0:watchChunk], s.wblock[watchChunk:]
+		w = s.wblock.take(watchChunk)
 	}
 	s.watches[l] = append(w, id)
 }
