@@ -10,6 +10,7 @@
 #   scripts/bench-solver.sh                     # every problem
 #   scripts/bench-solver.sh -run index4 -reps 5
 #   scripts/bench-solver.sh -cpuprofile /tmp/envkit.pprof
+#   scripts/bench-solver.sh -clock cpu          # CPU time, on a busy machine
 #
 # The shared fixtures are found at ../shared/testdata beside the project (or
 # under $ENVKIT_SHARED, as the tests find them).
