@@ -63,7 +63,11 @@ type pool struct {
 	rank     map[string]int
 	chanScan int
 	lastCh   string
-	missing  []string // requested names without any candidate
+	// The last channel rankOf found in rank.
+	lastRankURL string
+	lastRank    int
+	hasLastRank bool
+	missing     []string // requested names without any candidate
 
 	runs          []nameRun
 	locked        map[string][]*record.RepoDataRecord
@@ -224,8 +228,12 @@ func chKey(url string) string { return strings.TrimRight(url, "/") }
 
 // rankOf is a channel's priority (0 is the highest).
 func (pl *pool) rankOf(url string) int {
+	if url == pl.lastRankURL && pl.hasLastRank { // a name's records share a channel
+		return pl.lastRank
+	}
 	key := chKey(url)
 	if r, ok := pl.rank[key]; ok {
+		pl.lastRankURL, pl.lastRank, pl.hasLastRank = url, r, true
 		return r
 	}
 	// Rank the channels of Available up to url's first record. Records
