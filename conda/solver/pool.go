@@ -96,8 +96,8 @@ type nameData struct {
 
 func newPool(p *Problem) *pool {
 	pl := &pool{
-		p: p, deps: make(map[string]*dep, min(4*len(p.Available), 4096)),
-		rank: make(map[string]int, len(p.ChannelOrder)+1), vars: make([]*cand, 1, min(len(p.Available), 1024)+len(p.Virtual)+1),
+		p: p, deps: make(map[string]*dep, min(2*len(p.Available), smallProblem)),
+		rank: make(map[string]int, len(p.ChannelOrder)+1), vars: make([]*cand, 1, min(len(p.Available), smallProblem)+len(p.Virtual)+1),
 	}
 	for i, c := range p.ChannelOrder {
 		if _, ok := pl.rank[chKey(c)]; !ok {
@@ -142,6 +142,11 @@ func newPool(p *Problem) *pool {
 	}
 	return pl
 }
+
+// smallProblem is the number of records up to which the pool and the SAT
+// core are sized for all of them up front (larger ones grow as needed:
+// a search visits a small part of a large Available).
+const smallProblem = 64
 
 // entry returns a name's entry, adding one if needed.
 func (pl *pool) entry(name string) *nameData {

@@ -70,7 +70,7 @@ func (r *run) budgetError(started time.Time) *BudgetError {
 
 func newRun(pl *pool, track bool) *run {
 	// Room for as many variables as small problems have records.
-	n := min(len(pl.p.Available), 4096) + len(pl.p.Virtual) + len(pl.p.Locked)
+	n := min(len(pl.p.Available), smallProblem) + len(pl.p.Virtual) + len(pl.p.Locked)
 	return &run{pl: pl, s: newSAT(track, n), added: make([]int32, 0, n+1)}
 }
 
