@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
@@ -37,6 +39,7 @@ type lockOptions struct {
 	format, file, priority       string
 	lockfile                     string
 	check                        bool
+	solverTimeout                time.Duration
 }
 
 func lockCmd() *cobra.Command {
@@ -75,6 +78,7 @@ func lockCmd() *cobra.Command {
 	fl.StringVar(&o.priority, "channel-priority", "strict", "strict, flexible or disabled")
 	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
 	fl.BoolVar(&o.check, "check", false, "with --lockfile: only report whether it is stale for the request")
+	fl.DurationVar(&o.solverTimeout, "solver-timeout", solver.DefaultTimeout, "how long each platform's solve may search before giving up (0: no limit)")
 	return c
 }
 
@@ -131,6 +135,15 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 // environment file or SPEC arguments.
 func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Request, *envfile.EnvFile, int) {
 	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms, Gateway: condaGateway(stderr)}
+	switch {
+	case o.solverTimeout < 0:
+		fmt.Fprintf(stderr, "envkit lock: --solver-timeout %v: want a positive duration, or 0 for no limit\n", o.solverTimeout)
+		return nil, nil, exitUsage
+	case o.solverTimeout == 0:
+		req.SolverBudget.Time = -1 // no limit
+	default:
+		req.SolverBudget.Time = o.solverTimeout
+	}
 	switch o.priority {
 	case "strict":
 		req.ChannelPriority = solver.Strict
@@ -208,7 +221,12 @@ func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs boo
 		printDiagnostics(stderr, d)
 		return exitFailure
 	}
-	return condaFailure(stderr, err)
+	code := condaFailure(stderr, err)
+	var be *solver.BudgetError
+	if errors.As(err, &be) {
+		fmt.Fprintln(stderr, "hint: search longer with --solver-timeout (e.g. --solver-timeout 5m, or 0 for no limit), or pin some of the requested versions")
+	}
+	return code
 }
 
 // checkLock reports, for each platform of req, whether req.Previous is
