@@ -169,7 +169,7 @@ func TestHelp(t *testing.T) {
 				if f.Shorthand != "" && !strings.Contains(out, "-"+f.Shorthand+", --"+f.Name) {
 					t.Errorf("%q: -%s not shown", args, f.Shorthand)
 				}
-				if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" && !strings.Contains(out, `(default "`+f.DefValue+`")`) {
+				if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" && !strings.Contains(out, `(default "`+f.DefValue+`")`) && !strings.Contains(out, "(default "+f.DefValue+")") {
 					t.Errorf("%q: default of --%s not shown", args, f.Name)
 				}
 			})
