@@ -54,7 +54,7 @@ func (u *unpacker) tarball(r io.Reader, part partKind, drain bool) error {
 			return err
 		}
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -76,7 +76,7 @@ func (u *unpacker) tarball(r io.Reader, part partKind, drain bool) error {
 			return u.errorf(name, "%w: the pkg tarball holds a member under info/", ErrFormat)
 		}
 		if err := u.member(h, name, tr); err != nil {
-			if err == errStop {
+			if errors.Is(err, errStop) {
 				return nil
 			}
 			return u.errorf(name, "%w", err)

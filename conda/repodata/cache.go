@@ -78,7 +78,7 @@ func (f *fetcher) get(ctx context.Context, u string, b bound, decode func([]byte
 		cached, body = readEntry(entry, u)
 	}
 	for attempt := 1; ; attempt++ {
-		resp, data, err := f.try(ctx, u, cached, b)
+		resp, data, err := f.try(ctx, u, cached, b) //nolint:bodyclose // try reads the body and closes it
 		if err == nil {
 			if resp.StatusCode == http.StatusNotModified {
 				return body, nil

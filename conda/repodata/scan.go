@@ -115,11 +115,11 @@ func (s *scanner) str() (raw []byte, special bool, err error) {
 			special = true
 			continue
 		}
-		switch c := d[i]; {
-		case c == '"':
+		switch c := d[i]; c {
+		case '"':
 			s.pos = i + 1
 			return d[start:i], special, nil
-		case c == '\\':
+		case '\\':
 			special = true
 			i++
 			if i >= len(d) {

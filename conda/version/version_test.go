@@ -3,6 +3,7 @@ package version
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -158,7 +159,7 @@ func TestParseErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("Parse(%q) error %q does not mention %q", c.in, err, c.msg)
 		}
-		if _, ok := err.(*ParseError); !ok {
+		if pe := (*ParseError)(nil); !errors.As(err, &pe) {
 			t.Errorf("Parse(%q) error is %T", c.in, err)
 		}
 	}

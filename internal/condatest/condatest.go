@@ -7,7 +7,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -295,15 +294,6 @@ func (p Package) index() map[string]any {
 		idx["constrains"] = p.Constrains
 	}
 	return idx
-}
-
-// buildConda returns the .conda archive of p.
-func buildConda(p Package) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := p.writeConda(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // writeConda writes the .conda archive of p to w: a stored zip of

@@ -260,7 +260,7 @@ func (s *Stack) hasManifest(ctx context.Context, repoTag string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("stack: registry %s: %w", s.Registry, err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body) // drained for reuse; the status decides
 	resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:

@@ -31,7 +31,7 @@ func main() {
 	dir := fs.String("dir", stack.DefaultStateDir(), "state directory of the stack")
 	port := fs.Int("port", 0, "registry port on 127.0.0.1 (start; 0: any free port)")
 	base := fs.Bool("base", false, "also push the test base images (start)")
-	fs.Parse(os.Args[2:])
+	_ = fs.Parse(os.Args[2:]) // ExitOnError: a bad flag exits
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
