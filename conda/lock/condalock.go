@@ -71,6 +71,7 @@ func readCondaLock(file string, root *yaml.Node) (*Lock, error) {
 		return nil, err
 	}
 	sortPackages(l.Packages)
+	l.Skipped = d.skipped
 	return l, nil
 }
 
@@ -123,12 +124,20 @@ func (d *decoder) readCondaLockPackage(n *yaml.Node, field string, platforms []s
 	} else if p.Category == "" {
 		d.fail(m["category"], sub(field, "category"), "must not be empty")
 	}
+	// A package whose digests or file name cannot be trusted is skipped,
+	// once the file's structure is known to be sound.
+	var (
+		skipNode  *yaml.Node
+		skipField string
+		skipErr   error
+	)
 	if h := m["hash"]; h != nil {
 		hm := d.fields(h, sub(field, "hash"), []string{"md5", "sha256"}, nil)
-		p.MD5 = d.optStr(hm["md5"], sub(field, "hash.md5"))
-		p.SHA256 = d.optStr(hm["sha256"], sub(field, "hash.sha256"))
-		if f, msg := checkHashes(p.MD5, p.SHA256); f != "" {
-			d.fail(hm[f], sub(field, "hash."+f), "%s", msg)
+		md5 := d.optStr(hm["md5"], sub(field, "hash.md5"))
+		sha256 := d.optStr(hm["sha256"], sub(field, "hash.sha256"))
+		var f string
+		if p.MD5, p.SHA256, f, skipErr = checkDigests(md5, sha256); skipErr != nil {
+			skipNode, skipField = hm[f], sub(field, "hash."+f)
 		}
 	}
 	if s := m["source"]; !isNull(s) {
@@ -142,8 +151,11 @@ func (d *decoder) readCondaLockPackage(n *yaml.Node, field string, platforms []s
 	}
 	switch p.Manager {
 	case Conda:
-		if len(d.errs) == nerr {
-			p.Record = d.condaLockRecord(p, m, field)
+		if len(d.errs) == nerr && skipErr == nil {
+			var err error
+			if p.Record, err = d.condaLockRecord(p, m, field); err != nil {
+				skipNode, skipField, skipErr = m["url"], sub(field, "url"), err
+			}
 		}
 	case Pip:
 	default:
@@ -154,32 +166,40 @@ func (d *decoder) readCondaLockPackage(n *yaml.Node, field string, platforms []s
 	if len(d.errs) != nerr {
 		return nil
 	}
+	if skipErr != nil {
+		d.skip(skipNode, skipField, p.Platform, p.Name, skipErr)
+		return nil
+	}
 	return p
 }
 
 // condaLockRecord builds a conda package's record from its URL and the
-// fields conda-lock keeps.
-func (d *decoder) condaLockRecord(p *Package, m map[string]*yaml.Node, field string) *record.RepoDataRecord {
+// fields conda-lock keeps. It fails, for the package to be skipped, when
+// the URL's file name is not the package's plain name-version-build
+// (record.ValidFileName); other problems are reported to d.
+func (d *decoder) condaLockRecord(p *Package, m map[string]*yaml.Node, field string) (*record.RepoDataRecord, error) {
 	r, err := recordFromURL(p.URL)
 	if err != nil {
-		d.fail(m["url"], sub(field, "url"), "%v", err)
-		return nil
+		return nil, err
 	}
 	v, err := version.Parse(p.Version)
 	if err != nil {
 		d.fail(m["version"], sub(field, "version"), "%v", err)
-		return nil
+		return nil, nil
 	}
 	r.Name, r.Version = p.Name, v
 	if b := d.optStr(m["build"], sub(field, "build")); b != "" {
 		r.Build = b
+	}
+	if err := record.ValidFileName(r.FileName, &r.PackageRecord); err != nil {
+		return nil, err
 	}
 	r.MD5, r.SHA256 = p.MD5, p.SHA256
 	r.Depends = dependsList(p.Dependencies)
 	if c := m["constrains"]; c != nil {
 		r.Constrains = dependsList(d.strMap(c, sub(field, "constrains")))
 	}
-	return r
+	return r, nil
 }
 
 // conda-lock v1 as written: keys in the order of CEP 37's example.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	condaplatform "github.com/envkit/envkit/conda/platform"
+	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/internal/diag"
 )
 
@@ -33,6 +34,7 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 	var (
 		errs           diag.List
 		conda, pip     []*Package
+		skipped        []Skipped
 		platform, hash string
 		explicit       bool
 		firstLine      = map[string]int{}
@@ -61,7 +63,12 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 			pip = append(pip, p)
 		case line[0] == '#':
 		default:
-			p, field, err := parseExplicitLine(line)
+			p, field, err, skip := parseExplicitLine(line)
+			if skip {
+				name := nameOfURL(line)
+				skipped = append(skipped, Skipped{Name: name, Warning: skipWarning(file, no, field, name, err)})
+				continue
+			}
 			if err != nil {
 				fail(no, field, "%v", err)
 				continue
@@ -99,6 +106,10 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 	if hash != "" {
 		l.ContentHash[platform] = hash
 	}
+	for _, s := range skipped {
+		s.Platform = platform
+		l.Skipped = append(l.Skipped, s)
+	}
 	seen := map[string]bool{}
 	for _, p := range l.Packages {
 		p.Platform = platform
@@ -110,32 +121,46 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 	return l, nil
 }
 
-// parseExplicitLine parses "URL[#md5|#sha256|#sha256:sha256]"; on error it
-// also names the part at fault ("url" or "hash").
-func parseExplicitLine(line string) (*Package, string, error) {
+// parseExplicitLine parses "URL[#md5|#sha256|#sha256:sha256]"; on error
+// it also names the part at fault ("url" or "hash") and says whether the
+// package is to be skipped (a digest that is not hex, a file name that is
+// not a plain name-version-build.conda or .tar.bz2) rather than the file
+// refused.
+func parseExplicitLine(line string) (p *Package, field string, err error, skip bool) {
 	u, frag, hasFrag := strings.Cut(line, "#")
 	if strings.ContainsAny(u, " \t") {
-		return nil, "url", fmt.Errorf("%q: want one package URL per line", line)
+		return nil, "url", fmt.Errorf("%q: want one package URL per line", line), false
 	}
 	var md5, sha256 string
 	if hasFrag {
-		f := strings.ToLower(frag)
-		h, prefixed := strings.CutPrefix(f, "sha256:")
+		h, prefixed := frag, len(frag) >= 7 && strings.EqualFold(frag[:7], "sha256:")
+		if prefixed {
+			h = frag[7:]
+		}
 		switch {
-		case !prefixed && isHex(f, 32):
-			md5 = f
-		case isHex(h, 64):
-			sha256 = h
+		case prefixed || len(frag) == 64:
+			if err := record.ValidSHA256(h); err != nil {
+				return nil, "hash", err, true
+			}
+			sha256 = strings.ToLower(h)
+		case len(frag) == 32:
+			if err := record.ValidMD5(frag); err != nil {
+				return nil, "hash", err, true
+			}
+			md5 = strings.ToLower(frag)
 		default:
-			return nil, "hash", fmt.Errorf("%q: want #<md5> (32 hex digits), #<sha256> or #sha256:<sha256> (64 hex digits)", "#"+frag)
+			return nil, "hash", fmt.Errorf("%q: want #<md5> (32 hex digits), #<sha256> or #sha256:<sha256> (64 hex digits)", "#"+frag), true
 		}
 	}
 	r, err := recordFromURL(u)
+	if err == nil {
+		err = record.ValidFileName(r.FileName, &r.PackageRecord)
+	}
 	if err != nil {
-		return nil, "url", err
+		return nil, "url", err, true
 	}
 	r.MD5, r.SHA256 = md5, sha256
-	return condaPackage(r, "", MainCategory, false), "", nil
+	return condaPackage(r, "", MainCategory, false), "", nil, false
 }
 
 // parsePipLine parses the text after "# pip ": "name @ url[#sha256=hex]".
@@ -149,10 +174,10 @@ func parsePipLine(s string) (*Package, error) {
 	p := &Package{Name: name, Manager: Pip, URL: u, Dependencies: map[string]string{}, Category: MainCategory}
 	if base, frag, ok := strings.Cut(u, "#"); ok {
 		h, isSHA := strings.CutPrefix(frag, "sha256=")
-		if !isSHA || !isHex(h, 64) {
+		if !isSHA || record.ValidSHA256(h) != nil {
 			return nil, fmt.Errorf("%q: want #sha256=<64 hex digits>", "#"+frag)
 		}
-		p.URL, p.SHA256 = base, h
+		p.URL, p.SHA256 = base, strings.ToLower(h)
 	}
 	p.Version = wheelVersion(p.URL)
 	return p, nil

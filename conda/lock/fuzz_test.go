@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzReadExplicit checks that the explicit-file parser never panics and
-// that whatever it accepts survives a write and a second read unchanged.
+// that whatever it accepts, but what it skipped, survives a write and a
+// second read unchanged.
 // Seeds: testdata/fuzz/FuzzReadExplicit.
 func FuzzReadExplicit(f *testing.F) {
 	f.Add([]byte(cep23Example))
@@ -28,6 +29,7 @@ func FuzzReadExplicit(f *testing.F) {
 		if err != nil {
 			t.Fatalf("cannot read what was written: %v\n%s", err, buf.Bytes())
 		}
+		l.Skipped = nil // skipped packages are not written
 		if !reflect.DeepEqual(l, back) {
 			t.Fatalf("round trip changed the lock:\n%s\n%s\n%s", dump(l), dump(back), buf.Bytes())
 		}

@@ -4,6 +4,13 @@
 // also what envkit keeps beside an environment hash so that unpinned
 // packages resolve once: a solver solution goes in with SetPlatform, and
 // Records gives it back to the installer.
+//
+// Every reader leaves out, with a positioned warning in Lock.Skipped, a
+// package whose file name is not a plain name-version-build.conda or
+// .tar.bz2 of its own name, version and build, or whose md5 or sha256 is
+// not a hex digest (record.ValidFileName, ValidMD5, ValidSHA256): a lock
+// cannot steer a download outside its URL's subdir or lock "abc" as a
+// digest.
 package lock
 
 import (
@@ -14,6 +21,7 @@ import (
 	"github.com/envkit/envkit/conda/matchspec"
 	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/internal/diag"
 )
 
 // Manager is the ecosystem a locked package belongs to.
@@ -43,6 +51,36 @@ type Lock struct {
 	Packages []*Package
 	// Notes say what a reader left out (e.g. pixi source packages).
 	Notes []string
+	// Skipped are the packages a reader left out because what they would
+	// put into a download URL or an install cannot be trusted: a conda
+	// file name that is not a plain name-version-build.conda or .tar.bz2
+	// of the package (record.ValidFileName), an md5 or sha256 that is not
+	// a hex digest. A platform with skipped packages is incomplete:
+	// conda/resolve does not reuse it as is.
+	Skipped []Skipped
+}
+
+// Skipped is a package a reader left out, with a warning at its place in
+// the file.
+type Skipped struct {
+	// Platform is the platform the package was locked for; "" when the
+	// file does not say.
+	Platform string
+	// Name is the package's name as the file gives it ("" when unknown).
+	Name string
+	// Warning says where and why; its Field is the field at fault.
+	Warning *diag.Error
+}
+
+// SkippedFor returns the packages skipped for platform.
+func (l *Lock) SkippedFor(platform string) []Skipped {
+	var out []Skipped
+	for _, s := range l.Skipped {
+		if s.Platform == platform {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Channel is a conda channel as a lock names it: a name ("conda-forge") or

@@ -3,6 +3,7 @@ package lock
 import (
 	"fmt"
 
+	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/version"
 	"gopkg.in/yaml.v3"
 )
@@ -68,15 +69,25 @@ func readMambaJS(file string, root *yaml.Node) (*Lock, error) {
 				d.fail(m["channel"], sub(field, "channel"), "channel %q is not in channels", ch)
 				continue
 			}
-			r, err := recordFromURL(base[ch] + "/" + d.str(m["subdir"], sub(field, "subdir")) + "/" + fn)
+			name := d.str(m["name"], sub(field, "name"))
+			subdir := d.str(m["subdir"], sub(field, "subdir"))
+			r, err := recordFromURL(base[ch] + "/" + subdir + "/" + fn)
 			if err != nil {
-				d.fail(pkgs.Content[i], field, "%v", err)
+				d.skip(pkgs.Content[i], field, platform, name, err)
 				continue
 			}
-			r.Name = d.str(m["name"], sub(field, "name"))
+			r.Name = name
 			r.Build = d.str(m["build"], sub(field, "build"))
 			if r.Version, err = version.Parse(d.str(m["version"], sub(field, "version"))); err != nil {
 				d.fail(m["version"], sub(field, "version"), "%v", err)
+				continue
+			}
+			// The key is the file name, under a conda subdir of the channel.
+			if err := record.ValidFileName(fn, &r.PackageRecord); err != nil || r.FileName != fn || r.Subdir != subdir {
+				if err == nil {
+					err = fmt.Errorf("subdir %q is not a conda subdir", subdir)
+				}
+				d.skip(pkgs.Content[i], field, platform, name, err)
 				continue
 			}
 			l.Packages = append(l.Packages, condaPackage(r, platform, MainCategory, false))
@@ -91,5 +102,6 @@ func readMambaJS(file string, root *yaml.Node) (*Lock, error) {
 		return nil, err
 	}
 	sortPackages(l.Packages)
+	l.Skipped = d.skipped
 	return l, nil
 }

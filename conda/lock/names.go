@@ -9,6 +9,7 @@ import (
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/version"
+	"github.com/envkit/envkit/internal/diag"
 )
 
 // dependencyMap turns depends ("python >=3.9,<3.10.0a0", "__unix") into
@@ -80,6 +81,15 @@ func splitURL(u string) (channel, subdir, fn string) {
 	return dir, "", fn
 }
 
+// nameOfURL returns the package name a URL's file name tells (a
+// fragment is ignored), or "".
+func nameOfURL(u string) string {
+	u, _, _ = strings.Cut(u, "#")
+	_, _, fn := splitURL(u)
+	name, _, _, _ := splitFilename(fn)
+	return name
+}
+
 // recordFromURL builds the record a package URL tells: name, version and
 // build from the file name, subdir and channel from the directories.
 func recordFromURL(u string) (*record.RepoDataRecord, error) {
@@ -100,27 +110,28 @@ func recordFromURL(u string) (*record.RepoDataRecord, error) {
 	}, nil
 }
 
-// isHex reports whether s is n lowercase hexadecimal digits.
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
+// checkDigests checks md5 and sha256 digests ("" = absent) and returns
+// them lowercased; on error it also names the field at fault.
+func checkDigests(md5, sha256 string) (string, string, string, error) {
+	if md5 != "" {
+		if err := record.ValidMD5(md5); err != nil {
+			return "", "", "md5", err
 		}
 	}
-	return true
+	if sha256 != "" {
+		if err := record.ValidSHA256(sha256); err != nil {
+			return "", "", "sha256", err
+		}
+	}
+	return strings.ToLower(md5), strings.ToLower(sha256), "", nil
 }
 
-// checkHashes validates md5 and sha256 digests ("" = absent).
-func checkHashes(md5, sha256 string) (field, msg string) {
-	if md5 != "" && !isHex(md5, 32) {
-		return "md5", fmt.Sprintf("%q is not an md5 digest (32 lowercase hex digits)", md5)
+// skipWarning is the warning of a package left out of a lock.
+func skipWarning(file string, line int, field, name string, err error) *diag.Error {
+	msg := "skipped package: " + err.Error()
+	if name != "" {
+		msg = "skipped package " + name + ": " + err.Error()
 	}
-	if sha256 != "" && !isHex(sha256, 64) {
-		return "sha256", fmt.Sprintf("%q is not a sha256 digest (64 lowercase hex digits)", sha256)
-	}
-	return "", ""
+	return &diag.Error{File: file, Line: line, Field: field, Msg: msg,
+		Hint: "the lock file was edited or damaged; lock again with envkit lock"}
 }

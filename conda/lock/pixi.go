@@ -40,6 +40,9 @@ func readPixi(file string, root *yaml.Node) (map[string]*Lock, error) {
 type pixiIndex struct {
 	conda map[string]*record.RepoDataRecord
 	pypi  map[string]*Package
+	// skipped are the packages left out, by URL (see Lock.Skipped); an
+	// environment that selects one records it for its platform.
+	skipped map[string]Skipped
 }
 
 func (d *decoder) readPixi(root *yaml.Node) map[string]*Lock {
@@ -73,7 +76,7 @@ func (d *decoder) readPixi(root *yaml.Node) map[string]*Lock {
 			}
 		}
 	}
-	idx := pixiIndex{conda: map[string]*record.RepoDataRecord{}, pypi: map[string]*Package{}}
+	idx := pixiIndex{conda: map[string]*record.RepoDataRecord{}, pypi: map[string]*Package{}, skipped: map[string]Skipped{}}
 	for i, n := range d.list(top["packages"], "packages") {
 		d.readPixiPackage(n, item("packages", i), idx)
 	}
@@ -100,11 +103,17 @@ func (d *decoder) readPixiPackage(n *yaml.Node, field string, idx pixiIndex) {
 		if !isArchive(u) {
 			return // a v6 source package
 		}
-		if idx.conda[u] != nil {
+		if _, skipped := idx.skipped[u]; skipped || idx.conda[u] != nil {
 			d.fail(m["conda"], sub(field, "conda"), "package %s is listed twice", u)
 			return
 		}
-		if r := d.pixiRecord(u, m, field); r != nil {
+		nerr := len(d.errs)
+		r, skip := d.pixiRecord(u, m, field)
+		switch {
+		case len(d.errs) != nerr:
+		case skip != nil:
+			idx.skipped[u] = *skip
+		default:
 			idx.conda[u] = r
 		}
 	case m["conda_source"] != nil:
@@ -115,17 +124,18 @@ func (d *decoder) readPixiPackage(n *yaml.Node, field string, idx pixiIndex) {
 			Version:  d.optStr(m["version"], sub(field, "version")),
 			Manager:  Pip,
 			URL:      u,
-			MD5:      d.optStr(m["md5"], sub(field, "md5")),
-			SHA256:   d.optStr(m["sha256"], sub(field, "sha256")),
 			Category: MainCategory,
 		}
 		if m["name"] == nil {
 			d.fail(n, sub(field, "name"), "required field is missing")
 		}
-		if f, msg := checkHashes(p.MD5, p.SHA256); f != "" {
-			d.fail(m[f], sub(field, f), "%s", msg)
-		}
 		p.Dependencies = dependencyMap(d.strList(m["requires_dist"], sub(field, "requires_dist")))
+		var f string
+		var err error
+		if p.MD5, p.SHA256, f, err = checkDigests(d.optStr(m["md5"], sub(field, "md5")), d.optStr(m["sha256"], sub(field, "sha256"))); err != nil {
+			idx.skipped[u] = d.skipAt(m[f], sub(field, f), "", p.Name, err)
+			return
+		}
 		idx.pypi[u] = p
 	default:
 		d.fail(n, field, "want a conda, conda_source or pypi key")
@@ -137,12 +147,14 @@ func isArchive(u string) bool {
 }
 
 // pixiRecord builds the record of a binary conda package: what the URL
-// tells, overridden by the fields pixi wrote.
-func (d *decoder) pixiRecord(u string, m map[string]*yaml.Node, field string) *record.RepoDataRecord {
+// tells, overridden by the fields pixi wrote. A package whose digests or
+// file name cannot be trusted comes back as skipped; other problems are
+// reported to d.
+func (d *decoder) pixiRecord(u string, m map[string]*yaml.Node, field string) (*record.RepoDataRecord, *Skipped) {
 	r, err := recordFromURL(u)
 	if err != nil {
-		d.fail(m["conda"], sub(field, "conda"), "%v", err)
-		return nil
+		s := d.skipAt(m["conda"], sub(field, "conda"), "", nameOfURL(u), err)
+		return nil, &s
 	}
 	str := func(key string, dst *string) {
 		if m[key] != nil {
@@ -202,10 +214,16 @@ func (d *decoder) pixiRecord(u string, m map[string]*yaml.Node, field string) *r
 			d.fail(n, sub(field, "noarch"), "unknown noarch type %q (want generic or python)", s)
 		}
 	}
-	if f, msg := checkHashes(r.MD5, r.SHA256); f != "" {
-		d.fail(m[f], sub(field, f), "%s", msg)
+	var f string
+	if r.MD5, r.SHA256, f, err = checkDigests(r.MD5, r.SHA256); err != nil {
+		s := d.skipAt(m[f], sub(field, f), "", r.Name, err)
+		return nil, &s
 	}
-	return r
+	if err := record.ValidFileName(r.FileName, &r.PackageRecord); err != nil {
+		s := d.skipAt(m["conda"], sub(field, "conda"), "", r.Name, err)
+		return nil, &s
+	}
+	return r, nil
 }
 
 // readPixiEnv builds the Lock of one environment from its package selectors.
@@ -259,6 +277,11 @@ func (d *decoder) addPixiPackage(l *Lock, sel *yaml.Node, field, platform string
 	case m == nil:
 	case m["conda"] != nil && isArchive(m["conda"].Value):
 		u := d.str(m["conda"], sub(field, "conda"))
+		if s, ok := idx.skipped[u]; ok {
+			s.Platform = platform
+			l.Skipped = append(l.Skipped, s)
+			return
+		}
 		r := idx.conda[u]
 		if r == nil {
 			d.fail(m["conda"], sub(field, "conda"), "conda package %s is not in packages", u)
@@ -270,6 +293,11 @@ func (d *decoder) addPixiPackage(l *Lock, sel *yaml.Node, field, platform string
 		l.Notes = append(l.Notes, fmt.Sprintf("%s: left out source package %s (pixi builds it; only binary packages can be installed)", platform, src))
 	case m["pypi"] != nil:
 		u := d.str(m["pypi"], sub(field, "pypi"))
+		if s, ok := idx.skipped[u]; ok {
+			s.Platform = platform
+			l.Skipped = append(l.Skipped, s)
+			return
+		}
 		p := idx.pypi[u]
 		if p == nil {
 			d.fail(m["pypi"], sub(field, "pypi"), "pypi package %s is not in packages", u)

@@ -170,7 +170,6 @@ packages:
 		{"version: 7", "version: 5", ":1:10: version: unsupported pixi.lock version 5"},
 		{"      linux-64:", "      osx-64:", ":9:7: environments.default.packages.osx-64: platform \"osx-64\" is not in platforms"},
 		{"build_number: 2", "build_number: two", ":14:19: packages[0].build_number: must be an integer"},
-		{"sha256: 8f", "sha256: 9z", ":13:13: packages[0].sha256:"},
 		{"  - conda: https://conda.anaconda.org/conda-forge/linux-64/zlib", "  - conda: https://conda.anaconda.org/conda-forge/linux-64/zlib-other", ":10:18: environments.default.packages.linux-64[0].conda: conda package"},
 		{"packages:\n  - conda: https", "packages:\n  - npm: https", ":12:5: packages[0]: want a conda, conda_source or pypi key"},
 	} {

@@ -15,8 +15,9 @@ import (
 // method returns a zero value for a nil (absent) node without reporting
 // it: a missing required key is reported once, by fields.
 type decoder struct {
-	file string
-	errs diag.List
+	file    string
+	errs    diag.List
+	skipped []Skipped // packages left out (see Lock.Skipped)
 }
 
 // parseYAML parses data (YAML or JSON) and returns its top-level node.
@@ -49,6 +50,20 @@ func (d *decoder) fail(n *yaml.Node, field, format string, args ...any) {
 		e.Line, e.Column = n.Line, n.Column
 	}
 	d.errs = append(d.errs, e)
+}
+
+// skip leaves a package out of the lock, with a warning at n.
+func (d *decoder) skip(n *yaml.Node, field, platform, name string, err error) {
+	d.skipped = append(d.skipped, d.skipAt(n, field, platform, name, err))
+}
+
+// skipAt is the Skipped of a package left out for err, with a warning at n.
+func (d *decoder) skipAt(n *yaml.Node, field, platform, name string, err error) Skipped {
+	w := skipWarning(d.file, 0, field, name, err)
+	if n != nil {
+		w.Line, w.Column = n.Line, n.Column
+	}
+	return Skipped{Platform: platform, Name: name, Warning: w}
 }
 
 // fields returns a mapping's values by key. Unless known is nil, a key not
