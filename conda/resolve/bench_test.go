@@ -37,3 +37,25 @@ func BenchmarkResolve(b *testing.B) {
 	warm := &repodata.Gateway{}
 	b.Run("warm", func(b *testing.B) { run(b, func() *repodata.Gateway { return warm }) })
 }
+
+// BenchmarkCheckLock checks the lock of test_iopro_mkl against its request
+// (every rule; no network): the cost CheckLock adds to reusing a lock.
+func BenchmarkCheckLock(b *testing.B) {
+	var c testdata.SolverCase
+	for _, sc := range testdata.SolverCases(b) {
+		if sc.Source == "conda/conda conda/testing/solver_helpers.py::test_iopro_mkl" {
+			c = sc
+		}
+	}
+	req := Request{Specs: c.Specs, Channels: []string{channelDir(b, "conda-index1")}, Platforms: []string{c.Platform}}
+	l, err := Resolve(context.Background(), req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := req.CheckLock(l, c.Platform); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -5,7 +5,9 @@
 // each platform is solved against its target's virtual packages
 // (conda/virtual, conda/solver), and the solutions go into a lock.Lock with
 // the request's content hash, so that a lock made from the same request is
-// reused as is and unpinned packages resolve once.
+// reused as is and unpinned packages resolve once. A lock is reused only
+// when every package in it is consistent with the request (CheckLock):
+// editing a lock cannot steer what is installed.
 //
 // envkit has no implicit default channels: a request names its channels, the
 // CEP 24 "nodefaults" marker is accepted and dropped, and "defaults" stands
@@ -69,8 +71,11 @@ type Request struct {
 	// definition the request comes from.
 	ContentHash string
 	// Previous is an earlier lock. A platform it holds with the same content
-	// hash is reused without solving; otherwise its records are preferred
-	// by the solver when they still satisfy the specs.
+	// hash, whose every package keeps the rules of CheckLock (inside the
+	// request's channels, closed under its dependencies, satisfying every
+	// spec), is reused without solving; otherwise its records are
+	// preferred by the solver when they still satisfy the specs and a
+	// channel serves them.
 	Previous *lock.Lock
 	// Gateway fetches and caches repodata. Nil means a gateway without a
 	// disk cache.
@@ -233,8 +238,8 @@ func (r *Request) hash(p *prepared, platform string) string {
 }
 
 // Resolve solves r for each of its platforms and returns the lock. A
-// platform of r.Previous with the same content hash is reused without
-// fetching or solving. Errors: *SpecError for an invalid spec, ErrNoChannels,
+// platform of r.Previous with the same content hash that CheckLock finds
+// sound is reused without fetching or solving. Errors: *SpecError for an invalid spec, ErrNoChannels,
 // and *PlatformError (wrapping *solver.UnsatError when unsatisfiable).
 func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 	p, err := r.prepare()
@@ -248,12 +253,9 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 	hashes := make(map[string]string, len(p.platforms))
 	var todo []string
 	for _, plat := range p.platforms {
-		h := r.ContentHash
-		if h == "" {
-			h = r.hash(p, plat)
-		}
+		h := r.contentHash(p, plat)
 		hashes[plat] = h
-		if r.Previous != nil && !r.Previous.Stale(plat, h) {
+		if r.Previous != nil && r.check(p, r.Previous, plat, h) == nil {
 			if recs := lockedRecords(r.Previous, plat); recs != nil {
 				if err := out.SetPlatform(plat, h, recs); err == nil {
 					continue

@@ -106,6 +106,10 @@ func TestResolveSolverCases(t *testing.T) {
 				if got := dists(t, back, c.Platform); !slices.Equal(got, c.Expected) || back.Stale(c.Platform, h) {
 					t.Errorf("conda-lock round trip: %v stale=%v", got, back.Stale(c.Platform, h))
 				}
+				// A genuine lock keeps every rule: it is installed as is.
+				if err := req.CheckLock(back, c.Platform); err != nil {
+					t.Errorf("genuine lock: %v", err)
+				}
 			})
 		}
 	}
