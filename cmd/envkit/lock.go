@@ -102,6 +102,9 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
 		}
+		for _, s := range req.Previous.Skipped {
+			fmt.Fprintf(stderr, "warning: %v\n", s.Warning)
+		}
 		if o.check {
 			return checkLock(req, o.lockfile, stdout, stderr)
 		}
@@ -229,24 +232,41 @@ func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs boo
 	return code
 }
 
-// checkLock reports, for each platform of req, whether req.Previous is
-// stale; exit 1 if any is.
+// checkLock reports, for each platform of req, whether req.Previous can be
+// installed as is (resolve.CheckLock); exit 1 if not. A stale platform is
+// followed by each rule a package breaks, the first maxStaleProblems of
+// them.
 func checkLock(req *resolve.Request, file string, stdout, stderr io.Writer) int {
 	code := exitOK
 	for _, p := range req.Platforms {
-		h, err := req.Hash(p)
-		if err != nil {
-			return condaFailure(stderr, err)
-		}
-		if req.Previous.Stale(p, h) {
-			fmt.Fprintf(stdout, "%s: %s: stale (the request changed, or the platform is not locked)\n", file, p)
+		err := req.CheckLock(req.Previous, p)
+		var se *resolve.StaleError
+		switch {
+		case errors.As(err, &se):
 			code = exitFailure
-		} else {
+			if len(se.Problems) == 1 {
+				fmt.Fprintf(stdout, "%s: %s: stale: %s\n", file, p, se.Problems[0])
+				continue
+			}
+			fmt.Fprintf(stdout, "%s: %s: stale:\n", file, p)
+			for i, pr := range se.Problems {
+				if i == maxStaleProblems {
+					fmt.Fprintf(stdout, "  and %d more\n", len(se.Problems)-i)
+					break
+				}
+				fmt.Fprintf(stdout, "  %s\n", pr)
+			}
+		case err != nil:
+			return condaFailure(stderr, err)
+		default:
 			fmt.Fprintf(stdout, "%s: %s: up to date\n", file, p)
 		}
 	}
 	return code
 }
+
+// maxStaleProblems bounds the reasons --check prints for one platform.
+const maxStaleProblems = 20
 
 // writeLockJSON prints the solution: an array of records for one platform,
 // an object of arrays keyed by platform for several.
