@@ -3,6 +3,7 @@ package frontend
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -102,12 +103,11 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			if slices.Contains(subdirs[:i], subdir) {
 				continue
 			}
-			h, err := req.Hash(subdir)
-			if err != nil {
+			var stale *resolve.StaleError
+			if err := req.CheckLock(s.previous, subdir); errors.As(err, &stale) {
+				s.b.src.Warn(ctx, fmt.Sprintf("%s: %v; solving again, preferring its packages", s.b.opts.Lockfile, stale), client.WarnOpts{})
+			} else if err != nil {
 				return nil, s.solveError(err)
-			}
-			if s.previous.Stale(subdir, h) {
-				s.b.src.Warn(ctx, fmt.Sprintf("%s is stale for %s (the conda environment changed, or the platform is not locked): solving again, preferring its packages", s.b.opts.Lockfile, subdir), client.WarnOpts{})
 			}
 		}
 	}
