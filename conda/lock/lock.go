@@ -112,7 +112,10 @@ type Package struct {
 
 // Stale reports whether the lock cannot be reused for platform when the
 // specification now hashes to contentHash: the platform is missing, or it
-// was locked from a different (or unrecorded) specification.
+// was locked from a different (or unrecorded) specification. It looks at
+// the content hash alone, which anyone editing the file can keep:
+// conda/resolve's CheckLock also checks every package against the request
+// before a lock is installed as is.
 func (l *Lock) Stale(platform, contentHash string) bool {
 	if !slices.Contains(l.Platforms, platform) {
 		return true
