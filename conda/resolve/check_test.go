@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/version"
+	"github.com/envkit/envkit/internal/testdata"
 )
 
 // roundTrip writes l as conda-lock.yml and reads it back, as a lock file
@@ -199,5 +201,51 @@ func TestCheckLockSkippedIsPositioned(t *testing.T) {
 	}
 	if !strings.HasSuffix(err.Error(), "(and 1 more)") {
 		t.Errorf("error %q", err)
+	}
+}
+
+// A real conda-lock.yml (conda-lock's own, 430 packages on 3 platforms)
+// keeps the rules for a request of its channels and its top-level
+// packages: real dependencies, virtual packages and noarch URLs do not
+// make a genuine lock stale.
+func TestCheckLockRealCondaLock(t *testing.T) {
+	path := testdata.Path(t, "conda", "lockfiles", "conda-lock", "conda-lock.yml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lock.ReadCondaLock(path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chans []string
+	for _, c := range l.Channels {
+		chans = append(chans, c.URL)
+	}
+	for _, plat := range l.Platforms {
+		// The top-level packages: those no other conda package depends on.
+		needed := map[string]bool{}
+		var names []string
+		for _, p := range l.Packages {
+			if p.Platform == plat && p.Manager == lock.Conda {
+				names = append(names, p.Name)
+				for d := range p.Dependencies {
+					needed[d] = true
+				}
+			}
+		}
+		var specs []string
+		for _, n := range names {
+			if !needed[n] {
+				specs = append(specs, n)
+			}
+		}
+		req := Request{Specs: specs, Channels: chans, Platforms: []string{plat}, ContentHash: l.ContentHash[plat]}
+		if err := req.CheckLock(l, plat); err != nil {
+			t.Errorf("%s (%d packages, %d specs): %v", plat, len(names), len(specs), err)
+		}
+		if len(specs) == 0 || len(specs) == len(names) {
+			t.Errorf("%s: %d top-level packages of %d", plat, len(specs), len(names))
+		}
 	}
 }
