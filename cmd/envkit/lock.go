@@ -30,9 +30,11 @@ Channels: --channel flags first (highest priority), then the file's channels.
 Platforms: --platform flags, else the file's platforms:, else this machine's.
 Each platform's lock records the sha256 of the request (specs, channels,
 platform, virtual packages, channel priority): with --lockfile, a platform
-whose hash is unchanged is reused as is, and other platforms prefer the
-previous lock's packages; --check only reports whether the lock is stale
-(exit 1 if it is).`
+whose hash is unchanged and whose every package is consistent with the
+request (inside its channels, dependencies locked, specs satisfied, nothing
+extra) is reused as is, and other platforms prefer the previous lock's
+packages; --check only reports whether the lock is stale, and why (exit 1
+if it is).`
 
 type lockOptions struct {
 	channels, platforms, virtual []string
