@@ -63,7 +63,7 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 			pip = append(pip, p)
 		case line[0] == '#':
 		default:
-			p, field, err, skip := parseExplicitLine(line)
+			p, field, skip, err := parseExplicitLine(line)
 			if skip {
 				name := nameOfURL(line)
 				skipped = append(skipped, Skipped{Name: name, Warning: skipWarning(file, no, field, name, err)})
@@ -126,10 +126,10 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 // package is to be skipped (a digest that is not hex, a file name that is
 // not a plain name-version-build.conda or .tar.bz2) rather than the file
 // refused.
-func parseExplicitLine(line string) (p *Package, field string, err error, skip bool) {
+func parseExplicitLine(line string) (p *Package, field string, skip bool, err error) {
 	u, frag, hasFrag := strings.Cut(line, "#")
 	if strings.ContainsAny(u, " \t") {
-		return nil, "url", fmt.Errorf("%q: want one package URL per line", line), false
+		return nil, "url", false, fmt.Errorf("%q: want one package URL per line", line)
 	}
 	var md5, sha256 string
 	if hasFrag {
@@ -140,16 +140,16 @@ func parseExplicitLine(line string) (p *Package, field string, err error, skip b
 		switch {
 		case prefixed || len(frag) == 64:
 			if err := record.ValidSHA256(h); err != nil {
-				return nil, "hash", err, true
+				return nil, "hash", true, err
 			}
 			sha256 = strings.ToLower(h)
 		case len(frag) == 32:
 			if err := record.ValidMD5(frag); err != nil {
-				return nil, "hash", err, true
+				return nil, "hash", true, err
 			}
 			md5 = strings.ToLower(frag)
 		default:
-			return nil, "hash", fmt.Errorf("%q: want #<md5> (32 hex digits), #<sha256> or #sha256:<sha256> (64 hex digits)", "#"+frag), true
+			return nil, "hash", true, fmt.Errorf("%q: want #<md5> (32 hex digits), #<sha256> or #sha256:<sha256> (64 hex digits)", "#"+frag)
 		}
 	}
 	r, err := recordFromURL(u)
@@ -157,10 +157,10 @@ func parseExplicitLine(line string) (p *Package, field string, err error, skip b
 		err = record.ValidFileName(r.FileName, &r.PackageRecord)
 	}
 	if err != nil {
-		return nil, "url", err, true
+		return nil, "url", true, err
 	}
 	r.MD5, r.SHA256 = md5, sha256
-	return condaPackage(r, "", MainCategory, false), "", nil, false
+	return condaPackage(r, "", MainCategory, false), "", false, nil
 }
 
 // parsePipLine parses the text after "# pip ": "name @ url[#sha256=hex]".
