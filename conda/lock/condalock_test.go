@@ -151,7 +151,7 @@ func TestReadCondaLockOnePackage(t *testing.T) {
 	if want := []string{"vc >=14.1,<15.0a0", "vs2015_runtime >=14.16.27012"}; !reflect.DeepEqual(r.Depends, want) {
 		t.Errorf("depends %q, want %q", r.Depends, want)
 	}
-	if want := []string{"zlib ==1.2.11 *_1013"}; !reflect.DeepEqual([]string(r.Constrains), want) {
+	if want := []string{"zlib ==1.2.11 *_1013"}; !reflect.DeepEqual(r.Constrains, want) {
 		t.Errorf("constrains %q, want %q", r.Constrains, want)
 	}
 }

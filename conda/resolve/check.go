@@ -248,7 +248,7 @@ func inChannels(rec *record.RepoDataRecord, plat string, chans []channelURL) err
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Errorf("URL %q: %v", raw, err)
+		return fmt.Errorf("URL %q: %w", raw, err)
 	case strings.Contains(raw, "..") || strings.Contains(u.Path, "..") || strings.ContainsRune(u.Path, '\\'):
 		return fmt.Errorf("URL %s has \"..\" or a backslash", raw)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
