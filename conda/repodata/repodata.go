@@ -455,55 +455,18 @@ func (rd *RepoData) fileName(e entry) string {
 // the record's own name, version and build (nothing that could leave the
 // channel's directory), and its checksums, when present, hex digests.
 func checkRecord(fn string, r *record.PackageRecord) error {
-	var stem string
-	switch {
-	case strings.HasSuffix(fn, ".conda"):
-		stem = fn[:len(fn)-6]
-	case strings.HasSuffix(fn, ".tar.bz2"):
-		stem = fn[:len(fn)-8]
-	default:
-		return fmt.Errorf("file name %q: want <name>-<version>-<build>.conda or .tar.bz2", fn)
+	if err := record.ValidFileName(fn, r); err != nil {
+		return err
 	}
-	for i := 0; i < len(fn); i++ {
-		c := fn[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' || c == '+' || c == '!') {
-			return fmt.Errorf("file name %q: %q is not allowed in a package file name", fn, c)
+	if r.SHA256 != "" {
+		if err := record.ValidSHA256(r.SHA256); err != nil {
+			return err
 		}
 	}
-	if strings.Contains(fn, "..") {
-		return fmt.Errorf("file name %q: \"..\" is not allowed in a package file name", fn)
-	}
-	if !isDist(stem, r.Name, r.Version.String(), r.Build) {
-		return fmt.Errorf("file name %q does not match the record's name, version and build (%s-%s-%s)", fn, r.Name, r.Version, r.Build)
-	}
-	if r.SHA256 != "" && !isHex(r.SHA256, 64) {
-		return fmt.Errorf("sha256 %q is not 64 hex digits", r.SHA256)
-	}
-	if r.MD5 != "" && !isHex(r.MD5, 32) {
-		return fmt.Errorf("md5 %q is not 32 hex digits", r.MD5)
+	if r.MD5 != "" {
+		return record.ValidMD5(r.MD5)
 	}
 	return nil
-}
-
-// isDist reports whether s is name-version-build, without allocating.
-func isDist(s, name, version, build string) bool {
-	return len(s) == len(name)+len(version)+len(build)+2 &&
-		s[:len(name)] == name && s[len(name)] == '-' &&
-		s[len(name)+1:len(name)+1+len(version)] == version && s[len(name)+1+len(version)] == '-' &&
-		s[len(s)-len(build):] == build
-}
-
-func isHex(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // Len returns the number of package records indexed (before decoding, so
