@@ -68,9 +68,11 @@ const LockPath = "conda-meta/conda-lock.yml"
 const MaxInput = 64 << 20
 
 // Link is "link": link packages into an environment at Prefix, each into
-// its own layer. A package is named by three paths of its own (its input
+// its layer. A package is named by three paths of its own (its input
 // file, its archive and its layer's root), so that one exec can link
-// several packages into several output mounts.
+// several packages into several output mounts. Packages with the same
+// layer root share that layer: they are linked in order, each over the
+// ones before as merging one layer per package in that order would.
 type Link struct {
 	// Prefix is the environment's path in the image (--prefix).
 	Prefix string
@@ -95,7 +97,7 @@ type LinkPackage struct {
 	// Archive is the fetched package file (.conda or .tar.bz2).
 	Archive string
 	// Dest is the root of the package's layer: its files go to
-	// Dest/<prefix>.
+	// Dest/<prefix>. Packages with the same Dest share the layer.
 	Dest string
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/envkit/envkit/conda/link"
 	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/internal/helper"
+	"github.com/envkit/envkit/internal/mergedir"
 )
 
 // Main runs the helper subcommand args[0] with its arguments, as the
@@ -43,18 +44,50 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 // Link links each of l's packages into its layer: it checks the fetched
 // archive against the sha256 of the package's record, extracts it to the
 // scratch directory and links it into the package's Dest with the
-// environment's prefix baked into the files.
+// environment's prefix baked into the files. Packages that share a Dest
+// share a layer: each is linked into a directory of its own beside the
+// layer's files and moved over them as merging its own layer over theirs
+// would (mergedir), so the layer holds what one layer per package gives,
+// clobbers included.
 func Link(ctx context.Context, l *helper.Link, stderr io.Writer) error {
 	scratch := l.Scratch
 	if scratch == "" {
 		scratch = os.TempDir()
 	}
+	used := map[string]bool{}
 	for i, p := range l.Packages {
-		if err := linkPackage(ctx, l, p, filepath.Join(scratch, "pkg"+strconv.Itoa(i)), stderr); err != nil {
+		pkgDir := filepath.Join(scratch, "pkg"+strconv.Itoa(i))
+		if !used[p.Dest] {
+			used[p.Dest] = true
+			if err := linkPackage(ctx, l, p, pkgDir, stderr); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := linkOver(ctx, l, p, pkgDir, stderr); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// linkOver links p into a staging directory in its Dest (one file system,
+// so that moving its files is renaming them) and moves them over what Dest
+// holds.
+func linkOver(ctx context.Context, l *helper.Link, p helper.LinkPackage, pkgDir string, stderr io.Writer) error {
+	stage, err := os.MkdirTemp(p.Dest, ".envkit-link-")
+	if err != nil {
+		return err
+	}
+	staged := p
+	staged.Dest = stage
+	if err := linkPackage(ctx, l, staged, pkgDir, stderr); err != nil {
+		return err
+	}
+	if err := mergedir.Apply(p.Dest, stage); err != nil {
+		return fmt.Errorf("%s: %w", p.Archive, err)
+	}
+	return os.Remove(stage)
 }
 
 func linkPackage(ctx context.Context, l *helper.Link, p helper.LinkPackage, pkgDir string, stderr io.Writer) error {
