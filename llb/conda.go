@@ -3,11 +3,13 @@ package llb
 import (
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/envkit/envkit/conda/link"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/internal/helper"
+	"github.com/envkit/envkit/llb/budget"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/opencontainers/go-digest"
 )
@@ -39,15 +41,52 @@ type Conda struct {
 	// no emulation is needed for other targets.
 	Helper     bkllb.State
 	HelperPath string
+	// PackageLayers bounds the layers the packages take: when there are
+	// more packages, they share layers (package budget). 0 means one
+	// layer per package. Convert sets it to what the image's layer limit
+	// leaves after the base image and the Docker steps.
+	PackageLayers int
+	// Large is the archive size from which a package keeps a layer of its
+	// own when packages share layers; 0 means budget.DefaultLarge.
+	Large int64
 }
 
-// Layers returns one layer per package: the archive fetched by its sha256
-// (a content-addressed source BuildKit caches and shares), linked by the
-// helper into a scratch mount, then the environment's metadata layer. A
-// package's exec reads its record from a file made for it alone, so a
-// layer depends on its package alone (and, for noarch: python packages, on
-// the Python version): changing one package rebuilds one layer (and the
-// metadata's), and a new base image rebuilds none.
+// Groups returns the packages of each layer, in link order: one package
+// per layer when they fit PackageLayers, otherwise runs of packages cut by
+// package names and around large packages (package budget), so that a new
+// version of a package changes its own group alone.
+func (c *Conda) Groups() ([][]*record.RepoDataRecord, error) {
+	if c.PackageLayers <= 0 || len(c.Records) <= c.PackageLayers {
+		gs := make([][]*record.RepoDataRecord, len(c.Records))
+		for i := range c.Records {
+			gs[i] = c.Records[i : i+1 : i+1]
+		}
+		return gs, nil
+	}
+	pkgs := make([]budget.Package, len(c.Records))
+	for i, r := range c.Records {
+		pkgs[i] = budget.Package{Name: r.Name, Size: r.Size}
+	}
+	plan, err := budget.Split(pkgs, c.PackageLayers, c.Large)
+	if err != nil {
+		return nil, err
+	}
+	gs := make([][]*record.RepoDataRecord, len(plan.Groups))
+	for i, g := range plan.Groups {
+		gs[i] = c.Records[g.Start:g.End:g.End]
+	}
+	return gs, nil
+}
+
+// Layers returns a layer per group of packages (Groups), then the
+// environment's metadata layer. Each package is its archive fetched by its
+// sha256 (a content-addressed source BuildKit caches and shares), linked by
+// the helper into the group's scratch mount; one exec links a group's
+// packages in order, each over the ones before as merging a layer per
+// package would. A package's record is a file made for it alone, so a
+// layer depends on its own packages alone (and, for noarch: python
+// packages, on the Python version): changing one package rebuilds its
+// group's layer (and the metadata's), and a new base image rebuilds none.
 func (c *Conda) Layers() ([]bkllb.State, error) {
 	var python *link.Python
 	for _, r := range c.Records {
@@ -59,9 +98,19 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 			python = py
 		}
 	}
-	layers := make([]bkllb.State, 0, len(c.Records)+1)
-	for _, r := range c.Records {
-		l, err := c.packageLayer(r, python)
+	groups, err := c.Groups()
+	if err != nil {
+		return nil, err
+	}
+	layers := make([]bkllb.State, 0, len(groups)+1)
+	for _, g := range groups {
+		var l bkllb.State
+		var err error
+		if len(g) == 1 {
+			l, err = c.packageLayer(g[0], python)
+		} else {
+			l, err = c.groupLayer(g, python)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -74,19 +123,29 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 	return append(layers, meta), nil
 }
 
-// packageLayer fetches and links one package (helper.Link).
-func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkllb.State, error) {
+// fetch returns a package's archive, by its sha256, and its record as the
+// helper reads it (helper.LinkInput).
+func fetch(r *record.RepoDataRecord) (bkllb.State, []byte, error) {
 	if r.SHA256 == "" {
-		return bkllb.State{}, fmt.Errorf("%s: no sha256 to fetch it by", r.FileName)
+		return bkllb.State{}, nil, fmt.Errorf("%s: no sha256 to fetch it by", r.FileName)
 	}
 	in, err := (&helper.LinkInput{Record: r}).Encode()
 	if err != nil {
-		return bkllb.State{}, fmt.Errorf("%s: %w", r.FileName, err)
+		return bkllb.State{}, nil, fmt.Errorf("%s: %w", r.FileName, err)
 	}
 	pkg := bkllb.HTTP(r.URL,
 		bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)),
 		bkllb.Filename(r.FileName),
 		bkllb.WithCustomName("conda: fetch "+r.FileName))
+	return pkg, in, nil
+}
+
+// packageLayer fetches and links one package (helper.Link).
+func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkllb.State, error) {
+	pkg, in, err := fetch(r)
+	if err != nil {
+		return bkllb.State{}, err
+	}
 	input := bkllb.Scratch().File(bkllb.Mkfile("/"+helper.LinkInputFile, 0o644, in), bkllb.WithCustomName("conda: record of "+r.Dist()))
 	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Scratch: helper.ScratchDir, Packages: []helper.LinkPackage{{
 		Input:   path.Join(helper.InputDir, helper.LinkInputFile),
@@ -108,6 +167,55 @@ func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkl
 		bkllb.WithCustomName("conda: link "+r.Dist()),
 	)
 	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
+}
+
+// groupLayer fetches several packages and links them, in order, into one
+// layer: one exec, each package's archive in a mount of its own
+// (PackageDir/<i>), their records in one input mount (InputDir/<i>.json).
+func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (bkllb.State, error) {
+	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Scratch: helper.ScratchDir}
+	var files *bkllb.FileAction
+	var mounts []bkllb.RunOption
+	for i, r := range recs {
+		pkg, in, err := fetch(r)
+		if err != nil {
+			return bkllb.State{}, err
+		}
+		name := "/" + strconv.Itoa(i) + ".json"
+		if files == nil {
+			files = bkllb.Mkfile(name, 0o644, in)
+		} else {
+			files = files.Mkfile(name, 0o644, in)
+		}
+		dir := path.Join(helper.PackageDir, strconv.Itoa(i))
+		mounts = append(mounts, bkllb.AddMount(dir, pkg, bkllb.Readonly))
+		l.Packages = append(l.Packages, helper.LinkPackage{Input: path.Join(helper.InputDir, name), Archive: path.Join(dir, r.FileName), Dest: helper.OutputDir})
+		if r.Noarch == record.NoarchPython {
+			if python == nil {
+				return bkllb.State{}, fmt.Errorf("%s is a noarch: python package, but the environment has no python", r.Dist())
+			}
+			l.Python = python
+		}
+	}
+	what := groupName(recs)
+	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: records of "+what))
+	run := c.Helper.Run(append([]bkllb.RunOption{
+		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
+		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
+		bkllb.Network(bkllb.NetModeNone),
+		bkllb.WithCustomName("conda: link " + what),
+	}, mounts...)...)
+	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
+}
+
+// groupName names a group of packages in progress output and history:
+// how many, the first and the last.
+func groupName(recs []*record.RepoDataRecord) string {
+	if len(recs) == 1 {
+		return recs[0].Dist()
+	}
+	return fmt.Sprintf("%d packages, %s to %s", len(recs), recs[0].Dist(), recs[len(recs)-1].Dist())
 }
 
 // metaLayer writes conda-meta/history (what makes the prefix a conda

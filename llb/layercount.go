@@ -74,6 +74,6 @@ func (e *LayerLimitError) Error() string {
 	if e.Base != "" {
 		base += " " + e.Base
 	}
-	return fmt.Sprintf("%s and its Docker steps have %d layers: with the conda environment's metadata layer that leaves none for its packages under the image's limit of %d layers (raise the limit to at least %d, or use a base image with fewer layers)",
+	return fmt.Sprintf("%s and its Docker steps have %d layers: with the conda environment's metadata layer that leaves none for its packages under the image's limit of %d layers (the image needs a limit of at least %d)",
 		base, e.Layers, e.Max, e.Need())
 }

@@ -69,6 +69,10 @@ type Options struct {
 	Client       *dockerui.Client
 	MetaResolver bkllb.ImageMetaResolver
 	LLBCaps      *apicaps.CapSet
+	// MaxLayers bounds the layers of an image with a conda environment
+	// (base, Docker steps and environment); 0 means DefaultMaxLayers. The
+	// environment's packages share layers when they would exceed it.
+	MaxLayers int
 }
 
 // Result is the converted environment for one platform.
@@ -105,14 +109,44 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 	}
 	img, st := res.Image, res.State
 	if conda != nil {
-		layers, err := conda.Layers()
+		maxLayers := opt.MaxLayers
+		if maxLayers <= 0 {
+			maxLayers = DefaultMaxLayers
+		}
+		base := in.Env.Image
+		if in.Env.Build != nil {
+			base = finalStageBase(in.Dockerfile)
+		}
+		n, err := packageLayers(maxLayers, dockerLayers(img, res.BaseImage), base)
 		if err != nil {
 			return nil, err
 		}
-		st = bkllb.Merge(append([]bkllb.State{st}, layers...), bkllb.WithCustomName(fmt.Sprintf("conda: merge %d packages", len(conda.Records))))
-		img.Config.Env = condaEnv(conda.Prefix, img.Config.Env)
-		for _, r := range conda.Records {
-			img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda package " + r.Dist(), Comment: r.URL})
+		c := *conda
+		c.PackageLayers = n
+		groups, err := c.Groups()
+		if err != nil {
+			return nil, err
+		}
+		layers, err := c.Layers()
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("conda: merge %d packages", len(c.Records))
+		if len(groups) < len(c.Records) {
+			name += fmt.Sprintf(" in %d layers", len(groups))
+		}
+		st = bkllb.Merge(append([]bkllb.State{st}, layers...), bkllb.WithCustomName(name))
+		img.Config.Env = condaEnv(c.Prefix, img.Config.Env)
+		for _, g := range groups {
+			h := ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda package " + g[0].Dist(), Comment: g[0].URL}
+			if len(g) > 1 {
+				dists := make([]string, len(g))
+				for i, r := range g {
+					dists[i] = r.Dist()
+				}
+				h = ocispecs.History{Created: res.Epoch, CreatedBy: fmt.Sprintf("envkit: conda packages (%d) %s", len(g), strings.Join(dists, " "))}
+			}
+			img.History = append(img.History, h)
 		}
 		img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda environment metadata (conda-meta history, state, lock)"})
 	}
