@@ -330,12 +330,15 @@ type File struct {
 
 // Files returns the image's merged filesystem, keyed by clean absolute path:
 // the layers applied in order, each layer's whiteouts (".wh.NAME") and opaque
-// directory markers (".wh..wh..opq") hiding what lower layers had.
+// directory markers (".wh..wh..opq") hiding what lower layers had, and each
+// of its non-directories hiding what lower layers had below its path (as
+// containerd and overlayfs apply layers: a file replaces a directory).
 func (c *Registry) Files(ctx context.Context, img *Image) (map[string]*File, error) {
 	files := map[string]*File{}
 	for i := range img.Manifest.Layers {
 		var whiteouts, opaque []string
 		var added []*File
+		replaced := map[string]bool{}
 		err := c.walkLayer(ctx, img, i, func(name string, hdr *tar.Header, _ io.Reader) (bool, error) {
 			dir, base := path.Split(name)
 			switch {
@@ -345,11 +348,24 @@ func (c *Registry) Files(ctx context.Context, img *Image) (map[string]*File, err
 				whiteouts = append(whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
 			default:
 				added = append(added, &File{Header: hdr, Layer: i})
+				if hdr.Typeflag != tar.TypeDir {
+					replaced[name] = true
+				}
 			}
 			return false, nil
 		})
 		if err != nil {
 			return nil, err
+		}
+		if len(replaced) > 0 {
+			for p := range files {
+				for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+					if replaced[d] {
+						delete(files, p)
+						break
+					}
+				}
+			}
 		}
 		// Whiteouts apply to lower layers only, whatever their tar order.
 		if len(whiteouts)+len(opaque) > 0 {
