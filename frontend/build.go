@@ -91,9 +91,9 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		if condas != nil {
 			conda = condas[idx]
 		}
-		r, err := envllb.Convert(ctx, in, platform, conda, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps})
+		r, err := envllb.Convert(ctx, in, platform, conda, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps, MaxLayers: b.opts.MaxLayers})
 		if err != nil {
-			return nil, err
+			return nil, b.sourceError(layerLimitError(env, err))
 		}
 		def, err := r.State.Marshal(ctx)
 		if err != nil {

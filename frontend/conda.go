@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/envkit/envkit/conda/channel"
@@ -24,6 +25,24 @@ import (
 	"github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// layerLimitError points a base image that leaves no layer for the conda
+// environment's packages at the environment file's base (image: or
+// build:) and says how to raise the limit; other errors pass.
+func layerLimitError(env *spec.Environment, err error) error {
+	var le *envllb.LayerLimitError
+	if !errors.As(err, &le) {
+		return err
+	}
+	field := "image"
+	if env.Build != nil {
+		field = "build"
+	}
+	p := env.Pos(field)
+	return diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: field, Msg: le.Error(),
+		Hint: fmt.Sprintf("raise the limit to %d or more with the build option %s=N or --build-arg %s=N, or use a base image with fewer layers",
+			le.Need(), KeyMaxLayers, strings.TrimPrefix(KeyMaxLayersArg, "build-arg:"))}}
+}
 
 // condaSolver resolves an environment's conda part for all target
 // platforms at once, fetching repodata through BuildKit.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/envkit/envkit/internal/helper"
+	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
@@ -28,6 +30,8 @@ const (
 	KeyLockfileArg    = "build-arg:ENVKIT_LOCKFILE"
 	KeyHelperImage    = "envkit:helper-image"
 	KeySource         = "source"
+	KeyMaxLayers      = "max-layers"
+	KeyMaxLayersArg   = "build-arg:ENVKIT_MAX_LAYERS"
 	// KeyPlatform is read by BuildKit's dockerui (the target platforms),
 	// not by envkit; it is here for the CLI.
 	KeyPlatform = "platform"
@@ -62,9 +66,9 @@ type options struct {
 	// another when the frontend runs in-process ("" when neither is given;
 	// a conda environment then fails with a hint).
 	HelperImage string
-
-	// Issue 7's layer budget comes here: MaxLayers int, from max-layers
-	// or build-arg:ENVKIT_MAX_LAYERS (one optionTable row).
+	// MaxLayers bounds the layers of an image with a conda environment:
+	// its packages share layers when they do not fit.
+	MaxLayers int
 }
 
 // option is one row of optionTable: keys in precedence order (the first
@@ -129,7 +133,16 @@ var optionTable = []option{
 			o.HelperImage = v
 			return nil
 		}},
-	// max-layers, build-arg:ENVKIT_MAX_LAYERS: the layer budget (issue 7).
+	{keys: []string{KeyMaxLayers, KeyMaxLayersArg}, def: strconv.Itoa(envllb.DefaultMaxLayers), unsetIfEmpty: true,
+		doc: "the most layers an image with a conda environment has (base image, Docker steps, the packages and the environment's metadata): the packages share layers when they do not fit; a base image that leaves none for them is an error",
+		set: func(o *options, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("want a number of layers, at least 1")
+			}
+			o.MaxLayers = n
+			return nil
+		}},
 }
 
 // parseOptions reads the options envkit uses from a build's options,

@@ -6,11 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	envllb "github.com/envkit/envkit/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
 )
 
 func TestParseOptions(t *testing.T) {
-	defaults := options{Filename: DefaultFilename, DockerfileLocal: LocalDockerfile, ContextLocal: LocalContext}
+	defaults := options{Filename: DefaultFilename, DockerfileLocal: LocalDockerfile, ContextLocal: LocalContext, MaxLayers: envllb.DefaultMaxLayers}
 	with := func(f func(o *options)) options {
 		o := defaults
 		f(&o)
@@ -34,6 +35,10 @@ func TestParseOptions(t *testing.T) {
 		{"lockfile before build arg", map[string]string{KeyLockfile: "a.yml", KeyLockfileArg: "b.yml"}, with(func(o *options) { o.Lockfile = "a.yml" })},
 		{"empty lockfile defers to build arg", map[string]string{KeyLockfile: "", KeyLockfileArg: "b.yml"}, with(func(o *options) { o.Lockfile = "b.yml" })},
 		{"empty build arg is no lock file", map[string]string{KeyLockfileArg: ""}, defaults},
+		{"max-layers", map[string]string{KeyMaxLayers: "60"}, with(func(o *options) { o.MaxLayers = 60 })},
+		{"max-layers as build arg", map[string]string{KeyMaxLayersArg: "120"}, with(func(o *options) { o.MaxLayers = 120 })},
+		{"max-layers before build arg", map[string]string{KeyMaxLayers: "60", KeyMaxLayersArg: "120"}, with(func(o *options) { o.MaxLayers = 60 })},
+		{"empty max-layers build arg is the default", map[string]string{KeyMaxLayersArg: ""}, defaults},
 		{"helper from source", map[string]string{KeySource: "127.0.0.1:5765/envkit/frontend:latest"}, with(func(o *options) { o.HelperImage = "127.0.0.1:5765/envkit/frontend:latest" })},
 		{"helper image before source", map[string]string{KeySource: "reg/frontend:1", KeyHelperImage: "reg/helper:2"}, with(func(o *options) { o.HelperImage = "reg/helper:2" })},
 		{"empty helper image defers to source", map[string]string{KeySource: "reg/frontend:1", KeyHelperImage: ""}, with(func(o *options) { o.HelperImage = "reg/frontend:1" })},
@@ -67,6 +72,8 @@ func TestParseOptionsBadValues(t *testing.T) {
 		{map[string]string{KeyLockfileArg: "/etc/conda-lock.yml"}, `build-arg:ENVKIT_LOCKFILE="/etc/conda-lock.yml": must be a relative path`},
 		{map[string]string{KeyLockfile: "locks/.."}, `lockfile="locks/..": names a directory`},
 		{map[string]string{KeyHelperImage: "Not An Image"}, `envkit:helper-image="Not An Image": not an image reference`},
+		{map[string]string{KeyMaxLayers: "0"}, `max-layers="0": want a number of layers, at least 1`},
+		{map[string]string{KeyMaxLayersArg: "many"}, `build-arg:ENVKIT_MAX_LAYERS="many": want a number of layers`},
 		{map[string]string{KeyHelperImage: "", KeySource: "reg/Frontend"}, `source="reg/Frontend": not an image reference`},
 	} {
 		_, err := parseOptions(tc.opts)
