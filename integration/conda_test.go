@@ -20,7 +20,7 @@ import (
 
 // condaChannel serves a channel made of packages built for the test, over
 // HTTP on 127.0.0.1 (buildkitd fetches from it directly).
-func condaChannel(t *testing.T, pkgs ...condatest.Package) string {
+func condaChannel(t testing.TB, pkgs ...condatest.Package) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := condatest.WriteChannel(dir, pkgs...); err != nil {
