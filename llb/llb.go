@@ -1,8 +1,9 @@
 // Package llb turns an environment definition into BuildKit LLB for one
 // platform: the base (an image, or a Docker build context), then the Docker
 // steps, then the conda environment merged on top, one layer per package
-// linked by envkit's helper (package internal/helper) and one for the
-// environment's metadata. It only converts: it does no I/O of its own; the
+// (or per group of packages, within the image's layer limit: package
+// budget) linked by envkit's helper (package internal/helper) and one for
+// the environment's metadata. It only converts: it does no I/O of its own; the
 // frontend hands it what it read through the gateway.
 package llb
 

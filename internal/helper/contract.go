@@ -32,7 +32,7 @@ const Path = "/bin/envkit-frontend"
 // The helper's subcommands: the first argument after Path.
 const (
 	// CommandLink verifies, extracts and links conda packages, each into
-	// its own layer.
+	// its layer (its own, or one it shares with the packages before it).
 	CommandLink = "link"
 	// CommandMeta writes the environment's own conda-meta files: history,
 	// state and the lock.
