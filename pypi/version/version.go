@@ -91,9 +91,8 @@ func MustParse(s string) Version {
 
 // scanner walks a version string case-insensitively.
 type scanner struct {
-	s   string
-	i   int
-	off int // offset of s in the original input
+	s string
+	i int
 }
 
 func (c *scanner) peek() byte {
@@ -181,7 +180,7 @@ func parse(input string) (*parsed, error) {
 	if s == "" {
 		off = 0
 	}
-	c := &scanner{s: s, off: off}
+	c := &scanner{s: s}
 	fail := func(at int, msg string) (*parsed, error) {
 		return nil, &ParseError{Input: input, Pos: off + at, Msg: msg}
 	}
