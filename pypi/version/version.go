@@ -44,6 +44,7 @@ type parsed struct {
 	post    uint64
 	dev     uint64
 	local   []localPart // nil: no local version
+	relBuf  [4]uint64   // release's storage when it is short (one allocation per version)
 }
 
 // localPart is one dot-separated local segment: a number when str == "".
@@ -220,7 +221,12 @@ func parse(input string) (*parsed, error) {
 		}
 		release = append(release, n)
 	}
-	p.release = append([]uint64(nil), release...)
+	if len(release) <= len(p.relBuf) {
+		p.release = p.relBuf[:len(release):len(release)]
+		copy(p.release, release)
+	} else {
+		p.release = append([]uint64(nil), release...)
+	}
 	p.nrel = len(release)
 	for p.nrel > 0 && release[p.nrel-1] == 0 {
 		p.nrel--
