@@ -68,8 +68,14 @@ func lookupVar(s string) (int, bool) {
 	return i, ok
 }
 
+// isVersionVar reports whether v is a "Version" or "Version | String"
+// field of the dependency specifiers specification.
 func isVersionVar(v int) bool {
-	return v == varPythonVersion || v == varPythonFullVersion || v == varImplementationVersion || v == varPlatformRelease
+	switch v {
+	case varPythonVersion, varPythonFullVersion, varImplementationVersion, varPlatformRelease, varPlatformVersion:
+		return true
+	}
+	return false
 }
 
 func isSetVar(v int) bool { return v == varExtras || v == varDependencyGroups }
@@ -295,38 +301,35 @@ func (p *parser) comparison() (*comparison, error) {
 	return c, nil
 }
 
-// EvalError reports a comparison that has no meaning (packaging's
-// UndefinedComparison), such as "~=" between strings that are not versions.
-type EvalError struct {
-	Marker string
-	Msg    string
+// Evaluate evaluates the marker for env, as the dependency specifiers
+// specification (as amended in January 2026) and packaging define it:
+//
+//   - Version fields (python_version, python_full_version,
+//     implementation_version) and Version | String fields (platform_release,
+//     platform_version) compare as versions when the operator and literal
+//     form a valid specifier and the field's value is a valid version
+//     ("===" compares the text, ignoring case); otherwise they compare as
+//     strings. packaging instead makes the comparison false when the
+//     field's value is not a version.
+//   - String comparisons: ==, !=, in, not in as Python strings ("in" is
+//     substring containment); <= and >= mean ==; < and > are false; ~= and
+//     === mean == (the specification lets installers read them so, where
+//     packaging raises UndefinedComparison).
+//   - extra compares normalised names, never as versions; extras and
+//     dependency_groups are sets, tested with in / not in.
+func (m *Marker) Evaluate(env Environment) bool {
+	return m.root.eval(&env)
 }
 
-func (e *EvalError) Error() string { return fmt.Sprintf("marker %q: %s", e.Marker, e.Msg) }
-
-// Evaluate evaluates the marker for env. Comparisons of python_version,
-// python_full_version, implementation_version and platform_release use
-// version rules when both sides are PEP 440 versions (and the operator and
-// literal form a valid specifier); every other comparison compares strings
-// ("in" is substring containment). "extra" compares normalised names and
-// never as versions.
-func (m *Marker) Evaluate(env Environment) (bool, error) {
-	return m.root.eval(&env, m)
-}
-
-func (e *expr) eval(env *Environment, m *Marker) (bool, error) {
+func (e *expr) eval(env *Environment) bool {
 	// any over "or"-separated groups of all over "and"-joined terms
 	result, group := false, true
 	for i, t := range e.terms {
 		var v bool
-		var err error
 		if t.group != nil {
-			v, err = t.group.eval(env, m)
+			v = t.group.eval(env)
 		} else {
-			v, err = t.cmp.eval(env, m)
-		}
-		if err != nil {
-			return false, err
+			v = t.cmp.eval(env)
 		}
 		group = group && v
 		if i == len(e.terms)-1 || e.ors[i] {
@@ -334,48 +337,43 @@ func (e *expr) eval(env *Environment, m *Marker) (bool, error) {
 			group = true
 		}
 	}
-	return result, nil
+	return result
 }
 
-func (c *comparison) eval(env *Environment, m *Marker) (bool, error) {
+func (c *comparison) eval(env *Environment) bool {
 	if isSetVar(c.variable) {
 		set := env.Extras
 		if c.variable == varDependencyGroups {
 			set = env.DependencyGroups
 		}
 		in := slices.ContainsFunc(set, func(s string) bool { return name.Normalize(s) == c.value })
-		return in == (c.op == "in"), nil
+		return in == (c.op == "in")
 	}
 	lhs, rhs := env.value(c.variable), c.value
 	if !c.varLeft {
 		lhs, rhs = rhs, lhs
 	}
 	if isVersionVar(c.variable) && c.op != "in" && c.op != "not in" {
+		if c.op == "===" {
+			return strings.EqualFold(lhs, rhs)
+		}
 		if sp, err := version.ParseSpecifier(c.op + rhs); err == nil {
 			if v, err := version.Parse(lhs); err == nil {
-				return sp.Matches(v), nil
+				return sp.Matches(v)
 			}
 		}
 	}
 	switch c.op {
 	case "in":
-		return strings.Contains(rhs, lhs), nil
+		return strings.Contains(rhs, lhs)
 	case "not in":
-		return !strings.Contains(rhs, lhs), nil
-	case "==":
-		return lhs == rhs, nil
+		return !strings.Contains(rhs, lhs)
 	case "!=":
-		return lhs != rhs, nil
-	case "<":
-		return lhs < rhs, nil
-	case "<=":
-		return lhs <= rhs, nil
-	case ">":
-		return lhs > rhs, nil
-	case ">=":
-		return lhs >= rhs, nil
+		return lhs != rhs
+	case "<", ">":
+		return false
 	}
-	return false, &EvalError{Marker: m.String(), Msg: fmt.Sprintf("%q %s %q compares strings that are not versions", lhs, c.op, rhs)}
+	return lhs == rhs // ==, <=, >=, ~=, ===
 }
 
 // String returns the marker in packaging's canonical form: single spaces,

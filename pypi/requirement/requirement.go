@@ -243,10 +243,7 @@ func (p *parser) specifiers(r *Requirement) error {
 			}
 		}
 		if op == "" {
-			if len(items) > 0 {
-				return p.errf(at, "expected a version specifier after the comma")
-			}
-			break
+			break // packaging allows a trailing comma
 		}
 		p.i += len(op)
 		p.ws()
@@ -299,11 +296,8 @@ func (r *Requirement) HasExtra(e string) bool {
 
 // Applies reports whether the requirement's marker holds for env (true
 // without a marker).
-func (r *Requirement) Applies(env Environment) (bool, error) {
-	if r.Marker == nil {
-		return true, nil
-	}
-	return r.Marker.Evaluate(env)
+func (r *Requirement) Applies(env Environment) bool {
+	return r.Marker == nil || r.Marker.Evaluate(env)
 }
 
 // String returns the requirement in packaging's form:
