@@ -357,3 +357,22 @@ func (s SpecifierSet) Filter(vs []Version, policy Prereleases) []Version {
 	}
 	return out
 }
+
+// MatchesText is Matches for a version given as text, which need not be a
+// PEP 440 version: such text matches only a set made of "===" clauses that
+// all name it (ignoring case), as in packaging. A valid version's "==="
+// clauses compare the text as written.
+func (s SpecifierSet) MatchesText(text string) bool {
+	if v, err := Parse(text); err == nil {
+		return s.Matches(v)
+	}
+	if len(s.specs) == 0 {
+		return false
+	}
+	for _, sp := range s.specs {
+		if sp.op != Arbitrary || !strings.EqualFold(strings.TrimSpace(text), sp.text) {
+			return false
+		}
+	}
+	return true
+}

@@ -149,6 +149,40 @@ func TestFilter(t *testing.T) {
 	}
 }
 
+// TestMatchesText runs packaging's filter cases that include text that is
+// not a PEP 440 version, whatever the pre-release settings: only "===" can
+// match such text, and "===" ignores pre-release policy.
+func TestMatchesText(t *testing.T) {
+	n := 0
+	for _, c := range pkgSpecFilter {
+		invalid := false
+		for _, s := range c.in {
+			if _, err := Parse(s); err != nil {
+				invalid = true
+			}
+		}
+		if !invalid {
+			continue
+		}
+		n++
+		set := MustParseSpecifierSet(c.spec)
+		var got []string
+		for _, s := range c.in {
+			if set.MatchesText(s) {
+				got = append(got, s)
+			}
+		}
+		// packaging drops matching pre-releases only by policy; these cases
+		// have none among their matches.
+		if !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+			t.Errorf("%q on %q = %q, want %q", c.spec, c.in, got, c.want)
+		}
+	}
+	if n < 15 {
+		t.Fatalf("only %d cases ran", n)
+	}
+}
+
 func TestSpecifierSet(t *testing.T) {
 	set := MustParseSpecifierSet(" >=1.0 , !=1.5.*,, <2 ")
 	if set.Len() != 3 || set.String() != ">=1.0,!=1.5.*,<2" {
