@@ -142,6 +142,9 @@ type comparison struct {
 	varLeft  bool   // the variable is on the left
 	value    string // the quoted string
 	op       string // "<", "<=", "==", "!=", ">=", ">", "~=", "===", "in", "not in"
+	// spec is op and value as a version specifier when the variable is on
+	// the left, a version field, and they form one.
+	spec *version.Specifier
 }
 
 // ParseMarker parses a marker expression (the part after ';').
@@ -294,6 +297,11 @@ func (p *parser) comparison() (*comparison, error) {
 	} else {
 		c.variable, c.value = rhs.variable, lhs.value
 	}
+	if c.varLeft && isVersionVar(c.variable) && c.op != "in" && c.op != "not in" && c.op != "===" {
+		if sp, err := version.ParseSpecifier(c.op + c.value); err == nil {
+			c.spec = &sp
+		}
+	}
 	// PEP 685: extra names compare normalised.
 	if c.variable == varExtra || isSetVar(c.variable) {
 		c.value = name.Normalize(c.value)
@@ -357,7 +365,13 @@ func (c *comparison) eval(env *Environment) bool {
 		if c.op == "===" {
 			return strings.EqualFold(lhs, rhs)
 		}
-		if sp, err := version.ParseSpecifier(c.op + rhs); err == nil {
+		sp := c.spec
+		if !c.varLeft {
+			if p, err := version.ParseSpecifier(c.op + rhs); err == nil {
+				sp = &p
+			}
+		}
+		if sp != nil {
 			if v, err := version.Parse(lhs); err == nil {
 				return sp.Matches(v)
 			}
