@@ -378,6 +378,7 @@ func TestGatewayCanceledDuringBackoff(t *testing.T) {
 		for h.count("/ch/linux-64/repodata.json")+h.count("/ch/noarch/repodata.json") == 0 {
 			time.Sleep(time.Millisecond)
 		}
+		time.Sleep(100 * time.Millisecond) // let the client read the 503 and start its hour of backoff
 		cancel()
 	}()
 	_, err := g.Query(ctx, []channel.Channel{h.channel(t)}, []string{"linux-64"}, []string{"a"})

@@ -74,7 +74,9 @@ func TestBudgetTime(t *testing.T) {
 	if !errors.As(err, &be) {
 		t.Fatalf("err = %v (%T), want a *BudgetError", err, err)
 	}
-	if be.Limit != "50ms" || be.Conflicts == 0 || be.Elapsed < 50*time.Millisecond {
+	// Not be.Conflicts > 0: on a loaded machine 50 ms of wall time may
+	// give the search too little CPU to meet one.
+	if be.Limit != "50ms" || be.Elapsed < 50*time.Millisecond {
 		t.Errorf("limit %q after %v, %d conflicts", be.Limit, be.Elapsed, be.Conflicts)
 	}
 	if !strings.Contains(err.Error(), "gave up after 50ms (") {
