@@ -60,6 +60,11 @@ func writeInput(t *testing.T, file string, encode func() ([]byte, error)) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Read-only, as BuildKit mounts it: replace rather than rewrite (only
+	// root may write a 0444 file).
+	if err := os.Remove(file); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(file, data, 0o444); err != nil {
 		t.Fatal(err)
 	}
