@@ -60,7 +60,7 @@ func frontend(t testing.TB, e *harness.Env) string {
 		build.Dir = root
 		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 		if out, err := build.CombinedOutput(); err != nil {
-			frontendErr = fmt.Errorf("go build: %v\n%s", err, out)
+			frontendErr = fmt.Errorf("go build: %w\n%s", err, out)
 			return
 		}
 		ref := e.Ref("envkit/frontend:test")

@@ -93,7 +93,7 @@ func Parse(s string, opts ...Option) (Channel, error) {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
 		u, err := url.Parse(s)
 		if err != nil {
-			return Channel{}, fmt.Errorf("channel %q: %v", raw, err)
+			return Channel{}, fmt.Errorf("channel %q: %w", raw, err)
 		}
 		if u.Host == "" {
 			return Channel{}, fmt.Errorf("channel %q: URL has no host", raw)
@@ -108,7 +108,7 @@ func Parse(s string, opts ...Option) (Channel, error) {
 	case strings.HasPrefix(lower, "file:"):
 		u, err := url.Parse(s)
 		if err != nil {
-			return Channel{}, fmt.Errorf("channel %q: %v", raw, err)
+			return Channel{}, fmt.Errorf("channel %q: %w", raw, err)
 		}
 		if u.Host != "" && u.Host != "localhost" {
 			return Channel{}, fmt.Errorf("channel %q: file URL with host %q (want file:///path)", raw, u.Host)
@@ -126,7 +126,7 @@ func Parse(s string, opts ...Option) (Channel, error) {
 			if cwd == "" {
 				var err error
 				if cwd, err = filepath.Abs("."); err != nil {
-					return Channel{}, fmt.Errorf("channel %q: %v", raw, err)
+					return Channel{}, fmt.Errorf("channel %q: %w", raw, err)
 				}
 			}
 			p = filepath.Join(cwd, p)

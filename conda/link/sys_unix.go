@@ -48,5 +48,5 @@ func identity(fi fs.FileInfo) (fileID, bool) {
 	if !ok || st.Nlink < 2 {
 		return fileID{}, false
 	}
-	return fileID{uint64(st.Dev), st.Ino}, true
+	return fileID{uint64(st.Dev), st.Ino}, true //nolint:unconvert // Dev is uint32 on some Linux architectures
 }

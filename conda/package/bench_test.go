@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ func zlibRebuilt(b *testing.B) (conda, tarBz2 []byte, unpacked int64) {
 	tr := tar.NewReader(bzip2.NewReader(f))
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -379,9 +379,9 @@ func jsonError(data []byte, err error) error {
 		return err
 	}
 	if off < 0 || off > int64(len(data)) {
-		return fmt.Errorf("%w: %v", ErrFormat, err)
+		return fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	line := 1 + bytes.Count(data[:off], []byte{'\n'})
 	col := int(off) - bytes.LastIndexByte(data[:off], '\n')
-	return fmt.Errorf("%w: line %d, column %d: %v", ErrFormat, line, col, err)
+	return fmt.Errorf("%w: line %d, column %d: %w", ErrFormat, line, col, err)
 }

@@ -214,10 +214,10 @@ func tarError(err error) error {
 	if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if err == io.ErrUnexpectedEOF {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: truncated", ErrFormat)
 	}
-	return fmt.Errorf("%w: %v", ErrFormat, err)
+	return fmt.Errorf("%w: %w", ErrFormat, err)
 }
 
 // countingReader enforces Limits.MaxUnpackedSize on decompressed bytes.

@@ -110,7 +110,7 @@ func (f *fetcher) get(ctx context.Context, u string, b bound, decode func([]byte
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("GET %s: %w (after %s, the last: %v)", u, ctx.Err(), attempts(attempt), te.err)
+			return nil, fmt.Errorf("GET %s: %w (after %s, the last: %w)", u, ctx.Err(), attempts(attempt), te.err)
 		case <-t.C:
 		}
 	}
@@ -188,7 +188,7 @@ func (f *fetcher) try(ctx context.Context, u string, cached *cacheHeader, b boun
 			return nil, nil, err
 		case ctx.Err() != nil:
 			return nil, nil, fmt.Errorf("GET %s: %w", u, ctx.Err())
-		case context.Cause(actx) == errIdle:
+		case errors.Is(context.Cause(actx), errIdle):
 			err = fmt.Errorf("no data for %s (idle read timeout, Gateway.IdleTimeout)", f.idle)
 		}
 		return nil, nil, &transientError{fmt.Errorf("GET %s: reading the body: %w", u, err)}

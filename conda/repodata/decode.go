@@ -56,7 +56,7 @@ func newDecoder() *decoder {
 // decode decodes one record object.
 func (d *decoder) decode(raw []byte, r *record.PackageRecord) error {
 	err := d.fast(raw, r)
-	if err == errFallback {
+	if errors.Is(err, errFallback) {
 		*r = record.PackageRecord{}
 		err = jsonUnmarshal(raw, r)
 	}
@@ -122,7 +122,7 @@ func (d *decoder) fast(raw []byte, r *record.PackageRecord) error {
 			err = s.skip()
 		}
 		if err != nil {
-			if err == errFallback {
+			if errors.Is(err, errFallback) {
 				return err
 			}
 			return fmt.Errorf("%s: %w", k, err)

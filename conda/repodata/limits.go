@@ -79,7 +79,7 @@ func makeBound(set int64, what, field, env string, def int64) (bound, error) {
 	if v := os.Getenv(env); v != "" {
 		n, err := parseSize(v)
 		if err != nil {
-			return b, fmt.Errorf("%s=%s: %v (want a size such as 2GiB or 1500MB)", env, v, err)
+			return b, fmt.Errorf("%s=%s: %w (want a size such as 2GiB or 1500MB)", env, v, err)
 		}
 		b.max = n
 	}
@@ -176,7 +176,7 @@ func readBounded(r io.Reader, size int64, b bound, u string) ([]byte, error) {
 		if total > b.max {
 			return nil, b.errorFor(u)
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

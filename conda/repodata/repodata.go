@@ -254,7 +254,7 @@ func (p *indexer) decodeValue(field string, first, kind byte, v any) error {
 	}
 	if kind == '0' && (first == '-' || '0' <= first && first <= '9') || first == kind {
 		if err := jsonUnmarshal(s.data[start:s.pos], v); err != nil {
-			return fmt.Errorf("invalid value: %v", err)
+			return fmt.Errorf("invalid value: %w", err)
 		}
 		return nil
 	}

@@ -66,7 +66,7 @@ func (h *Hash) fromHex(s string) error {
 		return fmt.Errorf("shard hash: %q is not 64 hex digits", s)
 	}
 	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-		return fmt.Errorf("shard hash: %q: %v", s, err)
+		return fmt.Errorf("shard hash: %q: %w", s, err)
 	}
 	return nil
 }

@@ -404,7 +404,7 @@ func (c *Registry) walkLayer(ctx context.Context, img *Image, i int, fn func(nam
 	tr := tar.NewReader(rd)
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

@@ -408,7 +408,7 @@ func (s *Stack) buildkitdProbe(ctx context.Context) error {
 	defer cancel()
 	out, err := s.BuildctlCmd(ctx, "debug", "workers").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("buildctl debug workers: %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("buildctl debug workers: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	if !strings.Contains(string(out), "linux/") {
 		return fmt.Errorf("buildctl debug workers: no worker yet: %s", strings.TrimSpace(string(out)))
@@ -440,11 +440,11 @@ func (s *Stack) setupDocker(ctx context.Context) error {
 	}
 	if err == nil {
 		if out, err := s.DockerBuildx(ctx, "rm", "--force", BuilderName); err != nil {
-			return fmt.Errorf("stack: docker buildx rm %s: %v\n%s", BuilderName, err, tailLines(out, 20))
+			return fmt.Errorf("stack: docker buildx rm %s: %w\n%s", BuilderName, err, tailLines(out, 20))
 		}
 	}
 	if out, err := s.DockerBuildx(ctx, "create", "--name", BuilderName, "--driver", "remote", s.BuildkitAddr); err != nil {
-		return fmt.Errorf("stack: docker buildx create: %v\n%s", err, tailLines(out, 20))
+		return fmt.Errorf("stack: docker buildx create: %w\n%s", err, tailLines(out, 20))
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package requirement
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // FuzzParse checks that Parse never panics, that String reparses to the
 // same String and an equivalent requirement, and that the marker evaluates
@@ -11,7 +14,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := Parse(s)
 		if err != nil {
-			if e, ok := err.(*Error); !ok || e.Pos < 0 || e.Pos > len(s) {
+			if e := (*Error)(nil); !errors.As(err, &e) || e.Pos < 0 || e.Pos > len(s) {
 				t.Fatalf("Parse(%q): %v has no position in the input", s, err)
 			}
 			return

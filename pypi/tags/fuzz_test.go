@@ -1,6 +1,7 @@
 package tags
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ func FuzzParseWheelFilename(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fn string) {
 		w, err := ParseWheelFilename(fn)
 		if err != nil {
-			if e, ok := err.(*Error); !ok || e.Pos < 0 || e.Pos > len(fn) {
+			if e := (*Error)(nil); !errors.As(err, &e) || e.Pos < 0 || e.Pos > len(fn) {
 				t.Fatalf("%q: error %v has no position in the input", fn, err)
 			}
 			return

@@ -1,6 +1,7 @@
 package version
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -97,7 +98,10 @@ func parseSpecifier(input, s string, off int) (Specifier, error) {
 		return sp, nil
 	}
 	verr := func(err error) (Specifier, error) {
-		pe := err.(*ParseError)
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			return Specifier{}, err
+		}
 		return fail(vAt+pe.Pos, "%s", pe.Msg)
 	}
 	if base, ok := strings.CutSuffix(vs, ".*"); ok {
