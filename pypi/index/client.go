@@ -118,7 +118,7 @@ func orDefault[T comparable](v, def T) T {
 
 // parseIndex reads an index URL or directory, moving its credentials into
 // auth (by host).
-func parseIndex(s string, auth map[string]*url.Userinfo) (*indexURL, error) {
+func parseIndex(s string, auth *[]credential) (*indexURL, error) {
 	raw := strings.TrimSpace(s)
 	if raw == "" {
 		return nil, errors.New("index URL: empty")
@@ -148,17 +148,15 @@ func parseIndex(s string, auth map[string]*url.Userinfo) (*indexURL, error) {
 	default:
 		return nil, fmt.Errorf("index URL %s: scheme %q (http, https or file only)", Redact(raw), u.Scheme)
 	}
-	if u.User != nil {
-		if prev := auth[u.Host]; prev != nil && prev.String() != u.User.String() {
-			return nil, fmt.Errorf("index URL %s: other credentials than another index on the same host", Redact(raw))
-		}
-		auth[u.Host] = u.User
-		u.User = nil
-	}
+	user := u.User
+	u.User = nil
 	u.Fragment, u.RawFragment, u.RawQuery = "", "", ""
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 		u.RawPath = ""
+	}
+	if user != nil {
+		*auth = append(*auth, credential{host: u.Host, path: u.Path, user: user})
 	}
 	ix := &indexURL{base: u.String()}
 	if u.Scheme == "file" {
@@ -183,13 +181,13 @@ func (c *Client) init() (*setup, error) {
 			c.initErr = err
 			return
 		}
-		auth := make(map[string]*url.Userinfo)
+		var auth []credential
 		indexes := c.Indexes
 		if len(indexes) == 0 {
 			indexes = []string{PyPI}
 		}
 		for _, raw := range indexes {
-			ix, err := parseIndex(raw, auth)
+			ix, err := parseIndex(raw, &auth)
 			if err != nil {
 				c.initErr = err
 				return

@@ -34,7 +34,37 @@ type fetcher struct {
 	attempts int           // tries per request, >= 1
 	backoff  time.Duration // wait before the second try; doubled for each next
 	idle     time.Duration // longest wait for the next bytes of a body
-	auth     map[string]*url.Userinfo
+	auth     []credential
+}
+
+// credential is the user information of one index URL.
+type credential struct {
+	host, path string // the index's host and base path
+	user       *url.Userinfo
+}
+
+// credentialFor returns the credentials to send to u: those of the index
+// on u's host whose base path is the longest prefix of u's path, else the
+// first given for that host (files served beside the index), else nil.
+func (f *fetcher) credentialFor(u *url.URL) *url.Userinfo {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil
+	}
+	var best *credential
+	for i := range f.auth {
+		c := &f.auth[i]
+		switch {
+		case c.host != u.Host:
+		case best == nil:
+			best = c
+		case strings.HasPrefix(u.Path, c.path) && (!strings.HasPrefix(u.Path, best.path) || len(c.path) > len(best.path)):
+			best = c
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.user
 }
 
 // response is a body read, with where it came from after redirects (no
@@ -161,7 +191,8 @@ func (f *fetcher) request(ctx context.Context, u, accept string, cached *cacheHe
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
-	if ui := f.auth[req.URL.Host]; ui != nil && (req.URL.Scheme == "https" || req.URL.Scheme == "http") {
+	ui := f.credentialFor(req.URL)
+	if ui != nil {
 		pw, _ := ui.Password()
 		req.SetBasicAuth(ui.Username(), pw)
 	}
@@ -201,7 +232,7 @@ func (f *fetcher) request(ctx context.Context, u, accept string, cached *cacheHe
 		return fail(fmt.Errorf("GET %s: %s: %w", u, resp.Status, errNotFound))
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		hint := "the index wants credentials: put them in the index URL (https://user:token@host/...)"
-		if f.auth[req.URL.Host] != nil {
+		if ui != nil {
 			hint = "the credentials given in the index URL were refused"
 		}
 		return fail(fmt.Errorf("GET %s: %s (%s)", u, resp.Status, hint))

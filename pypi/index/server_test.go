@@ -50,8 +50,10 @@ type indexServer struct {
 	fail int
 	// htmlOnly ignores Accept and serves HTML, as a PEP 503-only server.
 	htmlOnly bool
-	// user and pass, when set, are required (401 otherwise).
+	// user and pass, when set, are required (401 otherwise); logins are
+	// more user/password pairs accepted for paths under /<user>/.
 	user, pass string
+	logins     map[string]string
 	// fileBase, when set, is where the pages point files to (another host).
 	fileBase string
 }
@@ -87,7 +89,8 @@ func (s *indexServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.user != "" {
 		u, p, ok := r.BasicAuth()
-		if !ok || u != s.user || p != s.pass {
+		other := ok && s.logins[u] == p && strings.HasPrefix(r.URL.Path, "/"+u+"/")
+		if !other && (!ok || u != s.user || p != s.pass) {
 			http.Error(w, "who are you", http.StatusUnauthorized)
 			return
 		}
