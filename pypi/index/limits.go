@@ -138,13 +138,13 @@ func readBounded(r io.Reader, size int64, b bound, u string) ([]byte, error) {
 	}
 	for {
 		chunk := make([]byte, min(next, b.max+1-total))
-		n, err := io.ReadFull(r, chunk)
+		n, err := fill(r, chunk)
 		chunks = append(chunks, chunk[:n])
 		total += int64(n)
 		if total > b.max {
 			return nil, b.errorFor(u)
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
@@ -160,6 +160,21 @@ func readBounded(r io.Reader, size int64, b bound, u string) ([]byte, error) {
 		out = append(out, c...)
 	}
 	return out, nil
+}
+
+// fill reads into p until it is full (nil), r ends (io.EOF) or fails (a
+// body cut short of its Content-Length is io.ErrUnexpectedEOF, a failure;
+// io.ReadFull would not tell it from a short read at the end).
+func fill(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // readLocal reads a file of a local index: a regular file only (a FIFO or
