@@ -293,18 +293,35 @@ func (c *Client) Project(ctx context.Context, project string) (*Project, error) 
 	}
 	norm := name.Normalize(project)
 	out := &Project{Name: norm}
-	for _, ix := range s.indexes {
-		pg, err := c.page(ctx, s, ix, norm)
+	// pip's union asks every index: in parallel, kept in index order.
+	// FirstMatch asks them one after the other and stops at the first.
+	pages := make([]*Page, len(s.indexes))
+	errs := make([]error, len(s.indexes))
+	if c.FirstMatch || len(s.indexes) == 1 {
+		for i, ix := range s.indexes {
+			pages[i], errs[i] = c.page(ctx, s, ix, norm)
+			if errs[i] == nil || !errors.Is(errs[i], errNotFound) {
+				break
+			}
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i, ix := range s.indexes {
+			wg.Go(func() { pages[i], errs[i] = c.page(ctx, s, ix, norm) })
+		}
+		wg.Wait()
+	}
+	for i, ix := range s.indexes {
+		err := errs[i]
 		if errors.Is(err, errNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("index %s: project %s: %w", ix.base, norm, err)
 		}
-		c.warn(pg.Warnings...)
-		out.Pages = append(out.Pages, pg)
-		if c.FirstMatch {
-			break
+		if pg := pages[i]; pg != nil {
+			c.warn(pg.Warnings...)
+			out.Pages = append(out.Pages, pg)
 		}
 	}
 	if len(out.Pages) == 0 {

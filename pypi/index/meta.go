@@ -83,6 +83,16 @@ func (c *Client) Metadata(ctx context.Context, f File) (*metadata.Metadata, erro
 
 func (c *Client) metadataFile(ctx context.Context, s *setup, f *File) (*metadata.Metadata, error) {
 	u := f.MetadataURL()
+	source := f.Filename + ".metadata"
+	// A metadata file whose sha256 the index gives is content-addressed:
+	// a cached copy with that digest needs no request.
+	cachePath := ""
+	if sum := f.MetadataHashes["sha256"]; sum != "" && c.CacheDir != "" {
+		cachePath = filepath.Join(c.CacheDir, "metadata", sum+".metadata")
+		if data, err := os.ReadFile(cachePath); err == nil && sha256hex(data) == sum {
+			return c.parseFor(data, source, f)
+		}
+	}
 	var data []byte
 	if p, ok := localPath(u); ok {
 		d, err := readLocal(p, u, s.metadata)
@@ -91,7 +101,11 @@ func (c *Client) metadataFile(ctx context.Context, s *setup, f *File) (*metadata
 		}
 		data = d
 	} else {
-		resp, err := s.fetcher.get(ctx, u, "", s.metadata)
+		f := *s.fetcher
+		if cachePath != "" {
+			f.dir = "" // kept by its digest below, not by its URL
+		}
+		resp, err := f.get(ctx, u, "", s.metadata)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +118,17 @@ func (c *Client) metadataFile(ctx context.Context, s *setup, f *File) (*metadata
 			return nil, &HashError{URL: u, What: "metadata file", Algorithm: alg, Got: got, Want: want}
 		}
 	}
-	return c.parseFor(data, f.Filename+".metadata", f)
+	if cachePath != "" {
+		if err := writeAtomic(cachePath, data); err != nil {
+			return nil, fmt.Errorf("index cache: %w", err)
+		}
+	}
+	return c.parseFor(data, source, f)
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
 // parseFor parses metadata and checks it belongs to f.

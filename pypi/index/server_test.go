@@ -3,8 +3,6 @@ package index
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -28,11 +26,6 @@ type testFile struct {
 	// PEP 658 name, with the hash), "" (not announced).
 	metaAttr string
 	noHash   bool // list the file without a hash
-}
-
-func sha256hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
 
 // indexServer is a simple index on 127.0.0.1 that serves each project page
