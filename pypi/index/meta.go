@@ -1,7 +1,9 @@
 package index
 
 import (
+	"archive/tar"
 	"archive/zip"
+	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -19,6 +21,7 @@ import (
 	"github.com/envkit/envkit/pypi/metadata"
 	"github.com/envkit/envkit/pypi/name"
 	"github.com/envkit/envkit/pypi/tags"
+	"github.com/envkit/envkit/pypi/version"
 )
 
 // hashes in order of preference: the strongest given is the one checked.
@@ -52,17 +55,19 @@ func (e *HashError) Error() string {
 	return fmt.Sprintf("%s: %s has %s %s, but the index says %s; refusing it", e.URL, e.What, e.Algorithm, e.Got, e.Want)
 }
 
-// ErrNoMetadata is a distribution whose metadata cannot be read without
-// building it: an sdist whose index serves no metadata file.
+// ErrNoMetadata is a distribution whose dependencies cannot be known
+// without building it: an sdist whose index serves no metadata file and
+// whose PKG-INFO does not give them for sure.
 var ErrNoMetadata = errors.New("no metadata without building it")
 
 // Metadata returns the core metadata of a distribution file: its .metadata
 // file when the index serves one (PEP 658/714, checked against the hash the
-// index gives, refused when it differs), else, for a wheel, the
-// *.dist-info/METADATA inside the wheel, downloaded (at most MaxFileSize,
-// to a temporary file) and checked against the wheel's hash. The metadata's
-// name and version must be the file's. An sdist without a metadata file is
-// ErrNoMetadata.
+// index gives, refused when it differs), else the metadata inside the file,
+// downloaded (at most MaxFileSize, to a temporary file) and checked against
+// the file's hash: a wheel's *.dist-info/METADATA, or an sdist's PKG-INFO
+// when it can be trusted for the dependencies (metadata 2.2 or later with
+// Requires-Dist, Requires-Python and Provides-Extra not Dynamic; otherwise
+// ErrNoMetadata). The metadata's name and version must be the file's.
 func (c *Client) Metadata(ctx context.Context, f File) (*metadata.Metadata, error) {
 	s, err := c.init()
 	if err != nil {
@@ -75,10 +80,24 @@ func (c *Client) Metadata(ctx context.Context, f File) (*metadata.Metadata, erro
 		}
 		c.warn(fmt.Errorf("%s: the index lists a metadata file but does not serve it; reading the distribution", f.MetadataURL()))
 	}
-	if !f.IsWheel() {
-		return nil, fmt.Errorf("%s: %w (an sdist, and the index serves no metadata file for it)", f.URL, ErrNoMetadata)
+	switch {
+	case f.IsWheel():
+		return c.fileMetadata(ctx, s, &f, "METADATA", readWheelMetadata)
+	case f.IsSdist():
+		m, err := c.fileMetadata(ctx, s, &f, "PKG-INFO", readSdistMetadata)
+		if err != nil {
+			return nil, err
+		}
+		if !m.DependenciesTrusted() {
+			why := "before metadata 2.2 every field may change in a build"
+			if m.Trusted("") {
+				why = "it marks its dependencies Dynamic"
+			}
+			return nil, fmt.Errorf("%s: %w: its PKG-INFO (metadata %s) does not give its dependencies for sure (%s)", f.URL, ErrNoMetadata, m.MetadataVersion, why)
+		}
+		return m, nil
 	}
-	return c.wheelMetadata(ctx, s, &f)
+	return nil, fmt.Errorf("%s: neither a wheel nor an sdist (.tar.gz, .zip)", f.URL)
 }
 
 func (c *Client) metadataFile(ctx context.Context, s *setup, f *File) (*metadata.Metadata, error) {
@@ -146,18 +165,28 @@ func (c *Client) parseFor(data []byte, source string, f *File) (*metadata.Metada
 		if w.Name != m.NormalizedName() || w.Version.Compare(m.Version) != 0 {
 			return nil, fmt.Errorf("%s: metadata names %s %s, not the file's %s %s", source, m.Name, m.Version, w.Name, w.Version)
 		}
+	} else if stem, ok := sdistStem(f.Filename); ok {
+		// {name}-{version}: the name may hold '-' in old sdists, the
+		// version does not.
+		i := strings.LastIndexByte(stem, '-')
+		n, v := stem[:max(i, 0)], stem[i+1:]
+		pv, err := version.Parse(v)
+		if i < 0 || name.Normalize(n) != m.NormalizedName() || (err == nil && pv.Compare(m.Version) != 0) {
+			return nil, fmt.Errorf("%s: metadata names %s %s, not the file's", source, m.Name, m.Version)
+		}
 	}
 	return m, nil
 }
 
-// wheelMetadata reads METADATA from the wheel itself, caching it by the
-// wheel's sha256.
-func (c *Client) wheelMetadata(ctx context.Context, s *setup, f *File) (*metadata.Metadata, error) {
+// fileMetadata downloads a distribution and reads its metadata with read,
+// caching the metadata by the file's sha256.
+func (c *Client) fileMetadata(ctx context.Context, s *setup, f *File, kind string,
+	read func(io.ReaderAt, int64, string, bound) (string, []byte, error)) (*metadata.Metadata, error) {
 	cachePath := ""
 	if sum := f.Hashes["sha256"]; sum != "" && c.CacheDir != "" {
-		cachePath = filepath.Join(c.CacheDir, "metadata", sum+".METADATA")
+		cachePath = filepath.Join(c.CacheDir, "metadata", sum+"."+kind)
 		if data, err := os.ReadFile(cachePath); err == nil {
-			return c.parseFor(data, f.Filename+":METADATA", f)
+			return c.parseFor(data, f.Filename+": "+kind, f)
 		}
 	}
 	if c.CacheDir != "" {
@@ -165,7 +194,7 @@ func (c *Client) wheelMetadata(ctx context.Context, s *setup, f *File) (*metadat
 			return nil, err
 		}
 	}
-	tmp, err := os.CreateTemp(c.CacheDir, ".wheel-*.whl")
+	tmp, err := os.CreateTemp(c.CacheDir, ".download-*")
 	if err != nil {
 		return nil, err
 	}
@@ -186,16 +215,30 @@ func (c *Client) wheelMetadata(ctx context.Context, s *setup, f *File) (*metadat
 	if err != nil {
 		return nil, err
 	}
-	path, data, err := readWheelMetadata(tmp, size, f.Filename, s.metadata)
+	path, data, err := read(tmp, size, f.Filename, s.metadata)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.URL, err)
+		var le *LimitError
+		if !errors.As(err, &le) {
+			err = fmt.Errorf("%s: %w", f.URL, err)
+		}
+		return nil, err
 	}
 	if cachePath != "" {
 		if err := writeAtomic(cachePath, data); err != nil {
 			return nil, fmt.Errorf("index cache: %w", err)
 		}
 	}
-	return c.parseFor(data, f.Filename+":"+path, f)
+	return c.parseFor(data, f.Filename+": "+path, f)
+}
+
+// sdistStem returns an sdist's file name without its extension.
+func sdistStem(fn string) (string, bool) {
+	for _, ext := range sdistExts {
+		if s, ok := strings.CutSuffix(fn, ext); ok {
+			return s, true
+		}
+	}
+	return "", false
 }
 
 // readWheelMetadata finds the wheel's one top-level *.dist-info directory
@@ -250,4 +293,97 @@ func readWheelMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 		return "", nil, err
 	}
 	return found.Name, data, nil
+}
+
+// readSdistMetadata returns the PKG-INFO at the top of an sdist
+// (<name>-<version>/PKG-INFO in a .tar.gz, .tgz, .tar or .zip), at most
+// b.max bytes. A .tar.gz is read as a stream up to PKG-INFO; what it
+// decompresses to on the way is bounded by b.max times 64 (a gzip bomb
+// before PKG-INFO ends there).
+func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (string, []byte, error) {
+	isPKGINFO := func(p string) bool {
+		p = strings.TrimPrefix(p, "./")
+		top, rest, ok := strings.Cut(p, "/")
+		return ok && top != "" && rest == "PKG-INFO"
+	}
+	what := func(p string) string { return fmt.Sprintf("%s in %s", p, filename) }
+	switch {
+	case strings.HasSuffix(filename, ".zip"):
+		zr, err := zip.NewReader(r, size)
+		if err != nil {
+			return "", nil, fmt.Errorf("not a zip: %v", err)
+		}
+		for _, zf := range zr.File {
+			if !isPKGINFO(zf.Name) {
+				continue
+			}
+			if zf.UncompressedSize64 > uint64(b.max) {
+				return "", nil, b.errorFor(what(zf.Name))
+			}
+			rc, err := zf.Open()
+			if err != nil {
+				return "", nil, fmt.Errorf("%s: %v", zf.Name, err)
+			}
+			defer rc.Close()
+			data, err := readBounded(rc, int64(zf.UncompressedSize64), b, what(zf.Name))
+			return zf.Name, data, err
+		}
+	case strings.HasSuffix(filename, ".tar.gz"), strings.HasSuffix(filename, ".tgz"), strings.HasSuffix(filename, ".tar"):
+		var src io.Reader = io.NewSectionReader(r, 0, size)
+		if !strings.HasSuffix(filename, ".tar") {
+			gz, err := gzip.NewReader(src)
+			if err != nil {
+				return "", nil, fmt.Errorf("not gzip: %v", err)
+			}
+			defer gz.Close()
+			src = gz
+		}
+		budget := &limitedReader{r: src, n: b.max * 64, what: what("the tar stream"), b: b}
+		tr := tar.NewReader(budget)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				var le *LimitError
+				if errors.As(err, &le) {
+					return "", nil, err
+				}
+				return "", nil, fmt.Errorf("not a tar archive: %v", err)
+			}
+			if h.Typeflag != tar.TypeReg || !isPKGINFO(h.Name) {
+				continue
+			}
+			data, err := readBounded(tr, h.Size, b, what(h.Name))
+			return h.Name, data, err
+		}
+	default:
+		return "", nil, errors.New("reading the metadata of this kind of sdist is not supported (.tar.gz and .zip only)")
+	}
+	return "", nil, errors.New("no <name>-<version>/PKG-INFO in the sdist")
+}
+
+// limitedReader fails with b's LimitError for what once more than n bytes
+// were read.
+type limitedReader struct {
+	r    io.Reader
+	n    int64
+	what string
+	b    bound
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		le := l.b.errorFor(l.what)
+		le.What = "decompressed sdist"
+		le.Limit = l.b.max * 64
+		return 0, le
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }

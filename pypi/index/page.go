@@ -87,13 +87,11 @@ func (f *File) IsWheel() bool { return strings.HasSuffix(f.Filename, ".whl") }
 // IsSdist reports whether the file is a source distribution (.tar.gz or
 // .zip, PEP 625; older sdists may also be .tar.bz2 and friends).
 func (f *File) IsSdist() bool {
-	for _, ext := range []string{".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar"} {
-		if strings.HasSuffix(f.Filename, ext) {
-			return true
-		}
-	}
-	return false
+	_, ok := sdistStem(f.Filename)
+	return ok
 }
+
+var sdistExts = []string{".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar"}
 
 // RequiresPythonSet parses RequiresPython. pip ignores an invalid one (it
 // then matches every Python) after a warning; so may a caller.
