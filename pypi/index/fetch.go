@@ -282,14 +282,21 @@ func (f *fetcher) try(ctx context.Context, u, accept string, cached *cacheHeader
 // b.max bytes, and returns the digest of what it wrote under newHash.
 func (f *fetcher) download(ctx context.Context, u string, b bound, w *os.File, newHash func() hash.Hash) ([]byte, error) {
 	if path, ok := localPath(u); ok {
-		data, err := readLocal(path, u, b)
+		// Streamed, as over HTTP: a local wheel may be gigabytes.
+		src, err := openLocal(path, u, b)
 		if err != nil {
 			return nil, err
 		}
+		defer src.Close()
 		h := newHash()
-		h.Write(data)
-		_, err = w.Write(data)
-		return h.Sum(nil), err
+		n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(src, b.max+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if n > b.max { // grown since it was opened
+			return nil, b.errorFor(u)
+		}
+		return h.Sum(nil), nil
 	}
 	var sum []byte
 	err := f.retry(ctx, u, func() error {

@@ -181,6 +181,21 @@ func fill(r io.Reader, p []byte) (int, error) {
 // a device would block or never end), at most b.max bytes. A missing file
 // is errNotFound.
 func readLocal(path, u string, b bound) ([]byte, error) {
+	f, err := openLocal(path, u, b)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return readBounded(f, fi.Size(), b, u)
+}
+
+// openLocal opens a regular file of at most b.max bytes. A missing file is
+// errNotFound.
+func openLocal(path, u string, b bound) (*os.File, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", u, errNotFound)
@@ -191,16 +206,21 @@ func readLocal(path, u string, b bound) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
+	// O_NONBLOCK: should the file be swapped for a FIFO after Stat, opening
+	// it does not wait for a writer; the check below then refuses it.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, err
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() > b.max {
+		f.Close()
+		switch {
+		case err != nil:
+			return nil, err
+		case !fi.Mode().IsRegular():
+			return nil, fmt.Errorf("%s: not a regular file", path)
+		}
+		return nil, b.errorFor(u)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	return readBounded(f, fi.Size(), b, u)
+	return f, nil
 }
