@@ -106,7 +106,7 @@ func (c *Client) metadataFile(ctx context.Context, s *setup, f *File) (*metadata
 	// A metadata file whose sha256 the index gives is content-addressed:
 	// a cached copy with that digest needs no request.
 	cachePath := ""
-	if sum := f.MetadataHashes["sha256"]; sum != "" && c.CacheDir != "" {
+	if sum := f.MetadataHashes["sha256"]; validHash("sha256", sum) == nil && c.CacheDir != "" {
 		cachePath = filepath.Join(c.CacheDir, "metadata", sum+".metadata")
 		if data, err := os.ReadFile(cachePath); err == nil && sha256hex(data) == sum {
 			return c.parseFor(data, source, f)
@@ -183,7 +183,7 @@ func (c *Client) parseFor(data []byte, source string, f *File) (*metadata.Metada
 func (c *Client) fileMetadata(ctx context.Context, s *setup, f *File, kind string,
 	read func(io.ReaderAt, int64, string, bound) (string, []byte, error)) (*metadata.Metadata, error) {
 	cachePath := ""
-	if sum := f.Hashes["sha256"]; sum != "" && c.CacheDir != "" {
+	if sum := f.Hashes["sha256"]; validHash("sha256", sum) == nil && c.CacheDir != "" {
 		cachePath = filepath.Join(c.CacheDir, "metadata", sum+"."+kind)
 		if data, err := os.ReadFile(cachePath); err == nil {
 			return c.parseFor(data, f.Filename+": "+kind, f)
