@@ -60,12 +60,29 @@ func (d *DirectURL) encode() ([]byte, error) {
 	if d.VCS != nil && (d.VCS.VCS == "" || d.VCS.CommitID == "") {
 		return nil, errors.New("direct URL: vcs_info needs vcs and commit_id")
 	}
-	if u, err := url.Parse(d.URL); err != nil || u.Scheme == "" {
+	if u, err := url.Parse(removeUserinfo(d.URL)); err != nil || u.Scheme == "" {
 		return nil, fmt.Errorf("direct URL %q: not an absolute URL", d.URL)
 	}
 	c := *d
 	c.URL = stripCredentials(d.URL)
 	return json.Marshal(&c)
+}
+
+// removeUserinfo removes a URL's user and password, whatever they are.
+func removeUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		return raw[:i+3] + rest[at+1:]
+	}
+	return raw
 }
 
 // stripCredentials removes the user and password of a URL, except a "git"
@@ -76,16 +93,11 @@ func stripCredentials(raw string) string {
 		return raw
 	}
 	rest := raw[i+3:]
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		rest = rest[:end]
 	}
-	at := strings.LastIndexByte(rest[:end], '@')
-	if at < 0 {
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 && (rest[:at] == "git" || envCredential.MatchString(rest[:at])) {
 		return raw
 	}
-	if user := rest[:at]; user == "git" || envCredential.MatchString(user) {
-		return raw
-	}
-	return raw[:i+3] + rest[at+1:]
+	return removeUserinfo(raw)
 }

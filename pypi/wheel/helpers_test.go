@@ -86,6 +86,8 @@ type spec struct {
 	edit map[string]*string
 	// extraRows are appended to the computed RECORD.
 	extraRows []string
+	// as, when set, is the file name instead of the computed one.
+	as string
 }
 
 func (s spec) stem() string {
@@ -303,4 +305,36 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 			}
 		}
 	}
+}
+
+func sha256Hex(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+
+// renamed gives the wheel another file name.
+func (s spec) renamed(filename string) spec { s.as = filename; return s }
+
+// patchFlags sets the general-purpose flags of a member in both headers.
+func patchFlags(t testing.TB, data []byte, name string, flags uint16) []byte {
+	t.Helper()
+	out := patchCentral16(t, data, name, 8, flags)
+	off := centralField(t, data, name, 42)
+	binary.LittleEndian.PutUint16(out[off+6:], flags)
+	return out
+}
+
+// patchMethod sets the compression method of a member in both headers.
+func patchMethod(t testing.TB, data []byte, name string, method uint16) []byte {
+	t.Helper()
+	out := patchCentral16(t, data, name, 10, method)
+	off := centralField(t, data, name, 42)
+	binary.LittleEndian.PutUint16(out[off+8:], method)
+	return out
+}
+
+func patchCentral16(t testing.TB, data []byte, name string, off int, v uint16) []byte {
+	t.Helper()
+	cur := centralField(t, data, name, off&^3)
+	b := make([]byte, 4)
+	binary.LittleEndian.PutUint32(b, cur)
+	binary.LittleEndian.PutUint16(b[off&3:], v)
+	return patchCentral(t, data, name, off&^3, binary.LittleEndian.Uint32(b))
 }
