@@ -44,7 +44,9 @@ type Options struct {
 	// what shebangs hold.
 	Prefix string
 	// Dest is the root of the layer being written: files go to
-	// Dest/Prefix/... Empty means "/" (install in place).
+	// Dest/Prefix/..., and the directories between Dest and the prefix
+	// get mode 0755 and ModTime. Empty means install in place (into
+	// Prefix itself, its parents left alone).
 	Dest string
 	// Python is the environment's interpreter; Version is required.
 	Python Python
@@ -157,9 +159,6 @@ func checkOptions(opts *Options) (Python, error) {
 		return Python{}, fmt.Errorf("prefix %q: contains white space, a control character, quote, backslash or $, "+
 			"which cannot be written safely into a shebang", p)
 	}
-	if opts.Dest == "" {
-		opts.Dest = "/"
-	}
 	py := opts.Python
 	major, minor, ok := strings.Cut(py.Version, ".")
 	if !ok || !isDigits(major) || !isDigits(minor) {
@@ -245,10 +244,13 @@ func (in *installer) plan() ([]*step, error) {
 		case m.name == distInfo+"RECORD", m.name == distInfo+"RECORD.jws", m.name == distInfo+"RECORD.p7s",
 			m.name == distInfo+"INSTALLER", m.name == distInfo+"REQUESTED", m.name == distInfo+"direct_url.json":
 			continue // written by Install, or signing the RECORD it replaces
-		case strings.HasPrefix(m.name, w.Data+"/"):
-			scheme, rest, _ := strings.Cut(strings.TrimPrefix(m.name, w.Data+"/"), "/")
+		case isDataPath(m.name):
+			// pip's rule: any top-level *.data directory, not only
+			// <name>-<version>.data, holds scheme directories.
+			data, rest, _ := strings.Cut(m.name, "/")
+			scheme, rest, _ := strings.Cut(rest, "/")
 			if rest == "" {
-				return nil, fmt.Errorf("%w: %s: a file directly in %s/ (want %s/<scheme>/...)", ErrFormat, m.name, w.Data, w.Data)
+				return nil, fmt.Errorf("%w: %s: a file directly in %s/ (want %s/<scheme>/...)", ErrFormat, m.name, data, data)
 			}
 			switch scheme {
 			case "purelib", "platlib":
@@ -259,14 +261,14 @@ func (in *installer) plan() ([]*step, error) {
 				s.target = rest
 			case "scripts":
 				if strings.Contains(rest, "/") {
-					return nil, fmt.Errorf("%w: %s: a directory in %s/scripts", ErrFormat, m.name, w.Data)
+					return nil, fmt.Errorf("%w: %s: a directory in %s/scripts", ErrFormat, m.name, data)
 				}
 				if isEntryPoint[scriptMatchName(rest)] {
 					continue // pip: the entry point's launcher wins
 				}
 				s.target, s.exec, s.rewrite, s.script = "bin/"+rest, true, true, DataScript
 			default:
-				return nil, fmt.Errorf("%w: %s: unknown scheme %q in %s/ (want purelib, platlib, headers, scripts or data)", ErrFormat, m.name, scheme, w.Data)
+				return nil, fmt.Errorf("%w: %s: unknown scheme %q in %s/ (want purelib, platlib, headers, scripts or data)", ErrFormat, m.name, scheme, data)
 			}
 		default:
 			s.target = path.Join(site, m.name)
@@ -319,6 +321,12 @@ func (in *installer) plan() ([]*step, error) {
 	return steps, nil
 }
 
+// isDataPath reports whether a member is in a top-level *.data directory.
+func isDataPath(name string) bool {
+	top, _, ok := strings.Cut(name, "/")
+	return ok && strings.HasSuffix(top, ".data")
+}
+
 // scriptMatchName is a .data/scripts file's name as pip compares it with
 // the entry points: without .exe, -script.py or .pya.
 func scriptMatchName(n string) string {
@@ -335,7 +343,7 @@ func (in *installer) run(ctx context.Context) (_ *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	prefixDir := filepath.Join(in.opts.Dest, filepath.FromSlash(in.opts.Prefix))
+	prefixDir := in.prefixDir()
 	if err := os.MkdirAll(prefixDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -372,8 +380,10 @@ func (in *installer) run(ctx context.Context) (_ *Result, err error) {
 	if err := in.touchDirs(); err != nil {
 		return nil, err
 	}
-	if err := link.SettleParents(in.opts.Dest, in.opts.Prefix, in.mtime); err != nil {
-		return nil, err
+	if in.opts.Dest != "" {
+		if err := link.SettleParents(in.opts.Dest, in.opts.Prefix, in.mtime); err != nil {
+			return nil, err
+		}
 	}
 	in.res.Name, in.res.Version = in.w.Name, in.w.Version.String()
 	in.res.DistInfo = path.Join(in.py.SitePackages, in.w.DistInfo)
@@ -557,9 +567,17 @@ func (in *installer) touchDirs() error {
 	return nil
 }
 
+// prefixDir is where the prefix's files are written.
+func (in *installer) prefixDir() string {
+	if in.opts.Dest == "" {
+		return filepath.FromSlash(in.opts.Prefix)
+	}
+	return filepath.Join(in.opts.Dest, filepath.FromSlash(in.opts.Prefix))
+}
+
 // cleanup removes what a failed Install created.
 func (in *installer) cleanup() {
-	r, err := os.OpenRoot(filepath.Join(in.opts.Dest, filepath.FromSlash(in.opts.Prefix)))
+	r, err := os.OpenRoot(in.prefixDir())
 	if err != nil {
 		return
 	}

@@ -3,6 +3,7 @@ package wheel
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
@@ -370,4 +371,51 @@ func TestSHA256(t *testing.T) {
 	bad := strings.Repeat("0", 64)
 	_, err := Install(context.Background(), p, Options{Prefix: envPrefix, Dest: t.TempDir(), Python: py312, SHA256: bad})
 	assertError(t, err, ErrChecksum, "", 0, "sha256 "+good+", want "+bad)
+}
+
+// TestOtherDataDir: like pip, any top-level *.data directory holds
+// scheme directories, whatever its spelling of the name.
+func TestOtherDataDir(t *testing.T) {
+	dir, _ := install(t, spec{files: []zfile{file("Demo-1.0.data/scripts/x", "#!python\n"), file("demo.data/data/share/x", "x")}}, Options{})
+	if got := readFile(t, dir, "bin/x"); got != "#!"+envPrefix+"/bin/python3.12\n" {
+		t.Errorf("bin/x = %q", got)
+	}
+	readFile(t, dir, "share/x")
+}
+
+func TestCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dest := t.TempDir()
+	_, err := Install(ctx, realWheel(t, "wheel-0.38.4-py3-none-any.whl"), Options{Prefix: envPrefix, Dest: dest, Python: py312})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if left := regularFiles(t, dest); len(left) != 0 {
+		t.Errorf("%d files left", len(left))
+	}
+}
+
+// TestInPlace installs with no Dest: into the prefix itself, whose parents
+// are left alone.
+func TestInPlace(t *testing.T) {
+	parent := t.TempDir()
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	prefix := filepath.ToSlash(filepath.Join(parent, "env"))
+	res, err := Install(context.Background(), realWheel(t, "wheel-0.38.4-py3-none-any.whl"), Options{Prefix: prefix, Python: py312})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, prefix, "bin/wheel"); !strings.HasPrefix(got, "#!"+prefix+"/bin/python3.12\n") {
+		t.Errorf("bin/wheel:\n%s", got)
+	}
+	if fi, err := os.Stat(parent); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the prefix's parent changed: %v %v", fi.Mode(), err)
+	}
+	// The wheel's files but RECORD, bin/wheel, INSTALLER and RECORD.
+	if want := len(zipContents(t, realWheel(t, "wheel-0.38.4-py3-none-any.whl"))) - 1 + 3; len(res.Files) != want {
+		t.Errorf("%d files, want %d", len(res.Files), want)
+	}
 }

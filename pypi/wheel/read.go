@@ -56,9 +56,8 @@ type Wheel struct {
 	// Version the version it names (equal to File.Version).
 	Name    string
 	Version version.Version
-	// DistInfo and Data are the archive's "<name>-<version>.dist-info"
-	// and "<name>-<version>.data" directories (Data may be absent).
-	DistInfo, Data string
+	// DistInfo is the archive's "<name>-<version>.dist-info" directory.
+	DistInfo string
 	// Info is the parsed WHEEL file.
 	Info *WheelInfo
 	// Record is the parsed RECORD, in file order.
@@ -295,7 +294,6 @@ func (w *Wheel) findDistInfo() error {
 		return w.errorf(w.DistInfo+"/", 0, ErrFormat, "version %s, but the file name says %s", v, w.File.Version)
 	}
 	w.Version = v
-	w.Data = stem + ".data"
 	return nil
 }
 
