@@ -175,7 +175,7 @@ func checkOptions(opts *Options) (Python, error) {
 	}
 	for _, f := range []struct{ name, v string }{{"site-packages", py.SitePackages}, {"executable", py.Executable}, {"include", py.Include}} {
 		if err := checkPath(f.v); err != nil {
-			return Python{}, fmt.Errorf("python %s: %v", f.name, err)
+			return Python{}, fmt.Errorf("python %s: %w", f.name, err)
 		}
 		if strings.ContainsAny(f.v, "\n\r\t\"'`$ ") {
 			return Python{}, fmt.Errorf("python %s %q: contains white space, a control character, quote or $", f.name, f.v)
@@ -219,7 +219,7 @@ func (in *installer) plan() ([]*step, error) {
 	var steps []*step
 	add := func(s *step, from string) error {
 		if err := checkPath(s.target); err != nil {
-			return fmt.Errorf("%w: %s: installs to %v", ErrUnsafePath, from, err)
+			return fmt.Errorf("%w: %s: installs to %w", ErrUnsafePath, from, err)
 		}
 		if dir, base := path.Split(s.target); dir == "bin/" && reservedScript.MatchString(base) || s.target == py.Executable {
 			return fmt.Errorf("%w: %s: would replace the environment's interpreter %s", ErrUnsafePath, from, s.target)
@@ -406,8 +406,8 @@ func (in *installer) write(s *step) error {
 		perm = 0o755
 	}
 	var n int64
-	switch {
-	case s.m == nil:
+	switch s.m {
+	case nil:
 		var k int
 		k, err = f.Write(s.data)
 		n = int64(k)
@@ -456,7 +456,7 @@ func (in *installer) copyMember(f *os.File, s *step) (int64, string, error) {
 	var n int64
 	if bytes.Equal(head, []byte("#!python")) {
 		// pip replaces the whole first line, whatever follows "#!python".
-		if _, err := br.ReadSlice('\n'); err != nil && err != io.EOF {
+		if _, err := br.ReadSlice('\n'); err != nil && !errors.Is(err, io.EOF) {
 			if errors.Is(err, bufio.ErrBufferFull) {
 				err = fmt.Errorf("%w: %s: a first line longer than 4096 bytes", ErrFormat, s.m.name)
 			}
@@ -583,9 +583,9 @@ func (in *installer) cleanup() {
 	}
 	defer r.Close()
 	for i := len(in.createdFiles) - 1; i >= 0; i-- {
-		r.Remove(in.createdFiles[i])
+		_ = r.Remove(in.createdFiles[i]) // best effort: the install failed already
 	}
 	for i := len(in.createdDirs) - 1; i >= 0; i-- {
-		r.Remove(in.createdDirs[i])
+		_ = r.Remove(in.createdDirs[i]) // not empty: something else wrote there
 	}
 }

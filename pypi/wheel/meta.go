@@ -234,7 +234,7 @@ func encodeRecord(rows []RecordEntry) []byte {
 		if e.Size >= 0 {
 			size = strconv.FormatInt(e.Size, 10)
 		}
-		w.Write([]string{e.Path, e.Hash, size}) // writes to a bytes.Buffer cannot fail
+		_ = w.Write([]string{e.Path, e.Hash, size}) // writes to a bytes.Buffer cannot fail
 	}
 	w.Flush()
 	return b.Bytes()

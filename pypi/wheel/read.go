@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"path"
@@ -123,15 +124,15 @@ func (w *Wheel) metaError(member string, err error) error {
 func (w *Wheel) read(r io.ReaderAt, size int64) error {
 	fn, err := tags.ParseWheelFilename(w.Filename)
 	if err != nil {
-		return fmt.Errorf("%w: file name: %v", ErrFormat, err)
+		return fmt.Errorf("%w: file name: %w", ErrFormat, err)
 	}
 	w.File = fn
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		if errors.Is(err, zip.ErrInsecurePath) {
-			err = fmt.Errorf("%w: %v", ErrUnsafePath, err)
+			err = fmt.Errorf("%w: %w", ErrUnsafePath, err)
 		} else {
-			err = fmt.Errorf("%w: zip: %v", ErrFormat, err)
+			err = fmt.Errorf("%w: zip: %w", ErrFormat, err)
 		}
 		return err
 	}
@@ -406,13 +407,10 @@ func (w *Wheel) checkRecord(recordPath string) error {
 // verifyingReader hashes what it reads and, at the end, checks the digest
 // and size against the member's RECORD row.
 type verifyingReader struct {
-	w  *Wheel
-	m  *member
-	rc io.ReadCloser
-	h  interface {
-		Write([]byte) (int, error)
-		Sum([]byte) []byte
-	}
+	w   *Wheel
+	m   *member
+	rc  io.ReadCloser
+	h   hash.Hash
 	sum []byte
 	n   int64
 }
@@ -436,7 +434,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		v.h.Write(p[:n])
 	}
 	v.n += int64(n)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		if cerr := v.check(); cerr != nil {
 			return n, cerr
 		}
