@@ -193,6 +193,10 @@ type installer struct {
 	// dirs holds the directories (relative to the prefix, "" for the
 	// prefix) known to exist; all get mtime at the end.
 	dirs map[string]bool
+	// dirRoots are directories of the prefix held open (see openDir);
+	// dirRoot is the one of the file being written.
+	dirRoots map[string]*os.Root
+	dirRoot  *os.Root
 	// created lists what this Install created, for cleanup on failure.
 	createdFiles, createdDirs []string
 	buf                       []byte
@@ -351,6 +355,7 @@ func (in *installer) run(ctx context.Context) (_ *Result, err error) {
 		return nil, err
 	}
 	defer func() {
+		in.closeDirRoots()
 		in.root.Close()
 		if err != nil {
 			in.cleanup()
@@ -423,7 +428,7 @@ func (in *installer) write(s *step) error {
 		err = cerr
 	}
 	if err == nil {
-		err = in.root.Chtimes(s.target, in.mtime, in.mtime)
+		err = in.dirRoot.Chtimes(path.Base(s.target), in.mtime, in.mtime)
 	}
 	if err != nil {
 		return err
@@ -503,17 +508,65 @@ func relPath(from, to string) string {
 // create opens target for writing, replacing a file already there (a
 // reused Dest); it never writes through an existing file or link.
 func (in *installer) create(target string) (*os.File, error) {
-	f, err := in.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dir, err := in.openDir(path.Dir(target))
+	if err != nil {
+		return nil, err
+	}
+	base := path.Base(target)
+	f, err := dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		if err := in.root.Remove(target); err != nil {
+		if err := dir.Remove(base); err != nil {
 			return nil, fmt.Errorf("%s: %w", target, err)
 		}
-		f, err = in.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err = dir.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	}
 	if err == nil {
 		in.createdFiles = append(in.createdFiles, target)
 	}
 	return f, err
+}
+
+// maxDirRoots bounds the directories held open at once.
+const maxDirRoots = 64
+
+// openDir returns an os.Root for the directory rel of the prefix (which
+// exists), opened once and kept: a file is then created, and its time
+// set, by its base name, instead of walking its whole path again for
+// each call. It becomes in.dirRoot.
+func (in *installer) openDir(rel string) (*os.Root, error) {
+	if rel == "." {
+		rel = ""
+	}
+	if r := in.dirRoots[rel]; r != nil {
+		in.dirRoot = r
+		return r, nil
+	}
+	if len(in.dirRoots) >= maxDirRoots {
+		in.closeDirRoots()
+	}
+	r := in.root
+	if rel != "" {
+		var err error
+		if r, err = in.root.OpenRoot(rel); err != nil {
+			return nil, err
+		}
+	}
+	if in.dirRoots == nil {
+		in.dirRoots = map[string]*os.Root{}
+	}
+	in.dirRoots[rel] = r
+	in.dirRoot = r
+	return r, nil
+}
+
+func (in *installer) closeDirRoots() {
+	for rel, r := range in.dirRoots {
+		if rel != "" {
+			r.Close()
+		}
+	}
+	clear(in.dirRoots)
+	in.dirRoot = nil
 }
 
 // mkdirAll creates rel and its parents below the prefix with mode 0755,
