@@ -221,15 +221,17 @@ func (in *installer) plan() ([]*step, error) {
 	w, py := in.w, in.py
 	owner := map[string]string{}
 	var steps []*step
-	add := func(s *step, from string) error {
+	// add plans s; member is the archive member it comes from (for
+	// errors), from what it is.
+	add := func(s *step, member, from string) error {
 		if err := checkPath(s.target); err != nil {
-			return fmt.Errorf("%w: %s: installs to %w", ErrUnsafePath, from, err)
+			return w.errorf(member, 0, ErrUnsafePath, "%s: installs to %v", from, err)
 		}
 		if dir, base := path.Split(s.target); dir == "bin/" && reservedScript.MatchString(base) || s.target == py.Executable {
-			return fmt.Errorf("%w: %s: would replace the environment's interpreter %s", ErrUnsafePath, from, s.target)
+			return w.errorf(member, 0, ErrUnsafePath, "%s: would replace the environment's interpreter %s", from, s.target)
 		}
 		if prev, dup := owner[s.target]; dup {
-			return fmt.Errorf("%w: %s and %s both install %s", ErrFormat, prev, from, s.target)
+			return w.errorf(member, 0, ErrFormat, "%s and %s both install %s", prev, from, s.target)
 		}
 		owner[s.target] = from
 		steps = append(steps, s)
@@ -254,7 +256,7 @@ func (in *installer) plan() ([]*step, error) {
 			data, rest, _ := strings.Cut(m.name, "/")
 			scheme, rest, _ := strings.Cut(rest, "/")
 			if rest == "" {
-				return nil, fmt.Errorf("%w: %s: a file directly in %s/ (want %s/<scheme>/...)", ErrFormat, m.name, data, data)
+				return nil, w.errorf(m.name, 0, ErrFormat, "a file directly in %s/ (want %s/<scheme>/...)", data, data)
 			}
 			switch scheme {
 			case "purelib", "platlib":
@@ -265,19 +267,19 @@ func (in *installer) plan() ([]*step, error) {
 				s.target = rest
 			case "scripts":
 				if strings.Contains(rest, "/") {
-					return nil, fmt.Errorf("%w: %s: a directory in %s/scripts", ErrFormat, m.name, data)
+					return nil, w.errorf(m.name, 0, ErrFormat, "a directory in %s/scripts", data)
 				}
 				if isEntryPoint[scriptMatchName(rest)] {
 					continue // pip: the entry point's launcher wins
 				}
 				s.target, s.exec, s.rewrite, s.script = "bin/"+rest, true, true, DataScript
 			default:
-				return nil, fmt.Errorf("%w: %s: unknown scheme %q in %s/ (want purelib, platlib, headers, scripts or data)", ErrFormat, m.name, scheme, data)
+				return nil, w.errorf(m.name, 0, ErrFormat, "unknown scheme %q in %s/ (want purelib, platlib, headers, scripts or data)", scheme, data)
 			}
 		default:
 			s.target = path.Join(site, m.name)
 		}
-		if err := add(s, m.name); err != nil {
+		if err := add(s, m.name, m.name); err != nil {
 			return nil, err
 		}
 	}
@@ -288,12 +290,12 @@ func (in *installer) plan() ([]*step, error) {
 			kind = GUIScript
 		}
 		s := &step{target: "bin/" + ep.Name, data: entryPointScript(ep, python), exec: true, script: kind}
-		if err := add(s, "entry point "+ep.Name); err != nil {
+		if err := add(s, distInfo+"entry_points.txt", "entry point "+ep.Name); err != nil {
 			return nil, err
 		}
 	}
 	gen := func(base string, data []byte) error {
-		return add(&step{target: path.Join(site, distInfo+base), data: data}, base)
+		return add(&step{target: path.Join(site, distInfo+base), data: data}, "", base)
 	}
 	if err := gen("INSTALLER", []byte(Installer+"\n")); err != nil {
 		return nil, err
@@ -318,8 +320,8 @@ func (in *installer) plan() ([]*step, error) {
 			return nil, err
 		}
 	}
-	if _, dup := owner[path.Join(site, distInfo+"RECORD")]; dup {
-		return nil, fmt.Errorf("%w: %s would replace the installed RECORD", ErrFormat, owner[path.Join(site, distInfo+"RECORD")])
+	if from, dup := owner[path.Join(site, distInfo+"RECORD")]; dup {
+		return nil, w.errorf(from, 0, ErrFormat, "would replace the installed RECORD")
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i].target < steps[j].target })
 	return steps, nil
