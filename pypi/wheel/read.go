@@ -374,9 +374,6 @@ func (w *Wheel) checkRecord(recordPath string) error {
 		if m == nil {
 			return w.errorf(recordPath, e.Line, ErrMismatch, "%s is listed but not in the wheel", e.Path)
 		}
-		if m.record != nil {
-			return w.errorf(recordPath, e.Line, ErrMismatch, "%s is listed twice", e.Path)
-		}
 		if w.unhashed(e.Path) {
 			continue
 		}
