@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -39,15 +40,35 @@ func Parse(file string, data []byte) (*Environment, error) {
 
 // Load reads an environment definition and the conda file it refers to.
 // dir is the definition's directory (conda_file paths are relative to it);
-// it may be nil when no file is referred to.
+// it may be nil when no file is referred to. Files are read with ReadFile
+// and DefaultMaxFileSize.
 func Load(file string, data []byte, dir fs.FS) (*Environment, error) {
+	return Options{}.Load(file, data, dir)
+}
+
+// Options are the bounds of loading an environment.
+type Options struct {
+	// MaxFileSize bounds the environment file and the conda file; 0 is
+	// DefaultMaxFileSize.
+	MaxFileSize int64
+}
+
+// Load is Load with o's bounds.
+func (o Options) Load(file string, data []byte, dir fs.FS) (*Environment, error) {
+	limit := o.MaxFileSize
+	if limit <= 0 {
+		limit = DefaultMaxFileSize
+	}
+	if int64(len(data)) > limit {
+		return nil, diag.List{{File: file, Msg: (&TooLargeError{Name: "the environment file", Limit: limit}).Error()}}
+	}
 	doc, err := yamlx.Parse(file, data)
 	if err != nil {
 		return nil, err
 	}
 	env, errs := parseDoc(doc)
 	if env != nil && env.CondaFile != "" {
-		errs = append(errs, env.loadCondaFile(dir)...)
+		errs = append(errs, env.loadCondaFile(dir, limit)...)
 	}
 	if env != nil {
 		errs = append(errs, env.validate()...)
@@ -465,7 +486,7 @@ func (env *Environment) parseV1Docker(doc *yamlx.Doc, n *yaml.Node) diag.List {
 }
 
 // loadCondaFile reads the conda file named by conda_file from dir.
-func (env *Environment) loadCondaFile(dir fs.FS) diag.List {
+func (env *Environment) loadCondaFile(dir fs.FS, limit int64) diag.List {
 	name := env.CondaFile
 	clean := path.Clean(strings.ReplaceAll(name, "\\", "/"))
 	if !IsLocal(name) || strings.Contains(name, "://") {
@@ -475,10 +496,22 @@ func (env *Environment) loadCondaFile(dir fs.FS) diag.List {
 	if dir == nil {
 		return diag.List{env.errAt("conda_file", fmt.Sprintf("cannot read %q: no directory to read it from", name), "")}
 	}
-	data, err := fs.ReadFile(dir, clean)
+	data, err := ReadFile(dir, clean, limit)
 	if err != nil {
-		return diag.List{env.errAt("conda_file", fmt.Sprintf("cannot read %q: %v", name, unwrapPathError(err)),
-			"the path is relative to the environment file's directory")}
+		// The message names the file and why it was refused, never its
+		// content.
+		var tl *TooLargeError
+		var nr *NotRegularError
+		hint := "the path is relative to the environment file's directory"
+		switch {
+		case errors.As(err, &tl):
+			return diag.List{env.errAt("conda_file", tl.Error(), "")}
+		case errors.As(err, &nr):
+			return diag.List{env.errAt("conda_file", nr.Error(), "conda_file must name a regular file")}
+		case strings.Contains(err.Error(), "escapes"):
+			hint = "a symlink must point inside the environment's directory"
+		}
+		return diag.List{env.errAt("conda_file", fmt.Sprintf("cannot read %q: %v", name, unwrapPathError(err)), hint)}
 	}
 	cdoc, err := yamlx.Parse(path.Join(path.Dir(env.File), clean), data)
 	if err != nil {
