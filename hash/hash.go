@@ -14,7 +14,9 @@
 package hash
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -226,16 +228,23 @@ func contextFiles(fsys fs.FS, dockerfile string) ([]file, error) {
 }
 
 // IgnorePatterns reads the build context's ignore file as BuildKit does:
-// <dockerfile>.dockerignore when present, else .dockerignore.
+// <dockerfile>.dockerignore when present, else .dockerignore. An ignore
+// file that is not a regular file (a FIFO, a device), larger than
+// spec.DefaultMaxFileSize or unreadable is an error, not "no ignore file".
 func IgnorePatterns(fsys fs.FS, dockerfile string) ([]string, error) {
 	for _, name := range []string{dockerfile + ".dockerignore", ".dockerignore"} {
-		f, err := fsys.Open(name)
-		if err != nil {
+		data, err := spec.ReadFile(fsys, name, spec.DefaultMaxFileSize)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		defer f.Close()
-		p, err := ignorefile.ReadAll(f)
 		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		p, err := ignorefile.ReadAll(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := patternmatcher.New(p); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		return p, nil

@@ -67,6 +67,7 @@ func buildCmd() *cobra.Command {
 	fl.StringArrayVar(&opt.platforms, "platform", nil, "target platform, e.g. linux/amd64 (repeatable, or comma-separated)")
 	fl.StringVar(&opt.progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson")
 	fl.StringVar(&opt.helper, "helper-image", "", "envkit frontend image whose binary links conda packages, needed for conda environments (default $ENVKIT_HELPER_IMAGE)")
+	addReadFlags(c)
 	return c
 }
 
@@ -103,7 +104,13 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		printDiagnostics(stderr, err)
 		return exitFailure
 	}
-	h, err := hash.Compute(env, buildContextFS(opt.file, env))
+	ctxFS, err := buildContextFS(opt.file, env)
+	if err != nil {
+		printDiagnostics(stderr, err)
+		return exitFailure
+	}
+	h, err := hash.Compute(env, ctxFS)
+	closeFS(ctxFS)
 	if err != nil {
 		fmt.Fprintf(stderr, "envkit: %v\n", err)
 		return exitFailure

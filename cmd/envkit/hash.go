@@ -3,12 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/envkit/envkit/hash"
-	"github.com/envkit/envkit/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -29,6 +25,7 @@ func hashCmd() *cobra.Command {
 	c.Flags().BoolVar(&full, "full", false, "print the whole sha256 digest (not with --canonical)")
 	c.Flags().BoolVar(&canonical, "canonical", false, "print the canonical encoding that is hashed")
 	c.MarkFlagsMutuallyExclusive("full", "canonical")
+	addReadFlags(c)
 	return c
 }
 
@@ -38,7 +35,12 @@ func runHash(file string, full, canonical bool, stdout, stderr io.Writer) int {
 		printDiagnostics(stderr, err)
 		return exitFailure
 	}
-	ctx := buildContextFS(file, env)
+	ctx, err := buildContextFS(file, env)
+	if err != nil {
+		printDiagnostics(stderr, err)
+		return exitFailure
+	}
+	defer closeFS(ctx)
 	if canonical {
 		c, err := hash.Canonical(env, ctx)
 		if err != nil {
@@ -59,13 +61,4 @@ func runHash(file string, full, canonical bool, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, hash.Short(d))
 	}
 	return exitOK
-}
-
-// buildContextFS is the build context directory of a build environment:
-// build.path relative to the environment file's directory.
-func buildContextFS(file string, env *spec.Environment) fs.FS {
-	if env.Build == nil || env.Build.IsRemote() {
-		return nil
-	}
-	return os.DirFS(filepath.Join(filepath.Dir(file), filepath.FromSlash(env.Build.Path)))
 }

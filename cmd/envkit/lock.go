@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -81,6 +80,7 @@ func lockCmd() *cobra.Command {
 	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
 	fl.BoolVar(&o.check, "check", false, "with --lockfile: only report whether it is stale for the request")
 	fl.DurationVar(&o.solverTimeout, "solver-timeout", solver.DefaultTimeout, "how long each platform's solve may search before giving up (0: no limit)")
+	addReadFlags(c)
 	return c
 }
 
@@ -95,7 +95,10 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if o.lockfile != "" {
-		data, err := os.ReadFile(o.lockfile)
+		dir, data, err := readConfined(o.lockfile, maxLockfileSize)
+		if err == nil {
+			dir.Close()
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
