@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/platform"
@@ -51,7 +53,39 @@ type ParseError struct {
 	Msg  string // what is wrong
 }
 
-func (e *ParseError) Error() string { return fmt.Sprintf("invalid match spec %q: %s", e.Spec, e.Msg) }
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("invalid match spec %s: %s", quoteClipped(e.Spec), clipText(e.Msg, 4*maxQuoted))
+}
+
+// maxQuoted is how much of a spec an error message quotes.
+const maxQuoted = 120
+
+// clipText cuts s to n bytes (at a rune boundary), saying how many bytes
+// it left out.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", s[:cut], len(s)-cut)
+}
+
+// quoteClipped quotes s, cut to maxQuoted bytes (at a rune boundary) with
+// the number of bytes left out: a hostile spec of megabytes does not make a
+// message of megabytes.
+func quoteClipped(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", strconv.Quote(s[:cut]), len(s)-cut)
+}
 
 // Parse parses a match spec strictly, as found in repodata depends and
 // constrains ("python >=3.8,<3.9.0a0", "libgcc-ng >=12", "blas * openblas").
@@ -221,8 +255,8 @@ func parse(orig string, lenient bool) (*MatchSpec, error) {
 		}
 	}
 
-	if i := strings.IndexAny(build, "'\""); i >= 0 {
-		return fail("build %q: invalid character %q", build, build[i])
+	if i := strings.IndexFunc(build, func(r rune) bool { return r == '\'' || r == '"' || unicode.IsSpace(r) }); i >= 0 {
+		return fail("build %s: invalid character %q", quoteClipped(build), build[i])
 	}
 	for _, f := range []struct{ key, value string }{{"channel", m.Channel}, {"subdir", m.Subdir}} {
 		if i := strings.IndexFunc(f.value, func(r rune) bool {

@@ -378,3 +378,26 @@ func BenchmarkCutName(b *testing.B) {
 		}
 	}
 }
+
+// Bad specs that people write are refused with what is wrong, and a long
+// spec is quoted clipped in the message.
+func TestParseRefuses(t *testing.T) {
+	for s, want := range map[string]string{
+		"numpy>=":        `invalid operator or missing version`,
+		"numpy 1.2 3 4":  `build "3 4": invalid character ' '`,
+		"numpy 1.2 a\tb": `build "a\tb": invalid character '\t'`,
+	} {
+		_, err := ParseLenient(s)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", s, err, want)
+		}
+	}
+	long := "numpy " + strings.Repeat("1.0|", 100_000) + ">="
+	_, err := ParseLenient(long)
+	if err == nil {
+		t.Fatal("long bad spec parsed")
+	}
+	if len(err.Error()) > 1000 || !strings.Contains(err.Error(), "more bytes)") {
+		t.Errorf("message of %d bytes: %.300s", len(err.Error()), err)
+	}
+}

@@ -120,7 +120,7 @@ type VersionSpecError struct {
 }
 
 func (e *VersionSpecError) Error() string {
-	return fmt.Sprintf("invalid version spec %q: %s", e.Spec, e.Msg)
+	return fmt.Sprintf("invalid version spec %s: %s", quoteClipped(e.Spec), clipText(e.Msg, 4*maxQuoted))
 }
 
 // ParseVersionSpec parses a version specifier such as ">=1.2,<2|3.*".
@@ -167,13 +167,17 @@ func treeify(spec string) (*node, error) {
 			stack = stack[:len(stack)-1]
 			l, r := out[len(out)-2], out[len(out)-1]
 			out = out[:len(out)-2]
-			n := &node{op: o}
-			for _, x := range []*node{l, r} {
-				if x.op == o {
-					n.kids = append(n.kids, x.kids...)
-				} else {
-					n.kids = append(n.kids, x)
-				}
+			// A left operand of the same operator is extended in place (it
+			// is referred to only from out): a run of n alternatives is
+			// built in O(n), not by copying the ones before each.
+			n := l
+			if l.op != o {
+				n = &node{op: o, kids: []*node{l}}
+			}
+			if r.op == o {
+				n.kids = append(n.kids, r.kids...)
+			} else {
+				n.kids = append(n.kids, r)
 			}
 			out = append(out, n)
 		}
