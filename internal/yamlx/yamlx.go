@@ -3,11 +3,14 @@
 package yamlx
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/envkit/envkit/internal/diag"
 	"gopkg.in/yaml.v3"
@@ -22,14 +25,27 @@ type Doc struct {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse parses data as a single YAML document. A syntax error comes back as
-// a diag.List with the line yaml.v3 reports.
+// a diag.List with the line yaml.v3 reports. Parse is strict where YAML is
+// lax in ways that hide mistakes or smuggle data: a second document, a
+// duplicate key (YAML keeps the last one silently) and a tag other than the
+// standard ones (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq; e.g.
+// !!binary or a custom !tag) are errors, positioned.
 func Parse(file string, data []byte) (*Doc, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
-		e := &diag.Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = "invalid YAML: " + m[2]
+	if err := dec.Decode(&n); err != nil && !errors.Is(err, io.EOF) {
+		return nil, diag.List{syntaxError(file, err)}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, diag.List{syntaxError(file, err)}
+	default:
+		e := &diag.Error{File: file, Line: next.Line, Column: next.Column, Msg: "a second YAML document",
+			Hint: "an environment file holds one document: remove the --- line and what follows, or put it in its own file"}
+		if len(next.Content) > 0 {
+			e.Line, e.Column = next.Content[0].Line, next.Content[0].Column
 		}
 		return nil, diag.List{e}
 	}
@@ -37,7 +53,71 @@ func Parse(file string, data []byte) (*Doc, error) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		d.Root = n.Content[0]
 	}
+	if errs := d.strict(); len(errs) > 0 {
+		return nil, errs
+	}
 	return d, nil
+}
+
+func syntaxError(file string, err error) *diag.Error {
+	e := &diag.Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = "invalid YAML: " + m[2]
+	}
+	return e
+}
+
+// standardTags are the tags a file may write explicitly.
+var standardTags = map[string]bool{"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!map": true, "!!seq": true}
+
+// strict walks the document once (aliases are not followed, so a document
+// of nested aliases costs its size, not its expansion) for duplicate keys
+// and explicit non-standard tags.
+func (d *Doc) strict() diag.List {
+	var errs diag.List
+	stack := []*yaml.Node{d.Root}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == nil || n.Kind == yaml.AliasNode {
+			continue
+		}
+		if n.Style&yaml.TaggedStyle != 0 && !standardTags[n.Tag] {
+			errs = append(errs, d.At(n, "", fmt.Sprintf("YAML tag %s is not accepted", clip(n.Tag, 40)),
+				"write the value as a plain string, number or boolean; only the standard tags !!str, !!int, !!float, !!bool, !!null, !!map and !!seq are allowed"))
+		}
+		if n.Kind == yaml.MappingNode {
+			seen := make(map[string]int, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind != yaml.ScalarNode || k.Value == "<<" && k.Tag == "!!merge" {
+					continue
+				}
+				if first, dup := seen[k.Value]; dup {
+					errs = append(errs, d.At(k, clip(k.Value, 80), fmt.Sprintf("duplicate key (first at line %d)", first),
+						"remove one of them: YAML would silently keep only the last"))
+					continue
+				}
+				seen[k.Value] = k.Line
+			}
+		}
+		for i := len(n.Content) - 1; i >= 0; i-- {
+			stack = append(stack, n.Content[i])
+		}
+	}
+	return errs
+}
+
+// clip cuts s to n bytes for a message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // At builds an error positioned at n.

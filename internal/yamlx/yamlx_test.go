@@ -60,3 +60,36 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// Parse refuses what YAML accepts silently but an environment file must
+// not hold: a second document, a duplicate key, a non-standard tag; it
+// keeps the standard explicit tags, merge keys and aliases.
+func TestParseStrict(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"name: a\n---\nname: b\n", "env.yml:3:1: a second YAML document"},
+		{"name: a\nimage: x\nname: b\n", "env.yml:3:1: name: duplicate key (first at line 1)"},
+		{"tags:\n  a: 1\n  b: 2\n  a: 3\n", "env.yml:4:3: a: duplicate key (first at line 2)"},
+		{"deps:\n  - {x: 1, x: 2}\n", "env.yml:2:12: x: duplicate key (first at line 2)"},
+		{"name: !!binary aGVsbG8=\n", "env.yml:1:7: YAML tag !!binary is not accepted"},
+		{"name: !custom x\n", "env.yml:1:7: YAML tag !custom is not accepted"},
+		{"version: !!timestamp 2001-12-14\n", "YAML tag !!timestamp is not accepted"},
+		{"a: [\n", "env.yml:1: invalid YAML"},
+		{"a: 1\n---\na: [\n", "invalid YAML"},
+	} {
+		_, err := Parse("env.yml", []byte(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.src, err, c.want)
+		}
+	}
+	for _, src := range []string{
+		"name: !!str 1\nversion: !!int 2\nx: !!float 1.5\ny: !!bool true\nz: !!null ~\nm: !!map {a: 1}\ns: !!seq [1]\n",
+		"base: &b {a: 1}\nother:\n  <<: *b\n  c: 2\n",
+		"---\nname: a\n...\n",
+		"",
+		"a: 1\nb: {a: 1}\nc: [{a: 1}, {a: 2}]\n",
+	} {
+		if _, err := Parse("env.yml", []byte(src)); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+}
