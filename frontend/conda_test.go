@@ -123,8 +123,9 @@ func TestCondaResolveErrors(t *testing.T) {
 		t.Errorf("arm64 without tool: %v", err)
 	}
 
-	cs = condaFor(t, "channels: ["+url+"]\ndependencies:\n  - tool\n  - 'numpy >>1'\n")
-	_, err = cs.resolve(context.Background(), []ocispecs.Platform{amd64, arm64}, amd64)
+	// spec.Load refuses the bad spec before any resolve, at its line.
+	_, err = spec.Load("environment.yml", []byte("name: e\nimage: reg/base:1\nconda_file: conda.yml\n"),
+		fstest.MapFS{"conda.yml": {Data: []byte("channels: [" + url + "]\ndependencies:\n  - tool\n  - 'numpy >>1'\n")}})
 	var list diag.List
 	if !errors.As(err, &list) || len(list) != 1 || list[0].File != "conda.yml" || list[0].Line != 4 || !strings.Contains(list[0].Msg, "numpy >>1") {
 		t.Errorf("bad spec: %#v", err)

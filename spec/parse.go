@@ -455,6 +455,7 @@ func (env *Environment) parseV1Python(doc *yamlx.Doc, n *yaml.Node) diag.List {
 
 func (env *Environment) parseV1Docker(doc *yamlx.Doc, n *yaml.Node) diag.List {
 	var errs diag.List
+	var registry yamlx.Pair
 	for _, p := range yamlx.Pairs(n) {
 		f := "docker." + p.Key.Value
 		switch p.Key.Value {
@@ -477,9 +478,48 @@ func (env *Environment) parseV1Docker(doc *yamlx.Doc, n *yaml.Node) diag.List {
 			// on top; the FROM is split off in validate.
 			errs = append(errs, env.parseDockerSteps(doc, p.Value)...)
 			env.setPos("docker_steps", p.Value.Line, p.Value.Column)
+		case "baseImageRegistry":
+			registry = p
+		case "enabled", "sharedVolumes", "shmSize", "gpuSupport":
+			// Settings of the container a run starts, not of the image.
+		case "arguments":
+			if !yamlx.IsNull(p.Value) && !(p.Value.Kind == yaml.SequenceNode && len(p.Value.Content) == 0) {
+				env.Warnings = append(env.Warnings, doc.At(p.Key, f, "ignored: docker run arguments are a setting of a run, not of the image", ""))
+			}
 		default:
-			// enabled, sharedVolumes, shmSize, arguments, baseImageRegistry:
-			// run settings.
+			env.Warnings = append(env.Warnings, doc.At(p.Key, f, "ignored: not part of the image", ""))
+		}
+	}
+	if registry.Value != nil {
+		errs = append(errs, env.checkV1Registry(doc, registry)...)
+	}
+	return errs
+}
+
+// checkV1Registry refuses an SDK v1 baseImageRegistry with an address:
+// Azure ML pulls baseImage from it, and ignoring it would silently take the
+// image of the same name from Docker Hub. A baseImage that already names
+// the registry is accepted. Credentials never belong in the file.
+func (env *Environment) checkV1Registry(doc *yamlx.Doc, p yamlx.Pair) diag.List {
+	var errs diag.List
+	for _, q := range yamlx.Pairs(p.Value) {
+		f := "docker.baseImageRegistry." + q.Key.Value
+		if yamlx.IsNull(q.Value) {
+			continue
+		}
+		s, _ := yamlx.Scalar(q.Value)
+		switch q.Key.Value {
+		case "address":
+			addr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://"), "/")
+			if addr == "" || strings.HasPrefix(env.Image, addr+"/") {
+				continue
+			}
+			errs = append(errs, doc.At(q.Value, f, fmt.Sprintf("the base image is pulled from %s by Azure ML; envkit does not read baseImageRegistry", clipName(addr)),
+				fmt.Sprintf("write the registry into baseImage (%s/%s) and log in to it with docker login", clipName(addr), clipName(env.Image))))
+		case "username", "password":
+			if s != "" {
+				env.Warnings = append(env.Warnings, doc.At(q.Key, f, "ignored: envkit takes registry credentials from docker login, never from the environment file", "remove it from the file"))
+			}
 		}
 	}
 	return errs

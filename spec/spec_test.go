@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,6 +40,14 @@ func TestAzureMLFixturesParse(t *testing.T) {
 			}
 			if de.Field != "path" || de.Line != 8 || !strings.Contains(de.Msg, "unknown key") {
 				t.Errorf("%s: got %q (field %q line %d), want unknown key path at line 8", rel, perr, de.Field, de.Line)
+			}
+			return nil
+		}
+		if strings.Contains(string(data), `name: "{{asset.name}}"`) {
+			// An azureml-assets template: its placeholders are rendered
+			// before Azure ML reads it, and a placeholder is not a name.
+			if perr == nil || !strings.Contains(perr.Error(), `name: invalid name "{{asset.name}}"`) {
+				t.Errorf("%s: template: got %v, want the invalid name refused", rel, perr)
 			}
 			return nil
 		}
@@ -298,6 +307,49 @@ func TestExamples(t *testing.T) {
 		}
 		if _, err := Load(f, data, os.DirFS(filepath.Dir(f))); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// What validate must refuse as hash and build would, and what YAML lets
+// through silently, is refused at its line.
+func TestStrict(t *testing.T) {
+	const v1 = `{"name": "e", "docker": {"baseImage": "%s", "baseImageRegistry": {"address": %s, "username": %s}}}`
+	for _, c := range []struct{ src, want string }{
+		{"name: a\nversion: true\nimage: busybox\n", "env.yml:2:10: version: must be a string or a number, not a boolean"},
+		{"name: a\nversion: [1]\nimage: busybox\n", "env.yml:2:10: version: must be a string or a number, not a list"},
+		{"name: \" AzureML-x\"\nimage: busybox\n", `env.yml:1:1: name: invalid name " AzureML-x"`},
+		{"name: \"a\\tb\\u0007\"\nimage: busybox\n", `name: invalid name "a\tb\a"`},
+		{"name: -a\nimage: busybox\n", `name: invalid name "-a"`},
+		{"name: café\nimage: busybox\n", `name: invalid name "caf\u00e9"`},
+		{"name: a\nimage: busybox\nname: b\n", "env.yml:3:1: name: duplicate key (first at line 1)"},
+		{"name: a\nimage: busybox\n---\nimage: evil\n", "env.yml:4:1: a second YAML document"},
+		{"name: !!binary YWJj\nimage: busybox\n", "env.yml:1:7: YAML tag !!binary is not accepted"},
+		{"image: busybox\nconda_file:\n  dependencies:\n    - numpy>=\n", "env.yml:4:7: dependencies: invalid match spec \"numpy>=\""},
+		{"image: busybox\nconda_file:\n  dependencies:\n    - python\n    - numpy 1.2 3 4\n", "env.yml:5:7: dependencies: invalid match spec \"numpy 1.2 3 4\": build \"3 4\""},
+		{fmt.Sprintf(v1, "ubuntu:22.04", `"myregistry.azurecr.io"`, "null"), "env.yml:1:88: docker.baseImageRegistry.address: the base image is pulled from myregistry.azurecr.io by Azure ML; envkit does not read baseImageRegistry (write the registry into baseImage (myregistry.azurecr.io/ubuntu:22.04)"},
+	} {
+		_, err := Parse("env.yml", []byte(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q:\n got %v\nwant %q", c.src, err, c.want)
+		}
+	}
+	// Accepted: numbers as versions, a registry already in baseImage, a
+	// null registry; v1 settings that are not honoured are warned about.
+	for _, c := range []struct{ src, warn string }{
+		{"name: a.b-c_1\nversion: 1.5\nimage: busybox\n", ""},
+		{fmt.Sprintf(v1, "myregistry.azurecr.io/ubuntu:22.04", `"myregistry.azurecr.io"`, "null"), ""},
+		{fmt.Sprintf(v1, "ubuntu:22.04", "null", "null"), ""},
+		{fmt.Sprintf(v1, "ubuntu:22.04", "null", `"admin"`), "docker.baseImageRegistry.username: ignored: envkit takes registry credentials from docker login"},
+		{`{"name": "e", "docker": {"baseImage": "ubuntu", "arguments": ["--gpus", "all"]}}`, "docker.arguments: ignored: docker run arguments"},
+	} {
+		env, err := Parse("env.yml", []byte(c.src))
+		if err != nil {
+			t.Errorf("%q: %v", c.src, err)
+			continue
+		}
+		if got := env.Warnings.Error(); (c.warn == "") != (got == "") || !strings.Contains(got, c.warn) {
+			t.Errorf("%q: warnings %q, want %q", c.src, got, c.warn)
 		}
 	}
 }

@@ -2,9 +2,14 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/distribution/reference"
+	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -12,6 +17,21 @@ import (
 
 // maxNameLength is the longest environment name Azure ML accepts.
 const maxNameLength = 255
+
+// nameRE is Azure ML's rule for environment names.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// clipName cuts a value quoted in a message to 100 bytes.
+func clipName(s string) string {
+	if len(s) <= 100 {
+		return s
+	}
+	n := 100
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
 
 // validate checks the rules that span fields. It runs after parsing.
 func (env *Environment) validate() diag.List {
@@ -78,6 +98,23 @@ func (env *Environment) validate() diag.List {
 	if env.DockerSteps != nil {
 		errs = append(errs, env.validateDockerSteps()...)
 	}
+	if env.Conda != nil {
+		errs = append(errs, validateSpecs(env.Conda)...)
+	}
+	return errs
+}
+
+// validateSpecs parses each conda dependency as a solve does (leniently, as
+// conda reads environment.yml), so that a spec that cannot be solved is
+// refused by validate and hash too, at its line.
+func validateSpecs(ef *envfile.EnvFile) diag.List {
+	var errs diag.List
+	for _, it := range ef.Dependencies {
+		if _, err := matchspec.ParseLenient(it.Value); err != nil {
+			errs = append(errs, &diag.Error{File: ef.File, Line: it.Line, Column: it.Column, Field: "dependencies",
+				Msg: err.Error(), Hint: "write a conda match spec such as numpy, numpy>=1.24 or numpy=1.24.*"})
+		}
+	}
 	return errs
 }
 
@@ -89,6 +126,9 @@ func (env *Environment) validateName() diag.List {
 		return diag.List{e}
 	case len(name) > maxNameLength:
 		return diag.List{env.errAt("name", fmt.Sprintf("name is %d characters long, more than %d", len(name), maxNameLength), "choose a shorter name")}
+	case !nameRE.MatchString(name):
+		return diag.List{env.errAt("name", fmt.Sprintf("invalid name %s", strconv.QuoteToASCII(clipName(name))),
+			"a name has letters, digits, '-', '_' and '.', and starts with a letter or digit")}
 	case isReserved(name):
 		return diag.List{env.errAt("name", fmt.Sprintf("name %q starts with a prefix reserved for curated environments (%s)", name, strings.Join(reservedPrefixes, ", ")),
 			"to change a curated environment, create a copy with a new name")}

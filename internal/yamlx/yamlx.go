@@ -195,15 +195,21 @@ func Scalar(n *yaml.Node) (string, error) {
 	return n.Value, nil
 }
 
-// String reads a scalar that must be a string; numbers and booleans are
-// accepted only when allowNumber is set (e.g. version: 1).
+// String reads a scalar that must be a string; numbers (as written) are
+// accepted only when allowNumber is set (e.g. version: 1). Booleans never
+// are: version: true is a mistake, not the version "true".
 func (d *Doc) String(n *yaml.Node, field string, allowNumber bool) (string, *diag.Error) {
 	n = Resolve(n)
 	s, err := Scalar(n)
-	if err != nil || (!allowNumber && n.Tag != "!!str") {
-		return "", d.At(n, field, fmt.Sprintf("must be a string, not %s", Kind(n)), "")
+	switch {
+	case err == nil && n.Tag == "!!str":
+		return s, nil
+	case err == nil && allowNumber && (n.Tag == "!!int" || n.Tag == "!!float"):
+		return s, nil
+	case allowNumber:
+		return "", d.At(n, field, fmt.Sprintf("must be a string or a number, not %s", Kind(n)), "quote it if it is meant as text")
 	}
-	return s, nil
+	return "", d.At(n, field, fmt.Sprintf("must be a string, not %s", Kind(n)), "")
 }
 
 // StringMap reads a mapping of scalar values, converting scalars to strings,
