@@ -330,10 +330,12 @@ func (env *Environment) parseDockerSteps(doc *yamlx.Doc, n *yaml.Node) diag.List
 		return nil
 	}
 	ds := &DockerSteps{}
-	add := func(text string, firstLine int, block bool) {
-		lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	var text strings.Builder // the steps' text, built in one pass
+	add := func(s string, firstLine int, block bool) {
+		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 		for i, l := range lines {
-			ds.Text += l + "\n"
+			text.WriteString(l)
+			text.WriteByte('\n')
 			line := firstLine
 			if block {
 				// A block scalar's node is positioned at its indicator
@@ -357,6 +359,7 @@ func (env *Environment) parseDockerSteps(doc *yamlx.Doc, n *yaml.Node) diag.List
 	default:
 		return diag.List{doc.At(n, "docker_steps", "must be Dockerfile instructions (a block of text or a list), not "+yamlx.Kind(n), "")}
 	}
+	ds.Text = text.String()
 	env.DockerSteps = ds
 	return nil
 }
