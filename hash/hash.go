@@ -16,9 +16,9 @@ package hash
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -28,6 +28,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -101,11 +102,11 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 			c.Build.URL = b.Path
 		} else {
 			if buildContext == nil {
-				return nil, fmt.Errorf("%s: the build context %q is needed to compute the hash", env.File, b.Path)
+				return nil, contextError(env, fmt.Sprintf("the build context %q is needed to compute the hash", b.Path))
 			}
 			files, err := contextFiles(buildContext, c.Build.Dockerfile)
 			if err != nil {
-				return nil, fmt.Errorf("%s: build context %q: %w", env.File, b.Path, err)
+				return nil, contextError(env, fmt.Sprintf("build context %q: %v", b.Path, err))
 			}
 			c.Build.Files = files
 		}
@@ -122,6 +123,13 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 	}
 	sort.Slice(c.Env, func(i, j int) bool { return c.Env[i][0] < c.Env[j][0] })
 	return json.Marshal(c)
+}
+
+// contextError is an error in the build context, positioned at build.path.
+func contextError(env *spec.Environment, msg string) error {
+	e := env.Pos("build.path")
+	e.Field, e.Msg = "build.path", msg
+	return diag.List{&e}
 }
 
 // Short returns the printed form of a hash: envkit_ and 32 hex digits.

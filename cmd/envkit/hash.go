@@ -44,7 +44,7 @@ func runHash(file string, full, canonical bool, stdout, stderr io.Writer) int {
 	if canonical {
 		c, err := hash.Canonical(env, ctx)
 		if err != nil {
-			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			printDiagnostics(stderr, err)
 			return exitFailure
 		}
 		fmt.Fprintf(stdout, "%s\n", c)
@@ -52,7 +52,7 @@ func runHash(file string, full, canonical bool, stdout, stderr io.Writer) int {
 	}
 	d, err := hash.Compute(env, ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "envkit: %v\n", err)
+		printDiagnostics(stderr, err)
 		return exitFailure
 	}
 	if full {

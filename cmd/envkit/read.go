@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/internal/rootfs"
 	"github.com/envkit/envkit/spec"
@@ -164,6 +165,18 @@ func buildContextFS(file string, env *spec.Environment) (fs.FS, error) {
 	return ctx, nil
 }
 
+// checkBuildContext reads a local build context as hash and build do: the
+// Dockerfile must be there, .dockerignore must parse.
+func checkBuildContext(file string, env *spec.Environment) error {
+	ctx, err := buildContextFS(file, env)
+	if err != nil || ctx == nil {
+		return err
+	}
+	defer closeFS(ctx)
+	_, err = hash.Canonical(env, ctx)
+	return err
+}
+
 // closeFS closes what buildContextFS opened.
 func closeFS(f fs.FS) {
 	if c, ok := f.(io.Closer); ok {
@@ -171,14 +184,11 @@ func closeFS(f fs.FS) {
 	}
 }
 
-// maxShown is how many diagnostics are printed; the rest are counted.
-const maxShown = 50
-
 // maxLineShown is how much of a source line a diagnostic shows.
 const maxLineShown = 160
 
 // printDiagnostics prints each error with the line it points at and a
-// marker under the column, as compilers do: at most maxShown of them, long
+// marker under the column, as compilers do: at most diag.MaxShown of them, long
 // lines clipped around the column. Lines come from the file read again the
 // way it was loaded (inside its directory, bounded), so a file that was
 // refused is never shown.
@@ -190,8 +200,8 @@ func printDiagnostics(w io.Writer, err error) {
 	}
 	files := map[string][]string{}
 	for i, e := range list {
-		if i == maxShown {
-			fmt.Fprintf(w, "envkit: and %d more errors\n", len(list)-maxShown)
+		if i == diag.MaxShown {
+			fmt.Fprintf(w, "envkit: and %d more errors\n", len(list)-diag.MaxShown)
 			break
 		}
 		fmt.Fprintf(w, "%v\n", e)

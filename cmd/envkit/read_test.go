@@ -128,3 +128,32 @@ func TestClipLine(t *testing.T) {
 		t.Errorf("short line changed: %q %d", out, col)
 	}
 }
+
+// validate refuses what hash refuses: a missing build context or
+// Dockerfile, a bad .dockerignore, at build.path's line.
+func TestValidateLikeHash(t *testing.T) {
+	const env = "name: e\nbuild:\n  path: ctx\n"
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"missing context", map[string]string{"env.yml": env}, "env.yml:3:9: build.path: cannot open the build context \"ctx\""},
+		{"missing Dockerfile", map[string]string{"env.yml": env, "ctx/x": ""}, "env.yml:3:9: build.path: build context \"ctx\": Dockerfile \"Dockerfile\" not found"},
+		{"bad .dockerignore", map[string]string{"env.yml": env, "ctx/Dockerfile": "FROM busybox\n", "ctx/.dockerignore": "[\n"}, "env.yml:3:9: build.path: build context \"ctx\": .dockerignore: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := confinedDir(t, c.files)
+			for _, cmd := range []string{"validate", "hash"} {
+				code, _, stderr := runCLI(t, cmd, filepath.Join(dir, "env.yml"))
+				if code != exitFailure || !strings.Contains(stderr, c.want) {
+					t.Errorf("%s: exit %d\n%s\nwant %q", cmd, code, stderr, c.want)
+				}
+			}
+		})
+	}
+	dir := confinedDir(t, map[string]string{"env.yml": env, "ctx/Dockerfile": "FROM busybox\n", "ctx/.dockerignore": "*.log\n"})
+	if code, out, stderr := runCLI(t, "validate", filepath.Join(dir, "env.yml")); code != exitOK {
+		t.Errorf("good context: exit %d\n%s%s", code, out, stderr)
+	}
+}

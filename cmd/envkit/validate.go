@@ -28,6 +28,9 @@ func validateCmd() *cobra.Command {
 
 func runValidate(file string, quiet bool, stdout, stderr io.Writer) int {
 	env, err := loadEnvironment(file)
+	if err == nil {
+		err = checkBuildContext(file, env)
+	}
 	if err != nil {
 		printDiagnostics(stderr, err)
 		return exitFailure

@@ -5,6 +5,7 @@ package diag
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is one problem in an input file.
@@ -31,22 +32,44 @@ func (e *Error) Error() string {
 		b.WriteString(e.Field)
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	b.WriteString(clip(e.Msg, MaxMessage))
 	if e.Hint != "" {
 		b.WriteString(" (")
-		b.WriteString(e.Hint)
+		b.WriteString(clip(e.Hint, MaxMessage))
 		b.WriteString(")")
 	}
 	return b.String()
 }
 
+// MaxMessage bounds the message and the hint an Error prints: a message
+// that quotes hostile input (a name, a spec) stays readable.
+const MaxMessage = 1000
+
+// MaxShown is how many errors a List prints; the rest are counted.
+const MaxShown = 50
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes)", s[:cut], len(s)-cut)
+}
+
 // List is several problems found in one pass; it is an error when non-empty.
 type List []*Error
 
+// Error prints the first MaxShown errors, one a line, and counts the rest.
 func (l List) Error() string {
-	s := make([]string, len(l))
-	for i, e := range l {
-		s[i] = e.Error()
+	s := make([]string, 0, min(len(l), MaxShown)+1)
+	for _, e := range l[:min(len(l), MaxShown)] {
+		s = append(s, e.Error())
+	}
+	if len(l) > MaxShown {
+		s = append(s, fmt.Sprintf("and %d more errors", len(l)-MaxShown))
 	}
 	return strings.Join(s, "\n")
 }
