@@ -148,7 +148,9 @@ func (env *Environment) parseV2(doc *yamlx.Doc, root *yaml.Node) diag.List {
 	}
 	for _, p := range yamlx.Pairs(root) {
 		key := p.Key.Value
-		env.setPos(key, p.Key.Line, p.Key.Column)
+		if slices.Contains(topLevelKeys, key) {
+			env.setPos(key, p.Key.Line, p.Key.Column)
+		}
 		switch key {
 		case "$schema":
 			str(p, &env.Schema, false)

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/envkit/envkit/internal/diag"
@@ -88,24 +90,45 @@ func (d *Doc) strict() diag.List {
 				"write the value as a plain string, number or boolean; only the standard tags !!str, !!int, !!float, !!bool, !!null, !!map and !!seq are allowed"))
 		}
 		if n.Kind == yaml.MappingNode {
-			seen := make(map[string]int, len(n.Content)/2)
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				if k.Kind != yaml.ScalarNode || k.Value == "<<" && k.Tag == "!!merge" {
-					continue
-				}
-				if first, dup := seen[k.Value]; dup {
-					errs = append(errs, d.At(k, clip(k.Value, 80), fmt.Sprintf("duplicate key (first at line %d)", first),
-						"remove one of them: YAML would silently keep only the last"))
-					continue
-				}
-				seen[k.Value] = k.Line
-			}
+			errs = append(errs, d.duplicates(n)...)
 		}
 		for i := len(n.Content) - 1; i >= 0; i-- {
 			stack = append(stack, n.Content[i])
 		}
 	}
+	return errs
+}
+
+// duplicates reports the keys of mapping n written more than once, each at
+// its repetition. Large mappings are checked by sorting their keys (no map
+// of a million entries), small ones pairwise.
+func (d *Doc) duplicates(n *yaml.Node) diag.List {
+	var keys []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && !(k.Value == "<<" && k.Tag == "!!merge") {
+			keys = append(keys, k)
+		}
+	}
+	// Sorted by value, then by position: each run of equal keys starts
+	// with the first written.
+	slices.SortStableFunc(keys, func(a, b *yaml.Node) int { return strings.Compare(a.Value, b.Value) })
+	var errs diag.List
+	first := 0
+	for i := 1; i < len(keys); i++ {
+		if keys[i].Value != keys[first].Value {
+			first = i
+			continue
+		}
+		k := keys[i]
+		errs = append(errs, d.At(k, clip(k.Value, 80), fmt.Sprintf("duplicate key (first at line %d)", keys[first].Line),
+			"remove one of them: YAML would silently keep only the last"))
+	}
+	slices.SortFunc(errs, func(a, b *diag.Error) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
 	return errs
 }
 
@@ -265,7 +288,7 @@ func UnknownKey(file string, key *yaml.Node, field string, known []string, hint 
 	if s := suggest(k, known); s != "" {
 		hint = "did you mean " + s + "?"
 	} else if hint == "" {
-		hint = "known keys: " + strings.Join(known, ", ")
+		hint = knownKeysHint(known)
 	}
 	e := &diag.Error{File: file, Field: field, Msg: "unknown key", Hint: hint}
 	if key != nil {
@@ -274,29 +297,51 @@ func UnknownKey(file string, key *yaml.Node, field string, known []string, hint 
 	return e
 }
 
+// knownHints holds "known keys: ..." per list of known keys (keyed by its
+// first element's address), so that a million unknown keys share one hint.
+var knownHints sync.Map
+
+func knownKeysHint(known []string) string {
+	if len(known) == 0 {
+		return ""
+	}
+	if h, ok := knownHints.Load(&known[0]); ok {
+		return h.(string)
+	}
+	h := "known keys: " + strings.Join(known, ", ")
+	knownHints.Store(&known[0], h)
+	return h
+}
+
 // UnknownKey is UnknownKey in d's file.
 func (d *Doc) UnknownKey(key *yaml.Node, field string, known []string, hint string) *diag.Error {
 	return UnknownKey(d.File, key, field, known, hint)
 }
 
 // suggest returns the candidate closest to s (edit distance at most 2), for
-// "did you mean" hints, or "" (always for an empty s).
+// "did you mean" hints, or "" (always for an empty s). It costs nothing for
+// keys whose length is far from every candidate's, and allocates nothing
+// for short ones: a file of a million unknown keys asks it a million times.
 func suggest(s string, candidates []string) string {
-	if s == "" {
+	if s == "" || len(s) > 64 {
 		return ""
 	}
 	best, bestD := "", 3
 	for _, c := range candidates {
-		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+		if len(c) > len(s)+2 || len(s) > len(c)+2 {
+			continue
+		}
+		if d := distance(s, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
 }
 
+// distance is the edit distance of a and b, ignoring ASCII case.
 func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	var buf [2][67]int
+	prev, cur := buf[0][:len(b)+1], buf[1][:len(b)+1]
 	for j := range prev {
 		prev[j] = j
 	}
@@ -304,7 +349,7 @@ func distance(a, b string) int {
 		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
-			if a[i-1] == b[j-1] {
+			if lower(a[i-1]) == lower(b[j-1]) {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
@@ -312,4 +357,11 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
