@@ -78,7 +78,7 @@ func (o Options) Load(file string, data []byte, dir fs.FS) (*Environment, error)
 
 func parseDoc(doc *yamlx.Doc) (*Environment, diag.List) {
 	root := doc.Root
-	if root == nil {
+	if root == nil || yamlx.IsNull(root) {
 		return nil, diag.List{{File: doc.File, Line: 1, Msg: "empty environment file", Hint: "an environment needs image: or build:, see examples/"}}
 	}
 	if root.Kind != yaml.MappingNode {
@@ -334,7 +334,11 @@ func (env *Environment) parseDockerSteps(doc *yamlx.Doc, n *yaml.Node) diag.List
 	ds := &DockerSteps{}
 	var text strings.Builder // the steps' text, built in one pass
 	add := func(s string, firstLine int, block bool) {
-		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+		s = strings.TrimRight(s, "\n")
+		if block && s == "" {
+			return // an empty block has no line of its own
+		}
+		lines := strings.Split(s, "\n")
 		for i, l := range lines {
 			text.WriteString(l)
 			text.WriteByte('\n')
@@ -362,6 +366,9 @@ func (env *Environment) parseDockerSteps(doc *yamlx.Doc, n *yaml.Node) diag.List
 		return diag.List{doc.At(n, "docker_steps", "must be Dockerfile instructions (a block of text or a list), not "+yamlx.Kind(n), "")}
 	}
 	ds.Text = text.String()
+	if strings.TrimSpace(ds.Text) == "" {
+		return nil // an empty block: no steps
+	}
 	env.DockerSteps = ds
 	return nil
 }

@@ -21,7 +21,7 @@ import (
 // Doc is one parsed YAML file.
 type Doc struct {
 	File string
-	Root *yaml.Node // the document's top-level value; nil for an empty file
+	Root *yaml.Node // the document's top-level value; nil for an empty file or a null
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -36,24 +36,28 @@ func Parse(file string, data []byte) (*Doc, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var n yaml.Node
 	if err := dec.Decode(&n); err != nil && !errors.Is(err, io.EOF) {
-		return nil, diag.List{syntaxError(file, err)}
+		return nil, diag.List{syntaxError(file, data, err)}
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, diag.List{syntaxError(file, err)}
+		return nil, diag.List{syntaxError(file, data, err)}
 	default:
 		e := &diag.Error{File: file, Line: next.Line, Column: next.Column, Msg: "a second YAML document",
 			Hint: "an environment file holds one document: remove the --- line and what follows, or put it in its own file"}
 		if len(next.Content) > 0 {
 			e.Line, e.Column = next.Content[0].Line, next.Content[0].Column
 		}
+		// An empty document is placed after the end of the file.
+		if lines := lineCount(data); e.Line > lines {
+			e.Line, e.Column = lines, 0
+		}
 		return nil, diag.List{e}
 	}
 	d := &Doc{File: file}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		d.Root = n.Content[0]
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 && !IsNull(n.Content[0]) {
+		d.Root = n.Content[0] // a document of only "---" or "~" is empty
 	}
 	if errs := d.strict(); len(errs) > 0 {
 		return nil, errs
@@ -61,13 +65,23 @@ func Parse(file string, data []byte) (*Doc, error) {
 	return d, nil
 }
 
-func syntaxError(file string, err error) *diag.Error {
+func syntaxError(file string, data []byte, err error) *diag.Error {
 	e := &diag.Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = "invalid YAML: " + m[2]
 	}
+	// yaml.v3 may place an error at the end of the last line on the
+	// line after it.
+	if lines := lineCount(data); e.Line > lines {
+		e.Line = lines
+	}
 	return e
+}
+
+// lineCount counts lines as YAML breaks them: at \n, \r\n and a lone \r.
+func lineCount(data []byte) int {
+	return bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 1
 }
 
 // standardTags are the tags a file may write explicitly.
