@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/envkit/envkit/internal/testdata"
 )
 
 // The hostile-input suite: one case per finding of issue 8 on the
@@ -100,6 +102,9 @@ func hostileCases() []hostileCase {
 			args: []string{"hash", "ENV"}, code: 0, want: []string{"envkit_"}},
 		{name: "100k dependencies", files: map[string]string{"env.yml": "name: e\nimage: busybox\nconda_file:\n  dependencies:\n" + gen(100_000, "    - unknown-pkg-%d\n")},
 			args: []string{"validate", "ENV"}, code: 0, want: []string{"valid system-managed environment"}},
+		{name: "100k unknown dependencies locked", files: map[string]string{"env.yml": "channels: [CHANNEL]\ndependencies:\n" + gen(100_000, "  - unknown-pkg-%d\n")},
+			args: []string{"lock", "-f", "ENV", "--platform", "linux-64"}, code: 1,
+			want: []string{`linux-64: cannot solve the request: no candidates were found for "unknown-pkg-0", "unknown-pkg-1"`, `"unknown-pkg-49" and 99950 more`}, maxOut: 4 << 10},
 		{name: "100k bad dependencies on one line", files: map[string]string{"env.yml": "name: e\nimage: busybox\nconda_file: {dependencies: [" + gen(100_000, "bad-%d>=, ") + "]}\n"},
 			args: []string{"validate", "ENV"}, code: 1, want: []string{`env.yml:3:29: dependencies: invalid match spec "bad-0>="`, "envkit: and 99950 more errors", "… ("}, maxOut: 32 << 10},
 		{name: "1M unknown keys", files: map[string]string{"env.yml": "image: busybox\n" + gen(1_000_000, "k%d: 1\n")},
@@ -141,10 +146,15 @@ func TestHostile(t *testing.T) {
 	if os.Getenv("ENVKIT_HOSTILE_CHILD") != "" {
 		t.Skip("in a child")
 	}
+	channel := "file://" + filepath.ToSlash(testdata.Path(t, "conda", "channels", "rattler-dummy"))
 	for _, c := range hostileCases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			dir := confinedDir(t, c.files)
+			files := map[string]string{}
+			for name, s := range c.files {
+				files[name] = strings.ReplaceAll(s, "CHANNEL", channel)
+			}
+			dir := confinedDir(t, files)
 			if c.make != nil {
 				c.make(t, dir)
 			}

@@ -273,8 +273,10 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 		g = &repodata.Gateway{}
 	}
 	names := make([]string, 0, len(p.specs))
+	seen := make(map[string]bool, len(p.specs)) // linear in the specs, not quadratic
 	for _, s := range p.specs {
-		if !strings.HasPrefix(s.Name, "__") && !slices.Contains(names, s.Name) {
+		if !strings.HasPrefix(s.Name, "__") && !seen[s.Name] {
+			seen[s.Name] = true
 			names = append(names, s.Name)
 		}
 	}

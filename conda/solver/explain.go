@@ -25,11 +25,15 @@ func (e *UnsatError) Error() string { return e.text }
 func explainMissing(missing []string) string {
 	var b strings.Builder
 	b.WriteString("cannot solve the request: no candidates were found for ")
-	for i, m := range missing {
+	const shown = 50 // a request of 100k unknown names is not one 1.8 MB line
+	for i, m := range missing[:min(len(missing), shown)] {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "%q", m)
+	}
+	if len(missing) > shown {
+		fmt.Fprintf(&b, " and %d more", len(missing)-shown)
 	}
 	return b.String()
 }
