@@ -2,11 +2,14 @@ package hash
 
 import (
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/envkit/envkit/internal/rootfs"
 	"github.com/envkit/envkit/spec"
 	"github.com/opencontainers/go-digest"
 )
@@ -174,5 +177,65 @@ func TestEncodingIsStable(t *testing.T) {
 	want := `{"v":1,"image":"docker.io/library/busybox:latest","conda":{"channels":["conda-forge"],"dependencies":["python=3.10"]}}`
 	if string(c) != want {
 		t.Errorf("canonical encoding\n got %s\nwant %s", c, want)
+	}
+}
+
+// A build context read through rootfs: a symlink inside it that leads out
+// is hashed as the link it is, never followed (the secret it points to can
+// change without changing the hash), and a .dockerignore that leads out is
+// refused.
+func TestContextSymlinksOut(t *testing.T) {
+	top := t.TempDir()
+	write := func(p, s string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(top, "secret", "s.txt"), "SECRET")
+	write(filepath.Join(top, "env", "ctx", "Dockerfile"), "FROM busybox\n")
+	if err := os.Symlink("../../secret", filepath.Join(top, "env", "ctx", "out")); err != nil {
+		t.Fatal(err)
+	}
+	env, err := spec.Parse("env.yml", []byte("name: e\nbuild:\n  path: ctx\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	canon := func() string {
+		root, err := rootfs.Open(filepath.Join(top, "env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer root.Close()
+		ctx, err := root.Sub("ctx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Canonical(env, ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(c)
+	}
+	first := canon()
+	if !strings.Contains(first, `{"p":"out","m":134218239,"l":"../../secret"}`) || strings.Contains(first, "s.txt") {
+		t.Errorf("canonical: %s", first)
+	}
+	write(filepath.Join(top, "secret", "s.txt"), "CHANGED")
+	if canon() != first {
+		t.Error("the hash follows a symlink out of the context")
+	}
+	if err := os.Symlink("../../secret/s.txt", filepath.Join(top, "env", "ctx", ".dockerignore")); err != nil {
+		t.Fatal(err)
+	}
+	root, err := rootfs.Open(filepath.Join(top, "env", "ctx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if _, err := Canonical(env, root); err == nil || !strings.Contains(err.Error(), ".dockerignore") || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf(".dockerignore out: %v", err)
 	}
 }
