@@ -92,15 +92,59 @@ func TestIndex4(t *testing.T) {
 	}
 }
 
+// benchSolve times solves of p over an Index of p.Available built
+// beforehand, as a caller that loads repodata once solves over it
+// (BenchmarkNewIndex times the index).
 func benchSolve(b *testing.B, p Problem) {
+	ix := mustIndex(b, p.Available)
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := Solve(context.Background(), p); err != nil {
+		if _, err := ix.Solve(context.Background(), p); err != nil {
 			b.Fatal(err)
 		}
 	}
 	reportCPU(b, cpu)
+}
+
+func mustIndex(b *testing.B, recs []*record.RepoDataRecord) *Index {
+	ix, err := NewIndex(recs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ix
+}
+
+// BenchmarkNewIndex times building the Index that the other benchmarks
+// solve over, for each of their record sets.
+func BenchmarkNewIndex(b *testing.B) {
+	sets := []struct {
+		name string
+		recs func() []*record.RepoDataRecord
+	}{
+		{"index1", func() []*record.RepoDataRecord { return loadChannel(b, index1URL, "conda", "channels", "conda-index1") }},
+		{"index4", func() []*record.RepoDataRecord {
+			return loadIndex(b, "https://conda.example/index4", "conda", "indexes", "index4.json")
+		}},
+		{"conda-forge-numpy", func() []*record.RepoDataRecord {
+			return loadIndex(b, "https://conda.anaconda.org/conda-forge", "conda", "indexes", "conda-forge-numpy-linux-64.json")
+		}},
+		{"sudoku", func() []*record.RepoDataRecord {
+			return loadIndex(b, "https://conda.example/sudoku", "conda", "indexes", "sudoku.json")
+		}},
+		{"large-renamed", func() []*record.RepoDataRecord { return largeRenamed(b) }},
+	}
+	for _, set := range sets {
+		b.Run(set.name, func(b *testing.B) {
+			recs := set.recs()
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				mustIndex(b, recs)
+			}
+			reportCPU(b, cpu)
+		})
+	}
 }
 
 // cpuTime is the process's CPU time (user and system, every thread: the
@@ -142,11 +186,12 @@ func BenchmarkIndex4(b *testing.B) {
 // BenchmarkSudoku proves the sudoku request unsatisfiable and explains it.
 func BenchmarkSudoku(b *testing.B) {
 	recs := loadIndex(b, "https://conda.example/sudoku", "conda", "indexes", "sudoku.json")
-	p := Problem{Specs: sudokuSpecs(b), Available: recs}
+	p := Problem{Specs: sudokuSpecs(b)}
+	ix := mustIndex(b, recs)
 	b.ReportAllocs()
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := Solve(context.Background(), p); err == nil {
+		if _, err := ix.Solve(context.Background(), p); err == nil {
 			b.Fatal("sudoku solved; mamba expects it unsolvable")
 		}
 	}
@@ -184,6 +229,16 @@ func BenchmarkLargeAvailable(b *testing.B) {
 // small part, as a conda-forge request does (bench/solver's "renamed"
 // problems, with the same two requests).
 func BenchmarkLargeRenamed(b *testing.B) {
+	recs := largeRenamed(b)
+	for _, req := range [][]string{index4Requests[0], index4Requests[2]} {
+		b.Run(strings.Join(req, ","), func(b *testing.B) {
+			benchSolve(b, Problem{Specs: specs(b, req...), Available: recs})
+		})
+	}
+}
+
+// largeRenamed is index4 and 19 renamed copies of it.
+func largeRenamed(b *testing.B) []*record.RepoDataRecord {
 	base := loadIndex(b, "https://conda.example/index4", "conda", "indexes", "index4.json")
 	rename := func(ss []string, suffix string) []string {
 		out := make([]string, len(ss))
@@ -204,9 +259,5 @@ func BenchmarkLargeRenamed(b *testing.B) {
 			recs = append(recs, &c)
 		}
 	}
-	for _, req := range [][]string{index4Requests[0], index4Requests[2]} {
-		b.Run(strings.Join(req, ","), func(b *testing.B) {
-			benchSolve(b, Problem{Specs: specs(b, req...), Available: recs})
-		})
-	}
+	return recs
 }

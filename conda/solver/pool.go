@@ -17,6 +17,7 @@ type cand struct {
 	parsed   bool // deps, cons and badDep are set
 	chanRank int
 	vrank    int32       // the version's rank among the name's candidates: higher is newer, equal versions share it
+	x        *ixRec      // the index's record, nil for a locked record that Available does not have
 	deps     []*dep      // parsed depends
 	cons     []*dep      // parsed constrains
 	badDep   *dep        // first unparsable depends entry: the record cannot be installed
@@ -49,27 +50,26 @@ type dep struct {
 // the part of the graph the search visits.
 type pool struct {
 	p      *Problem
+	ix     *Index
 	vars   []*cand          // index = variable; vars[0] is nil
-	nameIx map[string]int32 // package name -> its entry in heads and nd
-	heads  []int32          // per name: its last run in runs (+1), 0: none
-	nd     []*nameData      // per name: made when first looked up
+	nd     []*nameData      // per name: Index.names, then extra; made when first looked up
+	extra  map[string]int32 // names the index does not have (virtual packages, some locked records) -> nd
 	loaded []*nameData      // loaded names, in load order
-	deps   map[string]*dep
-	roots  []*dep // one per Problem.Specs entry
-	pins   []*dep // one per Problem.Constraints entry
+	deps   []*dep           // per Index.specs entry: made when first needed
+	more   map[string]*dep  // depends/constrains strings the index does not have (locked records')
+	roots  []*dep           // one per Problem.Specs entry
+	pins   []*dep           // one per Problem.Constraints entry
 	// rank is the channels' priority: ChannelOrder's, then the other
-	// channels of Available in order of first appearance, found lazily
-	// (Available[:chanScan] has been scanned).
+	// channels of the index in order of first appearance; chanRank the
+	// same per Index.chans entry.
 	rank     map[string]int
-	chanScan int
-	lastCh   string
+	chanRank []int
 	// The last channel rankOf found in rank.
 	lastRankURL string
 	lastRank    int
 	hasLastRank bool
 	missing     []string // requested names without any candidate
 
-	runs          []nameRun
 	locked        map[string][]*record.RepoDataRecord
 	pinnedChannel map[string]bool
 
@@ -86,7 +86,7 @@ type pool struct {
 // nameData is what the pool knows of one package name.
 type nameData struct {
 	name   string
-	head   int32   // its last run in runs (+1), 0: none
+	ix     *ixName // the index's, nil for a name the index does not have
 	rawSet bool    // raw and byVer are set
 	raw    []*cand // filtered records, not yet ordered (ordered once loaded)
 	byVer  []*cand // raw, highest version first (bestOf)
@@ -94,17 +94,27 @@ type nameData struct {
 	cands  []*cand // preference order
 }
 
-func newPool(p *Problem) *pool {
+func newPool(ix *Index, p *Problem) *pool {
 	pl := &pool{
-		p: p, deps: make(map[string]*dep, min(2*len(p.Available), smallProblem)),
-		rank: make(map[string]int, len(p.ChannelOrder)+1), vars: make([]*cand, 1, min(len(p.Available), smallProblem)+len(p.Virtual)+1),
+		p: p, ix: ix, nd: make([]*nameData, len(ix.names), len(ix.names)+len(p.Virtual)),
+		deps: make([]*dep, len(ix.specs)),
+		rank: make(map[string]int, len(p.ChannelOrder)+len(ix.chans)),
+		vars: make([]*cand, 1, min(len(ix.recs), smallProblem)+len(p.Virtual)+1),
 	}
 	for i, c := range p.ChannelOrder {
 		if _, ok := pl.rank[chKey(c)]; !ok {
 			pl.rank[chKey(c)] = i
 		}
 	}
-	pl.index()
+	pl.chanRank = make([]int, len(ix.chans))
+	for i, k := range ix.chans {
+		r, ok := pl.rank[k]
+		if !ok {
+			r = len(pl.rank)
+			pl.rank[k] = r
+		}
+		pl.chanRank[i] = r
+	}
 	if len(p.Locked) > 0 {
 		pl.locked = map[string][]*record.RepoDataRecord{}
 		for _, r := range p.Locked {
@@ -153,22 +163,31 @@ func (pl *pool) entry(name string) *nameData {
 	if nd := pl.lookup(name); nd != nil {
 		return nd
 	}
-	pl.nameIx[name] = int32(len(pl.nd))
-	pl.heads = append(pl.heads, 0)
-	nd := &nameData{name: name}
+	if pl.extra == nil {
+		pl.extra = map[string]int32{}
+	}
+	pl.extra[name] = int32(len(pl.nd))
+	nd := &append(pl.names.take(1), nameData{name: name})[0]
 	pl.nd = append(pl.nd, nd)
 	return nd
 }
 
 // lookup returns a name's entry, or nil if the pool has none.
 func (pl *pool) lookup(name string) *nameData {
-	i, ok := pl.nameIx[name]
-	if !ok {
-		return nil
+	if i, ok := pl.ix.nameIx[name]; ok {
+		return pl.nameAt(i)
 	}
+	if i, ok := pl.extra[name]; ok {
+		return pl.nd[i]
+	}
+	return nil
+}
+
+// nameAt returns the entry of Index.names[i].
+func (pl *pool) nameAt(i int32) *nameData {
 	if pl.nd[i] == nil {
-		nd := append(pl.names.take(1), nameData{name: name, head: pl.heads[i]})
-		pl.nd[i] = &nd[0]
+		xn := &pl.ix.names[i]
+		pl.nd[i] = &append(pl.names.take(1), nameData{name: xn.name, ix: xn})[0]
 	}
 	return pl.nd[i]
 }
@@ -177,55 +196,13 @@ func (pl *pool) lookup(name string) *nameData {
 // Available[start:end]. prev is the name's run before it (+1), 0 if none.
 type nameRun struct{ start, end, prev int32 }
 
-// index groups Available by name. Repodata lists a name's records
-// together (files sort by name), so the map is touched once per run of a
-// name, not per record, and a record's Name is all it reads.
-func (pl *pool) index() {
-	recs := pl.p.Available
-	pl.nameIx = make(map[string]int32, len(recs)/6+len(pl.p.Virtual)+len(pl.p.Locked)+8)
-	pl.heads = make([]int32, 0, len(recs)/6+8)
-	pl.runs = make([]nameRun, 0, len(recs)/4+8)
-	lastName, open := "", false
-	for i, r := range recs {
-		if open && r.Name == lastName {
-			pl.runs[len(pl.runs)-1].end++
-			continue
-		}
-		if open = !strings.HasPrefix(r.Name, "__"); !open {
-			continue // virtual packages only come from Problem.Virtual
-		}
-		lastName = r.Name
-		ix, ok := pl.nameIx[r.Name]
-		if !ok {
-			ix = int32(len(pl.heads))
-			pl.nameIx[r.Name] = ix
-			pl.heads = append(pl.heads, 0)
-		}
-		pl.runs = append(pl.runs, nameRun{int32(i), int32(i + 1), pl.heads[ix]})
-		pl.heads[ix] = int32(len(pl.runs))
-	}
-	pl.nd = make([]*nameData, len(pl.heads))
-}
-
 // recordsOf returns a name's records in Available order. The result may
 // share Available's backing array: it is only read.
 func (pl *pool) recordsOf(nd *nameData) []*record.RepoDataRecord {
-	if nd.head == 0 {
+	if nd.ix == nil {
 		return nil
 	}
-	if last := pl.runs[nd.head-1]; last.prev == 0 {
-		return pl.p.Available[last.start:last.end:last.end]
-	}
-	n := 0
-	for i := nd.head; i != 0; i = pl.runs[i-1].prev {
-		n += int(pl.runs[i-1].end - pl.runs[i-1].start)
-	}
-	out := make([]*record.RepoDataRecord, n)
-	for i := nd.head; i != 0; i = pl.runs[i-1].prev {
-		run := pl.runs[i-1]
-		n -= copy(out[n-int(run.end-run.start):n], pl.p.Available[run.start:run.end])
-	}
-	return out
+	return pl.ix.recordsOf(nd.ix.head)
 }
 
 // chKey is a channel URL as a ranking key.
@@ -236,27 +213,12 @@ func (pl *pool) rankOf(url string) int {
 	if url == pl.lastRankURL && pl.hasLastRank { // a name's records share a channel
 		return pl.lastRank
 	}
-	key := chKey(url)
-	if r, ok := pl.rank[key]; ok {
-		pl.lastRankURL, pl.lastRank, pl.hasLastRank = url, r, true
-		return r
+	r, ok := pl.rank[chKey(url)]
+	if !ok {
+		r = len(pl.rank) // a locked record's channel that Available does not have
 	}
-	// Rank the channels of Available up to url's first record. Records
-	// come in runs of one channel.
-	recs := pl.p.Available
-	for ; pl.chanScan < len(recs); pl.chanScan++ {
-		if ch := recs[pl.chanScan].Channel; pl.chanScan == 0 || ch != pl.lastCh {
-			pl.lastCh = ch
-			if _, ok := pl.rank[chKey(ch)]; !ok {
-				pl.rank[chKey(ch)] = len(pl.rank)
-			}
-			if r, ok := pl.rank[key]; ok {
-				pl.chanScan++
-				return r
-			}
-		}
-	}
-	return len(pl.rank) // a locked record's channel that Available does not have
+	pl.lastRankURL, pl.lastRank, pl.hasLastRank = url, r, true
+	return r
 }
 
 // hiddenByPriority lists records that match d but that strict channel
@@ -290,7 +252,7 @@ func (pl *pool) rawOf(name string) []*cand {
 
 func (pl *pool) raw(nd *nameData) []*cand {
 	if !nd.rawSet {
-		pl.setRaw(nd, pl.candidates(pl.recordsOf(nd), pl.locked[nd.name], pl.pinnedChannel[nd.name]))
+		pl.candidates(nd)
 	}
 	return nd.raw
 }
@@ -302,28 +264,34 @@ func (pl *pool) setRaw(nd *nameData, cs []*cand) {
 	nd.rawSet, nd.raw = true, cs
 	byVer := append(pl.candPtrs.take(len(cs)), cs...)
 	nd.byVer = byVer
-	if len(cs) > manyCandidates {
-		// Compare versions once per distinct version text: mirrored copies
-		// and the builds of one version share it.
-		rankOf := make(map[string]int32, len(cs))
-		var distinct []*cand
-		for _, c := range cs {
-			if _, ok := rankOf[c.rec.Version.String()]; !ok {
-				rankOf[c.rec.Version.String()] = 0
-				distinct = append(distinct, c)
-			}
-		}
-		rankByVersion(distinct)
-		for _, c := range distinct {
-			rankOf[c.rec.Version.String()] = c.vrank
-		}
-		for _, c := range cs {
-			c.vrank = rankOf[c.rec.Version.String()]
-		}
-	} else {
-		rankByVersion(byVer)
-	}
+	setVersionRanks(byVer)
 	slices.SortStableFunc(byVer, func(a, b *cand) int { return cmp.Compare(b.vrank, a.vrank) })
+}
+
+// setVersionRanks sets the vrank of cs (in any order), which it may
+// reorder.
+func setVersionRanks(cs []*cand) {
+	if len(cs) <= manyCandidates {
+		rankByVersion(cs)
+		return
+	}
+	// Compare versions once per distinct version text: mirrored copies
+	// and the builds of one version share it.
+	rankOf := make(map[string]int32, len(cs))
+	var distinct []*cand
+	for _, c := range cs {
+		if _, ok := rankOf[c.rec.Version.String()]; !ok {
+			rankOf[c.rec.Version.String()] = 0
+			distinct = append(distinct, c)
+		}
+	}
+	rankByVersion(distinct)
+	for _, c := range distinct {
+		rankOf[c.rec.Version.String()] = c.vrank
+	}
+	for _, c := range cs {
+		c.vrank = rankOf[c.rec.Version.String()]
+	}
 }
 
 // manyCandidates is the number of candidates of a name above which setRaw
@@ -370,6 +338,22 @@ func (pl *pool) parse(c *cand) {
 		return
 	}
 	c.parsed = true
+	if x := c.x; x != nil {
+		c.deps = pl.depPtrs.take(len(x.deps))
+		for _, id := range x.deps {
+			c.deps = append(c.deps, pl.depAt(id))
+		}
+		if len(x.cons) > 0 {
+			c.cons = pl.depPtrs.take(len(x.cons))
+			for _, id := range x.cons {
+				c.cons = append(c.cons, pl.depAt(id))
+			}
+		}
+		if x.badDep >= 0 {
+			c.badDep = pl.depAt(x.badDep)
+		}
+		return
+	}
 	c.deps = pl.depPtrs.take(len(c.rec.Depends))
 	for _, s := range c.rec.Depends {
 		if d := pl.dep(s); d.err != nil {
@@ -387,67 +371,56 @@ func (pl *pool) parse(c *cand) {
 	}
 }
 
-// candidates applies de-duplication, locking and channel priority to the
-// records of one name.
-func (pl *pool) candidates(recs, locked []*record.RepoDataRecord, pinnedChannel bool) []*cand {
-	// The same artifact as .conda and .tar.bz2: keep the .conda.
-	type key struct{ ch, sub, ver, build string }
-	var seen map[key]int // only for many records: few are compared pairwise
-	if len(recs)+len(locked) > 16 {
-		seen = make(map[key]int, len(recs))
+// candidates sets a name's candidates: its records in the index (already
+// de-duplicated and ranked), the locked records, filtered by channel
+// priority.
+func (pl *pool) candidates(nd *nameData) {
+	var xs []ixRec
+	var byVer []int32
+	if nd.ix != nil {
+		xs, byVer = nd.ix.recs, nd.ix.byVer
 	}
-	slab := pl.cands.take(len(recs) + len(locked))
-	out := pl.candPtrs.take(len(recs) + len(locked))
-	find := func(r *record.RepoDataRecord) (int, bool) {
-		if seen != nil {
-			i, ok := seen[key{r.Channel, r.Subdir, r.Version.String(), r.Build}]
-			return i, ok
-		}
-		for i, c := range out {
-			if c.rec.Build == r.Build && c.rec.Channel == r.Channel && c.rec.Subdir == r.Subdir && c.rec.Version.String() == r.Version.String() {
-				return i, true
-			}
-		}
-		return 0, false
+	locked := pl.locked[nd.name]
+	slab := pl.cands.take(len(xs) + len(locked))
+	out := pl.candPtrs.take(len(xs) + len(locked))
+	for i := range xs {
+		x := &xs[i]
+		slab = append(slab, cand{rec: x.rec, tracked: x.tracked, chanRank: pl.chanRank[x.chanID], vrank: x.vrank, x: x})
+		out = append(out, &slab[i])
 	}
-	add := func(r *record.RepoDataRecord, isLocked bool) {
-		if i, ok := find(r); ok {
-			if isLocked {
-				out[i].locked = true
-			} else if strings.HasSuffix(r.FileName, ".conda") && !strings.HasSuffix(out[i].rec.FileName, ".conda") {
-				out[i].rec = r
-			}
-			return
-		}
-		if seen != nil {
-			seen[key{r.Channel, r.Subdir, r.Version.String(), r.Build}] = len(out)
-		}
-		slab = append(slab, cand{
-			rec:      r,
-			locked:   isLocked,
-			tracked:  len(r.TrackFeatures) > 0 || strings.TrimSpace(r.Features) != "",
-			chanRank: pl.rankOf(r.Channel),
-		})
-		out = append(out, &slab[len(slab)-1])
-	}
-	for _, r := range recs {
-		add(r, false)
-	}
+	extra := false // a locked record the index does not have: rank versions again
 	for _, r := range locked {
 		if i, ok := pl.findLocked(out, r); ok {
 			out[i].locked = true
 			continue
 		}
-		add(r, true)
+		if i, ok := findArtifact(len(out), func(i int) *record.RepoDataRecord { return out[i].rec }, r); ok {
+			out[i].locked = true
+			continue
+		}
+		slab = append(slab, cand{rec: r, locked: true, tracked: isTracked(r), chanRank: pl.rankOf(r.Channel)})
+		out = append(out, &slab[len(slab)-1])
+		extra = true
 	}
-	if pl.p.ChannelPriority == Strict && !pinnedChannel && len(out) > 0 {
-		best := out[0].chanRank
+	best, filter := 0, false
+	if pl.p.ChannelPriority == Strict && !pl.pinnedChannel[nd.name] && len(out) > 0 {
+		best, filter = out[0].chanRank, true
 		for _, c := range out {
 			best = min(best, c.chanRank)
 		}
 		out = slices.DeleteFunc(out, func(c *cand) bool { return c.chanRank != best })
 	}
-	return out
+	if extra {
+		pl.setRaw(nd, out)
+		return
+	}
+	nd.rawSet, nd.raw = true, out
+	nd.byVer = pl.candPtrs.take(len(out))
+	for _, i := range byVer {
+		if c := &slab[i]; !filter || c.chanRank == best {
+			nd.byVer = append(nd.byVer, c)
+		}
+	}
 }
 
 // findLocked finds a candidate that is the locked record: same version and
@@ -461,15 +434,30 @@ func (pl *pool) findLocked(cs []*cand, r *record.RepoDataRecord) (int, bool) {
 	return 0, false
 }
 
-// dep parses a depends/constrains string once per solve.
+// dep returns a depends/constrains string's dep, one per string and solve.
 func (pl *pool) dep(s string) *dep {
-	if d, ok := pl.deps[s]; ok {
+	if id, ok := pl.ix.specIx[s]; ok {
+		return pl.depAt(id)
+	}
+	if d, ok := pl.more[s]; ok {
 		return d
 	}
 	d := &append(pl.depVals.take(1), dep{src: s})[0]
 	d.spec, d.err = parseSpec(s)
-	pl.deps[s] = d
+	if pl.more == nil {
+		pl.more = map[string]*dep{}
+	}
+	pl.more[s] = d
 	return d
+}
+
+// depAt returns the dep of Index.specs[id].
+func (pl *pool) depAt(id int32) *dep {
+	if pl.deps[id] == nil {
+		x := &pl.ix.specs[id]
+		pl.deps[id] = &append(pl.depVals.take(1), dep{src: x.src, spec: x.spec, err: x.err})[0]
+	}
+	return pl.deps[id]
 }
 
 // bestOf returns the vrank of the highest version among the records a

@@ -32,7 +32,11 @@ func TestVersionRank(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"zlib", most} {
-		pl := newPool(&Problem{Available: mirrored, ChannelPriority: Flexible})
+		ix, err := NewIndex(mirrored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl := newPool(ix, &Problem{ChannelPriority: Flexible})
 		cs := pl.rawOf(name)
 		if name == most && len(cs) <= manyCandidates {
 			t.Fatalf("%s has %d candidates, want more than %d", name, len(cs), manyCandidates)

@@ -60,7 +60,7 @@ func (r *run) outOfConflicts() bool {
 func (r *run) budgetError(started time.Time) *BudgetError {
 	e := &BudgetError{
 		Limit: r.limit, Elapsed: time.Since(started), Conflicts: r.conflicts, Decisions: r.decisions,
-		Candidates: len(r.pl.vars) - 1, Available: len(r.pl.p.Available),
+		Candidates: len(r.pl.vars) - 1, Available: len(r.pl.ix.recs),
 	}
 	for _, d := range r.pl.roots {
 		e.Specs = append(e.Specs, d.src)
@@ -70,7 +70,7 @@ func (r *run) budgetError(started time.Time) *BudgetError {
 
 func newRun(pl *pool, track bool) *run {
 	// Room for as many variables as small problems have records.
-	n := min(len(pl.p.Available), smallProblem) + len(pl.p.Virtual) + len(pl.p.Locked)
+	n := min(len(pl.ix.recs), smallProblem) + len(pl.p.Virtual) + len(pl.p.Locked)
 	return &run{pl: pl, s: newSAT(track, n), added: make([]int32, 0, n+1)}
 }
 

@@ -114,27 +114,55 @@ const maxBudgetSpecs = 10
 
 // Solve returns the records to install (sorted by name; virtual packages
 // excluded), or an *UnsatError when the specs cannot be satisfied together.
+// It indexes p.Available first: to solve several problems over the same
+// records, build their Index once and use Index.Solve.
 func Solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	ix, err := NewIndex(p.Available)
+	if err != nil {
+		return nil, err
+	}
+	return ix.solve(ctx, p)
+}
+
+// Solve is Solve over the index's records: p.Available must be nil or the
+// very records the index was built from.
+func (ix *Index) Solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if p.Available != nil && (len(p.Available) != len(ix.recs) || len(ix.recs) > 0 && &p.Available[0] != &ix.recs[0]) {
+		return nil, errors.New("solver: Problem.Available is not the index's records (leave it nil to solve over the index)")
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	return ix.solve(ctx, p)
+}
+
+// check checks the requested specs and pins.
+func (p *Problem) check() error {
 	for i, s := range p.Specs {
 		if s == nil || s.Name == "" || strings.Contains(s.Name, "*") {
-			return nil, fmt.Errorf("solver: Specs[%d]: a requested spec needs a package name (not a pattern)", i)
+			return fmt.Errorf("solver: Specs[%d]: a requested spec needs a package name (not a pattern)", i)
 		}
 	}
 	for i, s := range p.Constraints {
 		if s == nil || s.Name == "" || strings.Contains(s.Name, "*") {
-			return nil, fmt.Errorf("solver: Constraints[%d]: a constraint needs a package name (not a pattern)", i)
+			return fmt.Errorf("solver: Constraints[%d]: a constraint needs a package name (not a pattern)", i)
 		}
 	}
-	for i, r := range p.Available {
-		if r == nil {
-			return nil, fmt.Errorf("solver: Available[%d] is nil", i)
-		}
-	}
+	return nil
+}
+
+func (ix *Index) solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
 	started := time.Now()
-	pl := newPool(&p)
+	pl := newPool(ix, &p)
 	if len(pl.missing) > 0 {
 		return nil, &UnsatError{Missing: pl.missing, text: explainMissing(pl.missing)}
 	}
