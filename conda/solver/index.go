@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/envkit/envkit/conda/record"
 )
@@ -28,6 +29,11 @@ type Index struct {
 	specs  []ixSpec         // distinct depends/constrains strings
 	specIx map[string]int32 // string -> specs
 	chans  []string         // channel keys (chKey), in order of first appearance
+	nDeps  int              // parsable depends and constrains entries of all records
+	// scratches holds the memory of finished solves for the next ones
+	// (small indexes only): the one part of an Index that solves change,
+	// each taking a scratch for itself.
+	scratches sync.Pool
 }
 
 // ixName is one package name of an Index.
@@ -86,6 +92,7 @@ func NewIndex(recs []*record.RepoDataRecord) (*Index, error) {
 					x.deps = append(x.deps, id)
 				}
 			}
+			ix.nDeps += len(x.deps)
 			if len(x.rec.Constrains) > 0 {
 				x.cons = ids.take(len(x.rec.Constrains))
 				for _, s := range x.rec.Constrains {
@@ -93,6 +100,7 @@ func NewIndex(recs []*record.RepoDataRecord) (*Index, error) {
 						x.cons = append(x.cons, id)
 					}
 				}
+				ix.nDeps += len(x.cons)
 			}
 		}
 	}

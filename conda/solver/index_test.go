@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -16,13 +17,6 @@ import (
 // solve.
 func TestIndexShared(t *testing.T) {
 	recs := loadIndex(t, "https://conda.example/index4", "conda", "indexes", "index4.json")
-	ix, err := NewIndex(recs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ix.Len() != len(recs) {
-		t.Fatalf("Len %d, want %d", ix.Len(), len(recs))
-	}
 	var problems []Problem
 	for _, prio := range []Priority{Strict, Flexible, Disabled} {
 		for _, req := range index4Requests {
@@ -35,39 +29,69 @@ func TestIndexShared(t *testing.T) {
 	ghost := *find(prev, "numpy")
 	ghost.Build += "_ghost"
 	problems = append(problems, Problem{Specs: specs(t, "numpy"), Locked: []*record.RepoDataRecord{&ghost}})
+	want := solveShared(t, recs, problems)
+	if !slices.Contains(want[len(want)-1], ghost.Dist()) {
+		t.Errorf("the locked record Available lacks is not kept: %v", want[len(want)-1])
+	}
+
+	// A small index: solves reuse each other's memory.
+	recs = loadIndex(t, "https://conda.anaconda.org/conda-forge", "conda", "indexes", "conda-forge-numpy-linux-64.json")
+	if len(recs) > smallIndex {
+		t.Fatalf("%d records: not a small index", len(recs))
+	}
+	virt := linuxVirtual(t)
+	prev = mustSolve(t, Problem{Specs: specs(t, "numpy"), Available: recs, Virtual: virt})
+	ghost = *find(prev, "python")
+	ghost.Build += "_ghost"
+	solveShared(t, recs, []Problem{
+		{Specs: specs(t, "numpy"), Virtual: virt},
+		{Specs: specs(t, "python"), Virtual: virt},
+		{Specs: specs(t, "numpy"), Virtual: virt, ChannelPriority: Disabled, Locked: []*record.RepoDataRecord{&ghost}},
+		{Specs: specs(t, "numpy"), Virtual: virt, Constraints: specs(t, "python <3")}, // unsatisfiable
+	})
+}
+
+// solveShared solves problems with Solve, then each three times over one
+// Index of recs, all at once, and checks that the solutions (or errors)
+// agree. It returns Solve's solutions.
+func solveShared(t *testing.T, recs []*record.RepoDataRecord, problems []Problem) [][]string {
+	ix, err := NewIndex(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != len(recs) {
+		t.Fatalf("Len %d, want %d", ix.Len(), len(recs))
+	}
 	want := make([][]string, len(problems))
+	wantErr := make([]string, len(problems))
 	for i, p := range problems {
 		p.Available = recs
-		want[i] = dists(mustSolve(t, p))
+		sol, err := Solve(context.Background(), p)
+		want[i], wantErr[i] = dists(sol), fmt.Sprint(err)
 	}
-	got := make([][]string, len(problems))
-	errs := make([]error, len(problems))
+	got := make([][][]string, len(problems))
+	gotErr := make([][]string, len(problems))
+	for i := range problems {
+		got[i], gotErr[i] = make([][]string, 3), make([]string, 3)
+	}
 	var wg sync.WaitGroup
-	for range 3 {
+	for k := range 3 {
 		for i, p := range problems {
 			wg.Go(func() {
 				sol, err := ix.Solve(context.Background(), p)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				if d := dists(sol); !slices.Equal(d, want[i]) {
-					got[i] = d
-				}
+				got[i][k], gotErr[i][k] = dists(sol), fmt.Sprint(err)
 			})
 		}
 	}
 	wg.Wait()
 	for i := range problems {
-		if errs[i] != nil {
-			t.Errorf("problem %d: %v", i, errs[i])
-		} else if got[i] != nil {
-			t.Errorf("problem %d over a shared index: %v, want %v", i, got[i], want[i])
+		for k := range 3 {
+			if !slices.Equal(got[i][k], want[i]) || gotErr[i][k] != wantErr[i] {
+				t.Errorf("problem %d over a shared index: %v %s, want %v %s", i, got[i][k], gotErr[i][k], want[i], wantErr[i])
+			}
 		}
 	}
-	if !slices.Contains(want[len(want)-1], ghost.Dist()) {
-		t.Errorf("the locked record Available lacks is not kept: %v", want[len(want)-1])
-	}
+	return want
 }
 
 func TestIndexOtherAvailable(t *testing.T) {

@@ -52,18 +52,19 @@ type pool struct {
 	p      *Problem
 	ix     *Index
 	vars   []*cand          // index = variable; vars[0] is nil
-	nd     []*nameData      // per name: Index.names, then extra; made when first looked up
-	extra  map[string]int32 // names the index does not have (virtual packages, some locked records) -> nd
+	nd     []*nameData      // per name: Index.names, then the names it does not have (virtual packages, some locked records); made when first looked up
+	extra  map[string]int32 // the names the index does not have -> nd, once there are many
 	loaded []*nameData      // loaded names, in load order
 	deps   []*dep           // per Index.specs entry: made when first needed
 	more   map[string]*dep  // depends/constrains strings the index does not have (locked records')
 	roots  []*dep           // one per Problem.Specs entry
 	pins   []*dep           // one per Problem.Constraints entry
-	// rank is the channels' priority: ChannelOrder's, then the other
-	// channels of the index in order of first appearance; chanRank the
-	// same per Index.chans entry.
-	rank     map[string]int
-	chanRank []int
+	// chanRank is the priority of each Index.chans entry (0 is the
+	// highest): ChannelOrder's, then the other channels of the index in
+	// order of first appearance, ranked from nListed on. nRanked ranks a
+	// channel that is neither.
+	chanRank         []int
+	nListed, nRanked int
 	// The last channel rankOf found in rank.
 	lastRankURL string
 	lastRank    int
@@ -81,6 +82,62 @@ type pool struct {
 	vs       block[int32]
 	names    block[nameData]
 	scratch  []int32
+	sc       *scratch // where the above came from, for a small index
+}
+
+// scratch is the memory of a solve over a small index, sized for all of
+// it (and extra records), reused by the next solve over the index once
+// this one is over (pool.release).
+type scratch struct {
+	extra    int
+	nd       []*nameData
+	deps     []*dep
+	vars     []*cand
+	cands    []cand
+	candPtrs []*cand
+	depVals  []dep
+	depPtrs  []*dep
+	names    []nameData
+}
+
+// scratch returns memory for a solve with up to extra records besides the
+// index's (locked and virtual).
+func (ix *Index) scratch(extra int) *scratch {
+	if sc, _ := ix.scratches.Get().(*scratch); sc != nil && sc.extra >= extra {
+		return sc
+	}
+	extra = max(extra, 8)
+	n := len(ix.recs) + extra
+	return &scratch{
+		extra:    extra,
+		nd:       make([]*nameData, len(ix.names), len(ix.names)+extra),
+		deps:     make([]*dep, len(ix.specs)),
+		vars:     make([]*cand, 1, n+1),
+		cands:    make([]cand, n),
+		candPtrs: make([]*cand, 2*n),
+		depVals:  make([]dep, len(ix.specs)),
+		depPtrs:  make([]*dep, ix.nDeps),
+		names:    make([]nameData, len(ix.names)+extra),
+	}
+}
+
+// release gives the pool's scratch back to its index, cleared, once the
+// solve is over: nothing it returns points into it.
+func (pl *pool) release() {
+	sc := pl.sc
+	if sc == nil {
+		return
+	}
+	pl.sc = nil
+	clear(sc.nd[:cap(sc.nd)])
+	clear(sc.deps)
+	clear(sc.vars[:cap(sc.vars)])
+	clear(sc.cands)
+	clear(sc.candPtrs)
+	clear(sc.depVals)
+	clear(sc.depPtrs)
+	clear(sc.names)
+	pl.ix.scratches.Put(sc)
 }
 
 // nameData is what the pool knows of one package name.
@@ -95,26 +152,22 @@ type nameData struct {
 }
 
 func newPool(ix *Index, p *Problem) *pool {
-	pl := &pool{
-		p: p, ix: ix, nd: make([]*nameData, len(ix.names), len(ix.names)+len(p.Virtual)),
-		deps: make([]*dep, len(ix.specs)),
-		rank: make(map[string]int, len(p.ChannelOrder)+len(ix.chans)),
-		vars: make([]*cand, 1, min(len(ix.recs), smallProblem)+len(p.Virtual)+1),
+	pl := &pool{p: p, ix: ix}
+	extra := len(p.Locked) + len(p.Virtual)
+	if len(ix.recs) <= smallIndex {
+		// A solve over a small index loads most of it: its memory for all
+		// of it comes at once, from an earlier solve's when there is one.
+		sc := ix.scratch(extra)
+		pl.sc = sc
+		pl.nd, pl.deps, pl.vars = sc.nd[:len(ix.names)], sc.deps, sc.vars[:1]
+		pl.cands.free, pl.candPtrs.free, pl.depVals.free, pl.depPtrs.free, pl.names.free =
+			sc.cands, sc.candPtrs, sc.depVals, sc.depPtrs, sc.names
+	} else {
+		pl.nd = make([]*nameData, len(ix.names), len(ix.names)+len(p.Virtual))
+		pl.deps = make([]*dep, len(ix.specs))
+		pl.vars = make([]*cand, 1, min(len(ix.recs), smallProblem)+len(p.Virtual)+1)
 	}
-	for i, c := range p.ChannelOrder {
-		if _, ok := pl.rank[chKey(c)]; !ok {
-			pl.rank[chKey(c)] = i
-		}
-	}
-	pl.chanRank = make([]int, len(ix.chans))
-	for i, k := range ix.chans {
-		r, ok := pl.rank[k]
-		if !ok {
-			r = len(pl.rank)
-			pl.rank[k] = r
-		}
-		pl.chanRank[i] = r
-	}
+	pl.rankChannels()
 	if len(p.Locked) > 0 {
 		pl.locked = map[string][]*record.RepoDataRecord{}
 		for _, r := range p.Locked {
@@ -163,22 +216,43 @@ func (pl *pool) entry(name string) *nameData {
 	if nd := pl.lookup(name); nd != nil {
 		return nd
 	}
-	if pl.extra == nil {
-		pl.extra = map[string]int32{}
+	if n := len(pl.nd) - len(pl.ix.names); n >= maxScannedExtra {
+		if pl.extra == nil {
+			pl.extra = make(map[string]int32, 2*n)
+			for i := len(pl.ix.names); i < len(pl.nd); i++ {
+				pl.extra[pl.nd[i].name] = int32(i)
+			}
+		}
+		pl.extra[name] = int32(len(pl.nd))
 	}
-	pl.extra[name] = int32(len(pl.nd))
 	nd := &append(pl.names.take(1), nameData{name: name})[0]
 	pl.nd = append(pl.nd, nd)
 	return nd
 }
+
+// maxScannedExtra is the number of names the index does not have that
+// lookup finds by scanning rather than through a map.
+const maxScannedExtra = 16
+
+// smallIndex is the number of records up to which a solve allocates
+// for all of the index up front.
+const smallIndex = 256
 
 // lookup returns a name's entry, or nil if the pool has none.
 func (pl *pool) lookup(name string) *nameData {
 	if i, ok := pl.ix.nameIx[name]; ok {
 		return pl.nameAt(i)
 	}
-	if i, ok := pl.extra[name]; ok {
-		return pl.nd[i]
+	if pl.extra != nil {
+		if i, ok := pl.extra[name]; ok {
+			return pl.nd[i]
+		}
+		return nil
+	}
+	for _, nd := range pl.nd[len(pl.ix.names):] {
+		if nd.name == name {
+			return nd
+		}
 	}
 	return nil
 }
@@ -213,12 +287,48 @@ func (pl *pool) rankOf(url string) int {
 	if url == pl.lastRankURL && pl.hasLastRank { // a name's records share a channel
 		return pl.lastRank
 	}
-	r, ok := pl.rank[chKey(url)]
-	if !ok {
-		r = len(pl.rank) // a locked record's channel that Available does not have
+	key := chKey(url)
+	r := listedRank(pl.p.ChannelOrder, key)
+	if r < 0 {
+		if i := slices.Index(pl.ix.chans, key); i >= 0 {
+			r = pl.chanRank[i]
+		} else {
+			r = pl.nRanked // a locked record's channel that Available does not have
+		}
 	}
 	pl.lastRankURL, pl.lastRank, pl.hasLastRank = url, r, true
 	return r
+}
+
+// rankChannels sets chanRank, nListed and nRanked.
+func (pl *pool) rankChannels() {
+	order := pl.p.ChannelOrder
+	for i, c := range order {
+		if listedRank(order[:i], chKey(c)) < 0 {
+			pl.nListed++
+		}
+	}
+	pl.nRanked = pl.nListed
+	pl.chanRank = make([]int, len(pl.ix.chans))
+	for i, k := range pl.ix.chans {
+		r := listedRank(order, k)
+		if r < 0 {
+			r = pl.nRanked
+			pl.nRanked++
+		}
+		pl.chanRank[i] = r
+	}
+}
+
+// listedRank is the position of a channel (key) in ChannelOrder, -1 if it
+// is not there.
+func listedRank(order []string, key string) int {
+	for i, c := range order {
+		if chKey(c) == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // hiddenByPriority lists records that match d but that strict channel

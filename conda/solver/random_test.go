@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/envkit/envkit/conda/matchspec"
@@ -130,6 +131,18 @@ func TestRandomAgainstBruteForce(t *testing.T) {
 	for i := 0; i < 1500; i++ {
 		p := randomProblem(rng)
 		got, err := Solve(context.Background(), p)
+		// Solves over one index (the second reusing the first's memory)
+		// agree with Solve.
+		ix, ierr := NewIndex(p.Available)
+		if ierr != nil {
+			t.Fatal(ierr)
+		}
+		for k := 0; k < 2; k++ {
+			again, aerr := ix.Solve(context.Background(), p)
+			if fmt.Sprint(aerr) != fmt.Sprint(err) || !slices.Equal(dists(again), dists(got)) {
+				t.Fatalf("problem %d: over an index (solve %d): %v %v, Solve: %v %v", i, k+1, dists(again), aerr, dists(got), err)
+			}
+		}
 		want := bruteForce(p)
 		var ue *UnsatError
 		switch {

@@ -163,6 +163,7 @@ func (p *Problem) check() error {
 func (ix *Index) solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
 	started := time.Now()
 	pl := newPool(ix, &p)
+	defer pl.release()
 	if len(pl.missing) > 0 {
 		return nil, &UnsatError{Missing: pl.missing, text: explainMissing(pl.missing)}
 	}
