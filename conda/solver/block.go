@@ -5,10 +5,13 @@ import "unsafe"
 // block hands out slices carved from larger allocations: a solve makes
 // many small slices (a record's deps, a name's candidates), and one
 // allocation for many of them is cheaper than one each. Allocations start
-// small and double, so that a small problem allocates little.
+// small and double, so that a small problem allocates little. After
+// reset, it hands out its earlier allocations again.
 type block[T any] struct {
-	free []T
-	size int // elements of the next allocation
+	free   []T
+	size   int   // elements of the next allocation
+	chunks [][]T // its allocations, for reuse after reset
+	next   int   // chunks[:next] are being handed out
 }
 
 // Bytes of a block's first and largest allocations.
@@ -32,10 +35,31 @@ func (b *block[T]) take(n int) []T {
 		for b.size < 4*n {
 			b.size *= 2
 		}
-		b.free = make([]T, b.size)
+		switch {
+		case b.next < len(b.chunks) && len(b.chunks[b.next]) >= 4*n:
+			b.free = b.chunks[b.next]
+		case b.next < len(b.chunks):
+			b.free = make([]T, b.size)
+			b.chunks[b.next] = b.free
+		default:
+			b.free = make([]T, b.size)
+			b.chunks = append(b.chunks, b.free)
+		}
+		b.next++
 		b.size = min(2*b.size, max(4, blockMax/elem))
 	}
 	s := b.free[:0:n]
 	b.free = b.free[n:]
 	return s
+}
+
+// preset makes the block hand out s first.
+func (b *block[T]) preset(s []T) {
+	b.free, b.chunks, b.next = s, append(b.chunks[:0], s), 1
+}
+
+// reset makes the block hand out its allocations again. Nothing it handed
+// out may be in use any more; the elements are not cleared.
+func (b *block[T]) reset() {
+	b.free, b.size, b.next = nil, 0, 0
 }

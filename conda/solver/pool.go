@@ -74,30 +74,48 @@ type pool struct {
 	locked        map[string][]*record.RepoDataRecord
 	pinnedChannel map[string]bool
 
-	// Blocks for the pool's small slices and values.
+	blocks
+	scratch []int32
+	sc      *scratch // where the blocks and tables came from, for a small index
+}
+
+// blocks are a solve's blocks for its small slices and values.
+type blocks struct {
 	depVals  block[dep]
 	depPtrs  block[*dep]
 	candPtrs block[*cand]
 	cands    block[cand]
 	vs       block[int32]
 	names    block[nameData]
-	scratch  []int32
-	sc       *scratch // where the above came from, for a small index
+	refs     block[clauseRef] // run.clausesOf, for every run over the pool
+}
+
+func (b *blocks) reset() {
+	b.depVals.reset()
+	b.depPtrs.reset()
+	b.candPtrs.reset()
+	b.cands.reset()
+	b.vs.reset()
+	b.names.reset()
+	b.refs.reset()
 }
 
 // scratch is the memory of a solve over a small index, sized for all of
 // it (and extra records), reused by the next solve over the index once
 // this one is over (pool.release).
 type scratch struct {
-	extra    int
-	nd       []*nameData
-	deps     []*dep
-	vars     []*cand
-	cands    []cand
-	candPtrs []*cand
-	depVals  []dep
-	depPtrs  []*dep
-	names    []nameData
+	extra   int
+	nd      []*nameData
+	deps    []*dep
+	vars    []*cand
+	loaded  []*nameData
+	virtual []record.RepoDataRecord
+	blocks  blocks
+	ints    []int32 // pool.scratch
+	// The search's (newRun), when it did not explain a conflict.
+	sat      *sat
+	added    []int32
+	trueVars []int32
 }
 
 // scratch returns memory for a solve with up to extra records besides the
@@ -108,22 +126,27 @@ func (ix *Index) scratch(extra int) *scratch {
 	}
 	extra = max(extra, 8)
 	n := len(ix.recs) + extra
-	return &scratch{
-		extra:    extra,
-		nd:       make([]*nameData, len(ix.names), len(ix.names)+extra),
-		deps:     make([]*dep, len(ix.specs)),
-		vars:     make([]*cand, 1, n+1),
-		cands:    make([]cand, n),
-		candPtrs: make([]*cand, 2*n),
-		depVals:  make([]dep, len(ix.specs)),
-		depPtrs:  make([]*dep, ix.nDeps),
-		names:    make([]nameData, len(ix.names)+extra),
+	sc := &scratch{
+		extra:   extra,
+		nd:      make([]*nameData, len(ix.names), len(ix.names)+extra),
+		deps:    make([]*dep, len(ix.specs)),
+		vars:    make([]*cand, 1, n+1),
+		loaded:  make([]*nameData, 0, len(ix.names)+extra),
+		virtual: make([]record.RepoDataRecord, extra),
 	}
+	sc.blocks.cands.preset(make([]cand, n))
+	sc.blocks.candPtrs.preset(make([]*cand, 2*n))
+	sc.blocks.depVals.preset(make([]dep, len(ix.specs)))
+	sc.blocks.depPtrs.preset(make([]*dep, ix.nDeps))
+	sc.blocks.names.preset(make([]nameData, len(ix.names)+extra))
+	return sc
 }
 
-// release gives the pool's scratch back to its index, cleared, once the
-// solve is over: nothing it returns points into it.
-func (pl *pool) release() {
+// release gives the pool's scratch back to its index once the solve is
+// over (nothing it returns points into it), with the memory of r, its
+// search, when r did not explain a conflict. The tables of pointers are
+// cleared: their nil entries mean "not made yet".
+func (pl *pool) release(r *run) {
 	sc := pl.sc
 	if sc == nil {
 		return
@@ -131,12 +154,13 @@ func (pl *pool) release() {
 	pl.sc = nil
 	clear(sc.nd[:cap(sc.nd)])
 	clear(sc.deps)
-	clear(sc.vars[:cap(sc.vars)])
-	clear(sc.cands)
-	clear(sc.candPtrs)
-	clear(sc.depVals)
-	clear(sc.depPtrs)
-	clear(sc.names)
+	sc.loaded = pl.loaded[:0]
+	sc.ints = pl.scratch
+	sc.blocks = pl.blocks
+	if r != nil && !r.s.track {
+		sc.sat, sc.added, sc.trueVars = r.s, r.added, r.trueVars
+	}
+	sc.blocks.reset()
 	pl.ix.scratches.Put(sc)
 }
 
@@ -159,9 +183,8 @@ func newPool(ix *Index, p *Problem) *pool {
 		// of it comes at once, from an earlier solve's when there is one.
 		sc := ix.scratch(extra)
 		pl.sc = sc
-		pl.nd, pl.deps, pl.vars = sc.nd[:len(ix.names)], sc.deps, sc.vars[:1]
-		pl.cands.free, pl.candPtrs.free, pl.depVals.free, pl.depPtrs.free, pl.names.free =
-			sc.cands, sc.candPtrs, sc.depVals, sc.depPtrs, sc.names
+		pl.nd, pl.deps, pl.vars, pl.loaded = sc.nd[:len(ix.names)], sc.deps, sc.vars[:1], sc.loaded[:0]
+		pl.blocks, pl.scratch = sc.blocks, sc.ints
 	} else {
 		pl.nd = make([]*nameData, len(ix.names), len(ix.names)+len(p.Virtual))
 		pl.deps = make([]*dep, len(ix.specs))
@@ -186,10 +209,17 @@ func newPool(ix *Index, p *Problem) *pool {
 		}
 	}
 	// Virtual packages are always present (one record per name).
-	for _, v := range p.Virtual {
+	for i, v := range p.Virtual {
 		if nd := pl.entry(v.Name); !nd.rawSet {
-			r := &record.RepoDataRecord{PackageRecord: *v}
-			pl.setRaw(nd, []*cand{{rec: r, virtual: true, parsed: true}})
+			var r *record.RepoDataRecord
+			if pl.sc != nil && i < len(pl.sc.virtual) {
+				r = &pl.sc.virtual[i]
+				*r = record.RepoDataRecord{PackageRecord: *v}
+			} else {
+				r = &record.RepoDataRecord{PackageRecord: *v}
+			}
+			c := &append(pl.cands.take(1), cand{rec: r, virtual: true, parsed: true})[0]
+			pl.setRaw(nd, append(pl.candPtrs.take(1), c))
 			pl.load(v.Name)
 		}
 	}

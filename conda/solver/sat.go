@@ -87,6 +87,21 @@ func newSAT(track bool, n int) *sat {
 	return s
 }
 
+// reset empties s for another search, keeping its memory.
+func (s *sat) reset() {
+	s.nvars = 0
+	s.arena, s.clauses = s.arena[:0], s.clauses[:0]
+	s.watches, s.val = append(s.watches[:0], nil, nil), append(s.val[:0], 0, 0)
+	s.level, s.reason = append(s.level[:0], 0), append(s.reason[:0], 0)
+	s.group, s.seen = append(s.group[:0], -1), append(s.seen[:0], false)
+	s.trail, s.lim, s.qhead = s.trail[:0], s.lim[:0], 0
+	clear(s.groups)
+	s.groups = s.groups[:0]
+	s.wblock.reset()
+	s.learnt, s.conflLits = s.learnt[:0], s.conflLits[:0]
+	s.track, s.why = false, nil
+}
+
 // grow makes room for variables up to n.
 func (s *sat) grow(n int32) {
 	if n <= s.nvars {

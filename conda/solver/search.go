@@ -22,8 +22,6 @@ type run struct {
 	rootsOK bool
 	depsOK  int
 
-	refBlock block[clauseRef]
-
 	conflicts, decisions int
 	maxConflicts         int       // 0: no limit
 	deadline             time.Time // zero: no limit
@@ -70,6 +68,13 @@ func (r *run) budgetError(started time.Time) *BudgetError {
 
 func newRun(pl *pool, track bool) *run {
 	// Room for as many variables as small problems have records.
+	if sc := pl.sc; sc != nil && sc.sat != nil && !track {
+		// The memory of an earlier search over the index.
+		r := &run{pl: pl, s: sc.sat, added: sc.added[:0], trueVars: sc.trueVars[:0]}
+		sc.sat = nil
+		r.s.reset()
+		return r
+	}
 	n := min(len(pl.ix.recs), smallProblem) + len(pl.p.Virtual) + len(pl.p.Locked)
 	return &run{pl: pl, s: newSAT(track, n), added: make([]int32, 0, n+1)}
 }
@@ -150,7 +155,7 @@ type clauseRef struct {
 func (r *run) clausesOf(c *cand) []clauseRef {
 	pl := r.pl
 	pl.parse(c)
-	out := r.refBlock.take(len(c.deps) + len(c.cons) + 1)
+	out := pl.refs.take(len(c.deps) + len(c.cons) + 1)
 	if c.badDep != nil {
 		out = append(out, clauseRef{dep: -1})
 	}

@@ -163,11 +163,12 @@ func (p *Problem) check() error {
 func (ix *Index) solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord, error) {
 	started := time.Now()
 	pl := newPool(ix, &p)
-	defer pl.release()
+	var r *run
+	defer func() { pl.release(r) }()
 	if len(pl.missing) > 0 {
 		return nil, &UnsatError{Missing: pl.missing, text: explainMissing(pl.missing)}
 	}
-	r := newRun(pl, false)
+	r = newRun(pl, false)
 	r.budget(p.Budget, started)
 	ok, err := r.solve(ctx)
 	if errors.Is(err, errBudget) {
