@@ -47,6 +47,7 @@ type ixName struct {
 // ixRec is one record of an Index: what a candidate starts from.
 type ixRec struct {
 	rec     *record.RepoDataRecord
+	pos     int32 // its place in its name's recs
 	vrank   int32 // rank of its version among its name's records: higher is newer, equal versions share it
 	chanID  int32 // its channel in Index.chans
 	tracked bool  // has track_features (or legacy features)
@@ -57,9 +58,11 @@ type ixRec struct {
 
 // ixSpec is a parsed depends/constrains string.
 type ixSpec struct {
-	src  string
-	spec *MatchSpec
-	err  error
+	src   string
+	spec  *MatchSpec
+	err   error
+	name  int32    // its package's entry in names, -1 if the index has none
+	match []uint64 // which of that name's records it matches (bit i: recs[i])
 }
 
 // NewIndex indexes records for solving. Records whose name starts with
@@ -81,7 +84,7 @@ func NewIndex(recs []*record.RepoDataRecord) (*Index, error) {
 		xn.byVer = rankVersions(xn.recs)
 		for j := range xn.recs {
 			x := &xn.recs[j]
-			x.badDep = -1
+			x.pos, x.badDep = int32(j), -1
 			x.deps = ids.take(len(x.rec.Depends))
 			for _, s := range x.rec.Depends {
 				if id := ix.spec(s); ix.specs[id].err != nil {
@@ -104,7 +107,33 @@ func NewIndex(recs []*record.RepoDataRecord) (*Index, error) {
 			}
 		}
 	}
+	ix.matchSpecs()
 	return ix, nil
+}
+
+// matchSpecs matches every parsed spec against the records of its
+// package name, as libsolv's whatprovides index does when it loads.
+func (ix *Index) matchSpecs() {
+	var words block[uint64]
+	for i := range ix.specs {
+		x := &ix.specs[i]
+		x.name = -1
+		if x.err != nil {
+			continue
+		}
+		n, ok := ix.nameIx[x.spec.Name]
+		if !ok {
+			continue
+		}
+		x.name = n
+		recs := ix.names[n].recs
+		x.match = words.take((len(recs) + 63) / 64)[:(len(recs)+63)/64]
+		for j := range recs {
+			if x.spec.MatchRecord(recs[j].rec) {
+				x.match[j/64] |= 1 << (j % 64)
+			}
+		}
+	}
 }
 
 // Len is the number of records the index was built from.

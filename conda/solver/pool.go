@@ -38,7 +38,8 @@ type dep struct {
 	bestDone bool
 	best     int32 // vrank of the highest version among the matching records
 	hasBest  bool
-	satBy    int32 // a variable known to satisfy it (cache for decisions)
+	satBy    int32   // a variable known to satisfy it (cache for decisions)
+	ix       *ixSpec // the index's, nil for a spec the index does not have
 }
 
 // pool is the solver's lazy view of the available records. Nothing is
@@ -451,10 +452,21 @@ func rankByVersion(cs []*cand) {
 	}
 }
 
+// nameOf returns the entry of a dependency's package name, or nil.
+func (pl *pool) nameOf(d *dep) *nameData {
+	if d.ix != nil && d.ix.name >= 0 {
+		return pl.nameAt(d.ix.name)
+	}
+	return pl.lookup(d.spec.Name)
+}
+
 // load returns the candidates of a name in preference order, numbering
 // them as variables the first time.
 func (pl *pool) load(name string) []*cand {
-	nd := pl.lookup(name)
+	return pl.loadName(pl.lookup(name))
+}
+
+func (pl *pool) loadName(nd *nameData) []*cand {
 	if nd == nil {
 		return nil
 	}
@@ -595,7 +607,7 @@ func (pl *pool) dep(s string) *dep {
 func (pl *pool) depAt(id int32) *dep {
 	if pl.deps[id] == nil {
 		x := &pl.ix.specs[id]
-		pl.deps[id] = &append(pl.depVals.take(1), dep{src: x.src, spec: x.spec, err: x.err})[0]
+		pl.deps[id] = &append(pl.depVals.take(1), dep{src: x.src, spec: x.spec, err: x.err, ix: x})[0]
 	}
 	return pl.deps[id]
 }
@@ -606,7 +618,7 @@ func (pl *pool) bestOf(d *dep) (int32, bool) {
 	if !d.bestDone {
 		d.bestDone = true
 		var byVer []*cand
-		if nd := pl.lookup(d.spec.Name); nd != nil {
+		if nd := pl.nameOf(d); nd != nil {
 			pl.raw(nd)
 			byVer = nd.byVer
 		}
@@ -621,6 +633,9 @@ func (pl *pool) bestOf(d *dep) (int32, bool) {
 }
 
 func (pl *pool) matches(d *dep, c *cand) bool {
+	if d.ix != nil && c.x != nil { // c is of d's package
+		return d.ix.match[c.x.pos/64]&(1<<(c.x.pos%64)) != 0
+	}
 	if c.virtual {
 		return d.spec.Match(&c.rec.PackageRecord)
 	}
@@ -636,7 +651,7 @@ func (pl *pool) resolve(d *dep) {
 	}
 	d.resolved = true
 	// Matches from the front of scratch, others from the back.
-	cs := pl.load(d.spec.Name)
+	cs := pl.loadName(pl.nameOf(d))
 	buf := slices.Grow(pl.scratch[:0], len(cs))[:len(cs)]
 	m, o := 0, len(cs)
 	for _, c := range cs {
