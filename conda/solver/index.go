@@ -48,6 +48,7 @@ type ixName struct {
 type ixRec struct {
 	rec     *record.RepoDataRecord
 	pos     int32 // its place in its name's recs
+	order   int32 // its name's place among the index's names in alphabetical order
 	vrank   int32 // rank of its version among its name's records: higher is newer, equal versions share it
 	chanID  int32 // its channel in Index.chans
 	tracked bool  // has track_features (or legacy features)
@@ -108,6 +109,7 @@ func NewIndex(recs []*record.RepoDataRecord) (*Index, error) {
 		}
 	}
 	ix.matchSpecs()
+	ix.orderNames()
 	return ix, nil
 }
 
@@ -132,6 +134,20 @@ func (ix *Index) matchSpecs() {
 			if x.spec.MatchRecord(recs[j].rec) {
 				x.match[j/64] |= 1 << (j % 64)
 			}
+		}
+	}
+}
+
+// orderNames sets the records' order, to sort solutions by name.
+func (ix *Index) orderNames() {
+	byName := make([]int32, len(ix.names))
+	for i := range byName {
+		byName[i] = int32(i)
+	}
+	slices.SortFunc(byName, func(a, b int32) int { return strings.Compare(ix.names[a].name, ix.names[b].name) })
+	for k, i := range byName {
+		for j := range ix.names[i].recs {
+			ix.names[i].recs[j].order = int32(k)
 		}
 	}
 }

@@ -57,9 +57,12 @@ type pool struct {
 	extra  map[string]int32 // the names the index does not have -> nd, once there are many
 	loaded []*nameData      // loaded names, in load order
 	deps   []*dep           // per Index.specs entry: made when first needed
-	more   map[string]*dep  // depends/constrains strings the index does not have (locked records')
-	roots  []*dep           // one per Problem.Specs entry
-	pins   []*dep           // one per Problem.Constraints entry
+	// depSlab replaces deps for a small index: per Index.specs entry, set
+	// (ix != nil) when first needed.
+	depSlab []dep
+	more    map[string]*dep // depends/constrains strings the index does not have (locked records')
+	roots   []*dep          // one per Problem.Specs entry
+	pins    []*dep          // one per Problem.Constraints entry
 	// chanRank is the priority of each Index.chans entry (0 is the
 	// highest): ChannelOrder's, then the other channels of the index in
 	// order of first appearance, ranked from nListed on. nRanked ranks a
@@ -107,7 +110,7 @@ func (b *blocks) reset() {
 type scratch struct {
 	extra   int
 	nd      []*nameData
-	deps    []*dep
+	deps    []dep
 	vars    []*cand
 	loaded  []*nameData
 	virtual []record.RepoDataRecord
@@ -130,14 +133,13 @@ func (ix *Index) scratch(extra int) *scratch {
 	sc := &scratch{
 		extra:   extra,
 		nd:      make([]*nameData, len(ix.names), len(ix.names)+extra),
-		deps:    make([]*dep, len(ix.specs)),
+		deps:    make([]dep, len(ix.specs)),
 		vars:    make([]*cand, 1, n+1),
 		loaded:  make([]*nameData, 0, len(ix.names)+extra),
 		virtual: make([]record.RepoDataRecord, extra),
 	}
 	sc.blocks.cands.preset(make([]cand, n))
 	sc.blocks.candPtrs.preset(make([]*cand, 2*n))
-	sc.blocks.depVals.preset(make([]dep, len(ix.specs)))
 	sc.blocks.depPtrs.preset(make([]*dep, ix.nDeps))
 	sc.blocks.names.preset(make([]nameData, len(ix.names)+extra))
 	return sc
@@ -184,7 +186,7 @@ func newPool(ix *Index, p *Problem) *pool {
 		// of it comes at once, from an earlier solve's when there is one.
 		sc := ix.scratch(extra)
 		pl.sc = sc
-		pl.nd, pl.deps, pl.vars, pl.loaded = sc.nd[:len(ix.names)], sc.deps, sc.vars[:1], sc.loaded[:0]
+		pl.nd, pl.depSlab, pl.vars, pl.loaded = sc.nd[:len(ix.names)], sc.deps, sc.vars[:1], sc.loaded[:0]
 		pl.blocks, pl.scratch = sc.blocks, sc.ints
 	} else {
 		pl.nd = make([]*nameData, len(ix.names), len(ix.names)+len(p.Virtual))
@@ -605,6 +607,14 @@ func (pl *pool) dep(s string) *dep {
 
 // depAt returns the dep of Index.specs[id].
 func (pl *pool) depAt(id int32) *dep {
+	if pl.depSlab != nil {
+		d := &pl.depSlab[id]
+		if d.ix == nil {
+			x := &pl.ix.specs[id]
+			d.src, d.spec, d.err, d.ix = x.src, x.spec, x.err, x
+		}
+		return d
+	}
 	if pl.deps[id] == nil {
 		x := &pl.ix.specs[id]
 		pl.deps[id] = &append(pl.depVals.take(1), dep{src: x.src, spec: x.spec, err: x.err, ix: x})[0]

@@ -19,6 +19,7 @@
 package solver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -187,14 +188,23 @@ func (ix *Index) solve(ctx context.Context, p Problem) ([]*record.RepoDataRecord
 		}
 		return nil, r.explain()
 	}
-	var out []*record.RepoDataRecord
+	sol := pl.candPtrs.take(len(r.s.trail))
 	for _, l := range r.s.trail {
 		if litIsPos(l) {
 			if c := pl.vars[litVar(l)]; !c.virtual {
-				out = append(out, c.rec)
+				sol = append(sol, c)
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b *record.RepoDataRecord) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(sol, func(a, b *cand) int {
+		if a.x != nil && b.x != nil {
+			return cmp.Compare(a.x.order, b.x.order)
+		}
+		return strings.Compare(a.rec.Name, b.rec.Name)
+	})
+	out := make([]*record.RepoDataRecord, len(sol))
+	for i, c := range sol {
+		out[i] = c.rec
+	}
 	return out, nil
 }
