@@ -108,3 +108,46 @@ func TestIndexOtherAvailable(t *testing.T) {
 		t.Errorf("other records: %v", err)
 	}
 }
+
+// TestIndexSubdirs solves over one index of two platforms' records, each
+// platform with Problem.Subdirs, and checks each solution against Solve
+// over that platform's records alone. The other platform's copies have
+// higher build numbers, so a solve that let them in would choose them.
+func TestIndexSubdirs(t *testing.T) {
+	base := loadIndex(t, "https://conda.example/index4", "conda", "indexes", "index4.json")
+	var all []*record.RepoDataRecord
+	of := map[string][]*record.RepoDataRecord{}
+	for _, r := range base {
+		if r.Subdir == "noarch" {
+			all = append(all, r)
+			of["linux-64"], of["osx-64"] = append(of["linux-64"], r), append(of["osx-64"], r)
+			continue
+		}
+		linux, osx := *r, *r
+		linux.Subdir, osx.Subdir = "linux-64", "osx-64"
+		osx.BuildNumber += 100
+		all = append(all, &linux, &osx)
+		of["linux-64"], of["osx-64"] = append(of["linux-64"], &linux), append(of["osx-64"], &osx)
+	}
+	ix, err := NewIndex(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, plat := range []string{"linux-64", "osx-64"} {
+		for _, req := range index4Requests {
+			want := dists(mustSolve(t, Problem{Specs: specs(t, req...), Available: of[plat]}))
+			got, err := ix.Solve(context.Background(), Problem{Specs: specs(t, req...), Subdirs: []string{plat, "noarch"}})
+			if err != nil {
+				t.Fatalf("%s %v: %v", plat, req, err)
+			}
+			for _, r := range got {
+				if r.Subdir != plat && r.Subdir != "noarch" {
+					t.Errorf("%s %v: %s is of %s", plat, req, r.Dist(), r.Subdir)
+				}
+			}
+			if !slices.Equal(dists(got), want) {
+				t.Errorf("%s %v: %v, want %v", plat, req, dists(got), want)
+			}
+		}
+	}
+}

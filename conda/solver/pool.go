@@ -18,6 +18,7 @@ type cand struct {
 	chanRank int
 	vrank    int32       // the version's rank among the name's candidates: higher is newer, equal versions share it
 	x        *ixRec      // the index's record, nil for a locked record that Available does not have
+	off      bool        // of a subdir that Problem.Subdirs leaves out: not a candidate
 	deps     []*dep      // parsed depends
 	cons     []*dep      // parsed constrains
 	badDep   *dep        // first unparsable depends entry: the record cannot be installed
@@ -377,7 +378,7 @@ func (pl *pool) hiddenByPriority(d *dep) []*record.RepoDataRecord {
 	}
 	var out []*record.RepoDataRecord
 	for _, r := range pl.recordsOf(nd) {
-		if len(cs) > 0 && pl.rankOf(r.Channel) != cs[0].chanRank && d.spec.MatchRecord(r) {
+		if len(cs) > 0 && pl.subdirOK(r.Subdir) && pl.rankOf(r.Channel) != cs[0].chanRank && d.spec.MatchRecord(r) {
 			out = append(out, r)
 		}
 	}
@@ -539,8 +540,11 @@ func (pl *pool) candidates(nd *nameData) {
 	out := pl.candPtrs.take(len(xs) + len(locked))
 	for i := range xs {
 		x := &xs[i]
-		slab = append(slab, cand{rec: x.rec, tracked: x.tracked, chanRank: pl.chanRank[x.chanID], vrank: x.vrank, x: x})
-		out = append(out, &slab[i])
+		off := !pl.subdirOK(x.rec.Subdir)
+		slab = append(slab, cand{rec: x.rec, tracked: x.tracked, chanRank: pl.chanRank[x.chanID], vrank: x.vrank, x: x, off: off})
+		if !off {
+			out = append(out, &slab[i])
+		}
 	}
 	extra := false // a locked record the index does not have: rank versions again
 	for _, r := range locked {
@@ -571,10 +575,15 @@ func (pl *pool) candidates(nd *nameData) {
 	nd.rawSet, nd.raw = true, out
 	nd.byVer = pl.candPtrs.take(len(out))
 	for _, i := range byVer {
-		if c := &slab[i]; !filter || c.chanRank == best {
+		if c := &slab[i]; !c.off && (!filter || c.chanRank == best) {
 			nd.byVer = append(nd.byVer, c)
 		}
 	}
+}
+
+// subdirOK tells whether Problem.Subdirs admits a subdir.
+func (pl *pool) subdirOK(subdir string) bool {
+	return pl.p.Subdirs == nil || slices.Contains(pl.p.Subdirs, subdir)
 }
 
 // findLocked finds a candidate that is the locked record: same version and

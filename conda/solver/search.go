@@ -60,6 +60,14 @@ func (r *run) budgetError(started time.Time) *BudgetError {
 		Limit: r.limit, Elapsed: time.Since(started), Conflicts: r.conflicts, Decisions: r.decisions,
 		Candidates: len(r.pl.vars) - 1, Available: len(r.pl.ix.recs),
 	}
+	if r.pl.p.Subdirs != nil {
+		e.Available = 0
+		for _, rec := range r.pl.ix.recs {
+			if r.pl.subdirOK(rec.Subdir) {
+				e.Available++
+			}
+		}
+	}
 	for _, d := range r.pl.roots {
 		e.Specs = append(e.Specs, d.src)
 	}

@@ -57,8 +57,12 @@ func (p Priority) String() string {
 
 // Problem is a solve request.
 type Problem struct {
-	Specs       []*MatchSpec             // what the user asked for
-	Available   []*record.RepoDataRecord // candidates (all subdirs, all channels)
+	Specs     []*MatchSpec             // what the user asked for
+	Available []*record.RepoDataRecord // candidates (all subdirs, all channels)
+	// Subdirs, when set, leaves out the records of other subdirs: one
+	// Index of several platforms' records serves each platform's solve
+	// (e.g. Subdirs: linux-64 and noarch).
+	Subdirs     []string
 	Virtual     []*record.PackageRecord  // virtual packages of the target (conda/virtual)
 	Constraints []*MatchSpec             // pins: restrict a package if it is installed, do not require it
 	Locked      []*record.RepoDataRecord // preferred existing solution (kept when it still fits)
