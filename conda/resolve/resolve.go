@@ -288,12 +288,17 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 	for i, c := range p.channels {
 		order[i] = c.BaseURL
 	}
+	// One solver index of the loaded records serves every platform's solve.
+	ix, err := solver.NewIndex(avail)
+	if err != nil {
+		return nil, err
+	}
 	// Platforms are solved in parallel; errors are reported in platform order.
 	sols := make([][]*record.RepoDataRecord, len(todo))
 	errs := make([]error, len(todo))
 	var wg sync.WaitGroup
 	for i, plat := range todo {
-		wg.Go(func() { sols[i], errs[i] = r.solve(ctx, p, plat, avail, order) })
+		wg.Go(func() { sols[i], errs[i] = r.solve(ctx, p, plat, ix, avail, order) })
 	}
 	wg.Wait()
 	for i, plat := range todo {
@@ -307,8 +312,8 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 	return out, nil
 }
 
-// solve solves one platform.
-func (r *Request) solve(ctx context.Context, p *prepared, plat string, all []*record.RepoDataRecord, order []string) ([]*record.RepoDataRecord, error) {
+// solve solves one platform over ix, the index of all.
+func (r *Request) solve(ctx context.Context, p *prepared, plat string, ix *solver.Index, all []*record.RepoDataRecord, order []string) ([]*record.RepoDataRecord, error) {
 	virt, err := virtual.ForPlatform(virtual.Options{Platform: plat, Overrides: r.Virtual[plat]})
 	if err != nil {
 		return nil, err
@@ -323,9 +328,9 @@ func (r *Request) solve(ctx context.Context, p *prepared, plat string, all []*re
 	if r.Previous != nil {
 		locked = preferred(lockedRecords(r.Previous, plat), avail)
 	}
-	return solver.Solve(ctx, solver.Problem{
+	return ix.Solve(ctx, solver.Problem{
 		Specs:           p.specs,
-		Available:       avail,
+		Subdirs:         []string{plat, string(platform.Noarch)},
 		Virtual:         virt,
 		Locked:          locked,
 		ChannelOrder:    order,
