@@ -43,13 +43,15 @@ type dep struct {
 	ix       *ixSpec // the index's, nil for a spec the index does not have
 }
 
-// pool is the solver's lazy view of the available records. Nothing is
-// done for a package name until the search needs it: a name's records are
-// grouped, filtered and ordered (and numbered as variables) when a
-// requirement on the name is first encoded, and a record's depends are
-// parsed when the record is first installed, as resolvo does. A conda-forge
-// sized Available costs one pass to index names, plus work proportional to
-// the part of the graph the search visits.
+// pool is one solve's lazy view of an Index. Nothing is done for a
+// package name until the search needs it: a name's candidates are made
+// from the index's records, filtered (locks, subdirs, channel priority)
+// and ordered (and numbered as variables) when a requirement on the name
+// is first encoded, and a record's dependencies are resolved when the
+// record is first installed, as resolvo does. What does not depend on the
+// problem (grouping, version ranks, parsing and matching specs) was done
+// once, in the Index, so a solve costs work proportional to the part of
+// the graph the search visits.
 type pool struct {
 	p      *Problem
 	ix     *Index

@@ -16,6 +16,11 @@
 // deterministic. When there is no solution, Solve returns an *UnsatError
 // that explains the conflict from the requested specs down to the
 // incompatible packages (explain.go).
+//
+// What does not depend on the request (records grouped by name and ranked
+// by version, specs parsed and matched) is an Index (index.go), built once
+// per set of records and shared by every solve over them, as libsolv
+// loads a pool once: NewIndex, then Index.Solve. Solve does both.
 package solver
 
 import (
