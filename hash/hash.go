@@ -230,7 +230,7 @@ func contextFiles(fsys fs.FS, dockerfile string) ([]file, error) {
 		return nil, err
 	}
 	if !hasFile(files, dockerfile) {
-		return nil, fmt.Errorf("Dockerfile %q not found", dockerfile)
+		return nil, fmt.Errorf("Dockerfile %q not found", dockerfile) //nolint:staticcheck // ST1005: "Dockerfile" is a name, capitalised
 	}
 	return files, nil
 }

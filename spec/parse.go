@@ -567,7 +567,11 @@ func (env *Environment) loadCondaFile(dir fs.FS, limit int64) diag.List {
 	}
 	cdoc, err := yamlx.Parse(path.Join(path.Dir(env.File), clean), data)
 	if err != nil {
-		return err.(diag.List)
+		var list diag.List // yamlx.Parse's errors are diag.Lists
+		if errors.As(err, &list) {
+			return list
+		}
+		return diag.List{env.errAt("conda_file", err.Error(), "")}
 	}
 	if cdoc.Root != nil && cdoc.Root.Kind == yaml.MappingNode && !looksLikeCondaFile(cdoc.Root) {
 		for _, p := range yamlx.Pairs(cdoc.Root) {
@@ -589,7 +593,7 @@ func (env *Environment) loadCondaFile(dir fs.FS, limit int64) diag.List {
 }
 
 func unwrapPathError(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err

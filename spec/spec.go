@@ -111,11 +111,11 @@ type InferenceConfig struct {
 }
 
 // Kind says how the environment's image is made.
-func (e *Environment) Kind() Kind {
-	if isReserved(e.Name) {
+func (env *Environment) Kind() Kind {
+	if isReserved(env.Name) {
 		return Curated
 	}
-	if e.Conda != nil {
+	if env.Conda != nil {
 		return SystemManaged
 	}
 	return UserManaged
@@ -134,31 +134,31 @@ func isReserved(name string) bool {
 
 // Pos returns where field is written in the definition (File, Line, Column
 // set), or just the file when the field is not written there.
-func (e *Environment) Pos(field string) diag.Error {
-	if p, ok := e.pos[field]; ok {
+func (env *Environment) Pos(field string) diag.Error {
+	if p, ok := env.pos[field]; ok {
 		return p
 	}
-	return diag.Error{File: e.File}
+	return diag.Error{File: env.File}
 }
 
 // errAt builds an error at the position of field.
-func (e *Environment) errAt(field, msg, hint string) *diag.Error {
-	p := e.Pos(field)
+func (env *Environment) errAt(field, msg, hint string) *diag.Error {
+	p := env.Pos(field)
 	p.Field, p.Msg, p.Hint = field, msg, hint
 	return &p
 }
 
-func (e *Environment) setPos(field string, line, col int) {
-	if e.pos == nil {
-		e.pos = map[string]diag.Error{}
+func (env *Environment) setPos(field string, line, col int) {
+	if env.pos == nil {
+		env.pos = map[string]diag.Error{}
 	}
-	e.pos[field] = diag.Error{File: e.File, Line: line, Column: col}
+	env.pos[field] = diag.Error{File: env.File, Line: line, Column: col}
 }
 
 // Env returns the environment variables baked into the image config, in a
 // stable order: the conda file's variables, then environment_variables
 // (which win on a clash).
-func (e *Environment) Env() []yamlx.KV {
+func (env *Environment) Env() []yamlx.KV {
 	var out []yamlx.KV
 	idx := map[string]int{}
 	add := func(kvs []yamlx.KV) {
@@ -171,9 +171,9 @@ func (e *Environment) Env() []yamlx.KV {
 			out = append(out, kv)
 		}
 	}
-	if e.Conda != nil {
-		add(e.Conda.Variables)
+	if env.Conda != nil {
+		add(env.Conda.Variables)
 	}
-	add(e.EnvironmentVariables)
+	add(env.EnvironmentVariables)
 	return out
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -225,16 +226,5 @@ func (env *Environment) splitBaseDockerfile() diag.List {
 }
 
 func asLocationError(err error, target **parser.LocationError) bool {
-	for err != nil {
-		if le, ok := err.(*parser.LocationError); ok {
-			*target = le
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
+	return errors.As(err, target)
 }

@@ -32,7 +32,7 @@ func checkSolution(p solver.Problem, sol []*record.RepoDataRecord) error {
 		for _, d := range r.Depends {
 			m, err := matchspec.Parse(d)
 			if err != nil {
-				return fmt.Errorf("%s: depends %q: %v", r.Dist(), d, err)
+				return fmt.Errorf("%s: depends %q: %w", r.Dist(), d, err)
 			}
 			if t := byName[m.Name]; t == nil || !m.MatchRecord(t) {
 				return fmt.Errorf("%s: depends %q not satisfied", r.Dist(), d)

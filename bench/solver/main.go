@@ -185,7 +185,7 @@ func (r *result) runEnvkit(o options, prof string) error {
 		spent += d
 		times = append(times, float64(d.Nanoseconds())/1e6)
 		if (err == nil) != (r.envkitErr == nil) {
-			return fmt.Errorf("envkit's result changed between runs: %v", err)
+			return fmt.Errorf("envkit's result changed between runs: %w", err)
 		}
 	}
 	r.envkitMS, r.envkitReps = median(times), len(times)
@@ -229,7 +229,7 @@ func (r *result) runLibsolv(o options, path string) error {
 	if err := cmd.Run(); ctx.Err() != nil {
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("%s %s: %v: %s", o.libsolv, path, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("%s %s: %w: %s", o.libsolv, path, err, strings.TrimSpace(stderr.String()))
 	}
 	if r.ls, err = parseLibsolvRun(&stdout, tc); err != nil {
 		return err

@@ -228,7 +228,7 @@ func loadFile(path, channel string) ([]*record.RepoDataRecord, float64, error) {
 	// repodata skips them for both solvers alike. Any other skip is an error.
 	for _, w := range rd.Warnings() {
 		if !strings.Contains(w.Msg, "does not match the record's name, version and build") {
-			return nil, 0, fmt.Errorf("%s: record skipped: %v", path, w)
+			return nil, 0, fmt.Errorf("%s: record skipped: %w", path, w)
 		}
 	}
 	return recs, ms, nil

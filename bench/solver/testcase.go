@@ -256,7 +256,7 @@ func parseLibsolvRun(r io.Reader, tc *testcase) (*libsolvRun, error) {
 		if len(f) == 0 {
 			continue
 		}
-		bad := func(err error) error { return fmt.Errorf("libsolv_bench output line %d %q: %v", line, sc.Text(), err) }
+		bad := func(err error) error { return fmt.Errorf("libsolv_bench output line %d %q: %w", line, sc.Text(), err) }
 		var err error
 		switch {
 		case f[0] == "libsolv" && len(f) == 4:

@@ -285,7 +285,7 @@ func (m *MatchSpec) compile() error {
 	if isRegex(m.Build) {
 		re, err := regexp.Compile(m.Build)
 		if err != nil {
-			return fmt.Errorf("build %q: invalid regex: %v", m.Build, err)
+			return fmt.Errorf("build %q: invalid regex: %w", m.Build, err)
 		}
 		m.buildRe = re
 	}

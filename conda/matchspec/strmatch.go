@@ -5,27 +5,7 @@ import (
 	"strings"
 )
 
-// strMatcher matches a string field as conda's GlobStrMatch does: "^...$"
-// is a regex, a value with '*' a glob, anything else an exact string.
-type strMatcher struct {
-	pattern string
-	re      *regexp.Regexp // for "^...$" only; globs are matched without regexp
-}
-
 func isRegex(p string) bool { return len(p) >= 2 && p[0] == '^' && p[len(p)-1] == '$' }
-
-// newStrMatcher compiles p; lower folds p (and so the match) to lower case.
-func newStrMatcher(p string) (strMatcher, error) {
-	m := strMatcher{pattern: p}
-	if isRegex(p) {
-		re, err := regexp.Compile(p)
-		if err != nil {
-			return m, err
-		}
-		m.re = re
-	}
-	return m, nil
-}
 
 // matchString reports whether s matches pattern p (regex, glob or exact);
 // re is p compiled when p is a regex (nil compiles it on the fly).

@@ -1,6 +1,7 @@
 package matchspec
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -292,7 +293,7 @@ func parseClause(whole, c string) (*VersionSpec, error) {
 	parseVersion := func(v string) (version.Version, error) {
 		ver, err := version.Parse(v)
 		if err != nil {
-			if pe, ok := err.(*version.ParseError); ok {
+			if pe := (*version.ParseError)(nil); errors.As(err, &pe) {
 				return ver, fmt.Errorf("version %q: %s", v, pe.Msg)
 			}
 		}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/record"
-	"github.com/envkit/envkit/conda/version"
 	"github.com/envkit/envkit/internal/testdata"
 )
 
@@ -144,8 +143,4 @@ func wantContains(t *testing.T, text string, subs ...string) {
 			t.Errorf("explanation lacks %q:\n%s", s, text)
 		}
 	}
-}
-
-func rec(name, ver, build string) *record.PackageRecord {
-	return &record.PackageRecord{Name: name, Version: version.MustParse(ver), Build: build}
 }

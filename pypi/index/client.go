@@ -126,7 +126,7 @@ func parseIndex(s string, auth *[]credential) (*indexURL, error) {
 	if !strings.Contains(raw, "://") {
 		abs, err := filepath.Abs(raw)
 		if err != nil {
-			return nil, fmt.Errorf("index %s: %v", raw, err)
+			return nil, fmt.Errorf("index %s: %w", raw, err)
 		}
 		fi, err := os.Stat(abs)
 		if err != nil || !fi.IsDir() {

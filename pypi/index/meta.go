@@ -247,7 +247,7 @@ func sdistStem(fn string) (string, bool) {
 func readWheelMetadata(r io.ReaderAt, size int64, filename string, b bound) (string, []byte, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return "", nil, fmt.Errorf("not a wheel (zip): %v", err)
+		return "", nil, fmt.Errorf("not a wheel (zip): %w", err)
 	}
 	w, err := tags.ParseWheelFilename(filename)
 	if err != nil {
@@ -281,14 +281,14 @@ func readWheelMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 	}
 	rc, err := found.Open()
 	if err != nil {
-		return "", nil, fmt.Errorf("%s: %v", found.Name, err)
+		return "", nil, fmt.Errorf("%s: %w", found.Name, err)
 	}
 	defer rc.Close()
 	data, err := readBounded(rc, int64(found.UncompressedSize64), b, what)
 	if err != nil {
 		var le *LimitError
 		if !errors.As(err, &le) {
-			err = fmt.Errorf("%s: %v", found.Name, err)
+			err = fmt.Errorf("%s: %w", found.Name, err)
 		}
 		return "", nil, err
 	}
@@ -311,7 +311,7 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 	case strings.HasSuffix(filename, ".zip"):
 		zr, err := zip.NewReader(r, size)
 		if err != nil {
-			return "", nil, fmt.Errorf("not a zip: %v", err)
+			return "", nil, fmt.Errorf("not a zip: %w", err)
 		}
 		for _, zf := range zr.File {
 			if !isPKGINFO(zf.Name) {
@@ -322,7 +322,7 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 			}
 			rc, err := zf.Open()
 			if err != nil {
-				return "", nil, fmt.Errorf("%s: %v", zf.Name, err)
+				return "", nil, fmt.Errorf("%s: %w", zf.Name, err)
 			}
 			defer rc.Close()
 			data, err := readBounded(rc, int64(zf.UncompressedSize64), b, what(zf.Name))
@@ -333,7 +333,7 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 		if !strings.HasSuffix(filename, ".tar") {
 			gz, err := gzip.NewReader(src)
 			if err != nil {
-				return "", nil, fmt.Errorf("not gzip: %v", err)
+				return "", nil, fmt.Errorf("not gzip: %w", err)
 			}
 			defer gz.Close()
 			src = gz
@@ -342,7 +342,7 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 		tr := tar.NewReader(budget)
 		for {
 			h, err := tr.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
@@ -350,7 +350,7 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 				if errors.As(err, &le) {
 					return "", nil, err
 				}
-				return "", nil, fmt.Errorf("not a tar archive: %v", err)
+				return "", nil, fmt.Errorf("not a tar archive: %w", err)
 			}
 			if h.Typeflag != tar.TypeReg || !isPKGINFO(h.Name) {
 				continue

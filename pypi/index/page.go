@@ -407,7 +407,7 @@ func ParseJSON(data []byte, pageURL string) (*Page, error) {
 	}
 	var jp jsonPage
 	if err := json.Unmarshal(data, &jp); err != nil {
-		return nil, fmt.Errorf("%s: not a simple API JSON page: %v", b.raw, err)
+		return nil, fmt.Errorf("%s: not a simple API JSON page: %w", b.raw, err)
 	}
 	p := &Page{URL: b.raw, Name: jp.Name, Versions: jp.Versions}
 	if err := checkAPIVersion(jp.Meta.APIVersion, p.URL, p); err != nil {
@@ -492,7 +492,7 @@ func jsonToFile(jf *jsonFile, b base) (fileWithWarning, error) {
 			for k, v := range mh {
 				k, v = strings.ToLower(k), strings.ToLower(v)
 				if err := validHash(k, v); err != nil {
-					f.warning = fmt.Errorf("core-metadata: %v; the metadata file is read unchecked", err)
+					f.warning = fmt.Errorf("core-metadata: %w; the metadata file is read unchecked", err)
 					f.MetadataHashes = nil
 					break
 				}
