@@ -1,15 +1,25 @@
 package integration
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/envkit/envkit/conda/link"
+	condapkg "github.com/envkit/envkit/conda/package"
+	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
+	envllb "github.com/envkit/envkit/llb"
 )
 
 // BenchmarkCondaBuild measures what the per-package layers buy, on the real
@@ -101,4 +111,206 @@ func BenchmarkCondaBuild(b *testing.B) {
 			build()
 		}
 	})
+}
+
+// BenchmarkCondaBuildLarge measures environments of real size on the real
+// stack: generated packages (condatest.Generate, Big: 3: three of 50–200
+// MiB, one in 25 of 1–10 MiB, the rest under 1 MiB, incompressible) built
+// through the frontend and pushed. scripts/bench-build.sh runs it once and
+// prints a table:
+//
+//	go test -run '^$' -bench CondaBuildLarge -benchtime 1x -timeout 3h ./integration
+//
+// For each size (ENVKIT_BENCH_SIZES, default "600,1000"):
+//   - floor: the same packages resolved from the same channel over HTTP,
+//     fetched and linked by envkit's own linker (conda/package Extract,
+//     conda/link Link, as internal/helper/run does) one after another in
+//     this process, into a temporary directory: no BuildKit, no layers;
+//   - cold: the BuildKit cache pruned (the frontend image pulled again);
+//   - unchanged: the same build again;
+//   - small / large: a new version of the median-sized / the largest package;
+//   - patched-base: the base image's tag moved to a new image.
+//
+// Besides ns/op each reports pushed-B/op (what the registry stored: layers,
+// config, manifest; harness.Blobs.Since) and ideal-B/op (the payload the
+// change brings: every package cold, the changed package's own bytes,
+// nothing for unchanged and patched-base); the floor reports what it
+// fetched as fetched-B/op.
+func BenchmarkCondaBuildLarge(b *testing.B) {
+	e := harness.Get(b)
+	for _, n := range benchSizes(b) {
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) { benchLarge(b, e, n) })
+	}
+}
+
+// benchSizes are the environment sizes ENVKIT_BENCH_SIZES lists.
+func benchSizes(b *testing.B) []int {
+	s := os.Getenv("ENVKIT_BENCH_SIZES")
+	if s == "" {
+		s = "600,1000"
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 12 {
+			b.Fatalf("ENVKIT_BENCH_SIZES=%q: %q is not a size of at least 12 packages", s, f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func benchLarge(b *testing.B, e *harness.Env, n int) {
+	baseRef := e.Ref(fmt.Sprintf("bench/large-base-%d:1", n))
+	level := 0
+	pushBase := func(b *testing.B) {
+		d := newProject(b, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+strconv.Itoa(level)+" > /etc/patch-level\n", map[string]string{})
+		if _, err := e.BuildDockerfile(ctxFor(b), d.dir, nil, baseRef); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pushBase(b)
+	g := newGenEnv(b, e, condatest.GenOptions{N: n, Big: 3, Seed: "bench-" + strconv.Itoa(n)}, baseRef)
+	bySize := g.G.BySize()
+	large, small := bySize[0], bySize[len(bySize)/2]
+	b.Logf("%d packages, %d MiB of payload; large: %s (%d bytes), small: %s (%d bytes)",
+		n, g.G.TotalSize()>>20, large, g.G.Sizes[large], small, g.G.Sizes[small])
+	bumps := map[string]int{}
+	bump := func(b *testing.B, name string) {
+		bumps[name]++
+		g.bump(b, maps.Clone(bumps))
+	}
+	builds := 0
+	// run runs b.N builds, each after prepare (untimed), and reports the
+	// bytes pushed and the ideal per build.
+	run := func(name string, prepare func(b *testing.B), ideal func() int64) {
+		b.Run(name, func(b *testing.B) {
+			var pushed, want int64
+			b.StopTimer()
+			for i := 0; i < b.N; i++ {
+				prepare(b)
+				builds++
+				b.StartTimer()
+				r := g.build(b, e, e.Ref(fmt.Sprintf("bench/large-%d:%d", n, builds)))
+				b.StopTimer()
+				pushed += r.PushedBytes
+				want += ideal()
+				b.Logf("%s: %d layers, built and pushed in %v, %d blobs, %d bytes stored (ideal %d)",
+					name, len(r.Image.Manifest.Layers), r.Took.Round(time.Millisecond), r.PushedBlobs, r.PushedBytes, ideal())
+			}
+			b.ReportMetric(float64(pushed)/float64(b.N), "pushed-B/op")
+			b.ReportMetric(float64(want)/float64(b.N), "ideal-B/op")
+		})
+	}
+	none := func(*testing.B) {}
+	b.Run("floor", func(b *testing.B) {
+		var fetched int64
+		for i := 0; i < b.N; i++ {
+			fetched += linkFloor(b, g)
+		}
+		b.ReportMetric(float64(fetched)/float64(b.N), "fetched-B/op")
+		b.ReportMetric(float64(g.G.TotalSize()), "ideal-B/op")
+	})
+	run("cold", func(b *testing.B) {
+		if out, err := e.Buildctl(ctxFor(b), "prune", "--all"); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}, g.G.TotalSize)
+	run("unchanged", none, func() int64 { return 0 })
+	run("small", func(b *testing.B) { bump(b, small) }, func() int64 { return g.G.Sizes[small] })
+	run("large", func(b *testing.B) { bump(b, large) }, func() int64 { return g.G.Sizes[large] })
+	run("patched-base", func(b *testing.B) { level++; pushBase(b) }, func() int64 { return 0 })
+}
+
+// linkFloor resolves g's specs from its channel, fetches each package over
+// HTTP (checking its sha256 as it streams to disk), extracts it and links it
+// into one prefix in a temporary directory, one package after another in
+// link order, as internal/helper/run links a package in its exec. It
+// returns the bytes fetched.
+func linkFloor(b *testing.B, g *genEnv) int64 {
+	b.StopTimer()
+	root, err := os.MkdirTemp("", "envkit-floor-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	ctx := ctxFor(b)
+	dest := filepath.Join(root, "env", envllb.DefaultPrefix)
+	b.StartTimer()
+	l, err := resolve.Resolve(ctx, resolve.Request{Specs: g.G.Specs, Channels: []string{g.url}, Platforms: []string{"linux-64"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs, err := l.Records("linux-64")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(recs) != len(g.G.Names) {
+		b.Fatalf("the floor resolved %d packages, want %d", len(recs), len(g.G.Names))
+	}
+	var fetched int64
+	for i, r := range recs {
+		archive := filepath.Join(root, "fetch", r.FileName)
+		n, err := fetchVerified(ctx, r.URL, r.SHA256, archive)
+		if err != nil {
+			b.Fatalf("%s: %v", r.FileName, err)
+		}
+		fetched += n
+		f, err := os.Open(archive)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pkgDir := filepath.Join(root, "pkg-"+strconv.Itoa(i))
+		md, err := condapkg.Extract(ctx, f, n, r.FileName, pkgDir)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := link.Link(ctx, pkgDir, envllb.DefaultPrefix, link.Options{Dest: dest, Record: r, Metadata: md, Platform: "linux-64", Hardlink: true}); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(pkgDir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	for _, stem := range g.G.Installed {
+		if _, err := os.Stat(filepath.Join(dest, "conda-meta", stem+".json")); err != nil {
+			b.Fatalf("the floor did not link %s: %v", stem, err)
+		}
+	}
+	return fetched
+}
+
+// fetchVerified downloads url to file, checking its sha256 on the way as
+// BuildKit's HTTP source does, and returns its size.
+func fetchVerified(ctx context.Context, url, sha256, file string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return 0, err
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return 0, err
+	}
+	h := condapkg.NewHashingReader(resp.Body)
+	n, err := io.Copy(f, h)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, h.Verify(sha256)
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench-build.sh builds conda environments of real size on the real stack
+# (integration BenchmarkCondaBuildLarge: cold, unchanged, one small package
+# changed, one large package changed, base patched) once, beside the floor
+# (the same packages fetched and linked by envkit's linker in one process),
+# and prints a table: wall time, bytes the registry stored, the ideal (the
+# changed payload), their ratio, and the wall time over the floor's.
+#
+#   scripts/bench-build.sh                          # 600 and 1,000 packages
+#   ENVKIT_BENCH_SIZES=200 scripts/bench-build.sh   # one size
+#   scripts/bench-build.sh -benchtime 3x            # more builds per case
+#
+# It needs what the integration tests need (root, scripts/install-deps.sh).
+# It is heavy (about 1.5 GB of packages written and built at 1,000): run it
+# once, on a machine that is otherwise quiet. The raw go test output is kept
+# in $ENVKIT_BENCH_OUT (default a temporary file, named at the end).
+set -euo pipefail
+
+main() {
+	ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	GO=${GO:-go}
+	if ! command -v "$GO" >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+		GO=/usr/local/go/bin/go
+	fi
+	out=${ENVKIT_BENCH_OUT:-$(mktemp /tmp/envkit-bench-build.XXXXXX)}
+	cd "$ROOT"
+	printf 'bench-build: go test -bench CondaBuildLarge (sizes %s), raw output in %s\n' "${ENVKIT_BENCH_SIZES:-600,1000}" "$out" >&2
+	if ! "$GO" test -count=1 -run '^$' -bench 'CondaBuildLarge' -benchtime 1x -timeout 4h "$@" ./integration >"$out" 2>&1; then
+		tail -n 40 "$out" >&2
+		printf 'bench-build: the benchmark failed; output in %s\n' "$out" >&2
+		exit 1
+	fi
+	table <"$out"
+	printf '\n(raw output: %s)\n' "$out"
+}
+
+# table reads go test -bench output and prints one row per case.
+table() {
+	awk '
+	/^BenchmarkCondaBuildLarge\/n=[0-9]+\/[a-z-]+/ {
+		split($1, p, "/"); n = substr(p[2], 3); c = p[3]; sub(/-[0-9]+$/, "", c)
+		key = n SUBSEP c
+		if (!(n in seen)) { seen[n] = 1; sizes[++ns] = n }
+		for (i = 3; i < NF; i += 2) v[key, $(i + 1)] = $i
+	}
+	function mib(x) { return sprintf("%.1f", x / 1048576) }
+	END {
+		split("floor cold unchanged small large patched-base", cases, " ")
+		printf "| packages | case | wall | MiB pushed | MiB ideal | pushed / ideal | wall / floor |\n"
+		printf "|---:|---|---:|---:|---:|---:|---:|\n"
+		for (s = 1; s <= ns; s++) {
+			n = sizes[s]; floor = v[n, "floor", "ns/op"]
+			for (k = 1; k <= 6; k++) {
+				c = cases[k]; key = n SUBSEP c
+				if (!((key, "ns/op") in v)) continue
+				ns_ = v[key, "ns/op"]; ideal = v[key, "ideal-B/op"]
+				if (c == "floor") {
+					pushed = "(" mib(v[key, "fetched-B/op"]) " fetched)"; ratio = "-"
+				} else {
+					pushed = mib(v[key, "pushed-B/op"])
+					ratio = ideal > 0 ? sprintf("%.2f×", v[key, "pushed-B/op"] / ideal) : "-"
+				}
+				rel = floor > 0 ? sprintf("%.2f×", ns_ / floor) : "-"
+				printf "| %s | %s | %.1f s | %s | %s | %s | %s |\n", n, c, ns_ / 1e9, pushed, mib(ideal), ratio, rel
+			}
+		}
+	}'
+}
+
+main "$@"
