@@ -4,7 +4,8 @@
 # changed, one large package changed, base patched) once, beside the floor
 # (the same packages fetched and linked by envkit's linker in one process),
 # and prints a table: wall time, bytes the registry stored, the ideal (the
-# changed payload), their ratio, and the wall time over the floor's.
+# changed payload), their ratio, the wall time over the floor's, and the
+# part of the wall time BuildKit spent compressing and pushing layers.
 #
 #   scripts/bench-build.sh                          # 600 and 1,000 packages
 #   ENVKIT_BENCH_SIZES=200 scripts/bench-build.sh   # one size
@@ -46,8 +47,8 @@ table() {
 	function mib(x) { return sprintf("%.1f", x / 1048576) }
 	END {
 		split("floor cold unchanged small large patched-base", cases, " ")
-		printf "| packages | case | wall | MiB pushed | MiB ideal | pushed / ideal | wall / floor |\n"
-		printf "|---:|---|---:|---:|---:|---:|---:|\n"
+		printf "| packages | case | wall | MiB pushed | MiB ideal | pushed / ideal | wall / floor | export + push |\n"
+		printf "|---:|---|---:|---:|---:|---:|---:|---:|\n"
 		for (s = 1; s <= ns; s++) {
 			n = sizes[s]; floor = v[n, "floor", "ns/op"]
 			for (k = 1; k <= 6; k++) {
@@ -55,13 +56,14 @@ table() {
 				if (!((key, "ns/op") in v)) continue
 				ns_ = v[key, "ns/op"]; ideal = v[key, "ideal-B/op"]
 				if (c == "floor") {
-					pushed = "(" mib(v[key, "fetched-B/op"]) " fetched)"; ratio = "-"
+					pushed = "(" mib(v[key, "fetched-B/op"]) " fetched)"; ratio = "-"; export = "-"
 				} else {
 					pushed = mib(v[key, "pushed-B/op"])
 					ratio = ideal > 0 ? sprintf("%.2f×", v[key, "pushed-B/op"] / ideal) : "-"
+					export = sprintf("%.1f s", v[key, "export-s/op"])
 				}
 				rel = floor > 0 ? sprintf("%.2f×", ns_ / floor) : "-"
-				printf "| %s | %s | %.1f s | %s | %s | %s | %s |\n", n, c, ns_ / 1e9, pushed, mib(ideal), ratio, rel
+				printf "| %s | %s | %.1f s | %s | %s | %s | %s | %s |\n", n, c, ns_ / 1e9, pushed, mib(ideal), ratio, rel, export
 			}
 		}
 	}'
