@@ -30,6 +30,9 @@ type genEnv struct {
 	// dir is the channel's directory, url where it is served.
 	dir, url string
 	p        project
+	// output are extra attributes of build's image exporter
+	// ("compression=zstd"), none by default.
+	output string
 }
 
 // newGenEnv generates the packages of opts, writes and serves their
@@ -122,6 +125,9 @@ func (g *genEnv) build(tb testing.TB, e *harness.Env, ref string, args ...string
 	a := []string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + src,
 		"--local", "context=" + g.p.dir, "--local", "dockerfile=" + g.p.dir, "--opt", "filename=" + g.p.file,
 		"--output", "type=image,name=" + ref + ",push=true,registry.insecure=true"}
+	if g.output != "" {
+		a[len(a)-1] += "," + g.output
+	}
 	for _, x := range args {
 		a = append(a, "--opt", x)
 	}

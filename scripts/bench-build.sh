@@ -46,12 +46,12 @@ table() {
 	}
 	function mib(x) { return sprintf("%.1f", x / 1048576) }
 	END {
-		split("floor cold unchanged small large patched-base", cases, " ")
+		split("floor cold unchanged small large patched-base cold-zstd", cases, " ")
 		printf "| packages | case | wall | MiB pushed | MiB ideal | pushed / ideal | wall / floor | export + push |\n"
 		printf "|---:|---|---:|---:|---:|---:|---:|---:|\n"
 		for (s = 1; s <= ns; s++) {
 			n = sizes[s]; floor = v[n, "floor", "ns/op"]
-			for (k = 1; k <= 6; k++) {
+			for (k = 1; k <= 7; k++) {
 				c = cases[k]; key = n SUBSEP c
 				if (!((key, "ns/op") in v)) continue
 				ns_ = v[key, "ns/op"]; ideal = v[key, "ideal-B/op"]
