@@ -26,7 +26,7 @@ main() {
 	out=${ENVKIT_BENCH_OUT:-$(mktemp /tmp/envkit-bench-build.XXXXXX)}
 	cd "$ROOT"
 	printf 'bench-build: go test -bench CondaBuildLarge (sizes %s), raw output in %s\n' "${ENVKIT_BENCH_SIZES:-600,1000}" "$out" >&2
-	if ! "$GO" test -count=1 -run '^$' -bench 'CondaBuildLarge' -benchtime 1x -timeout 4h "$@" ./integration >"$out" 2>&1; then
+	if ! "$GO" test -count=1 -run '^$' -bench 'CondaBuildLarge' -benchtime 1x -timeout 3h "$@" ./integration >"$out" 2>&1; then
 		tail -n 40 "$out" >&2
 		printf 'bench-build: the benchmark failed; output in %s\n' "$out" >&2
 		exit 1
