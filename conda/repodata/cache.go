@@ -98,19 +98,23 @@ func (f *fetcher) get(ctx context.Context, u string, b bound, decode func([]byte
 		}
 		var te *transientError
 		if !errors.As(err, &te) {
-			return nil, err
+			var le *LimitError
+			if errors.Is(err, errNotFound) || errors.As(err, &le) {
+				return nil, err
+			}
+			return nil, &FetchError{URL: u, Err: err}
 		}
 		if attempt >= f.attempts {
 			if attempt == 1 {
-				return nil, te.err
+				return nil, &FetchError{URL: u, Err: te.err}
 			}
-			return nil, fmt.Errorf("%w (gave up after %s)", te.err, attempts(attempt))
+			return nil, &FetchError{URL: u, Err: fmt.Errorf("%w (gave up after %s)", te.err, attempts(attempt))}
 		}
 		t := time.NewTimer(f.backoff << (attempt - 1))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("GET %s: %w (after %s, the last: %w)", u, ctx.Err(), attempts(attempt), te.err)
+			return nil, &FetchError{URL: u, Err: fmt.Errorf("GET %s: %w (after %s, the last: %w)", u, ctx.Err(), attempts(attempt), te.err)}
 		case <-t.C:
 		}
 	}
@@ -122,6 +126,18 @@ func attempts(n int) string {
 	}
 	return fmt.Sprintf("%d attempts", n)
 }
+
+// FetchError is a channel file that could not be fetched over HTTP: a
+// status other than 200, 304, 404 and 410, or a transport failure (a
+// refused connection, a timeout), after the tries transient failures get.
+// Its text is Err's, which names the URL.
+type FetchError struct {
+	URL string // the file
+	Err error
+}
+
+func (e *FetchError) Error() string { return e.Err.Error() }
+func (e *FetchError) Unwrap() error { return e.Err }
 
 // transientError is a failure worth another try: 5xx, 429, a timeout, a
 // refused or reset connection, a body cut short.

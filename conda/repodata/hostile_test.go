@@ -274,6 +274,10 @@ func TestGatewayGivesUpOnServerErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "/ch/") || !strings.Contains(err.Error(), "/repodata.json: 502 Bad Gateway (gave up after "+strconv.Itoa(want)+" attempts)") {
 			t.Errorf("err = %v", err)
 		}
+		var fe *FetchError
+		if !errors.As(err, &fe) || !strings.HasPrefix(fe.URL, h.channel(t).BaseURL+"/") || !strings.HasSuffix(fe.URL, "/repodata.json") {
+			t.Errorf("err = %#v, want a FetchError with the repodata.json URL", err)
+		}
 		if n := h.count("/ch/linux-64/repodata.json") + h.count("/ch/noarch/repodata.json") - before; n != want {
 			t.Errorf("%d requests, want %d", n, want)
 		}
@@ -304,6 +308,10 @@ func TestGatewayConnectionRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "GET http://"+addr+"/ch/") || !strings.Contains(err.Error(), "connection refused") ||
 		!strings.Contains(err.Error(), "(gave up after 3 attempts)") {
 		t.Errorf("err = %v", err)
+	}
+	var fe *FetchError
+	if !errors.As(err, &fe) || !strings.HasPrefix(fe.URL, "http://"+addr+"/ch/") {
+		t.Errorf("err = %#v, want a FetchError with the URL", err)
 	}
 }
 
