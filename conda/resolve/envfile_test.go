@@ -4,9 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/repodata"
 )
 
 // TestInEnvFile covers what the two former copies handled: the frontend's
@@ -56,6 +62,42 @@ func TestInEnvFile(t *testing.T) {
 		}
 		if len(d) != 1 || d[0].File != "env.yml" || d[0].Field != c.field || d[0].Line != c.line || d[0].Column != c.col || d[0].Msg == "" {
 			t.Errorf("%s: InEnvFile = %+v, want env.yml:%d:%d %s", c.name, d, c.line, c.col, c.field)
+		}
+	}
+}
+
+// Repodata a channel does not give (a 5xx answered every time, a refused
+// connection) is placed at that channel's line, naming the URL and cause.
+func TestInEnvFileChannel(t *testing.T) {
+	good, _ := serve(t, channelDir(t, "conda-index1"))
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String() + "/ch"
+	l.Close()
+	ef, err := envfile.Parse("env.yml", []byte("channels:\n  - nodefaults\n  - "+good+"\n  - "+down.URL+"/ch\n  -   "+closed+"\ndependencies:\n  - numpy\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		channels  []string
+		line, col int
+		cause     string
+	}{
+		{[]string{good, down.URL + "/ch"}, 4, 5, "503 Service Unavailable (gave up after 3 attempts)"},
+		{[]string{good, closed}, 5, 7, "connection refused"},
+	} {
+		_, err := Resolve(context.Background(), Request{Specs: envfile.Values(ef.Dependencies), Channels: c.channels, Platforms: []string{"linux-64"},
+			Gateway: &repodata.Gateway{RetryBackoff: time.Millisecond}})
+		d := InEnvFile(err, ef)
+		if len(d) != 1 || d[0].Field != "channels" || d[0].Line != c.line || d[0].Column != c.col ||
+			!strings.Contains(d[0].Msg, c.channels[1]+"/") || !strings.Contains(d[0].Msg, "repodata") || !strings.Contains(d[0].Msg, c.cause) {
+			t.Errorf("%s: InEnvFile(%v) = %+v, want env.yml:%d:%d channels with the URL and %q", c.channels[1], err, d, c.line, c.col, c.cause)
 		}
 	}
 }
