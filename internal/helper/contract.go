@@ -1,8 +1,9 @@
 // Package helper is the contract between envkit's frontend and its link
 // helper: the frontend binary itself, run by the frontend in BuildKit execs
-// ("envkit-frontend link ...", "envkit-frontend meta ..."). For each
-// subcommand it holds, side by side, its arguments as a struct, how the
-// caller (package llb) turns them into the exec's argv, how the helper
+// ("envkit-frontend link ...", "envkit-frontend meta ...", "envkit-frontend
+// probe ..."). For each subcommand it holds, side by side, its arguments
+// as a struct, how the caller (package llb, the frontend for probe) turns
+// them into the exec's argv, how the helper
 // parses that argv back, and the payload files the caller writes (with
 // llb.Mkfile into a read-only mount) and the helper reads. Nothing large
 // goes on the command line: Linux caps one argument at 128 KiB.
@@ -21,6 +22,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/envkit/envkit/conda/link"
 	"github.com/envkit/envkit/conda/record"
@@ -37,10 +39,15 @@ const (
 	// CommandMeta writes the environment's own conda-meta files: history,
 	// state and the lock.
 	CommandMeta = "meta"
+	// CommandProbe asks channels which of their repodata files exist, with
+	// network, so that the frontend fetches only those.
+	CommandProbe = "probe"
 )
 
 // IsCommand reports whether name is one of the helper's subcommands.
-func IsCommand(name string) bool { return name == CommandLink || name == CommandMeta }
+func IsCommand(name string) bool {
+	return name == CommandLink || name == CommandMeta || name == CommandProbe
+}
 
 // Where the caller mounts what a helper exec reads and writes.
 const (
@@ -55,9 +62,11 @@ const (
 	// ScratchDir is a tmpfs for the extracted package.
 	ScratchDir = "/tmp"
 
-	LinkInputFile = "link.json"
-	MetaInputFile = "meta.json"
-	LockFile      = "conda-lock.yml"
+	LinkInputFile   = "link.json"
+	MetaInputFile   = "meta.json"
+	LockFile        = "conda-lock.yml"
+	ProbeInputFile  = "probe.json"
+	ProbeOutputFile = "probe.json"
 )
 
 // LockPath is where the environment keeps its lock, relative to its prefix:
@@ -295,6 +304,94 @@ func ReadMetaInput(file string) (*MetaInput, error) {
 		}
 	}
 	return &in, nil
+}
+
+// Probe is "probe": ask for each URL of the Input file, with a HEAD
+// request, whether it exists, and write the answers to Output. An answer
+// of any kind (200, 404, a 5xx, a refused connection) is a result, not a
+// failure: the exec fails only when it cannot read its input or write its
+// output, so that probing a channel's optional files never shows as a
+// failed step.
+type Probe struct {
+	// Day is the UTC date the answers are for, 2006-01-02 (--day). It is
+	// an argument only so that BuildKit reuses the exec's answers within a
+	// day and asks again the next, as conda keeps whether a channel serves
+	// repodata.json.zst for a day.
+	Day string
+	// Input is the ProbeInput file (--input).
+	Input string
+	// Output is where the ProbeOutput file goes (--output).
+	Output string
+}
+
+// ProbeInput is the probe's payload: the URLs to ask for.
+type ProbeInput struct {
+	URLs []string `json:"urls"`
+}
+
+// ProbeOutput holds the probe's answers.
+type ProbeOutput struct {
+	// Status is each URL's HTTP status; 0 when no response came (Errors
+	// says why).
+	Status map[string]int `json:"status"`
+	// Errors are the transport failures, by URL.
+	Errors map[string]string `json:"errors,omitempty"`
+}
+
+// Args returns the exec's arguments after the helper's path.
+func (p *Probe) Args() []string {
+	return []string{CommandProbe, "--day", p.Day, "--input", p.Input, "--output", p.Output}
+}
+
+// ParseProbe parses the arguments Args returns (args[0] is CommandProbe).
+func ParseProbe(args []string) (*Probe, error) {
+	var p Probe
+	fl, err := flags(CommandProbe, args)
+	if err != nil {
+		return nil, err
+	}
+	fl.StringVar(&p.Day, "day", "", "the UTC date the answers are for (a cache key)")
+	fl.StringVar(&p.Input, "input", "", "the URLs to probe, JSON")
+	fl.StringVar(&p.Output, "output", "", "where to write the answers, JSON")
+	if err := parse(fl, args); err != nil {
+		return nil, err
+	}
+	if _, err := time.Parse(time.DateOnly, p.Day); err != nil {
+		return nil, fmt.Errorf("%s: --day %q: want a date such as 2006-01-02", CommandProbe, p.Day)
+	}
+	for _, f := range []struct{ name, v string }{{"--input", p.Input}, {"--output", p.Output}} {
+		if err := absolute(CommandProbe, f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
+	return &p, nil
+}
+
+// Encode returns the payload file's content.
+func (in *ProbeInput) Encode() ([]byte, error) { return json.Marshal(in) }
+
+// ReadProbeInput reads a ProbeInput file: http(s) URLs only.
+func ReadProbeInput(file string) (*ProbeInput, error) {
+	var in ProbeInput
+	if err := readJSON(file, &in); err != nil {
+		return nil, err
+	}
+	for _, u := range in.URLs {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return nil, fmt.Errorf("%s: %q is not an http(s) URL", file, u)
+		}
+	}
+	return &in, nil
+}
+
+// ReadProbeOutput reads the probe's answers (the caller's side: from the
+// exec's output mount).
+func ReadProbeOutput(data []byte) (*ProbeOutput, error) {
+	var out ProbeOutput
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("probe answers: %w", err)
+	}
+	return &out, nil
 }
 
 // ReadFile reads a payload file of at most MaxInput bytes.

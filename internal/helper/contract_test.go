@@ -169,3 +169,31 @@ func TestDockerfilePlacesHelper(t *testing.T) {
 		t.Errorf("Dockerfile: %d COPY of the binary, entry points:\n%s", copies, df)
 	}
 }
+
+func TestProbeRoundTrip(t *testing.T) {
+	p := &Probe{Day: "2026-12-01", Input: "/in/" + ProbeInputFile, Output: "/out/" + ProbeOutputFile}
+	got, err := ParseProbe(p.Args())
+	if err != nil || *got != *p {
+		t.Errorf("%q parsed as %+v, %v", p.Args(), got, err)
+	}
+	for _, c := range []struct {
+		p    Probe
+		want string
+	}{
+		{Probe{Day: "today", Input: "/in/p.json", Output: "/out/p.json"}, `--day "today": want a date`},
+		{Probe{Day: "2026-12-01", Input: "in/p.json", Output: "/out/p.json"}, `--input "in/p.json": not an absolute path`},
+		{Probe{Day: "2026-12-01", Input: "/in/p.json"}, "--output is required"},
+	} {
+		if _, err := ParseProbe(c.p.Args()); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err = %v, want %q", c.p.Args(), err, c.want)
+		}
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.json")
+	if err := os.WriteFile(file, []byte(`{"urls":["https://conda.anaconda.org/x/noarch/repodata.json","file:///etc/passwd"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadProbeInput(file); err == nil || !strings.Contains(err.Error(), `"file:///etc/passwd" is not an http(s) URL`) {
+		t.Errorf("file URL: %v", err)
+	}
+}

@@ -1,7 +1,7 @@
 // Package run is the helper's side of package helper's contract: what
-// "envkit-frontend link" and "envkit-frontend meta" do in their BuildKit
-// execs. It runs on the build platform whatever the target is: linking only
-// writes files.
+// "envkit-frontend link", "envkit-frontend meta" and "envkit-frontend
+// probe" do in their BuildKit execs. It runs on the build platform whatever
+// the target is: linking only writes files.
 package run
 
 import (
@@ -37,6 +37,12 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 		return Meta(m)
+	case helper.CommandProbe:
+		p, err := helper.ParseProbe(args)
+		if err != nil {
+			return err
+		}
+		return Probe(ctx, p, nil)
 	}
 	return fmt.Errorf("unknown helper subcommand %q", args[0])
 }
