@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/envkit/envkit/conda/channel"
@@ -50,6 +51,8 @@ type condaSolver struct {
 	b       *builder
 	env     *spec.Environment
 	gateway *repodata.Gateway
+	// transport fetches the gateway's repodata through BuildKit.
+	transport *buildkitTransport
 	// previous is the build's lock file: a platform it locks for this very
 	// request is installed as locked, without fetching repodata or
 	// solving; otherwise its packages are preferred.
@@ -81,8 +84,9 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", c.Value), Hint: "use a channel name or an http(s) URL"}}
 		}
 	}
-	gw := &repodata.Gateway{Client: &http.Client{Transport: &buildkitTransport{ctx: ctx, c: b.c}}}
-	cs := &condaSolver{b: b, env: env, gateway: gw}
+	tr := &buildkitTransport{ctx: ctx, c: b.c}
+	gw := &repodata.Gateway{Client: &http.Client{Transport: tr}}
+	cs := &condaSolver{b: b, env: env, gateway: gw, transport: tr}
 	if lf := b.opts.Lockfile; lf != "" {
 		data, err := fs.ReadFile(b.dir, lf)
 		if err != nil {
@@ -130,6 +134,13 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			}
 		}
 	}
+	if s.transport != nil && !s.locked(req, subdirs) { // nil: the gateway fetches directly (tests)
+		absent, err := s.b.probe(ctx, probeURLs(req.Channels, subdirs), build, time.Now())
+		if err != nil {
+			s.b.src.Warn(ctx, fmt.Sprintf("probing the channels for their repodata files: %v (fetching each form in turn)", err), client.WarnOpts{})
+		}
+		s.transport.absent = absent
+	}
 	l, err := resolve.Resolve(ctx, req)
 	if err != nil {
 		return nil, s.solveError(err)
@@ -159,6 +170,21 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 		}
 	}
 	return out, nil
+}
+
+// locked reports whether the build's lock file locks every platform for
+// this very request, so that no repodata is fetched.
+func (s *condaSolver) locked(req resolve.Request, subdirs []string) bool {
+	if s.previous == nil {
+		return false
+	}
+	for _, subdir := range subdirs {
+		h, err := req.Hash(subdir)
+		if err != nil || s.previous.Stale(subdir, h) {
+			return false
+		}
+	}
+	return true
 }
 
 // platformLock is the part of l for one platform.

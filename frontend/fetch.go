@@ -21,6 +21,9 @@ import (
 type buildkitTransport struct {
 	ctx context.Context
 	c   client.Client
+	// absent are URLs known not to exist (probe): answered 404 without
+	// asking BuildKit, whose HTTP source shows a 404 as a failed step.
+	absent map[string]bool
 }
 
 func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -28,6 +31,9 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, fmt.Errorf("%s %s: only GET goes through BuildKit", req.Method, req.URL)
 	}
 	url := req.URL.String()
+	if t.absent[url] {
+		return response(req, http.StatusNotFound, nil), nil
+	}
 	st := llb.HTTP(url, llb.Filename("body"), llb.WithCustomName("[internal] fetch "+url))
 	def, err := st.Marshal(t.ctx)
 	if err != nil {

@@ -1,0 +1,97 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/repodata"
+	"github.com/envkit/envkit/internal/helper"
+	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// repodataForms are the files a channel subdir may serve its repodata
+// as, the ones the repodata Gateway asks for: a sharded index (CEP 16),
+// repodata.json.zst, and repodata.json, which a channel lacks for a subdir
+// it does not serve.
+var repodataForms = []string{repodata.ShardIndexFile, "repodata.json.zst", "repodata.json"}
+
+// probeURLs are the repodata files of channels x subdirs (noarch added)
+// to ask for. Channels that do not parse or are not http(s) are left out:
+// the resolve reports them.
+func probeURLs(channels []string, subdirs []string) []string {
+	subdirs = append(slices.Clone(subdirs), "noarch")
+	var urls []string
+	for _, c := range channels {
+		if c == "nodefaults" || c == "defaults" {
+			continue
+		}
+		ch, err := channel.Parse(c)
+		if err != nil || !isHTTP(ch.BaseURL) {
+			continue
+		}
+		for i, sd := range subdirs {
+			if slices.Contains(subdirs[:i], sd) {
+				continue
+			}
+			for _, f := range repodataForms {
+				urls = append(urls, ch.BaseURL+"/"+sd+"/"+f)
+			}
+		}
+	}
+	return urls
+}
+
+// probe asks, in one exec of the helper with network, which of urls exist,
+// and returns those that do not (404 or 410). BuildKit's HTTP source fails
+// on a 404 and shows it as a failed step (ERROR in the progress output)
+// even when the caller expects it, as for a channel's optional repodata
+// forms; the helper's probe answers without failing, and its day argument
+// makes BuildKit reuse the answers for the rest of the UTC day. Anything
+// but a 404 or 410 (200, a 5xx, no answer) leaves the URL to be fetched,
+// with the Gateway's retries and errors.
+func (b *builder) probe(ctx context.Context, urls []string, build ocispecs.Platform, now time.Time) (map[string]bool, error) {
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	in, err := (&helper.ProbeInput{URLs: urls}).Encode()
+	if err != nil {
+		return nil, err
+	}
+	p := helper.Probe{
+		Day:    now.UTC().Format(time.DateOnly),
+		Input:  path.Join(helper.InputDir, helper.ProbeInputFile),
+		Output: path.Join(helper.OutputDir, helper.ProbeOutputFile),
+	}
+	input := llb.Scratch().File(llb.Mkfile("/"+helper.ProbeInputFile, 0o644, in), llb.WithCustomName("[internal] conda: repodata files to probe"))
+	helperImage := llb.Image(b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(b.c))
+	run := helperImage.Run(
+		llb.Args(append([]string{helper.Path}, p.Args()...)),
+		llb.AddMount(helper.InputDir, input, llb.Readonly),
+		llb.WithCustomName(fmt.Sprintf("[internal] conda: probe channels for their repodata files (%d URLs)", len(urls))),
+	)
+	ref, err := b.solve(ctx, run.AddMount(helper.OutputDir, llb.Scratch()))
+	if err != nil {
+		return nil, err
+	}
+	data, err := readFile(ctx, ref, helper.ProbeOutputFile)
+	if err != nil {
+		return nil, err
+	}
+	out, err := helper.ReadProbeOutput(data)
+	if err != nil {
+		return nil, err
+	}
+	absent := map[string]bool{}
+	for _, u := range urls {
+		if code := out.Status[u]; code == http.StatusNotFound || code == http.StatusGone {
+			absent[u] = true
+		}
+	}
+	return absent, nil
+}
