@@ -101,6 +101,9 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		}
 		res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
 		if err != nil {
+			if conda != nil {
+				err = cs.failure(err, def, conda, idx)
+			}
 			return nil, err
 		}
 		ref, err := res.SingleRef()

@@ -53,6 +53,9 @@ type condaSolver struct {
 	gateway *repodata.Gateway
 	// transport fetches the gateway's repodata through BuildKit.
 	transport *buildkitTransport
+	// origins say, by target (resolve's order), why each package is in
+	// the environment (resolve.Origins), for naming a failed package.
+	origins []map[string]resolve.Origin
 	// previous is the build's lock file: a platform it locks for this very
 	// request is installed as locked, without fetching repodata or
 	// solving; otherwise its packages are preferred.
@@ -147,11 +150,13 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 	}
 	helperImage := llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c))
 	out := make([]*envllb.Conda, len(targets))
+	s.origins = make([]map[string]resolve.Origin, len(targets))
 	for i, subdir := range subdirs {
 		recs, err := l.Records(subdir)
 		if err != nil {
 			return nil, err
 		}
+		s.origins[i] = resolve.Origins(req.Specs, recs)
 		// Each image keeps the lock of its own platform, so that its
 		// metadata layer does not change with the other targets.
 		var lockYAML bytes.Buffer
@@ -170,6 +175,23 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 		}
 	}
 	return out, nil
+}
+
+// failure names the conda package behind err, the failure of solving
+// def, target idx's image, when a step of that package failed: which
+// package, from where, and the line of the conda file that brought it in,
+// marked in the conda file.
+func (s *condaSolver) failure(err error, def *llb.Definition, c *envllb.Conda, idx int) error {
+	ops, perr := envllb.PackageOps(def, c.Records)
+	if perr != nil {
+		return err
+	}
+	ef := s.env.Conda
+	sm := s.b.maps[ef.File]
+	if ef.File == s.b.opts.Filename {
+		sm = s.b.src.SourceMap
+	}
+	return withPackageSource(packageError(err, ops, s.origins[idx], ef), sm)
 }
 
 // locked reports whether the build's lock file locks every platform for

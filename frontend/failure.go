@@ -1,0 +1,99 @@
+package frontend
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/resolve"
+	envllb "github.com/envkit/envkit/llb"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/opencontainers/go-digest"
+)
+
+// packageFailure is a conda package's fetch or link that failed: which
+// package, from where, why it is in the environment, and BuildKit's error
+// (kept: its vertex and sources still reach the client).
+type packageFailure struct {
+	msg   string
+	err   error
+	lines []int // the conda file's lines of the specs that brought the packages in
+}
+
+func (e *packageFailure) Error() string { return e.msg }
+func (e *packageFailure) Unwrap() error { return e.err }
+
+// packageError names the package behind err when err is the failure of a
+// vertex that fetches or links conda packages (ops, from
+// envllb.PackageOps): the package file, its URL and channel, the sha256 it
+// is fetched by, and the line of ef that brought it in, directly or through
+// which dependencies (origins, from resolve.Origins). BuildKit's message
+// is kept verbatim inside: it alone holds what was received. Other errors
+// are returned as they are.
+func packageError(err error, ops map[digest.Digest]envllb.PackageOp, origins map[string]resolve.Origin, ef *envfile.EnvFile) error {
+	var ve *errdefs.VertexError
+	if err == nil || !errors.As(err, &ve) || ve.Vertex == nil {
+		return err
+	}
+	op, ok := ops[digest.Digest(ve.Digest)]
+	if !ok || len(op.Records) == 0 {
+		return err
+	}
+	cause := ve.Error()
+	f := &packageFailure{err: err}
+	var why []string
+	for _, r := range op.Records {
+		o, line := origin(r, origins, ef)
+		why = append(why, r.FileName+" ("+o+")")
+		if line > 0 && !slices.Contains(f.lines, line) {
+			f.lines = append(f.lines, line)
+		}
+	}
+	prefix := ef.File
+	if len(f.lines) == 1 {
+		prefix = fmt.Sprintf("%s:%d", ef.File, f.lines[0])
+	}
+	if op.Fetch {
+		r := op.Records[0]
+		f.msg = fmt.Sprintf("%s: %s from channel %s: fetching %s, expected sha256:%s, failed: %s", prefix, why[0], r.Channel, r.URL, r.SHA256, cause)
+	} else {
+		f.msg = fmt.Sprintf("%s: linking %s failed: %s", prefix, strings.Join(why, ", "), cause)
+	}
+	return f
+}
+
+// origin says why r is in the environment ("requested at conda.yml:7",
+// "required by numpy (conda.yml:7) → libblas") and gives the line of its
+// spec (0 when unknown).
+func origin(r *record.RepoDataRecord, origins map[string]resolve.Origin, ef *envfile.EnvFile) (string, int) {
+	o, ok := origins[strings.ToLower(r.Name)]
+	if !ok || o.Spec < 0 || o.Spec >= len(ef.Dependencies) {
+		return "not requested", 0
+	}
+	line := ef.Dependencies[o.Spec].Line
+	at := fmt.Sprintf("%s:%d", ef.File, line)
+	if len(o.Path) <= 1 {
+		return "requested at " + at, line
+	}
+	return fmt.Sprintf("required by %s (%s) → %s", o.Path[0], at, strings.Join(o.Path[1:], " → ")), line
+}
+
+// withPackageSource marks, in the conda file, the lines of the specs that
+// brought a failed package in, unless BuildKit already marked the failed
+// op's own source locations.
+func withPackageSource(err error, sm *llb.SourceMap) error {
+	var f *packageFailure
+	if sm == nil || !errors.As(err, &f) || len(f.lines) == 0 || len(errdefs.Sources(err)) > 0 {
+		return err
+	}
+	rs := make([]*pb.Range, len(f.lines))
+	for i, l := range f.lines {
+		rs[i] = &pb.Range{Start: &pb.Position{Line: int32(l)}, End: &pb.Position{Line: int32(l)}}
+	}
+	return withSource(err, sm, rs)
+}
