@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
@@ -24,6 +25,21 @@ type buildkitTransport struct {
 	// absent are URLs known not to exist (probe): answered 404 without
 	// asking BuildKit, whose HTTP source shows a 404 as a failed step.
 	absent map[string]bool
+
+	mu    sync.Mutex
+	tries map[string]int // requests per URL so far
+}
+
+// fetchFile is the file name of the n-th request (from 0) for a URL.
+// BuildKit keeps a failed vertex's error for the rest of the build and
+// answers the same vertex with it again, so a retry of the repodata
+// Gateway would never reach the channel: each retry is a vertex of its
+// own, by a file name of its own.
+func fetchFile(n int) string {
+	if n == 0 {
+		return "body"
+	}
+	return "body.retry" + strconv.Itoa(n)
 }
 
 func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -34,7 +50,18 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if t.absent[url] {
 		return response(req, http.StatusNotFound, nil), nil
 	}
-	st := llb.HTTP(url, llb.Filename("body"), llb.WithCustomName("[internal] fetch "+url))
+	t.mu.Lock()
+	if t.tries == nil {
+		t.tries = map[string]int{}
+	}
+	file := fetchFile(t.tries[url])
+	t.tries[url]++
+	t.mu.Unlock()
+	name := "[internal] fetch " + url
+	if file != "body" {
+		name += " (" + strings.TrimPrefix(file, "body.") + ")"
+	}
+	st := llb.HTTP(url, llb.Filename(file), llb.WithCustomName(name))
 	def, err := st.Marshal(t.ctx)
 	if err != nil {
 		return nil, err
@@ -50,7 +77,7 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil {
 		return nil, err
 	}
-	body, err := readFile(req.Context(), ref, "body")
+	body, err := readFile(req.Context(), ref, file)
 	if err != nil {
 		return nil, err
 	}
