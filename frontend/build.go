@@ -99,7 +99,10 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("marshal LLB: %w", err)
 		}
-		res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
+		// A conda environment is built here (Evaluate), not lazily after
+		// the frontend returns, so that a failed package step comes back
+		// to the frontend, which names the package.
+		res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports, Evaluate: conda != nil})
 		if err != nil {
 			if conda != nil {
 				err = cs.failure(err, def, conda, idx)

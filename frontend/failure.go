@@ -17,16 +17,16 @@ import (
 )
 
 // packageFailure is a conda package's fetch or link that failed: which
-// package, from where, why it is in the environment, and BuildKit's error
-// (kept: its vertex and sources still reach the client).
+// package, from where, why it is in the environment, and BuildKit's
+// message. It does not wrap BuildKit's error: the gateway would send that
+// error's gRPC status, whose message is BuildKit's alone; packageError
+// carries its vertex and sources over instead.
 type packageFailure struct {
 	msg   string
-	err   error
 	lines []int // the conda file's lines of the specs that brought the packages in
 }
 
 func (e *packageFailure) Error() string { return e.msg }
-func (e *packageFailure) Unwrap() error { return e.err }
 
 // packageError names the package behind err when err is the failure of a
 // vertex that fetches or links conda packages (ops, from
@@ -45,7 +45,7 @@ func packageError(err error, ops map[digest.Digest]envllb.PackageOp, origins map
 		return err
 	}
 	cause := ve.Error()
-	f := &packageFailure{err: err}
+	f := &packageFailure{}
 	var why []string
 	for _, r := range op.Records {
 		o, line := origin(r, origins, ef)
@@ -64,7 +64,11 @@ func packageError(err error, ops map[digest.Digest]envllb.PackageOp, origins map
 	} else {
 		f.msg = fmt.Sprintf("%s: linking %s failed: %s", prefix, strings.Join(why, ", "), cause)
 	}
-	return f
+	out := errdefs.WrapVertex(f, digest.Digest(ve.Digest))
+	for _, src := range errdefs.Sources(err) {
+		out = errdefs.WithSource(out, src)
+	}
+	return out
 }
 
 // origin says why r is in the environment ("requested at conda.yml:7",

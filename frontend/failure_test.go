@@ -72,8 +72,16 @@ func TestPackageError(t *testing.T) {
 		}
 	}
 	var ve *errdefs.VertexError
-	if !errors.As(err, &ve) {
-		t.Error("the vertex error is lost")
+	if !errors.As(err, &ve) || ve.Digest != byName["conda: fetch libbar-1.0-0.conda"].String() {
+		t.Error("the vertex is lost")
+	}
+	// What the gateway sends: our message, the vertex and the source.
+	sent := grpcerrors.FromGRPC(grpcerrors.ToGRPC(context.Background(), err))
+	if !strings.Contains(sent.Error(), "libbar-1.0-0.conda (required by tool (conda.yml:4) → libfoo → libbar)") || !strings.Contains(sent.Error(), buildkit) {
+		t.Errorf("sent as %q", sent)
+	}
+	if !errors.As(sent, &ve) || len(errdefs.Sources(sent)) != 1 {
+		t.Errorf("sent without its vertex or source: %v", sent)
 	}
 	if src := errdefs.Sources(err); len(src) != 1 || src[0].Info.Filename != "conda.yml" || src[0].Ranges[0].Start.Line != 4 {
 		t.Errorf("sources %v, want conda.yml line 4", src)
