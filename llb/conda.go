@@ -41,6 +41,13 @@ type Conda struct {
 	// no emulation is needed for other targets.
 	Helper     bkllb.State
 	HelperPath string
+	// Locations, if set, gives the source locations of the lines that
+	// need packages (llb.SourceMap.Location of the conda file's specs that
+	// brought them in): those of a package go on its fetch, those of the
+	// packages an exec links (one, or a group) on the exec, so that a
+	// client marks the lines when the step fails. They are not part of the
+	// ops: caching is unchanged.
+	Locations func(recs ...*record.RepoDataRecord) []bkllb.ConstraintsOpt
 	// PackageLayers bounds the layers the packages take: when there are
 	// more packages, they share layers (package budget). 0 means one
 	// layer per package. Convert sets it to what the image's layer limit
@@ -125,7 +132,7 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 
 // fetch returns a package's archive, by its sha256, and its record as the
 // helper reads it (helper.LinkInput).
-func fetch(r *record.RepoDataRecord) (bkllb.State, []byte, error) {
+func (c *Conda) fetch(r *record.RepoDataRecord) (bkllb.State, []byte, error) {
 	if r.SHA256 == "" {
 		return bkllb.State{}, nil, fmt.Errorf("%s: no sha256 to fetch it by", r.FileName)
 	}
@@ -133,16 +140,23 @@ func fetch(r *record.RepoDataRecord) (bkllb.State, []byte, error) {
 	if err != nil {
 		return bkllb.State{}, nil, fmt.Errorf("%s: %w", r.FileName, err)
 	}
-	pkg := bkllb.HTTP(r.URL,
+	opts := []bkllb.HTTPOption{
 		bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)),
 		bkllb.Filename(r.FileName),
-		bkllb.WithCustomName("conda: fetch "+r.FileName))
+		bkllb.WithCustomName("conda: fetch " + r.FileName),
+	}
+	if c.Locations != nil {
+		for _, l := range c.Locations(r) {
+			opts = append(opts, l)
+		}
+	}
+	pkg := bkllb.HTTP(r.URL, opts...)
 	return pkg, in, nil
 }
 
 // packageLayer fetches and links one package (helper.Link).
 func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkllb.State, error) {
-	pkg, in, err := fetch(r)
+	pkg, in, err := c.fetch(r)
 	if err != nil {
 		return bkllb.State{}, err
 	}
@@ -158,14 +172,14 @@ func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkl
 		}
 		l.Python = python
 	}
-	run := c.Helper.Run(
+	run := c.Helper.Run(append([]bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
 		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
 		bkllb.AddMount(helper.PackageDir, pkg, bkllb.Readonly),
 		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
 		bkllb.Network(bkllb.NetModeNone),
-		bkllb.WithCustomName("conda: link "+r.Dist()),
-	)
+		bkllb.WithCustomName("conda: link " + r.Dist()),
+	}, c.runLocations(r)...)...)
 	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
 }
 
@@ -177,7 +191,7 @@ func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (
 	var files *bkllb.FileAction
 	var mounts []bkllb.RunOption
 	for i, r := range recs {
-		pkg, in, err := fetch(r)
+		pkg, in, err := c.fetch(r)
 		if err != nil {
 			return bkllb.State{}, err
 		}
@@ -205,7 +219,7 @@ func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (
 		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: link " + what),
-	}, mounts...)...)
+	}, append(mounts, c.runLocations(recs...)...)...)...)
 	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
 }
 
@@ -261,4 +275,17 @@ func condaEnv(prefix string, env []string) []string {
 	env = setEnv(env, "CONDA_PREFIX", prefix)
 	env = setEnv(env, "CONDA_DEFAULT_ENV", prefix)
 	return setEnv(env, "PATH", prefix+"/bin:"+path)
+}
+
+// runLocations are the source locations of the packages an exec links
+// (Conda.Locations).
+func (c *Conda) runLocations(recs ...*record.RepoDataRecord) []bkllb.RunOption {
+	if c.Locations == nil {
+		return nil
+	}
+	var out []bkllb.RunOption
+	for _, l := range c.Locations(recs...) {
+		out = append(out, l)
+	}
+	return out
 }
