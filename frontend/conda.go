@@ -172,9 +172,23 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			Subdir:     subdir,
 			Helper:     helperImage,
 			HelperPath: helper.Path,
+			Locations:  packageLocations(s.origins[i], ef, s.sourceMap()),
 		}
 	}
 	return out, nil
+}
+
+// sourceMap is the conda file's source map: its own file's, or the
+// environment file's when the conda environment is written inline; nil
+// when there is none.
+func (s *condaSolver) sourceMap() *llb.SourceMap {
+	if s.env.Conda.File == s.b.opts.Filename {
+		if s.b.src == nil {
+			return nil
+		}
+		return s.b.src.SourceMap
+	}
+	return s.b.maps[s.env.Conda.File]
 }
 
 // failure names the conda package behind err, the failure of solving
@@ -186,12 +200,7 @@ func (s *condaSolver) failure(err error, def *llb.Definition, c *envllb.Conda, i
 	if perr != nil {
 		return err
 	}
-	ef := s.env.Conda
-	sm := s.b.maps[ef.File]
-	if ef.File == s.b.opts.Filename {
-		sm = s.b.src.SourceMap
-	}
-	return withPackageSource(packageError(err, ops, s.origins[idx], ef), sm)
+	return withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap())
 }
 
 // locked reports whether the build's lock file locks every platform for

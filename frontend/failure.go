@@ -95,9 +95,35 @@ func withPackageSource(err error, sm *llb.SourceMap) error {
 	if sm == nil || !errors.As(err, &f) || len(f.lines) == 0 || len(errdefs.Sources(err)) > 0 {
 		return err
 	}
-	rs := make([]*pb.Range, len(f.lines))
-	for i, l := range f.lines {
+	return withSource(err, sm, lineRanges(f.lines))
+}
+
+// packageLocations returns, for envllb.Conda.Locations, the location in
+// the conda file (sm) of the lines of the specs that brought packages in
+// (origins): one location marking each line once, or none when sm is nil
+// or no line is known.
+func packageLocations(origins map[string]resolve.Origin, ef *envfile.EnvFile, sm *llb.SourceMap) func(...*record.RepoDataRecord) []llb.ConstraintsOpt {
+	if sm == nil {
+		return nil
+	}
+	return func(recs ...*record.RepoDataRecord) []llb.ConstraintsOpt {
+		var lines []int
+		for _, r := range recs {
+			if _, line := origin(r, origins, ef); line > 0 && !slices.Contains(lines, line) {
+				lines = append(lines, line)
+			}
+		}
+		if len(lines) == 0 {
+			return nil
+		}
+		return []llb.ConstraintsOpt{sm.Location(lineRanges(lines))}
+	}
+}
+
+func lineRanges(lines []int) []*pb.Range {
+	rs := make([]*pb.Range, len(lines))
+	for i, l := range lines {
 		rs[i] = &pb.Range{Start: &pb.Position{Line: int32(l)}, End: &pb.Position{Line: int32(l)}}
 	}
-	return withSource(err, sm, rs)
+	return rs
 }

@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,5 +100,69 @@ func TestPackageError(t *testing.T) {
 	plain := errors.New("no vertex")
 	if got := packageError(plain, ops, origins, ef); got != plain { //nolint:errorlint // the very error, not one wrapping it
 		t.Errorf("an error without a vertex became %q", got)
+	}
+}
+
+// The fetch and link ops of a package carry the line of the spec that
+// brought it in, each line once for an exec linking several packages.
+func TestPackageLocations(t *testing.T) {
+	recs := []*record.RepoDataRecord{
+		failureRecord(t, "libbar", strings.Repeat("b", 64)),
+		failureRecord(t, "libfoo", strings.Repeat("f", 64), "libbar"),
+		failureRecord(t, "tool", strings.Repeat("c", 64), "libfoo >=1"),
+		failureRecord(t, "docs", strings.Repeat("d", 64)),
+	}
+	data := []byte("channels: [http://127.0.0.1:9/ch]\ndependencies:\n  - docs\n  - tool\n")
+	ef, err := envfile.Parse("conda.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := llb.NewSourceMap(nil, "conda.yml", "YAML", data)
+	locate := packageLocations(resolve.Origins(envfile.Values(ef.Dependencies), recs), ef, sm)
+	c := &envllb.Conda{Records: recs, Prefix: envllb.DefaultPrefix, Subdir: "linux-64", Helper: llb.Image("frontend:test"), HelperPath: helper.Path,
+		Locations: locate, PackageLayers: 2}
+	layers, err := c.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := llb.Merge(layers).Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := func(d digest.Digest) []int32 {
+		var out []int32
+		if locs := def.Source.Locations[d.String()]; locs != nil {
+			for _, l := range locs.Locations {
+				for _, r := range l.Ranges {
+					out = append(out, r.Start.Line)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	line := map[string]int32{"docs": 3, "tool": 4, "libfoo": 4, "libbar": 4}
+	ops, err := envllb.PackageOps(def, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := 0
+	for d, op := range ops {
+		var want []int32
+		for _, r := range op.Records {
+			if !slices.Contains(want, line[r.Name]) {
+				want = append(want, line[r.Name])
+			}
+		}
+		slices.Sort(want)
+		if got := lines(d); !slices.Equal(got, want) {
+			t.Errorf("%s of %d packages (fetch %v): lines %v, want %v", d, len(op.Records), op.Fetch, got, want)
+		}
+		if !op.Fetch {
+			links++
+		}
+	}
+	if links != 2 {
+		t.Errorf("%d link execs, want the 2 groups", links)
 	}
 }
