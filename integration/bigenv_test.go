@@ -29,6 +29,16 @@ func TestBigEnvironment(t *testing.T) {
 	if len(g.G.Tools) < 2 {
 		t.Fatalf("%d tools generated, want 2", len(g.G.Tools))
 	}
+	// The largest package keeps a layer of its own (the budget groups the
+	// small ones).
+	big := g.G.BySize()[0]
+	var alone bool
+	for _, h := range r.Image.Config.History {
+		alone = alone || h.CreatedBy == "envkit: conda package "+g.G.Installed[big]
+	}
+	if !alone {
+		t.Errorf("the large package %s (%d bytes) has no layer of its own", big, g.G.Sizes[big])
+	}
 
 	// Two tools in a RUN of a Dockerfile built on the image: the
 	// environment is on the PATH the image config sets.
