@@ -232,13 +232,28 @@ func groupName(recs []*record.RepoDataRecord) string {
 	return fmt.Sprintf("%d packages, %s to %s", len(recs), recs[0].Dist(), recs[len(recs)-1].Dist())
 }
 
+// historyRecords keeps of each record what its history line needs
+// (channel, subdir, name, version, build): the metadata input is part of
+// the LLB definition, which BuildKit bounds (16 MiB), and the lock beside
+// it already holds the full records.
+func historyRecords(recs []*record.RepoDataRecord) []*record.RepoDataRecord {
+	out := make([]*record.RepoDataRecord, len(recs))
+	for i, r := range recs {
+		out[i] = &record.RepoDataRecord{
+			PackageRecord: record.PackageRecord{Name: r.Name, Version: r.Version, Build: r.Build, Subdir: r.Subdir},
+			Channel:       r.Channel,
+		}
+	}
+	return out
+}
+
 // metaLayer writes conda-meta/history (what makes the prefix a conda
 // environment for conda, mamba and pixi), conda-meta/state (the conda
 // file's variables, exported on activation) and the lock (helper.Meta): a
 // small layer of its own.
 func (c *Conda) metaLayer() (bkllb.State, error) {
 	in, err := (&helper.MetaInput{
-		History:   link.History{Command: "envkit build", Tool: "envkit", ToolVersion: "1", Linked: c.Records, Specs: c.Specs},
+		History:   link.History{Command: "envkit build", Tool: "envkit", ToolVersion: "1", Linked: historyRecords(c.Records), Specs: c.Specs},
 		Variables: c.Variables,
 	}).Encode()
 	if err != nil {

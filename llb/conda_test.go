@@ -282,6 +282,13 @@ func TestCondaArgvBounded(t *testing.T) {
 		size += len(dt)
 	}
 	t.Logf("longest argv %d bytes; the metadata payload, in a file, %d bytes; the LLB definition %d bytes", longest, len(in), size)
+	// The definition travels in one gRPC message, which BuildKit bounds at
+	// 16 MiB: 2,000 packages must leave room (the history keeps only what
+	// its lines need; the records themselves are in each package's input
+	// and in the lock).
+	if size > 10<<20 {
+		t.Errorf("the LLB definition of %d packages is %d bytes, want under 10 MiB (BuildKit's message limit is 16 MiB)", len(recs), size)
+	}
 }
 
 // layerIDs returns a digest per layer: the layer's whole LLB graph.
