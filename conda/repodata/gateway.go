@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/internal/httpget"
 )
 
 // Gateway fetches repodata from channels (http, https, file:// and local
@@ -79,11 +79,11 @@ type Gateway struct {
 
 // Default timeouts and retries of a Gateway whose fields are zero.
 const (
-	DefaultConnectTimeout = 30 * time.Second
-	DefaultHeaderTimeout  = 60 * time.Second
-	DefaultIdleTimeout    = 60 * time.Second
-	DefaultAttempts       = 3
-	DefaultRetryBackoff   = 500 * time.Millisecond
+	DefaultConnectTimeout = httpget.DefaultConnectTimeout // 30s
+	DefaultHeaderTimeout  = httpget.DefaultHeaderTimeout  // 60s
+	DefaultIdleTimeout    = httpget.DefaultIdleTimeout    // 60s
+	DefaultAttempts       = httpget.DefaultAttempts       // 3
+	DefaultRetryBackoff   = httpget.DefaultRetryBackoff   // 500ms
 )
 
 // subdirSource is one channel subdir, loaded on first use.
@@ -112,24 +112,28 @@ func orDefault[T comparable](v, def T) T {
 func (g *Gateway) fetcher() (*fetcher, error) {
 	var lim limits
 	var err error
-	if lim.repodata, err = makeBound(g.MaxRepodataSize, "repodata", "MaxRepodataSize", EnvMaxRepodataSize, DefaultMaxRepodataSize); err != nil {
+	if lim.repodata, err = httpget.NewLimit(g.MaxRepodataSize, "repodata", "Gateway.MaxRepodataSize", EnvMaxRepodataSize, DefaultMaxRepodataSize); err != nil {
 		return nil, err
 	}
-	if lim.shard, err = makeBound(g.MaxShardSize, "shard", "MaxShardSize", EnvMaxShardSize, DefaultMaxShardSize); err != nil {
+	if lim.shard, err = httpget.NewLimit(g.MaxShardSize, "shard", "Gateway.MaxShardSize", EnvMaxShardSize, DefaultMaxShardSize); err != nil {
 		return nil, err
 	}
 	return &fetcher{
-		client:   g.httpClient(),
-		dir:      g.CacheDir,
-		attempts: max(orDefault(g.Attempts, DefaultAttempts), 1),
-		backoff:  orDefault(g.RetryBackoff, DefaultRetryBackoff),
-		idle:     orDefault(g.IdleTimeout, DefaultIdleTimeout),
-		limits:   lim,
+		http: httpget.Fetcher{
+			Client:      g.httpClient(),
+			CacheDir:    g.CacheDir,
+			CacheName:   "repodata cache",
+			Attempts:    max(orDefault(g.Attempts, DefaultAttempts), 1),
+			Backoff:     orDefault(g.RetryBackoff, DefaultRetryBackoff),
+			IdleTimeout: orDefault(g.IdleTimeout, DefaultIdleTimeout),
+			IdleField:   "Gateway.IdleTimeout",
+		},
+		limits: lim,
 	}, nil
 }
 
 // limits are the size bounds of one Gateway.
-type limits struct{ repodata, shard bound }
+type limits struct{ repodata, shard httpget.Limit }
 
 // httpClient returns g.Client, or the Gateway's own client with timeouts.
 func (g *Gateway) httpClient() *http.Client {
@@ -139,17 +143,7 @@ func (g *Gateway) httpClient() *http.Client {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.client == nil {
-		connect := orDefault(g.ConnectTimeout, DefaultConnectTimeout)
-		t, ok := http.DefaultTransport.(*http.Transport)
-		if ok {
-			t = t.Clone()
-		} else {
-			t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
-		}
-		t.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
-		t.TLSHandshakeTimeout = connect
-		t.ResponseHeaderTimeout = orDefault(g.HeaderTimeout, DefaultHeaderTimeout)
-		g.client = &http.Client{Transport: t}
+		g.client = httpget.NewClient(g.ConnectTimeout, g.HeaderTimeout)
 	}
 	return g.client
 }
@@ -225,7 +219,7 @@ func (s *subdirSource) loadIndex(ctx context.Context, f *fetcher) error {
 		return nil
 	}
 	b := f.limits.shard
-	b.what = "shard index"
+	b.What = "shard index"
 	u := s.url + ShardIndexFile
 	body, err := f.get(ctx, u, b, func(data []byte) ([]byte, error) { return maybeDecompress(data, b, u) })
 	if errors.Is(err, errNotFound) {

@@ -16,7 +16,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/envkit/envkit/conda/channel"
@@ -427,46 +426,4 @@ func TestLocalChannelFIFO(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "linux-64", "repodata.json"), make([]byte, 2<<10), 0o644)
 	err := query(t, &Gateway{MaxRepodataSize: 1 << 10, Concurrency: 1}, ch)
 	wantLimit(t, err, ch.BaseURL+"/linux-64/repodata.json", "repodata", 1<<10, "Gateway.MaxRepodataSize")
-}
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"1": 1, "2GiB": 2 << 30, "1500MB": 1500e6, "300m": 300 << 20, " 64 KiB ": 64 << 10, "7B": 7} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v, want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "0", "-1", "GiB", "1.5GiB", "9999999999TiB"} {
-		if _, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q) accepted", in)
-		}
-	}
-	for n, want := range map[int64]string{1 << 30: "1GiB", 128 << 20: "128MiB", 1500: "1500B", 3 << 10: "3KiB"} {
-		if got := formatSize(n); got != want {
-			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
-// TestReadBounded: bodies read in chunks come back whole, whether their
-// size is known, unknown or announced too small; one byte over the limit
-// fails.
-func TestReadBounded(t *testing.T) {
-	data := make([]byte, 3<<20+12345)
-	for i := range data {
-		data[i] = byte(i * 7 / 3)
-	}
-	b := bound{max: int64(len(data)), what: "repodata", field: "MaxRepodataSize"}
-	for _, size := range []int64{-1, int64(len(data)), 100} {
-		got, err := readBounded(iotest.HalfReader(bytes.NewReader(data)), size, b, "u")
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("size %d: %d bytes, %v", size, len(got), err)
-		}
-	}
-	b.max--
-	if _, err := readBounded(bytes.NewReader(data), -1, b, "u"); !errors.As(err, new(*LimitError)) {
-		t.Errorf("over the limit: err = %v", err)
-	}
-	if _, err := readBounded(iotest.TimeoutReader(bytes.NewReader(data)), -1, bound{max: 1 << 30}, "u"); !errors.Is(err, iotest.ErrTimeout) {
-		t.Errorf("failing reader: err = %v", err)
-	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/internal/httpget"
 )
 
 // Info is the "info" object of a repodata document.
@@ -99,9 +100,9 @@ func Parse(data []byte, channel, subdir string) (*RepoData, error) {
 // source says where a document comes from.
 type source struct {
 	channel, subdir string
-	file            string // the document's name for messages; default <channel>/<subdir>/repodata.json
-	baseURL         string // download base overriding info.base_url (sharded repodata)
-	max             bound  // bounds the decompressed document; zero: defaultBound(repodata)
+	file            string        // the document's name for messages; default <channel>/<subdir>/repodata.json
+	baseURL         string        // download base overriding info.base_url (sharded repodata)
+	max             httpget.Limit // bounds the decompressed document; zero: the default repodata limit
 }
 
 // zstdMagic starts every zstd frame.
@@ -114,8 +115,8 @@ func parse(data []byte, src source) (*RepoData, error) {
 	}
 	if bytes.HasPrefix(data, zstdMagic) {
 		b := src.max
-		if b.max == 0 {
-			b = defaultBound(DefaultMaxRepodataSize, "repodata", "MaxRepodataSize", EnvMaxRepodataSize)
+		if b.Max == 0 {
+			b = httpget.DefaultLimit(DefaultMaxRepodataSize, "repodata", "Gateway.MaxRepodataSize", EnvMaxRepodataSize)
 		}
 		var err error
 		if data, err = decompress(data, b, file); err != nil {

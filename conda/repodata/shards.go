@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/internal/httpget"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -75,7 +76,7 @@ func (h *Hash) fromHex(s string) error {
 func ParseShardIndex(data []byte) (*ShardIndex, error) {
 	if bytes.HasPrefix(data, zstdMagic) {
 		var err error
-		b := defaultBound(DefaultMaxShardSize, "shard index", "MaxShardSize", EnvMaxShardSize)
+		b := httpget.DefaultLimit(DefaultMaxShardSize, "shard index", "Gateway.MaxShardSize", EnvMaxShardSize)
 		if data, err = decompress(data, b, "shard index"); err != nil {
 			return nil, fmt.Errorf("shard index: zstd: %w", err)
 		}
@@ -147,7 +148,7 @@ func ParseShard(data []byte, channel, subdir, baseURL, name string) (*RepoData, 
 	file := strings.TrimSuffix(channel, "/") + "/" + subdir + "/" + name
 	if bytes.HasPrefix(data, zstdMagic) {
 		var err error
-		b := defaultBound(DefaultMaxShardSize, "shard", "MaxShardSize", EnvMaxShardSize)
+		b := httpget.DefaultLimit(DefaultMaxShardSize, "shard", "Gateway.MaxShardSize", EnvMaxShardSize)
 		if data, err = decompress(data, b, file); err != nil {
 			return nil, &diag.Error{File: file, Msg: "zstd: " + err.Error()}
 		}

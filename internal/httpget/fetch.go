@@ -171,7 +171,8 @@ func attempts(n int) string {
 // Get returns the body at u, at most l.Max bytes, from the cache when the
 // server says it has not changed (304). accept, if not "", is sent as the
 // Accept header and is part of the cache key. A 404, 410 or missing file
-// is ErrNotFound. decode, if not nil, transforms a body freshly read
+// is ErrNotFound, a body over the limit a *LimitError, any other failure
+// over HTTP a *FetchError. decode, if not nil, transforms a body freshly read
 // (decompression) before it is cached and returned.
 func (f *Fetcher) Get(ctx context.Context, u, accept string, l Limit, decode func([]byte) ([]byte, error)) (*Response, error) {
 	if path, ok, err := FileURL(u); ok {
@@ -197,34 +198,57 @@ func (f *Fetcher) Get(ctx context.Context, u, accept string, l Limit, decode fun
 	if entry != "" {
 		cached, body = readEntry(entry, key)
 	}
-	var resp *Response
+	var hr *http.Response
+	var data []byte
 	err := f.Retry(ctx, u, func() error {
-		hr, data, err := f.try(ctx, u, accept, cached, l)
-		if err != nil {
-			return err
-		}
-		if hr.StatusCode == http.StatusNotModified {
-			resp = &Response{Body: body, URL: cached.URL, ContentType: cached.ContentType}
-			return nil
-		}
-		if decode != nil {
-			if data, err = decode(data); err != nil {
-				return err
-			}
-		}
-		final := *hr.Request.URL // after redirects
-		final.User = nil
-		resp = &Response{Body: data, URL: final.String(), ContentType: hr.Header.Get("Content-Type")}
-		if entry != "" {
-			h := entryHeader{Key: key, URL: resp.URL, ContentType: resp.ContentType, ETag: hr.Header.Get("ETag"),
-				LastModified: hr.Header.Get("Last-Modified"), Fetched: time.Now().UTC()}
-			if err := writeEntry(entry, &h, data); err != nil {
-				return fmt.Errorf("%s: %w", f.CacheName, err)
-			}
-		}
-		return nil
+		var err error
+		hr, data, err = f.try(ctx, u, accept, cached, l)
+		return err
 	})
-	return resp, err
+	if err != nil {
+		return nil, fetchError(u, err)
+	}
+	if hr.StatusCode == http.StatusNotModified {
+		return &Response{Body: body, URL: cached.URL, ContentType: cached.ContentType}, nil
+	}
+	if decode != nil {
+		if data, err = decode(data); err != nil {
+			return nil, err
+		}
+	}
+	final := *hr.Request.URL // after redirects
+	final.User = nil
+	resp := &Response{Body: data, URL: final.String(), ContentType: hr.Header.Get("Content-Type")}
+	if entry != "" {
+		h := entryHeader{Key: key, URL: resp.URL, ContentType: resp.ContentType, ETag: hr.Header.Get("ETag"),
+			LastModified: hr.Header.Get("Last-Modified"), Fetched: time.Now().UTC()}
+		if err := writeEntry(entry, &h, data); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.CacheName, err)
+		}
+	}
+	return resp, nil
+}
+
+// FetchError is a URL that could not be fetched over HTTP: a status other
+// than 200, 304, 404 and 410, or a transport failure (a refused
+// connection, a timeout, a body cut short), after the tries transient
+// failures get. Its text is Err's, which names the URL.
+type FetchError struct {
+	URL string
+	Err error
+}
+
+func (e *FetchError) Error() string { return e.Err.Error() }
+func (e *FetchError) Unwrap() error { return e.Err }
+
+// fetchError wraps a failed fetch of u in a FetchError, but for what is
+// absent and what is over its limit.
+func fetchError(u string, err error) error {
+	var le *LimitError
+	if err == nil || errors.Is(err, ErrNotFound) || errors.As(err, &le) {
+		return err
+	}
+	return &FetchError{URL: u, Err: err}
 }
 
 // errIdle ends a body read that waited too long for its next bytes.
@@ -360,7 +384,7 @@ func (f *Fetcher) try(ctx context.Context, u, accept string, cached *entryHeader
 
 // Download writes the body at u to w (truncated before each try), at most
 // l.Max bytes, and returns the digest of what it wrote under newHash. It
-// is not cached. A local file is streamed as a body is.
+// is not cached. Its errors are Get's. A local file is streamed as a body is.
 func (f *Fetcher) Download(ctx context.Context, u string, l Limit, w *os.File, newHash func() hash.Hash) ([]byte, error) {
 	if path, ok, err := FileURL(u); ok {
 		if err != nil {
@@ -382,11 +406,14 @@ func (f *Fetcher) Download(ctx context.Context, u string, l Limit, w *os.File, n
 		return h.Sum(nil), nil
 	}
 	var sum []byte
+	var local error // writing w
 	err := f.Retry(ctx, u, func() error {
 		if err := w.Truncate(0); err != nil {
+			local = err
 			return err
 		}
 		if _, err := w.Seek(0, io.SeekStart); err != nil {
+			local = err
 			return err
 		}
 		resp, b, err := f.open(ctx, u, "", nil)
@@ -412,6 +439,9 @@ func (f *Fetcher) Download(ctx context.Context, u string, l Limit, w *os.File, n
 		sum = h.Sum(nil)
 		return nil
 	})
+	if err != nil && local == nil {
+		err = fetchError(u, err)
+	}
 	return sum, err
 }
 

@@ -152,6 +152,10 @@ func TestRetries(t *testing.T) {
 		if strings.Contains(tc.err, "not found") != errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: errors.Is(ErrNotFound) = %v", tc.path, errors.Is(err, ErrNotFound))
 		}
+		var fe *FetchError
+		if wantFE := tc.err != "" && !strings.Contains(tc.err, "not found"); errors.As(err, &fe) != wantFE || (wantFE && fe.URL != s.URL+tc.path) {
+			t.Errorf("%s: err = %#v, FetchError wanted: %v", tc.path, err, wantFE)
+		}
 	}
 
 	// StatusError makes the error of the other statuses.
@@ -230,6 +234,9 @@ func TestHostileBodies(t *testing.T) {
 	want := "GET " + s.URL + "/stall: reading the body: no data for 50ms (idle read timeout, T.IdleTimeout) (gave up after 3 attempts)"
 	if err == nil || err.Error() != want {
 		t.Errorf("stall: %v, want %q", err, want)
+	}
+	if !errors.As(err, new(*FetchError)) {
+		t.Errorf("stall: %#v, want a FetchError", err)
 	}
 	if n := s.requests("/stall"); n != 3 {
 		t.Errorf("stall: %d requests, want 3", n)
@@ -395,6 +402,10 @@ func TestDownload(t *testing.T) {
 			}
 			io.WriteString(w, body)
 		},
+		"/cut": func(n int, w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			io.WriteString(w, body[:100])
+		},
 	})
 	ctx := context.Background()
 	out, err := os.CreateTemp(t.TempDir(), "dl")
@@ -410,8 +421,16 @@ func TestDownload(t *testing.T) {
 	}
 	small := Limit{Max: 4999, What: "file", Field: "T.MaxFile"}
 	var le *LimitError
-	if _, err := fast().Download(ctx, s.URL+"/w", small, out, sha256.New); !errors.As(err, &le) {
+	if _, err := fast().Download(ctx, s.URL+"/w", small, out, sha256.New); !errors.As(err, &le) || errors.As(err, new(*FetchError)) {
 		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := fast().Download(ctx, s.URL+"/nothing", big, out, sha256.New); !errors.Is(err, ErrNotFound) || errors.As(err, new(*FetchError)) {
+		t.Errorf("absent: %v", err)
+	}
+	f := fast()
+	f.Attempts = 1
+	if _, err := f.Download(ctx, s.URL+"/cut", big, out, sha256.New); !errors.As(err, new(*FetchError)) || !strings.HasSuffix(err.Error(), "reading the body: unexpected EOF") {
+		t.Errorf("cut short: %v", err)
 	}
 	local := out.Name() + ".local"
 	os.WriteFile(local, []byte(body), 0o644)
