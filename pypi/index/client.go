@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envkit/envkit/internal/httpget"
 	"github.com/envkit/envkit/pypi/name"
 )
 
@@ -22,11 +22,11 @@ const PyPI = "https://pypi.org/simple/"
 
 // Default timeouts and retries of a Client whose fields are zero.
 const (
-	DefaultConnectTimeout = 30 * time.Second
-	DefaultHeaderTimeout  = 60 * time.Second
-	DefaultIdleTimeout    = 60 * time.Second
-	DefaultAttempts       = 3
-	DefaultRetryBackoff   = 500 * time.Millisecond
+	DefaultConnectTimeout = httpget.DefaultConnectTimeout // 30s
+	DefaultHeaderTimeout  = httpget.DefaultHeaderTimeout  // 60s
+	DefaultIdleTimeout    = httpget.DefaultIdleTimeout    // 60s
+	DefaultAttempts       = httpget.DefaultAttempts       // 3
+	DefaultRetryBackoff   = httpget.DefaultRetryBackoff   // 500ms
 )
 
 // Client reads project pages and core metadata from one or more indexes.
@@ -98,8 +98,8 @@ type Client struct {
 // setup is what a Client derives from its fields on first use.
 type setup struct {
 	indexes                []*indexURL
-	fetcher                *fetcher
-	page, metadata, wheels bound
+	fetcher                *httpget.Fetcher
+	page, metadata, wheels httpget.Limit
 }
 
 // indexURL is one index: its base URL without credentials (ending in '/').
@@ -118,7 +118,7 @@ func orDefault[T comparable](v, def T) T {
 
 // parseIndex reads an index URL or directory, moving its credentials into
 // auth (by host).
-func parseIndex(s string, auth *[]credential) (*indexURL, error) {
+func parseIndex(s string, auth *credentials) (*indexURL, error) {
 	raw := strings.TrimSpace(s)
 	if raw == "" {
 		return nil, errors.New("index URL: empty")
@@ -169,19 +169,19 @@ func (c *Client) init() (*setup, error) {
 	c.once.Do(func() {
 		s := &setup{}
 		var err error
-		if s.page, err = makeBound(c.MaxPageSize, "project page", "MaxPageSize", EnvMaxPageSize, DefaultMaxPageSize); err != nil {
+		if s.page, err = httpget.NewLimit(c.MaxPageSize, "project page", "Client.MaxPageSize", EnvMaxPageSize, DefaultMaxPageSize); err != nil {
 			c.initErr = err
 			return
 		}
-		if s.metadata, err = makeBound(c.MaxMetadataSize, "metadata", "MaxMetadataSize", EnvMaxMetadataSize, DefaultMaxMetadataSize); err != nil {
+		if s.metadata, err = httpget.NewLimit(c.MaxMetadataSize, "metadata", "Client.MaxMetadataSize", EnvMaxMetadataSize, DefaultMaxMetadataSize); err != nil {
 			c.initErr = err
 			return
 		}
-		if s.wheels, err = makeBound(c.MaxFileSize, "distribution", "MaxFileSize", EnvMaxFileSize, DefaultMaxFileSize); err != nil {
+		if s.wheels, err = httpget.NewLimit(c.MaxFileSize, "distribution", "Client.MaxFileSize", EnvMaxFileSize, DefaultMaxFileSize); err != nil {
 			c.initErr = err
 			return
 		}
-		var auth []credential
+		var auth credentials
 		indexes := c.Indexes
 		if len(indexes) == 0 {
 			indexes = []string{PyPI}
@@ -194,34 +194,10 @@ func (c *Client) init() (*setup, error) {
 			}
 			s.indexes = append(s.indexes, ix)
 		}
-		s.fetcher = &fetcher{
-			client:   c.httpClient(),
-			dir:      c.CacheDir,
-			attempts: max(orDefault(c.Attempts, DefaultAttempts), 1),
-			backoff:  orDefault(c.RetryBackoff, DefaultRetryBackoff),
-			idle:     orDefault(c.IdleTimeout, DefaultIdleTimeout),
-			auth:     auth,
-		}
+		s.fetcher = c.fetcher(auth)
 		c.setup = s
 	})
 	return c.setup, c.initErr
-}
-
-func (c *Client) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
-	}
-	connect := orDefault(c.ConnectTimeout, DefaultConnectTimeout)
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if ok {
-		t = t.Clone()
-	} else {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
-	}
-	t.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = connect
-	t.ResponseHeaderTimeout = orDefault(c.HeaderTimeout, DefaultHeaderTimeout)
-	return &http.Client{Transport: t}
 }
 
 func (c *Client) warn(errs ...error) {
@@ -336,24 +312,24 @@ func (c *Client) Project(ctx context.Context, project string) (*Project, error) 
 
 // page fetches and parses one index's page for a normalised name.
 func (c *Client) page(ctx context.Context, s *setup, ix *indexURL, norm string) (*Page, error) {
-	var resp *response
+	var resp *httpget.Response
 	var err error
 	if ix.dir != "" {
 		resp, err = localPage(ix, norm, s.page)
 	} else {
-		resp, err = s.fetcher.get(ctx, ix.base+norm+"/", Accept, s.page)
+		resp, err = s.fetcher.Get(ctx, ix.base+norm+"/", Accept, s.page, nil)
 	}
 	if err != nil {
 		return nil, err
 	}
 	var pg *Page
-	switch kind := pageKind(resp.contentType, resp.body); kind {
+	switch kind := pageKind(resp.ContentType, resp.Body); kind {
 	case "json":
-		pg, err = ParseJSON(resp.body, resp.url)
+		pg, err = ParseJSON(resp.Body, resp.URL)
 	case "html":
-		pg, err = ParseHTML(resp.body, resp.url)
+		pg, err = ParseHTML(resp.Body, resp.URL)
 	default:
-		return nil, fmt.Errorf("%s: content type %q is not a simple API page (want %s or %s)", resp.url, resp.contentType, ContentTypeJSON, ContentTypeHTML)
+		return nil, fmt.Errorf("%s: content type %q is not a simple API page (want %s or %s)", resp.URL, resp.ContentType, ContentTypeJSON, ContentTypeHTML)
 	}
 	if err != nil {
 		return nil, err
@@ -369,11 +345,11 @@ func (c *Client) page(ctx context.Context, s *setup, ix *indexURL, norm string) 
 
 // localPage reads a static index's page: <dir>/<name>/index.html, else
 // <dir>/<name>/index.json.
-func localPage(ix *indexURL, norm string, b bound) (*response, error) {
+func localPage(ix *indexURL, norm string, b httpget.Limit) (*httpget.Response, error) {
 	for _, f := range []string{"index.html", "index.json"} {
 		p := filepath.Join(ix.dir, norm, f)
 		u := ix.base + norm + "/"
-		data, err := readLocal(p, u, b)
+		data, err := httpget.ReadLocal(p, u, b)
 		if errors.Is(err, errNotFound) {
 			continue
 		}
@@ -384,7 +360,7 @@ func localPage(ix *indexURL, norm string, b bound) (*response, error) {
 		if f == "index.json" {
 			ct = ContentTypeJSON
 		}
-		return &response{body: data, url: u, contentType: ct}, nil
+		return &httpget.Response{Body: data, URL: u, ContentType: ct}, nil
 	}
 	return nil, fmt.Errorf("%s%s/: %w", ix.base, norm, errNotFound)
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/envkit/envkit/internal/httpget"
 	"github.com/envkit/envkit/pypi/metadata"
 	"github.com/envkit/envkit/pypi/name"
 	"github.com/envkit/envkit/pypi/tags"
@@ -112,24 +113,15 @@ func (c *Client) metadataFile(ctx context.Context, s *setup, f *File) (*metadata
 			return c.parseFor(data, source, f)
 		}
 	}
-	var data []byte
-	if p, ok := localPath(u); ok {
-		d, err := readLocal(p, u, s.metadata)
-		if err != nil {
-			return nil, err
-		}
-		data = d
-	} else {
-		f := *s.fetcher
-		if cachePath != "" {
-			f.dir = "" // kept by its digest below, not by its URL
-		}
-		resp, err := f.get(ctx, u, "", s.metadata)
-		if err != nil {
-			return nil, err
-		}
-		data = resp.body
+	fetcher := *s.fetcher
+	if cachePath != "" {
+		fetcher.CacheDir = "" // kept by its digest below, not by its URL
 	}
+	resp, err := fetcher.Get(ctx, u, "", s.metadata, nil)
+	if err != nil {
+		return nil, err
+	}
+	data := resp.Body
 	if alg, newHash, want := strongest(f.MetadataHashes); newHash != nil {
 		h := newHash()
 		h.Write(data)
@@ -138,7 +130,7 @@ func (c *Client) metadataFile(ctx context.Context, s *setup, f *File) (*metadata
 		}
 	}
 	if cachePath != "" {
-		if err := writeAtomic(cachePath, data); err != nil {
+		if err := httpget.WriteAtomic(cachePath, data); err != nil {
 			return nil, fmt.Errorf("index cache: %w", err)
 		}
 	}
@@ -181,7 +173,7 @@ func (c *Client) parseFor(data []byte, source string, f *File) (*metadata.Metada
 // fileMetadata downloads a distribution and reads its metadata with read,
 // caching the metadata by the file's sha256.
 func (c *Client) fileMetadata(ctx context.Context, s *setup, f *File, kind string,
-	read func(io.ReaderAt, int64, string, bound) (string, []byte, error)) (*metadata.Metadata, error) {
+	read func(io.ReaderAt, int64, string, httpget.Limit) (string, []byte, error)) (*metadata.Metadata, error) {
 	cachePath := ""
 	if sum := f.Hashes["sha256"]; validHash("sha256", sum) == nil && c.CacheDir != "" {
 		cachePath = filepath.Join(c.CacheDir, "metadata", sum+"."+kind)
@@ -204,7 +196,7 @@ func (c *Client) fileMetadata(ctx context.Context, s *setup, f *File, kind strin
 	if newHash == nil {
 		newHash = sha256.New
 	}
-	sum, err := s.fetcher.download(ctx, f.URL, s.wheels, tmp, newHash)
+	sum, err := s.fetcher.Download(ctx, f.URL, s.wheels, tmp, newHash)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +216,7 @@ func (c *Client) fileMetadata(ctx context.Context, s *setup, f *File, kind strin
 		return nil, err
 	}
 	if cachePath != "" {
-		if err := writeAtomic(cachePath, data); err != nil {
+		if err := httpget.WriteAtomic(cachePath, data); err != nil {
 			return nil, fmt.Errorf("index cache: %w", err)
 		}
 	}
@@ -242,9 +234,9 @@ func sdistStem(fn string) (string, bool) {
 }
 
 // readWheelMetadata finds the wheel's one top-level *.dist-info directory
-// for the project of the file name and returns its METADATA, at most b.max
+// for the project of the file name and returns its METADATA, at most b.Max
 // bytes.
-func readWheelMetadata(r io.ReaderAt, size int64, filename string, b bound) (string, []byte, error) {
+func readWheelMetadata(r io.ReaderAt, size int64, filename string, b httpget.Limit) (string, []byte, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return "", nil, fmt.Errorf("not a wheel (zip): %w", err)
@@ -276,15 +268,15 @@ func readWheelMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 		return "", nil, fmt.Errorf("no %s-*.dist-info/METADATA in the wheel (it has %s)", w.Name, strings.Join(dirs, ", "))
 	}
 	what := fmt.Sprintf("%s in %s", found.Name, filename)
-	if found.UncompressedSize64 > uint64(b.max) {
-		return "", nil, b.errorFor(what)
+	if found.UncompressedSize64 > uint64(b.Max) {
+		return "", nil, b.Err(what)
 	}
 	rc, err := found.Open()
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", found.Name, err)
 	}
 	defer rc.Close()
-	data, err := readBounded(rc, int64(found.UncompressedSize64), b, what)
+	data, err := httpget.ReadBounded(rc, int64(found.UncompressedSize64), b, what)
 	if err != nil {
 		var le *LimitError
 		if !errors.As(err, &le) {
@@ -297,10 +289,10 @@ func readWheelMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 
 // readSdistMetadata returns the PKG-INFO at the top of an sdist
 // (<name>-<version>/PKG-INFO in a .tar.gz, .tgz, .tar or .zip), at most
-// b.max bytes. A .tar.gz is read as a stream up to PKG-INFO; what it
-// decompresses to on the way is bounded by b.max times 64 (a gzip bomb
+// b.Max bytes. A .tar.gz is read as a stream up to PKG-INFO; what it
+// decompresses to on the way is bounded by b.Max times 64 (a gzip bomb
 // before PKG-INFO ends there).
-func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (string, []byte, error) {
+func readSdistMetadata(r io.ReaderAt, size int64, filename string, b httpget.Limit) (string, []byte, error) {
 	isPKGINFO := func(p string) bool {
 		p = strings.TrimPrefix(p, "./")
 		top, rest, ok := strings.Cut(p, "/")
@@ -317,15 +309,15 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 			if !isPKGINFO(zf.Name) {
 				continue
 			}
-			if zf.UncompressedSize64 > uint64(b.max) {
-				return "", nil, b.errorFor(what(zf.Name))
+			if zf.UncompressedSize64 > uint64(b.Max) {
+				return "", nil, b.Err(what(zf.Name))
 			}
 			rc, err := zf.Open()
 			if err != nil {
 				return "", nil, fmt.Errorf("%s: %w", zf.Name, err)
 			}
 			defer rc.Close()
-			data, err := readBounded(rc, int64(zf.UncompressedSize64), b, what(zf.Name))
+			data, err := httpget.ReadBounded(rc, int64(zf.UncompressedSize64), b, what(zf.Name))
 			return zf.Name, data, err
 		}
 	case strings.HasSuffix(filename, ".tar.gz"), strings.HasSuffix(filename, ".tgz"), strings.HasSuffix(filename, ".tar"):
@@ -338,7 +330,7 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 			defer gz.Close()
 			src = gz
 		}
-		budget := &limitedReader{r: src, n: b.max * 64, what: what("the tar stream"), b: b}
+		budget := &limitedReader{r: src, n: b.Max * 64, what: what("the tar stream"), b: b}
 		tr := tar.NewReader(budget)
 		for {
 			h, err := tr.Next()
@@ -355,7 +347,7 @@ func readSdistMetadata(r io.ReaderAt, size int64, filename string, b bound) (str
 			if h.Typeflag != tar.TypeReg || !isPKGINFO(h.Name) {
 				continue
 			}
-			data, err := readBounded(tr, h.Size, b, what(h.Name))
+			data, err := httpget.ReadBounded(tr, h.Size, b, what(h.Name))
 			return h.Name, data, err
 		}
 	default:
@@ -370,14 +362,14 @@ type limitedReader struct {
 	r    io.Reader
 	n    int64
 	what string
-	b    bound
+	b    httpget.Limit
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
-		le := l.b.errorFor(l.what)
+		le := l.b.Err(l.what)
 		le.What = "decompressed sdist"
-		le.Limit = l.b.max * 64
+		le.Limit = l.b.Max * 64
 		return 0, le
 	}
 	if int64(len(p)) > l.n {

@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/envkit/envkit/internal/httpget"
 	"github.com/envkit/envkit/pypi/version"
 )
 
@@ -511,23 +512,4 @@ func jsonToFile(jf *jsonFile, b base) (fileWithWarning, error) {
 // Redact returns u without its user information (user, password, token),
 // for messages; from a string that is not a URL it removes anything between
 // "://" and an "@" before the path.
-func Redact(u string) string {
-	if p, err := url.Parse(u); err == nil {
-		if p.User == nil {
-			return u
-		}
-		p.User = nil
-		return p.String()
-	}
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
-			return u[:i+3] + rest[at+1:]
-		}
-	}
-	return u
-}
+func Redact(u string) string { return httpget.Redact(u) }
