@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test.sh runs all of envkit's tests on this machine: unit tests, the fuzz
-# targets' seed corpora, and the integration tests against a real buildkitd,
-# registry and docker buildx on 127.0.0.1. It installs what they need first
+# test.sh runs all of envkit's tests on this machine: go vet and
+# golangci-lint (scripts/lint.sh), unit tests, the fuzz targets' seed
+# corpora, and the integration tests against a real buildkitd, registry,
+# docker buildx and containerd on 127.0.0.1. It installs what they need first
 # (scripts/install-deps.sh; root on a fresh Debian machine).
 #
 # Extra arguments go to `go test`, e.g. scripts/test.sh -run TestDockerSteps ./integration
@@ -11,6 +12,7 @@ export PATH=$PATH:/usr/local/go/bin
 
 scripts/install-deps.sh
 go vet ./...
+scripts/lint.sh
 if [ $# -eq 0 ]; then
 	set -- ./...
 fi

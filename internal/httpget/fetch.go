@@ -202,7 +202,7 @@ func (f *Fetcher) Get(ctx context.Context, u, accept string, l Limit, decode fun
 	var data []byte
 	err := f.Retry(ctx, u, func() error {
 		var err error
-		hr, data, err = f.try(ctx, u, accept, cached, l)
+		hr, data, err = f.try(ctx, u, accept, cached, l) //nolint:bodyclose // try reads the body and closes it
 		return err
 	})
 	if err != nil {

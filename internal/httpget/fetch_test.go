@@ -320,7 +320,9 @@ func TestCache(t *testing.T) {
 // the error says how many tries were made and the last failure.
 func TestCanceledDuringBackoff(t *testing.T) {
 	s := newServer(t, map[string]func(int, http.ResponseWriter, *http.Request){
-		"/down": func(_ int, w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) },
+		"/down": func(_ int, w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	f := fast()
