@@ -157,9 +157,9 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.dir = &refFS{ctx: ctx, ref: ref, root: dir}
+	b.dir = &refFS{ctx: ctx, ref: ref, root: dir, limit: spec.DefaultMaxFileSize}
 	if env.CondaFile != "" && spec.IsLocal(env.CondaFile) {
-		if dt, err := fs.ReadFile(b.dir, path.Clean(env.CondaFile)); err == nil {
+		if dt, err := spec.ReadFile(b.dir, path.Clean(env.CondaFile), 0); err == nil {
 			b.addSourceMap(st, path.Join(dir, path.Clean(env.CondaFile)), dt)
 		}
 	}
@@ -201,7 +201,7 @@ func (b *builder) input(ctx context.Context, env *spec.Environment) (envllb.Inpu
 	if err != nil {
 		return in, err
 	}
-	mfs := &refFS{ctx: ctx, ref: mref, root: dir}
+	mfs := &refFS{ctx: ctx, ref: mref, root: dir, limit: spec.DefaultMaxFileSize}
 	df, err := fs.ReadFile(mfs, dockerfile)
 	if err != nil {
 		p := env.Pos("build.path")

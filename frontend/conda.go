@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"slices"
 	"strings"
@@ -91,7 +90,7 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 	gw := &repodata.Gateway{Client: &http.Client{Transport: tr}}
 	cs := &condaSolver{b: b, env: env, gateway: gw, transport: tr}
 	if lf := b.opts.Lockfile; lf != "" {
-		data, err := fs.ReadFile(b.dir, lf)
+		data, err := spec.ReadFile(b.dir, lf, 0)
 		if err != nil {
 			return nil, fmt.Errorf("lock file %q (relative to %s): %w", lf, b.opts.Filename, err)
 		}

@@ -77,7 +77,7 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil {
 		return nil, err
 	}
-	body, err := readFile(req.Context(), ref, file)
+	body, err := readFile(req.Context(), ref, file, 0) // bounded by the repodata Gateway's limits
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"github.com/envkit/envkit/spec"
 	"net/http"
 	"path"
 	"slices"
@@ -79,7 +80,7 @@ func (b *builder) probe(ctx context.Context, urls []string, build ocispecs.Platf
 	if err != nil {
 		return nil, err
 	}
-	data, err := readFile(ctx, ref, helper.ProbeOutputFile)
+	data, err := readFile(ctx, ref, helper.ProbeOutputFile, spec.DefaultMaxFileSize)
 	if err != nil {
 		return nil, err
 	}

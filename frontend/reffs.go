@@ -3,6 +3,8 @@ package frontend
 import (
 	"bytes"
 	"context"
+	"errors"
+	"github.com/envkit/envkit/spec"
 	"io"
 	"io/fs"
 	"path"
@@ -20,6 +22,10 @@ type refFS struct {
 	ctx  context.Context
 	ref  client.Reference
 	root string
+	// limit bounds a file read through the FS (0: none): the environment's
+	// own files (conda file, lock, Dockerfile) are read whole into memory,
+	// and a symlink's target is sized only by reading it.
+	limit int64
 }
 
 var (
@@ -64,8 +70,12 @@ func (f *refFS) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dt, err := readFile(f.ctx, f.ref, p)
+	dt, err := readFile(f.ctx, f.ref, p, f.limit)
 	if err != nil {
+		var tl *spec.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, &spec.TooLargeError{Name: name, Limit: tl.Limit}
+		}
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	return dt, nil
@@ -159,12 +169,16 @@ func (d *refDir) ReadDir(n int) ([]fs.DirEntry, error) {
 // megabytes.
 const readChunk = 4 << 20
 
-// readFile reads a whole file of a reference, in chunks of readChunk. A
-// file that fits one chunk costs one request; a larger one a stat more, to
-// size the buffer.
-func readFile(ctx context.Context, ref client.Reference, name string) ([]byte, error) {
+// readFile reads a whole file of a reference, in chunks of readChunk, and
+// fails with a *spec.TooLargeError past limit bytes (0: no limit). A file
+// that fits one chunk costs one request; a larger one a stat more, to size
+// the buffer.
+func readFile(ctx context.Context, ref client.Reference, name string, limit int64) ([]byte, error) {
 	var out []byte
 	for {
+		if limit > 0 && int64(len(out)) > limit {
+			return nil, &spec.TooLargeError{Name: name, Limit: limit}
+		}
 		b, err := ref.ReadFile(ctx, client.ReadRequest{Filename: name, Range: &client.FileRange{Offset: len(out), Length: readChunk}})
 		if err != nil {
 			return nil, err
@@ -176,6 +190,9 @@ func readFile(ctx context.Context, ref client.Reference, name string) ([]byte, e
 		}
 		out = append(out, b...)
 		if len(b) < readChunk {
+			if limit > 0 && int64(len(out)) > limit {
+				return nil, &spec.TooLargeError{Name: name, Limit: limit}
+			}
 			return out, nil
 		}
 	}

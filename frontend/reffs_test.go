@@ -3,10 +3,13 @@ package frontend
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"github.com/envkit/envkit/spec"
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/gateway/client"
@@ -70,7 +73,7 @@ func TestReadFileInChunks(t *testing.T) {
 	}
 	rfs := &refFS{ctx: context.Background(), ref: ref, root: "ctx"}
 	for name, want := range files {
-		got, err := readFile(context.Background(), ref, name)
+		got, err := readFile(context.Background(), ref, name, 0)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("readFile %s: %d bytes, %v; want %d", name, len(got), err, len(want))
 		}
@@ -88,7 +91,23 @@ func TestReadFileInChunks(t *testing.T) {
 		}
 	}
 	ref.reads = 0
-	if _, err := readFile(context.Background(), ref, "ctx/small"); err != nil || ref.reads != 1 {
+	if _, err := readFile(context.Background(), ref, "ctx/small", 0); err != nil || ref.reads != 1 {
 		t.Errorf("a small file took %d reads (%v)", ref.reads, err)
+	}
+	// A limit stops the read once passed (the environment's own files: a
+	// conda file that is a symlink to something huge is not read whole),
+	// and names the file and the limit.
+	ref.reads = 0
+	_, err := readFile(context.Background(), ref, "ctx/big", readChunk)
+	var tl *spec.TooLargeError
+	if !errors.As(err, &tl) || tl.Limit != readChunk || ref.reads > 2 {
+		t.Errorf("ctx/big under a %d-byte limit: %v after %d reads", readChunk, err, ref.reads)
+	}
+	if got, err := readFile(context.Background(), ref, "ctx/exact", 2*readChunk); err != nil || len(got) != 2*readChunk {
+		t.Errorf("a file of exactly the limit: %d bytes, %v", len(got), err)
+	}
+	limited := &refFS{ctx: context.Background(), ref: ref, root: "ctx", limit: 1 << 20}
+	if _, err := spec.ReadFile(limited, "big", 0); !errors.As(err, &tl) || !strings.Contains(err.Error(), "big") {
+		t.Errorf("spec.ReadFile over a limited refFS: %v", err)
 	}
 }
