@@ -50,7 +50,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		&cobra.Group{ID: "env", Title: "Environment commands:"},
 		&cobra.Group{ID: "conda", Title: "Conda commands:"},
 	)
-	for _, c := range []*cobra.Command{validateCmd(), hashCmd(), buildCmd()} {
+	for _, c := range []*cobra.Command{validateCmd(), hashCmd(), buildCmd(), envCmd()} {
 		c.GroupID = "env"
 		root.AddCommand(c)
 	}
