@@ -147,18 +147,22 @@ func (w *Workspace) wrap(err error, what string) error {
 	var ne net.Error
 	var oe *net.OpError
 	if errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
-		return errorf(ErrUnreachable, "workspace %s: cannot reach the registry %s (%v); is it running?", w, w.Registry, rootCause(err))
+		return errorf(ErrUnreachable, "workspace %s: cannot reach the registry %s (%s); is it running?", w, w.Registry, rootCause(err))
 	}
 	return fmt.Errorf("workspace %s: %s: %w", w, what, err)
 }
 
-// rootCause is the innermost error: "connection refused" rather than the
-// whole URL chain.
-func rootCause(err error) error {
+// rootCause is what failed on the network ("dial: connect: connection
+// refused") rather than the whole chain of URLs.
+func rootCause(err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Op + ": " + oe.Err.Error()
+	}
 	for {
 		u := errors.Unwrap(err)
 		if u == nil {
-			return err
+			return err.Error()
 		}
 		err = u
 	}
