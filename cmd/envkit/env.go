@@ -36,6 +36,9 @@ func envCmd() *cobra.Command {
 			"NAME:VERSION is an OCI artifact in REGISTRY/NAMESPACE/" + workspace.EnvironmentsRepo + "; credentials come from the docker\n" +
 			"config (docker login). References: NAME:VERSION, NAME@latest (the newest version not archived),\n" +
 			"azureml:NAME:VERSION, azureml:NAME@latest, or a hash envkit_<32 hex> (the versions with that hash).",
+		Example: "  envkit env create --file environment.yml --workspace registry.example.com/team\n" +
+			"  envkit env list --curated\n" +
+			"  envkit env show my-env@latest --json",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
