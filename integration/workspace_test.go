@@ -461,3 +461,48 @@ func TestWorkspaceAuth(t *testing.T) {
 		t.Errorf("list = %s", got)
 	}
 }
+
+// The build record of a hash (for envkit build's reuse): written, read
+// back with its lock, replaced; none for another hash.
+func TestWorkspaceBuildRecord(t *testing.T) {
+	reg := startTestRegistry(t, false)
+	ws, err := workspace.Open(reg.addr + "/envkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t)
+	h := "envkit_0123456789abcdef0123456789abcdef"
+	if _, err := ws.LookupBuild(ctx, h); !errors.Is(err, workspace.ErrNotFound) {
+		t.Fatalf("lookup before any build: %v", err)
+	}
+	img := ws.ImageRef(h)
+	if img != reg.addr+"/envkit/images:"+h {
+		t.Errorf("ImageRef = %s", img)
+	}
+	b := workspace.Build{Hash: h, Image: reg.addr + "/envkit/images@sha256:" + strings.Repeat("a", 64), Digest: "sha256:" + strings.Repeat("a", 64),
+		BaseImage: "docker.io/library/busybox:stable", BaseDigest: "sha256:" + strings.Repeat("b", 64), Lock: []byte("version: 1\npackage: []\n")}
+	if err := ws.RecordBuild(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ws.LookupBuild(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Image != b.Image || got.BaseDigest != b.BaseDigest || string(got.Lock) != string(b.Lock) || got.Created.IsZero() {
+		t.Errorf("read back %+v", got)
+	}
+	b.BaseDigest, b.Lock = "sha256:"+strings.Repeat("c", 64), nil
+	if err := ws.RecordBuild(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ws.LookupBuild(ctx, h); err != nil || got.BaseDigest != b.BaseDigest || got.Lock != nil {
+		t.Errorf("after a rebuild: %+v %v", got, err)
+	}
+	if _, err := ws.LookupBuild(ctx, "envkit_ffffffffffffffffffffffffffffffff"); !errors.Is(err, workspace.ErrNotFound) {
+		t.Errorf("another hash: %v", err)
+	}
+	reg.stop()
+	if err := ws.RecordBuild(ctx, b); !errors.Is(err, workspace.ErrUnreachable) {
+		t.Errorf("record with the registry stopped: %v", err)
+	}
+}
