@@ -19,10 +19,10 @@ import (
 	"github.com/envkit/envkit/workspace"
 )
 
-// testRegistry is a docker-registry (CNCF distribution, the stack's) of
+// wsRegistry is a docker-registry (CNCF distribution, the stack's) of
 // the test's own on 127.0.0.1, which the test may stop and start again on
 // the same port and storage; with a user, it requires basic auth.
-type testRegistry struct {
+type wsRegistry struct {
 	t    *testing.T
 	bin  string
 	cfg  string
@@ -31,15 +31,15 @@ type testRegistry struct {
 	log  string
 }
 
-// testUser and testPasswordHash are the registry's user when it requires
+// wsUser and wsPasswordHash are the registry's user when it requires
 // auth: bcrypt("envkit-secret"), as htpasswd writes it.
 const (
-	testUser         = "envkit"
-	testPassword     = "envkit-secret"
-	testPasswordHash = "$2a$05$VFIMv4ta9laNtDVlnaQsP.XAcrbqe9EceMizKpqLJkvdFwxsiGj6W"
+	wsUser         = "envkit"
+	wsPassword     = "envkit-secret"
+	wsPasswordHash = "$2a$05$VFIMv4ta9laNtDVlnaQsP.XAcrbqe9EceMizKpqLJkvdFwxsiGj6W"
 )
 
-func startTestRegistry(t *testing.T, auth bool) *testRegistry {
+func startWSRegistry(t *testing.T, auth bool) *wsRegistry {
 	t.Helper()
 	harness.SkipShort(t)
 	tools, err := stack.FindTools()
@@ -47,11 +47,11 @@ func startTestRegistry(t *testing.T, auth bool) *testRegistry {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	r := &testRegistry{t: t, bin: tools.Registry, cfg: filepath.Join(dir, "registry.yml"), addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), log: filepath.Join(dir, "registry.log")}
+	r := &wsRegistry{t: t, bin: tools.Registry, cfg: filepath.Join(dir, "registry.yml"), addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), log: filepath.Join(dir, "registry.log")}
 	authCfg := ""
 	if auth {
 		pw := filepath.Join(dir, "htpasswd")
-		if err := os.WriteFile(pw, []byte(testUser+":"+testPasswordHash+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(pw, []byte(wsUser+":"+wsPasswordHash+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		authCfg = fmt.Sprintf("auth:\n  htpasswd:\n    realm: envkit-test\n    path: %q\n", pw)
@@ -66,7 +66,7 @@ func startTestRegistry(t *testing.T, auth bool) *testRegistry {
 	return r
 }
 
-func (r *testRegistry) start() {
+func (r *wsRegistry) start() {
 	r.t.Helper()
 	log, err := os.OpenFile(r.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -95,7 +95,7 @@ func (r *testRegistry) start() {
 	}
 }
 
-func (r *testRegistry) stop() {
+func (r *wsRegistry) stop() {
 	if r.cmd == nil {
 		return
 	}
@@ -104,20 +104,20 @@ func (r *testRegistry) stop() {
 	r.cmd = nil
 }
 
-// cli runs the envkit binary with a workspace and a docker config of the test's own.
-type cli struct {
+// wsCLI runs the envkit binary with a workspace and a docker config of the test's own.
+type wsCLI struct {
 	t      *testing.T
 	bin    string
 	ws     string
 	docker string // DOCKER_CONFIG
 }
 
-func newCLI(t *testing.T, ws string) *cli {
-	return &cli{t: t, bin: envkitBinary(t), ws: ws, docker: t.TempDir()}
+func newWSCLI(t *testing.T, ws string) *wsCLI {
+	return &wsCLI{t: t, bin: envkitBinary(t), ws: ws, docker: t.TempDir()}
 }
 
 // run runs envkit args and returns stdout, stderr and the exit code.
-func (c *cli) run(args ...string) (string, string, int) {
+func (c *wsCLI) run(args ...string) (string, string, int) {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, args...)
 	cmd.Env = append(os.Environ(), workspace.EnvVar+"="+c.ws, "DOCKER_CONFIG="+c.docker)
@@ -135,7 +135,7 @@ func (c *cli) run(args ...string) (string, string, int) {
 }
 
 // ok runs envkit args, which must succeed, and returns stdout.
-func (c *cli) ok(args ...string) string {
+func (c *wsCLI) ok(args ...string) string {
 	c.t.Helper()
 	out, errs, code := c.run(args...)
 	if code != 0 {
@@ -145,7 +145,7 @@ func (c *cli) ok(args ...string) string {
 }
 
 // fails runs envkit args, which must exit 1 with msg on stderr.
-func (c *cli) fails(msg string, args ...string) {
+func (c *wsCLI) fails(msg string, args ...string) {
 	c.t.Helper()
 	out, errs, code := c.run(args...)
 	if code != 1 || !strings.Contains(errs, msg) {
@@ -153,7 +153,7 @@ func (c *cli) fails(msg string, args ...string) {
 	}
 }
 
-func (c *cli) record(args ...string) workspace.Record {
+func (c *wsCLI) record(args ...string) workspace.Record {
 	c.t.Helper()
 	var r workspace.Record
 	if err := json.Unmarshal([]byte(c.ok(append(args, "--json")...)), &r); err != nil {
@@ -162,7 +162,7 @@ func (c *cli) record(args ...string) workspace.Record {
 	return r
 }
 
-func (c *cli) records(args ...string) []workspace.Record {
+func (c *wsCLI) records(args ...string) []workspace.Record {
 	c.t.Helper()
 	var rs []workspace.Record
 	if err := json.Unmarshal([]byte(c.ok(append(args, "--json")...)), &rs); err != nil {
@@ -171,7 +171,7 @@ func (c *cli) records(args ...string) []workspace.Record {
 	return rs
 }
 
-func refsOf(rs []workspace.Record) string {
+func wsRefs(rs []workspace.Record) string {
 	var s []string
 	for _, r := range rs {
 		s = append(s, r.Name+":"+r.Version)
@@ -179,8 +179,8 @@ func refsOf(rs []workspace.Record) string {
 	return strings.Join(s, " ")
 }
 
-// writeEnv writes an environment file with a conda file beside it.
-func writeEnv(t *testing.T, dir, body, conda string) string {
+// wsWriteEnv writes an environment file with a conda file beside it.
+func wsWriteEnv(t *testing.T, dir, body, conda string) string {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -203,11 +203,11 @@ const wsConda = "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - nu
 // hashes round-trip through a real registry; versions are immutable and
 // the reserved prefixes refused.
 func TestWorkspaceRoundTrip(t *testing.T) {
-	reg := startTestRegistry(t, false)
-	c := newCLI(t, reg.addr+"/team/envkit")
+	reg := startWSRegistry(t, false)
+	c := newWSCLI(t, reg.addr+"/team/envkit")
 	dir := t.TempDir()
-	a := writeEnv(t, filepath.Join(dir, "a"), "name: my-env\ndescription: first\ntags: {team: vision}\nimage: busybox:stable\nconda_file: conda.yml\n", wsConda)
-	b := writeEnv(t, filepath.Join(dir, "b"), "name: my-env\nimage: busybox:stable\ndocker_steps: RUN echo b\n", "")
+	a := wsWriteEnv(t, filepath.Join(dir, "a"), "name: my-env\ndescription: first\ntags: {team: vision}\nimage: busybox:stable\nconda_file: conda.yml\n", wsConda)
+	b := wsWriteEnv(t, filepath.Join(dir, "b"), "name: my-env\nimage: busybox:stable\ndocker_steps: RUN echo b\n", "")
 	hashA := strings.TrimSpace(c.ok("hash", a))
 	hashB := strings.TrimSpace(c.ok("hash", b))
 
@@ -230,7 +230,7 @@ func TestWorkspaceRoundTrip(t *testing.T) {
 	if r := c.record("env", "show", "my-env:1"); r.Hash != hashA {
 		t.Errorf("a refused create changed my-env:1: %+v", r)
 	}
-	a2 := writeEnv(t, filepath.Join(dir, "a2"), "name: my-env\ndescription: second\nimage: busybox:stable\nconda_file: conda.yml\n", wsConda)
+	a2 := wsWriteEnv(t, filepath.Join(dir, "a2"), "name: my-env\ndescription: second\nimage: busybox:stable\nconda_file: conda.yml\n", wsConda)
 	if r := c.record("env", "create", "--file", a2, "--version", "1"); r.Description != "second" || !r.Created.Equal(r1.Created) || r.Hash != hashA {
 		t.Errorf("the same definition again = %+v, want description second and created %v", r, r1.Created)
 	}
@@ -252,7 +252,7 @@ func TestWorkspaceRoundTrip(t *testing.T) {
 	if r := c.record("env", "show", "azureml:other:2024:01"); r.Name != "other" || r.Version != "2024:01" || r.Hash != hashA {
 		t.Errorf("azureml:other:2024:01 = %+v", r)
 	}
-	if got := refsOf(c.records("env", "list")); got != "my-env:1 my-env:2 my-env:10 my-env:1.5-beta my-env:11 other:2024:01" {
+	if got := wsRefs(c.records("env", "list")); got != "my-env:1 my-env:2 my-env:10 my-env:1.5-beta my-env:11 other:2024:01" {
 		t.Errorf("list = %s", got)
 	}
 
@@ -264,11 +264,11 @@ func TestWorkspaceRoundTrip(t *testing.T) {
 	if r := c.record("env", "show", "my-env:11"); !r.Archived || r.Hash != hashA {
 		t.Errorf("archived my-env:11 = %+v", r)
 	}
-	if got := refsOf(c.records("env", "list")); strings.Contains(got, "my-env:11") {
+	if got := wsRefs(c.records("env", "list")); strings.Contains(got, "my-env:11") {
 		t.Errorf("list shows an archived version: %s", got)
 	}
 	all := c.records("env", "list", "--include-archived")
-	if got := refsOf(all); !strings.Contains(got, "my-env:11") {
+	if got := wsRefs(all); !strings.Contains(got, "my-env:11") {
 		t.Errorf("list --include-archived = %s", got)
 	}
 	text := c.ok("env", "list", "--include-archived")
@@ -281,7 +281,7 @@ func TestWorkspaceRoundTrip(t *testing.T) {
 	}
 
 	// A hash names every version with it.
-	if got := refsOf(c.records("env", "show", hashA)); got != "my-env:1 my-env:11 other:2024:01" {
+	if got := wsRefs(c.records("env", "show", hashA)); got != "my-env:1 my-env:11 other:2024:01" {
 		t.Errorf("show %s = %s", hashA, got)
 	}
 
@@ -310,14 +310,14 @@ func TestWorkspaceRoundTrip(t *testing.T) {
 	if len(def.Files) != 2 || def.EnvFile != "environment.yml" || def.Files[1].Path != "conda.yml" || string(def.Files[1].Data) != string(conda) {
 		t.Errorf("stored definition of my-env:1: %+v", def.Files)
 	}
-	m := registryManifest(t, reg.addr, "team/envkit/environments", tagsOf(t, reg.addr, "team/envkit/environments")[0])
+	m := wsRegistryManifest(t, reg.addr, "team/envkit/environments", wsTags(t, reg.addr, "team/envkit/environments")[0])
 	if m.ArtifactType != workspace.ArtifactType || m.Config.MediaType != workspace.ConfigMediaType || len(m.Layers) == 0 ||
 		m.Layers[0].Annotations["org.opencontainers.image.title"] == "" {
 		t.Errorf("stored manifest: %+v", m)
 	}
 }
 
-func tagsOf(t *testing.T, addr, repo string) []string {
+func wsTags(t *testing.T, addr, repo string) []string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/v2/" + repo + "/tags/list")
 	if err != nil {
@@ -331,7 +331,7 @@ func tagsOf(t *testing.T, addr, repo string) []string {
 	return l.Tags
 }
 
-type manifest struct {
+type wsManifest struct {
 	MediaType    string `json:"mediaType"`
 	ArtifactType string `json:"artifactType"`
 	Config       struct {
@@ -343,7 +343,7 @@ type manifest struct {
 	} `json:"layers"`
 }
 
-func registryManifest(t *testing.T, addr, repo, tag string) manifest {
+func wsRegistryManifest(t *testing.T, addr, repo, tag string) wsManifest {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v2/"+repo+"/manifests/"+tag, nil)
 	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
@@ -352,7 +352,7 @@ func registryManifest(t *testing.T, addr, repo, tag string) manifest {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var m manifest
+	var m wsManifest
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 		t.Fatal(err)
 	}
@@ -362,13 +362,13 @@ func registryManifest(t *testing.T, addr, repo, tag string) manifest {
 // The curated catalog needs no registry: list, show by name, clone; the
 // clone registers as a user environment with the curated one's hash.
 func TestWorkspaceCurated(t *testing.T) {
-	reg := startTestRegistry(t, false)
-	c := newCLI(t, reg.addr+"/envkit")
+	reg := startWSRegistry(t, false)
+	c := newWSCLI(t, reg.addr+"/envkit")
 	cur := c.records("env", "list", "--curated")
 	if len(cur) < 3 {
 		t.Fatalf("%d curated environments", len(cur))
 	}
-	names := refsOf(cur)
+	names := wsRefs(cur)
 	for _, want := range []string{"AzureML-minimal-", "AzureML-sklearn-", "AzureML-pytorch-"} {
 		if !strings.Contains(names, want) {
 			t.Errorf("curated list %s has no %s*", names, want)
@@ -395,7 +395,7 @@ func TestWorkspaceCurated(t *testing.T) {
 	if created.Name != "my-sklearn" || created.Version != "1" || created.Kind != "system-managed" {
 		t.Errorf("the clone registered as %+v", created)
 	}
-	if got := refsOf(c.records("env", "show", r.Hash)); got != sk+":1 my-sklearn:1" {
+	if got := wsRefs(c.records("env", "show", r.Hash)); got != sk+":1 my-sklearn:1" {
 		t.Errorf("show %s = %s", r.Hash, got)
 	}
 	c.fails("not empty", "env", "clone", sk, "again", "--dir", dir)
@@ -405,11 +405,11 @@ func TestWorkspaceCurated(t *testing.T) {
 // a clear message, and once it is back the workspace holds exactly what it
 // held before (the failed create left no version behind).
 func TestWorkspaceRegistryStopped(t *testing.T) {
-	reg := startTestRegistry(t, false)
-	c := newCLI(t, reg.addr+"/envkit")
-	f := writeEnv(t, t.TempDir(), "name: svc\nimage: busybox:stable\n", "")
+	reg := startWSRegistry(t, false)
+	c := newWSCLI(t, reg.addr+"/envkit")
+	f := wsWriteEnv(t, t.TempDir(), "name: svc\nimage: busybox:stable\n", "")
 	c.ok("env", "create", "--file", f)
-	before := tagsOf(t, reg.addr, "envkit/environments")
+	before := wsTags(t, reg.addr, "envkit/environments")
 
 	reg.stop()
 	for _, args := range [][]string{
@@ -423,10 +423,10 @@ func TestWorkspaceRegistryStopped(t *testing.T) {
 	}
 
 	reg.start()
-	if after := tagsOf(t, reg.addr, "envkit/environments"); strings.Join(after, " ") != strings.Join(before, " ") {
+	if after := wsTags(t, reg.addr, "envkit/environments"); strings.Join(after, " ") != strings.Join(before, " ") {
 		t.Errorf("tags before the failed creates %v, after %v", before, after)
 	}
-	if got := refsOf(c.records("env", "list", "--include-archived")); got != "svc:1" {
+	if got := wsRefs(c.records("env", "list", "--include-archived")); got != "svc:1" {
 		t.Errorf("list after the registry is back = %s", got)
 	}
 	if r := c.record("env", "show", "svc:1"); r.Archived {
@@ -440,9 +440,9 @@ func TestWorkspaceRegistryStopped(t *testing.T) {
 // Credentials come from the docker config; a registry that refuses them
 // gives a clear error that says how to log in.
 func TestWorkspaceAuth(t *testing.T) {
-	reg := startTestRegistry(t, true)
-	c := newCLI(t, reg.addr+"/envkit")
-	f := writeEnv(t, t.TempDir(), "name: secure\nimage: busybox:stable\n", "")
+	reg := startWSRegistry(t, true)
+	c := newWSCLI(t, reg.addr+"/envkit")
+	f := wsWriteEnv(t, t.TempDir(), "name: secure\nimage: busybox:stable\n", "")
 	login := func(user, password string) {
 		cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.addr, base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
 		if err := os.WriteFile(filepath.Join(c.docker, "config.json"), []byte(cfg), 0o600); err != nil {
@@ -451,13 +451,13 @@ func TestWorkspaceAuth(t *testing.T) {
 	}
 	c.fails("the registry refused the credentials", "env", "list")
 	c.fails("docker login "+reg.addr, "env", "create", "--file", f)
-	login(testUser, "wrong")
+	login(wsUser, "wrong")
 	c.fails("the registry refused the credentials", "env", "create", "--file", f)
-	login(testUser, testPassword)
+	login(wsUser, wsPassword)
 	if out := c.ok("env", "create", "--file", f); out != "secure:1\n" {
 		t.Errorf("create with credentials printed %q", out)
 	}
-	if got := refsOf(c.records("env", "list")); got != "secure:1" {
+	if got := wsRefs(c.records("env", "list")); got != "secure:1" {
 		t.Errorf("list = %s", got)
 	}
 }
@@ -465,7 +465,7 @@ func TestWorkspaceAuth(t *testing.T) {
 // The build record of a hash (for envkit build's reuse): written, read
 // back with its lock, replaced; none for another hash.
 func TestWorkspaceBuildRecord(t *testing.T) {
-	reg := startTestRegistry(t, false)
+	reg := startWSRegistry(t, false)
 	ws, err := workspace.Open(reg.addr + "/envkit")
 	if err != nil {
 		t.Fatal(err)
@@ -504,5 +504,55 @@ func TestWorkspaceBuildRecord(t *testing.T) {
 	reg.stop()
 	if err := ws.RecordBuild(ctx, b); !errors.Is(err, workspace.ErrUnreachable) {
 		t.Errorf("record with the registry stopped: %v", err)
+	}
+}
+
+// A build-context environment registers with its context (.dockerignore
+// applied); Lookup gives files that hash as the original and write out
+// as a directory envkit builds from.
+func TestWorkspaceBuildContext(t *testing.T) {
+	reg := startWSRegistry(t, false)
+	c := newWSCLI(t, reg.addr+"/envkit")
+	dir := t.TempDir()
+	f := wsWriteEnv(t, dir, "name: ctx\nbuild:\n  path: docker\n", "")
+	for p, data := range map[string]string{"docker/Dockerfile": "FROM busybox\nCOPY . /app\n", "docker/app/main.py": "print(1)\n", "docker/.dockerignore": "*.log\n", "docker/debug.log": "x\n"} {
+		wsWriteFile(t, filepath.Join(dir, p), data)
+	}
+	want := strings.TrimSpace(c.ok("hash", f))
+	r := c.record("env", "create", "--file", f)
+	if r.Hash != want || r.Kind != "user-managed" {
+		t.Fatalf("registered %+v, envkit hash says %s", r, want)
+	}
+	ws, err := workspace.Open(c.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := ws.Lookup(ctxFor(t), workspace.Ref{Name: "ctx", Latest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	file, err := def.WriteFiles(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(c.ok("hash", file)); got != want {
+		t.Errorf("the looked-up files hash to %s, want %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(out, "docker", "debug.log")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an ignored file was stored: %v", err)
+	}
+	// Another context under the same version is another definition.
+	wsWriteFile(t, filepath.Join(dir, "docker/app/main.py"), "print(2)\n")
+	c.fails("version 1 of ctx exists with another definition", "env", "create", "--file", f, "--version", "1")
+}
+
+func wsWriteFile(t *testing.T, p, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

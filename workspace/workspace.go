@@ -32,7 +32,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/spec"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -143,7 +142,7 @@ func (w *Workspace) Create(ctx context.Context, file string, opt CreateOptions) 
 	if err != nil {
 		return Created{}, err
 	}
-	env, err := def.Environment()
+	env, h, err := def.hash()
 	if err != nil {
 		return Created{}, err
 	}
@@ -161,11 +160,7 @@ func (w *Workspace) Create(ctx context.Context, file string, opt CreateOptions) 
 		return Created{}, errorf(ErrReserved, "name %q: names starting with %s are reserved for curated environments; to change a curated environment, `envkit env clone` it under a new name",
 			nm, strings.Join(reservedPrefixes, " or "))
 	}
-	h, err := hash.Compute(env, nil)
-	if err != nil {
-		return Created{}, err
-	}
-	def.Name, def.Hash, def.Kind = nm, hash.Short(h), env.Kind()
+	def.Name, def.Hash, def.Kind = nm, h, env.Kind()
 	def.Description = env.Description
 	def.Tags = map[string]string{}
 	for _, kv := range env.Tags {
@@ -216,8 +211,8 @@ func (w *Workspace) Create(ctx context.Context, file string, opt CreateOptions) 
 	return Created{Record: def.Record}, nil
 }
 
-// ReadDefinition reads an environment file and the conda file it refers
-// to. Environments with a local build context cannot be registered yet.
+// ReadDefinition reads an environment file, the conda file it refers to
+// and a local build context (as Docker sends it: .dockerignore applied).
 func ReadDefinition(file string) (*Definition, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -228,11 +223,21 @@ func ReadDefinition(file string) (*Definition, error) {
 	if err != nil {
 		return nil, err
 	}
-	if env.Build != nil && !env.Build.IsRemote() {
-		return nil, fmt.Errorf("%s: build: a local Docker build context cannot be registered yet; use image: with docker_steps and conda_file", file)
-	}
 	base := filepath.Base(file)
 	def := &Definition{EnvFile: base, Files: []File{{Path: base, Mode: 0o644, Data: data}}}
+	if b := env.Build; b != nil && !b.IsRemote() {
+		def.ContextPath = path.Clean(strings.ReplaceAll(b.Path, `\`, "/"))
+		if !spec.IsLocal(def.ContextPath) {
+			return nil, fmt.Errorf("%s: build.path %q is outside the environment file's directory; a registered definition keeps its files together", file, b.Path)
+		}
+		ctx, err := fs.Sub(os.DirFS(dir), def.ContextPath)
+		if err != nil {
+			return nil, err
+		}
+		if def.Context, err = readContext(ctx, path.Clean(b.Dockerfile)); err != nil {
+			return nil, fmt.Errorf("%s: build context %q: %w", file, b.Path, err)
+		}
+	}
 	if env.CondaFile != "" {
 		p := path.Clean(strings.ReplaceAll(env.CondaFile, `\`, "/"))
 		if !spec.IsLocal(p) {
@@ -260,6 +265,18 @@ func (w *Workspace) put(ctx context.Context, def *Definition) error {
 			return err
 		}
 		d.Annotations = map[string]string{ocispec.AnnotationTitle: f.Path, annMode: strconv.FormatUint(uint64(f.Mode.Perm()), 8)}
+		m.Layers = append(m.Layers, d)
+	}
+	if def.ContextPath != "" {
+		t, err := contextTar(def.Context)
+		if err != nil {
+			return err
+		}
+		d, err := w.envs.putBlob(ctx, t, ContextMediaType)
+		if err != nil {
+			return err
+		}
+		d.Annotations = map[string]string{ocispec.AnnotationTitle: def.ContextPath}
 		m.Layers = append(m.Layers, d)
 	}
 	cfg, err := json.Marshal(def.Record)
@@ -347,6 +364,13 @@ func (w *Workspace) definition(ctx context.Context, nm, version string) (*Defini
 		data, err := w.envs.blob(ctx, l.Digest)
 		if err != nil {
 			return nil, err
+		}
+		if l.MediaType == ContextMediaType {
+			def.ContextPath = l.Annotations[ocispec.AnnotationTitle]
+			if def.Context, err = untarContext(data); err != nil {
+				return nil, fmt.Errorf("%s:%s in workspace %s: %w", nm, version, w, err)
+			}
+			continue
 		}
 		mode, err := strconv.ParseUint(l.Annotations[annMode], 8, 32)
 		if err != nil {
@@ -500,16 +524,12 @@ func (w *Workspace) Lookup(ctx context.Context, ref Ref) (*Definition, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, err := def.Environment()
+	_, h, err := def.hash()
 	if err != nil {
 		return nil, fmt.Errorf("%s: the stored definition: %w", def.Ref(), err)
 	}
-	h, err := hash.Compute(env, nil)
-	if err != nil {
-		return nil, err
-	}
-	if hash.Short(h) != def.Hash {
-		return nil, fmt.Errorf("%s: the stored files hash to %s, the record says %s", def.Ref(), hash.Short(h), def.Hash)
+	if h != def.Hash {
+		return nil, fmt.Errorf("%s: the stored files hash to %s, the record says %s", def.Ref(), h, def.Hash)
 	}
 	return def, nil
 }
