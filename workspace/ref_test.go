@@ -30,10 +30,7 @@ func TestParseRef(t *testing.T) {
 		if got != c.want {
 			t.Errorf("ParseRef(%q) = %+v, want %+v", c.in, got, c.want)
 		}
-		back := c.in
-		if strings.HasPrefix(back, "azureml:") {
-			back = back[len("azureml:"):]
-		}
+		back := strings.TrimPrefix(c.in, "azureml:")
 		if got.String() != back {
 			t.Errorf("ParseRef(%q).String() = %q", c.in, got.String())
 		}

@@ -99,6 +99,3 @@ func slug(s string, max int) string {
 	}
 	return string(b)
 }
-
-// isInteger reports whether a version is a plain non-negative integer.
-func isInteger(v string) bool { return integerRE.MatchString(v) }
