@@ -140,3 +140,14 @@ func TestIsReserved(t *testing.T) {
 		}
 	}
 }
+
+func TestTagPrefix(t *testing.T) {
+	for _, nv := range [][2]string{{"my-env", "1"}, {"my env", "2024:01"}, {strings.Repeat("n", 255), "7"}, {".x", "1"}} {
+		if tag := tagFor(nv[0], nv[1]); !strings.HasPrefix(tag, tagPrefix(nv[0])) {
+			t.Errorf("tagFor(%q, %q) = %q does not start with tagPrefix %q", nv[0], nv[1], tag, tagPrefix(nv[0]))
+		}
+	}
+	if strings.HasPrefix(tagFor("my-env-2", "1"), tagPrefix("my-env")) {
+		t.Error("my-env-2's tags start as my-env's")
+	}
+}

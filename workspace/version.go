@@ -81,8 +81,12 @@ func latest(rs []Record) (Record, bool) {
 // and 24 hex digits of sha256(name NUL version), which makes it unique.
 func tagFor(name, version string) string {
 	sum := sha256.Sum256([]byte(name + "\x00" + version))
-	return slug(name, 64) + "." + slug(version, 32) + "-" + hex.EncodeToString(sum[:12])
+	return tagPrefix(name) + slug(version, 32) + "-" + hex.EncodeToString(sum[:12])
 }
+
+// tagPrefix starts the tags of every version of name (and maybe of other
+// names with the same readable part, which the records tell apart).
+func tagPrefix(name string) string { return slug(name, 64) + "." }
 
 func slug(s string, max int) string {
 	b := []byte(s)

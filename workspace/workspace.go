@@ -384,6 +384,12 @@ func (w *Workspace) definition(ctx context.Context, nm, version string) (*Defini
 // all reads every registered version (archived ones included), sorted as
 // list prints them. Manifests that are not envkit environments are skipped.
 func (w *Workspace) all(ctx context.Context) ([]Record, error) {
+	return w.records(ctx, "")
+}
+
+// records reads the versions whose tags start with prefix (all for ""),
+// eight manifests at a time.
+func (w *Workspace) records(ctx context.Context, prefix string) ([]Record, error) {
 	tags, err := w.envs.tags(ctx)
 	if err != nil {
 		return nil, err
@@ -393,6 +399,9 @@ func (w *Workspace) all(ctx context.Context) ([]Record, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, t := range tags {
+		if !strings.HasPrefix(t, prefix) {
+			continue
+		}
 		g.Go(func() error {
 			m, err := w.envs.manifest(gctx, t)
 			if errors.Is(err, ErrNotFound) { // deleted since the listing
@@ -417,9 +426,10 @@ func (w *Workspace) all(ctx context.Context) ([]Record, error) {
 	return out, nil
 }
 
-// versions are NAME's registered versions, archived ones included.
+// versions are NAME's registered versions, archived ones included. Only
+// the tags that start as NAME's do are read (tagPrefix).
 func (w *Workspace) versions(ctx context.Context, nm string) ([]Record, error) {
-	all, err := w.all(ctx)
+	all, err := w.records(ctx, tagPrefix(nm))
 	if err != nil {
 		return nil, err
 	}
