@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,7 +24,7 @@ import (
 // the test's own on 127.0.0.1, which the test may stop and start again on
 // the same port and storage; with a user, it requires basic auth.
 type wsRegistry struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	cfg  string
 	addr string
@@ -39,7 +40,7 @@ const (
 	wsPasswordHash = "$2a$05$VFIMv4ta9laNtDVlnaQsP.XAcrbqe9EceMizKpqLJkvdFwxsiGj6W"
 )
 
-func startWSRegistry(t *testing.T, auth bool) *wsRegistry {
+func startWSRegistry(t testing.TB, auth bool) *wsRegistry {
 	t.Helper()
 	harness.SkipShort(t)
 	tools, err := stack.FindTools()
@@ -47,7 +48,7 @@ func startWSRegistry(t *testing.T, auth bool) *wsRegistry {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	r := &wsRegistry{t: t, bin: tools.Registry, cfg: filepath.Join(dir, "registry.yml"), addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), log: filepath.Join(dir, "registry.log")}
+	r := &wsRegistry{t: t, bin: tools.Registry, cfg: filepath.Join(dir, "registry.yml"), addr: "127.0.0.1:" + strconv.Itoa(wsFreePort(t)), log: filepath.Join(dir, "registry.log")}
 	authCfg := ""
 	if auth {
 		pw := filepath.Join(dir, "htpasswd")
@@ -505,6 +506,20 @@ func TestWorkspaceBuildRecord(t *testing.T) {
 	if err := ws.RecordBuild(ctx, b); !errors.Is(err, workspace.ErrUnreachable) {
 		t.Errorf("record with the registry stopped: %v", err)
 	}
+	// A Workspace whose first contact failed works once the registry is back.
+	ws2, err := workspace.Open(reg.addr + "/envkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws2.LookupBuild(ctx, h); !errors.Is(err, workspace.ErrUnreachable) {
+		t.Errorf("lookup with the registry stopped: %v", err)
+	}
+	reg.start()
+	for _, w := range []*workspace.Workspace{ws, ws2} {
+		if got, err := w.LookupBuild(ctx, h); err != nil || got.BaseDigest != b.BaseDigest {
+			t.Errorf("lookup after the registry is back: %+v %v", got, err)
+		}
+	}
 }
 
 // A build-context environment registers with its context (.dockerignore
@@ -554,5 +569,43 @@ func wsWriteFile(t *testing.T, p, data string) {
 	}
 	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func wsFreePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// BenchmarkWorkspaceList lists a workspace of 100 versions (of 10 names):
+// one tag listing and 100 manifests, 8 at a time; no blob is read.
+func BenchmarkWorkspaceList(b *testing.B) {
+	reg := startWSRegistry(b, false)
+	ws, err := workspace.Open(reg.addr + "/envkit")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := ctxFor(b)
+	dir := b.TempDir()
+	for i := range 10 {
+		f := filepath.Join(dir, strconv.Itoa(i)+".yml")
+		if err := os.WriteFile(f, []byte(fmt.Sprintf("name: env-%d\nimage: busybox:stable\n", i)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		for range 10 {
+			if _, err := ws.Create(ctx, f, workspace.CreateOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for b.Loop() {
+		rs, err := ws.List(ctx, workspace.ListOptions{})
+		if err != nil || len(rs) != 100 {
+			b.Fatalf("%d versions, %v", len(rs), err)
+		}
 	}
 }

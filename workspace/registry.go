@@ -37,7 +37,35 @@ type repo struct {
 }
 
 func (r *repo) opts(ctx context.Context) []remote.Option {
-	return append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(r.ws.keychain)}, r.ws.extra...)
+	puller, pusher := r.ws.clients()
+	return []remote.Option{remote.WithContext(ctx), remote.Reuse(puller), remote.Reuse(pusher)}
+}
+
+// clients are the workspace's puller and pusher, shared by its requests so
+// that the registry is pinged and the credentials exchanged once per
+// repository, not once per request.
+func (w *Workspace) clients() (*remote.Puller, *remote.Pusher) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.puller == nil {
+		opts := append([]remote.Option{remote.WithAuthFromKeychain(w.keychain)}, w.extra...)
+		var err error
+		if w.puller, err = remote.NewPuller(opts...); err != nil {
+			panic(err) // only options that cannot fail are given
+		}
+		if w.pusher, err = remote.NewPusher(opts...); err != nil {
+			panic(err)
+		}
+	}
+	return w.puller, w.pusher
+}
+
+// resetClients drops the puller and pusher, which keep the error of a
+// failed first contact: the next request contacts the registry again.
+func (w *Workspace) resetClients() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.puller, w.pusher = nil, nil
 }
 
 // manifest fetches the manifest tagged tag; ErrNotFound when there is none.
@@ -123,6 +151,7 @@ func (w *Workspace) wrap(err error, what string) error {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		w.resetClients()
 		return err
 	}
 	var te *transport.Error
@@ -131,6 +160,7 @@ func (w *Workspace) wrap(err error, what string) error {
 		case te.StatusCode == http.StatusNotFound:
 			return errorf(ErrNotFound, "%s: not found", what)
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden:
+			w.resetClients()
 			return errorf(ErrAuth, "workspace %s: the registry refused the credentials (%s: %s); log in with `docker login %s` (envkit reads the docker config's credentials)",
 				w, what, http.StatusText(te.StatusCode), w.Registry)
 		}
@@ -146,6 +176,7 @@ func (w *Workspace) wrap(err error, what string) error {
 	}
 	var ne net.Error
 	var oe *net.OpError
+	w.resetClients()
 	if errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 		return errorf(ErrUnreachable, "workspace %s: cannot reach the registry %s (%s); is it running?", w, w.Registry, rootCause(err))
 	}

@@ -82,6 +82,10 @@ type Workspace struct {
 	keychain authn.Keychain
 	extra    []remote.Option
 	now      func() time.Time
+
+	mu     sync.Mutex
+	puller *remote.Puller
+	pusher *remote.Pusher
 }
 
 // Option configures Open.
