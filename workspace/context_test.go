@@ -111,3 +111,18 @@ func TestWriteFilesStaysInside(t *testing.T) {
 		t.Error("a file written above the directory")
 	}
 }
+
+// A definition is read inside its directory: a conda file that is a
+// symlink leading out of it is refused, as the CLI's other commands refuse it.
+func TestReadDefinitionConfined(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "env")
+	write(t, filepath.Join(top, "outside.yml"), "dependencies: [python]\n", 0o644)
+	write(t, filepath.Join(dir, "environment.yml"), "name: x\nimage: busybox\nconda_file: conda.yml\n", 0o644)
+	if err := os.Symlink("../outside.yml", filepath.Join(dir, "conda.yml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDefinition(filepath.Join(dir, "environment.yml")); err == nil {
+		t.Error("a conda file outside the directory was read")
+	}
+}

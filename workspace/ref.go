@@ -18,6 +18,9 @@ type Ref struct {
 
 var hashRE = regexp.MustCompile(`^envkit_[0-9a-f]{32}$`)
 
+// nameRE is Azure ML's rule for environment names (as spec's).
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
 // IsHash reports whether s is an environment hash in its printed form.
 func IsHash(s string) bool { return hashRE.MatchString(s) }
 
@@ -74,8 +77,8 @@ func checkName(name string) error {
 		return fmt.Errorf("empty name")
 	case len(name) > maxNameLength:
 		return fmt.Errorf("name is %d characters long, more than %d", len(name), maxNameLength)
-	case strings.ContainsAny(name, ":@/ \t\n"):
-		return fmt.Errorf("name %q contains one of ':', '@', '/' or white space", name)
+	case !nameRE.MatchString(name):
+		return fmt.Errorf("name %q: a name has letters, digits, '-', '_' and '.', and starts with a letter or digit (as Azure ML's)", name)
 	}
 	return nil
 }

@@ -44,7 +44,9 @@ func TestParseRef(t *testing.T) {
 		{"azureml:", "want NAME:VERSION"},
 		{"envkit_0123", "32 lowercase hex"},
 		{"envkit_0123456789ABCDEF0123456789ABCDEF", "32 lowercase hex"},
-		{"a b:1", "white space"},
+		{"a b:1", "a name has letters, digits"},
+		{"-x:1", "starts with a letter or digit"},
+		{"a/b:1", "a name has letters, digits"},
 		{strings.Repeat("n", 256) + ":1", "more than 255"},
 	} {
 		_, err := ParseRef(c.in)

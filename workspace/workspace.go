@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -32,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envkit/envkit/internal/rootfs"
 	"github.com/envkit/envkit/spec"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -218,25 +218,29 @@ func (w *Workspace) Create(ctx context.Context, file string, opt CreateOptions) 
 // ReadDefinition reads an environment file, the conda file it refers to
 // and a local build context (as Docker sends it: .dockerignore applied).
 func ReadDefinition(file string) (*Definition, error) {
-	data, err := os.ReadFile(file)
+	dir, err := rootfs.Open(filepath.Dir(file))
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(file)
-	env, err := spec.Load(file, data, os.DirFS(dir))
-	if err != nil {
-		return nil, err
-	}
+	defer dir.Close()
 	base := filepath.Base(file)
+	data, err := spec.ReadFile(dir, base, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	env, err := spec.Load(file, data, dir)
+	if err != nil {
+		return nil, err
+	}
 	def := &Definition{EnvFile: base, Files: []File{{Path: base, Mode: 0o644, Data: data}}}
 	if b := env.Build; b != nil && !b.IsRemote() {
 		def.ContextPath = path.Clean(strings.ReplaceAll(b.Path, `\`, "/"))
 		if !spec.IsLocal(def.ContextPath) {
 			return nil, fmt.Errorf("%s: build.path %q is outside the environment file's directory; a registered definition keeps its files together", file, b.Path)
 		}
-		ctx, err := fs.Sub(os.DirFS(dir), def.ContextPath)
+		ctx, err := dir.Sub(def.ContextPath)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: build context %q: %w", file, b.Path, err)
 		}
 		if def.Context, err = readContext(ctx, path.Clean(b.Dockerfile)); err != nil {
 			return nil, fmt.Errorf("%s: build context %q: %w", file, b.Path, err)
@@ -248,9 +252,9 @@ func ReadDefinition(file string) (*Definition, error) {
 			return nil, fmt.Errorf("%s: conda_file %q is outside the environment file's directory; a registered definition keeps its files together", file, env.CondaFile)
 		}
 		if p != base {
-			cd, err := fs.ReadFile(os.DirFS(dir), p)
+			cd, err := spec.ReadFile(dir, p, 0)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s: conda_file %q: %w", file, env.CondaFile, err)
 			}
 			def.Files = append(def.Files, File{Path: p, Mode: 0o644, Data: cd})
 		}
