@@ -18,6 +18,7 @@ import (
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/stack"
 	"github.com/envkit/envkit/workspace"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // wsRegistry is a docker-registry (CNCF distribution, the stack's) of
@@ -30,6 +31,8 @@ type wsRegistry struct {
 	addr string
 	cmd  *exec.Cmd
 	log  string
+	// storage is the registry's filesystem storage root.
+	storage string
 }
 
 // wsUser and wsPasswordHash are the registry's user when it requires
@@ -59,6 +62,7 @@ func startWSRegistry(t testing.TB, auth bool) *wsRegistry {
 	}
 	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %q\n  delete:\n    enabled: true\nhttp:\n  addr: %q\n%s",
 		filepath.Join(dir, "storage"), r.addr, authCfg)
+	r.storage = filepath.Join(dir, "storage")
 	if err := os.WriteFile(r.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -607,5 +611,67 @@ func BenchmarkWorkspaceList(b *testing.B) {
 		if err != nil || len(rs) != 100 {
 			b.Fatalf("%d versions, %v", len(rs), err)
 		}
+	}
+}
+
+// stopBeforeManifest stops the registry when a manifest is about to be
+// written: the blobs of a create are in, its tag is not.
+type stopBeforeManifest struct {
+	reg     *wsRegistry
+	stopped bool
+}
+
+func (s *stopBeforeManifest) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") && !s.stopped {
+		s.stopped = true
+		s.reg.stop()
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// The registry stops in the middle of a create, after its blobs and before
+// its manifest: the create fails as unreachable, and once the registry is
+// back the version does not exist and the next create takes its number.
+func TestWorkspaceStoppedMidCreate(t *testing.T) {
+	reg := startWSRegistry(t, false)
+	ctx := ctxFor(t)
+	f := wsWriteEnv(t, t.TempDir(), "name: mid\nimage: busybox:stable\nconda_file: conda.yml\n", wsConda)
+	ok, err := workspace.Open(reg.addr + "/envkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ok.Create(ctx, f, workspace.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	blobs := &harness.Registry{Storage: reg.storage}
+	before, err := blobs.BlobBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &stopBeforeManifest{reg: reg}
+	ws, err := workspace.Open(reg.addr+"/envkit", workspace.WithRemoteOptions(remote.WithTransport(rt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ws.Create(ctx, f, workspace.CreateOptions{Version: "2"})
+	if !rt.stopped || !errors.Is(err, workspace.ErrUnreachable) {
+		t.Fatalf("create with the registry stopped before its manifest: stopped %v, %v", rt.stopped, err)
+	}
+	after, err := blobs.BlobBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := after.Since(before); n == 0 {
+		t.Error("no blob was written before the registry stopped: the create did not stop mid-way")
+	}
+	reg.start()
+	if got := strings.Join(wsTags(t, reg.addr, "envkit/environments"), " "); strings.Count(got, "mid.") != 1 || !strings.Contains(got, "mid.1-") {
+		t.Errorf("tags after the interrupted create: %s", got)
+	}
+	if _, err := ok.Resolve(ctx, workspace.Ref{Name: "mid", Version: "2"}); !errors.Is(err, workspace.ErrNotFound) {
+		t.Errorf("mid:2 after the interrupted create: %v", err)
+	}
+	if r, err := ok.Create(ctx, f, workspace.CreateOptions{}); err != nil || r.Version != "2" || r.Existed {
+		t.Errorf("the next create: %+v %v", r, err)
 	}
 }
