@@ -39,7 +39,9 @@ type File struct {
 
 // Definition is a registered or curated version with the files that define
 // it: the environment file, the conda file it refers to, and a local build
-// context's entries.
+// context's entries. The Record's name and version are the version's, which
+// create's --name and --version may have set: the file's name: and
+// version: (absent in curated files) are not authoritative.
 type Definition struct {
 	Record
 	// EnvFile is the environment file's path among Files.
