@@ -26,10 +26,10 @@ func main() {
 // newRoot is the one place that defines envkit's commands. Each command's
 // file has its constructor (flags, help, example) beside the code it runs.
 //
-// Commands group by what they act on. The workspace commands to come join
-// the same way: `env` is a command whose subcommands (create, show, list,
-// archive, restore, clone) are added to it, and `--workspace` / `--json`
-// are flags of the commands that use them (PersistentFlags on `env`).
+// Commands group by what they act on. The workspace's `env` is a command
+// whose subcommands (create, show, list, archive, restore, clone) are added
+// to it (env.go), and `--workspace` / `--json` are flags of the commands
+// that use them.
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "envkit",
