@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/envkit/envkit/frontend"
 	"github.com/envkit/envkit/hash"
+	"github.com/envkit/envkit/internal/stack"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
@@ -27,7 +29,7 @@ type buildOptions struct {
 	platforms []string
 	progress  string
 	insecure  bool   // the registry speaks plain HTTP
-	helper    string // image holding the conda link helper (the frontend image)
+	helper    string // envkit's frontend image, whose binary links conda packages
 }
 
 func buildCmd() *cobra.Command {
@@ -55,8 +57,8 @@ func buildCmd() *cobra.Command {
 			if !c.Flags().Changed("addr") {
 				opt.addr = os.Getenv("BUILDKIT_HOST")
 			}
-			if !c.Flags().Changed("helper-image") {
-				opt.helper = os.Getenv("ENVKIT_HELPER_IMAGE")
+			if !c.Flags().Changed("frontend-image") && !c.Flags().Changed("helper-image") {
+				opt.helper = cmp.Or(os.Getenv("ENVKIT_FRONTEND_IMAGE"), os.Getenv("ENVKIT_HELPER_IMAGE"))
 			}
 			return exit(runBuild(opt, c.OutOrStdout(), c.ErrOrStderr()))
 		},
@@ -66,7 +68,8 @@ func buildCmd() *cobra.Command {
 	fl.StringVarP(&opt.ref, "tag", "t", "", "image reference to push (default <registry>/envkit/<name>:<hash> on the local stack)")
 	fl.StringArrayVar(&opt.platforms, "platform", nil, "target platform, e.g. linux/amd64 (repeatable, or comma-separated)")
 	fl.StringVar(&opt.progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson")
-	fl.StringVar(&opt.helper, "helper-image", "", "envkit frontend image whose binary links conda packages, needed for conda environments (default $ENVKIT_HELPER_IMAGE)")
+	fl.StringVar(&opt.helper, "frontend-image", "", "envkit's frontend image, whose binary links conda packages (default $ENVKIT_FRONTEND_IMAGE; on the local stack, this binary's own, pushed there)")
+	fl.StringVar(&opt.helper, "helper-image", "", "the same as --frontend-image")
 	addReadFlags(c)
 	return c
 }
@@ -77,7 +80,7 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 	defer cancel()
 
 	var local *localStack
-	if opt.addr == "" {
+	if opt.addr == "" || opt.addr == localStackAddr() {
 		var err error
 		local, err = startLocalStack(ctx, stderr)
 		if err != nil {
@@ -123,6 +126,12 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		opt.ref = local.registry + "/envkit/" + repoName(env) + ":" + hash.Short(h)
 	}
 	fmt.Fprintf(stderr, "envkit: %s environment %s, hash %s\n", env.Kind(), displayName(env), hash.Short(h))
+	if local != nil && opt.helper == "" && env.Conda != nil {
+		if opt.helper, err = local.frontendImage(ctx); err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+	}
 	res, err := solve(ctx, opt, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "envkit: build failed: %v\n", err)
@@ -182,6 +191,17 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 		return err
 	})
 	return res, eg.Wait()
+}
+
+// localStackAddr is the buildkitd address of the local stack (that
+// BUILDKIT_HOST holds after eval "$(envkit stack env)"): a build there is a
+// build on the local stack.
+func localStackAddr() string {
+	dir, err := filepath.Abs(stack.DefaultStateDir())
+	if err != nil {
+		return ""
+	}
+	return "unix://" + filepath.Join(dir, "buildkitd.sock")
 }
 
 var repoInvalid = regexp.MustCompile(`[^a-z0-9._-]+`)

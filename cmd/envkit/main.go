@@ -20,6 +20,9 @@ const (
 )
 
 func main() {
+	if code, ok := asFrontend(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -54,6 +57,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		c.GroupID = "env"
 		root.AddCommand(c)
 	}
+	root.AddCommand(stackCmd())
 	for _, c := range []*cobra.Command{searchCmd(), lockCmd()} {
 		c.GroupID = "conda"
 		root.AddCommand(c)

@@ -238,6 +238,15 @@ func metadataDigest(path string) (digest.Digest, error) {
 	return md.Digest, nil
 }
 
+// manifestAccept is the Accept header of manifest requests: every image
+// manifest and index format.
+var manifestAccept = strings.Join([]string{
+	"application/vnd.oci.image.index.v1+json",
+	"application/vnd.oci.image.manifest.v1+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+}, ", ")
+
 // hasManifest reports whether repo:tag ("name:tag") is in the registry.
 func (s *Stack) hasManifest(ctx context.Context, repoTag string) (bool, error) {
 	name, tag, ok := strings.Cut(repoTag, ":")
@@ -250,12 +259,7 @@ func (s *Stack) hasManifest(ctx context.Context, repoTag string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	req.Header.Set("Accept", strings.Join([]string{
-		"application/vnd.oci.image.index.v1+json",
-		"application/vnd.oci.image.manifest.v1+json",
-		"application/vnd.docker.distribution.manifest.list.v2+json",
-		"application/vnd.docker.distribution.manifest.v2+json",
-	}, ", "))
+	req.Header.Set("Accept", manifestAccept)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false, fmt.Errorf("stack: registry %s: %w", s.Registry, err)
