@@ -2,15 +2,21 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/envkit/envkit/integration/harness"
+	"github.com/envkit/envkit/internal/condatest"
 	"github.com/envkit/envkit/internal/stack"
 	envllb "github.com/envkit/envkit/llb"
 )
@@ -122,5 +128,130 @@ func TestCLISelfSufficientConda(t *testing.T) {
 	}
 	if got, err := reg.ReadFile(ctx, registry+"/readme/my-env:1", "linux/amd64", envllb.DefaultPrefix+"/lib/libfoo.txt"); err != nil || string(got) != "libfoo for x86_64\n" {
 		t.Errorf("buildx: libfoo.txt %q %v", got, err)
+	}
+}
+
+// loggedChannel serves a conda channel from dir and records the paths it
+// is asked for.
+type loggedChannel struct {
+	URL  string
+	mu   sync.Mutex
+	reqs []string
+}
+
+func newLoggedChannel(t *testing.T, dir string) *loggedChannel {
+	c := &loggedChannel{}
+	fsrv := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.reqs = append(c.reqs, r.URL.Path)
+		c.mu.Unlock()
+		fsrv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c.URL = srv.URL
+	return c
+}
+
+// take returns the requests so far and forgets them.
+func (c *loggedChannel) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.reqs
+	c.reqs = nil
+	return r
+}
+
+// cliBuild runs envkit build --json on the harness stack and decodes its
+// result.
+type buildJSON struct {
+	Hash   string   `json:"hash"`
+	Image  string   `json:"image"`
+	Digest string   `json:"digest"`
+	Reused bool     `json:"reused"`
+	Tags   []string `json:"tags"`
+}
+
+func cliBuild(t *testing.T, e *harness.Env, bin, file, ref string, args ...string) (buildJSON, string) {
+	t.Helper()
+	a := append([]string{"build", "--json", "--progress", "plain", "--addr", e.BuildkitAddr, "--frontend-image", frontend(t, e), "-t", ref, file}, args...)
+	cmd := exec.Command(bin, a...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("envkit %s: %v\n%s", strings.Join(a, " "), err, stderr.String())
+	}
+	var r buildJSON
+	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
+		t.Fatalf("--json output %q: %v", stdout.String(), err)
+	}
+	return r, stderr.String()
+}
+
+// The same definition is built once: a second envkit build finds the image
+// by its hash, checks that the base still resolves to the recorded digest,
+// and reuses it without asking the channel for anything; a moved base tag
+// builds again.
+func TestCLIBuildOncePerHash(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ctx := ctxFor(t)
+	baseRef := e.Ref("it/once-base:1")
+	pushBase := func(patch string) {
+		t.Helper()
+		d := newProject(t, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+patch+" > /etc/patch-level\n", map[string]string{})
+		if _, err := e.BuildDockerfile(ctx, d.dir, nil, baseRef); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushBase("1")
+	chDir := t.TempDir()
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	ch := newLoggedChannel(t, chDir)
+	p := newProject(t, "env.yml", "name: once\nimage: "+baseRef+"\nconda_file:\n  channels: ["+ch.URL+"]\n  dependencies: [tool]\n", map[string]string{})
+	file := filepath.Join(p.dir, p.file)
+	hashOut, err := exec.Command(bin, "hash", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := strings.TrimSpace(string(hashOut))
+
+	first, _ := cliBuild(t, e, bin, file, e.Ref("it/once:a"))
+	if first.Reused || first.Hash != h || first.Image != e.Ref("it/once:a")+"@"+first.Digest ||
+		!slices.Equal(first.Tags, []string{e.Ref("it/once:a"), e.Ref("it/once:" + h)}) {
+		t.Errorf("first build: %+v (hash %s)", first, h)
+	}
+	if reqs := ch.take(); !slices.ContainsFunc(reqs, func(r string) bool { return strings.Contains(r, "repodata") }) {
+		t.Errorf("the first build asked the channel for no repodata: %q", reqs)
+	}
+	m, err := e.Reg.Manifest(ctx, e.Ref("it/once:"+h))
+	if err != nil || m.Digest.String() != first.Digest {
+		t.Errorf("hash tag: %v %v, want %s", m.Digest, err, first.Digest)
+	}
+
+	second, log := cliBuild(t, e, bin, file, e.Ref("it/once:b"))
+	if !second.Reused || second.Digest != first.Digest || second.Image != e.Ref("it/once:b")+"@"+first.Digest {
+		t.Errorf("second build: %+v, first %+v", second, first)
+	}
+	if !strings.Contains(log, "reusing "+e.Ref("it/once:"+h)+"@"+first.Digest+" built ") || strings.Contains(log, "conda:") {
+		t.Errorf("second build's log:\n%s", log)
+	}
+	if reqs := ch.take(); len(reqs) != 0 {
+		t.Errorf("a reused image asked the channel for %q", reqs)
+	}
+	if m, err := e.Reg.Manifest(ctx, e.Ref("it/once:b")); err != nil || m.Digest.String() != first.Digest {
+		t.Errorf("-t of a reused image: %v %v", m.Digest, err)
+	}
+
+	// A patched base (the tag moved) builds again.
+	pushBase("2")
+	third, log := cliBuild(t, e, bin, file, e.Ref("it/once:c"))
+	if third.Reused || third.Digest == first.Digest || !strings.Contains(log, "building: base "+baseRef+" moved from ") {
+		t.Errorf("after a base patch: %+v\n%s", third, log)
+	}
+	if got, err := e.Reg.ReadFile(ctx, e.Ref("it/once:"+h), "linux/amd64", "/etc/patch-level"); err != nil || string(got) != "2\n" {
+		t.Errorf("the hash tag is not on the patched build: %q %v", got, err)
 	}
 }

@@ -3,13 +3,17 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	"github.com/envkit/envkit/frontend"
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/stack"
@@ -28,8 +32,11 @@ type buildOptions struct {
 	ref       string // image reference to push
 	platforms []string
 	progress  string
-	insecure  bool   // the registry speaks plain HTTP
-	helper    string // envkit's frontend image, whose binary links conda packages
+	insecure  bool     // the registry speaks plain HTTP
+	helper    string   // envkit's frontend image, whose binary links conda packages
+	json      bool     // print the result as JSON
+	relock    bool     // resolve unpinned packages anew, and build
+	names     []string // the references the image is pushed to
 }
 
 func buildCmd() *cobra.Command {
@@ -70,6 +77,8 @@ func buildCmd() *cobra.Command {
 	fl.StringVar(&opt.progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson")
 	fl.StringVar(&opt.helper, "frontend-image", "", "envkit's frontend image, whose binary links conda packages (default $ENVKIT_FRONTEND_IMAGE; on the local stack, this binary's own, pushed there)")
 	fl.StringVar(&opt.helper, "helper-image", "", "the same as --frontend-image")
+	fl.BoolVar(&opt.json, "json", false, `print {"hash", "image" (REF@DIGEST), "digest", "reused", "tags"} as JSON`)
+	fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
 	addReadFlags(c)
 	return c
 }
@@ -118,14 +127,53 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "envkit: %v\n", err)
 		return exitFailure
 	}
-	if opt.ref == "" {
-		if local == nil {
-			fmt.Fprintln(stderr, "envkit: give the image reference to push with -t")
+	short := hash.Short(h)
+	var store imageStore
+	switch {
+	case opt.ref != "":
+		named, err := reference.ParseNormalizedNamed(opt.ref)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: -t %q: %v\n", opt.ref, err)
 			return exitUsage
 		}
-		opt.ref = local.registry + "/envkit/" + repoName(env) + ":" + hash.Short(h)
+		// A reference go-containerregistry cannot name (it wants
+		// repository paths of 2 characters or more) builds without a
+		// lookup.
+		if rs, err := newRepoStore(named.Name(), opt.ref); err == nil {
+			store = rs
+		} else {
+			fmt.Fprintf(stderr, "envkit: warning: cannot look up images by hash in %s (%v): building\n", named.Name(), err)
+		}
+	case local != nil:
+		if store, err = newRepoStore(local.registry + "/envkit/" + repoName(env)); err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+	default:
+		fmt.Fprintln(stderr, "envkit: give the image reference to push with -t")
+		return exitUsage
 	}
-	fmt.Fprintf(stderr, "envkit: %s environment %s, hash %s\n", env.Kind(), displayName(env), hash.Short(h))
+	opt.names = []string{opt.ref}
+	if store != nil {
+		opt.names = store.Names(short)
+	}
+	fmt.Fprintf(stderr, "envkit: %s environment %s, hash %s\n", env.Kind(), displayName(env), short)
+	if !opt.relock && store != nil {
+		img, why, err := reusable(ctx, store, short, opt)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+		if img != nil {
+			if err := store.Tag(ctx, short, img); err != nil {
+				fmt.Fprintf(stderr, "envkit: %v\n", err)
+				return exitFailure
+			}
+			fmt.Fprintf(stderr, "envkit: reusing %s@%s built %s: %s\n", img.Ref, img.Digest, img.Created.UTC().Format(time.RFC3339), why)
+			return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + img.Digest, Digest: img.Digest, Reused: true})
+		}
+		fmt.Fprintf(stderr, "envkit: building: %s\n", why)
+	}
 	if local != nil && opt.helper == "" && env.Conda != nil {
 		if opt.helper, err = local.frontendImage(ctx); err != nil {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
@@ -137,8 +185,101 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "envkit: build failed: %v\n", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "%s@%s\n", opt.ref, res.ExporterResponse["containerimage.digest"])
+	dgst := res.ExporterResponse["containerimage.digest"]
+	return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + dgst, Digest: dgst})
+}
+
+// buildResult is what `envkit build --json` prints.
+type buildResult struct {
+	Hash   string `json:"hash"`
+	Image  string `json:"image"` // REF@DIGEST
+	Digest string `json:"digest"`
+	Reused bool   `json:"reused"`
+	// Tags are the references the image is pushed to (-t and the hash tag).
+	Tags []string `json:"tags"`
+}
+
+func printResult(stdout io.Writer, opt buildOptions, r buildResult) int {
+	if !opt.json {
+		fmt.Fprintln(stdout, r.Image)
+		return exitOK
+	}
+	r.Tags = opt.names
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return exitFailure
+	}
 	return exitOK
+}
+
+// reusable returns the image store holds for hash when it can be reused:
+// it has every platform the build targets and its base image reference
+// still resolves to the digest recorded with it. Otherwise it returns nil
+// and why the build must run.
+func reusable(ctx context.Context, store imageStore, hash string, opt buildOptions) (*storedImage, string, error) {
+	img, err := store.Lookup(ctx, hash)
+	if err != nil {
+		return nil, "", err
+	}
+	if img == nil {
+		return nil, "no image of " + hash + " yet", nil
+	}
+	want, err := targetPlatforms(ctx, opt)
+	if err != nil {
+		return nil, "", err
+	}
+	if p, ok := img.covers(want); !ok {
+		return nil, fmt.Sprintf("%s has no image for %s", img.Ref, p), nil
+	}
+	if img.BaseName == "" {
+		return img, "no base image to check", nil
+	}
+	if img.BaseDigest == "" {
+		return nil, fmt.Sprintf("%s does not record the digest of its base %s", img.Ref, img.BaseName), nil
+	}
+	now, ok, err := baseCurrent(ctx, img)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		return nil, fmt.Sprintf("base %s moved from %s to %s", img.BaseName, img.BaseDigest, now), nil
+	}
+	return img, fmt.Sprintf("base %s still at %s", img.BaseName, img.BaseDigest), nil
+}
+
+// targetPlatforms are the platforms a build targets, normalised: --platform,
+// or buildkitd's default (its first worker's first platform).
+func targetPlatforms(ctx context.Context, opt buildOptions) ([]string, error) {
+	var out []string
+	for _, list := range opt.platforms {
+		for _, p := range strings.Split(list, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			pl, err := platforms.Parse(p)
+			if err != nil {
+				return nil, fmt.Errorf("--platform %q: %w", p, err)
+			}
+			out = append(out, platforms.Format(platforms.Normalize(pl)))
+		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	c, err := client.New(ctx, opt.addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to buildkitd at %s: %w", opt.addr, err)
+	}
+	defer c.Close()
+	ws, err := c.ListWorkers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("buildkitd at %s: list workers: %w", opt.addr, err)
+	}
+	if len(ws) == 0 || len(ws[0].Platforms) == 0 {
+		return nil, fmt.Errorf("buildkitd at %s has no worker", opt.addr)
+	}
+	return []string{platforms.Format(platforms.Normalize(ws[0].Platforms[0]))}, nil
 }
 
 // solve runs the frontend in this process against buildkitd: the same Build
@@ -161,7 +302,7 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	if opt.helper != "" {
 		attrs[frontend.KeyHelperImage] = opt.helper
 	}
-	exp := map[string]string{"name": opt.ref, "push": "true"}
+	exp := map[string]string{"name": strings.Join(opt.names, ","), "push": "true"}
 	if opt.insecure {
 		exp["registry.insecure"] = "true"
 	}
