@@ -230,6 +230,23 @@ func TestCLIBuildOncePerHash(t *testing.T) {
 	if err != nil || m.Digest.String() != first.Digest {
 		t.Errorf("hash tag: %v %v, want %s", m.Digest, err, first.Digest)
 	}
+	// The first build's lock is stored beside the image.
+	lm, err := e.Reg.Manifest(ctx, e.Ref("it/once:"+h+".lock"))
+	if err != nil || !strings.Contains(string(lm.Raw), `"artifactType":"application/vnd.envkit.conda-lock.v1"`) {
+		t.Errorf("stored lock: %v\n%s", err, lm.Raw)
+	}
+	// The channel moves on: tool 3.0 is the newest from now on.
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"), tool("3.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	toolLine := func(ref string) string {
+		t.Helper()
+		b, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", envllb.DefaultPrefix+"/bin/tool")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.SplitN(string(b), "\n", 3)[1]
+	}
 
 	second, log := cliBuild(t, e, bin, file, e.Ref("it/once:b"))
 	if !second.Reused || second.Digest != first.Digest || second.Image != e.Ref("it/once:b")+"@"+first.Digest {
@@ -253,5 +270,55 @@ func TestCLIBuildOncePerHash(t *testing.T) {
 	}
 	if got, err := e.Reg.ReadFile(ctx, e.Ref("it/once:"+h), "linux/amd64", "/etc/patch-level"); err != nil || string(got) != "2\n" {
 		t.Errorf("the hash tag is not on the patched build: %q %v", got, err)
+	}
+	// ... with the packages of the first resolution, not the channel's
+	// newer tool, and without asking for repodata.
+	if got := toolLine(e.Ref("it/once:c")); !strings.Contains(got, "tool 2.0") || !strings.Contains(log, "installing the packages "+h+" resolved to first") {
+		t.Errorf("after a base patch: %q\n%s", got, log)
+	}
+	if reqs := ch.take(); slices.ContainsFunc(reqs, func(r string) bool { return strings.Contains(r, "repodata") }) {
+		t.Errorf("a rebuild with the stored lock asked for repodata: %q", reqs)
+	}
+
+	// With the image deleted, the stored lock still holds.
+	deleteManifest(t, e, "it/once", third.Digest)
+	fourth, _ := cliBuild(t, e, bin, file, e.Ref("it/once:d"))
+	if fourth.Reused || !strings.Contains(toolLine(e.Ref("it/once:d")), "tool 2.0") {
+		t.Errorf("after the image was deleted: %+v, %q", fourth, toolLine(e.Ref("it/once:d")))
+	}
+	if reqs := ch.take(); slices.ContainsFunc(reqs, func(r string) bool { return strings.Contains(r, "repodata") }) {
+		t.Errorf("a rebuild of a deleted image asked for repodata: %q", reqs)
+	}
+
+	// --relock resolves anew: tool 3.0, and the stored lock follows.
+	fifth, log5 := cliBuild(t, e, bin, file, e.Ref("it/once:e"), "--relock")
+	if fifth.Reused || !strings.Contains(toolLine(e.Ref("it/once:e")), "tool 3.0") {
+		t.Errorf("--relock: %+v, %q", fifth, toolLine(e.Ref("it/once:e")))
+	}
+	if reqs := ch.take(); !slices.ContainsFunc(reqs, func(r string) bool { return strings.Contains(r, "repodata") }) {
+		t.Errorf("--relock asked for no repodata: %q", reqs)
+	}
+	deleteManifest(t, e, "it/once", fifth.Digest)
+	sixth, log6 := cliBuild(t, e, bin, file, e.Ref("it/once:f"))
+	if !strings.Contains(toolLine(e.Ref("it/once:f")), "tool 3.0") {
+		t.Errorf("after --relock, the stored lock has %q (%+v)\n%s\n%s", toolLine(e.Ref("it/once:f")), sixth, log5, log6)
+	}
+}
+
+// deleteManifest deletes repo@digest from the harness registry (and so
+// every tag on it).
+func deleteManifest(t *testing.T, e *harness.Env, repo, digest string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxFor(t), http.MethodDelete, "http://"+e.Registry+"/v2/"+repo+"/manifests/"+digest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("DELETE %s@%s: %s", repo, digest, resp.Status)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/frontend"
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/stack"
@@ -37,6 +39,7 @@ type buildOptions struct {
 	json      bool     // print the result as JSON
 	relock    bool     // resolve unpinned packages anew, and build
 	names     []string // the references the image is pushed to
+	lock      []byte   // a conda lock to install (the hash's stored lock)
 }
 
 func buildCmd() *cobra.Command {
@@ -158,20 +161,33 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		opt.names = store.Names(short)
 	}
 	fmt.Fprintf(stderr, "envkit: %s environment %s, hash %s\n", env.Kind(), displayName(env), short)
+	var prior *storedImage // the image of the hash, when there is one
 	if !opt.relock && store != nil {
-		img, why, err := reusable(ctx, store, short, opt)
+		img, reuse, why, err := reusable(ctx, store, short, opt)
 		if err != nil {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
 		}
-		if img != nil {
+		if reuse {
 			if err := store.Tag(ctx, short, img); err != nil {
 				fmt.Fprintf(stderr, "envkit: %v\n", err)
 				return exitFailure
 			}
 			fmt.Fprintf(stderr, "envkit: reusing %s@%s built %s: %s\n", img.Ref, img.Digest, img.Created.UTC().Format(time.RFC3339), why)
+			if env.Conda != nil {
+				// An image built before its lock was stored keeps it.
+				if stored, err := store.Lock(ctx, short); err != nil || stored == nil {
+					if err == nil {
+						err = storeLock(ctx, store, short, nil)
+					}
+					if err != nil {
+						fmt.Fprintf(stderr, "envkit: warning: the lock of %s is not stored: %v\n", short, err)
+					}
+				}
+			}
 			return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + img.Digest, Digest: img.Digest, Reused: true})
 		}
+		prior = img
 		fmt.Fprintf(stderr, "envkit: building: %s\n", why)
 	}
 	if local != nil && opt.helper == "" && env.Conda != nil {
@@ -180,13 +196,73 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 	}
+	var stored []byte // the lock of the hash's first build
+	if store != nil && env.Conda != nil && !opt.relock {
+		if stored, err = store.Lock(ctx, short); err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+		if stored == nil && prior != nil {
+			// An image of the hash from before its lock was stored: the
+			// lock it keeps in its metadata layer.
+			if l, err := imageLock(ctx, prior); err == nil {
+				var buf bytes.Buffer
+				if lock.WriteCondaLock(&buf, l) == nil {
+					stored = buf.Bytes()
+				}
+			}
+		}
+		if stored != nil {
+			fmt.Fprintf(stderr, "envkit: installing the packages %s resolved to first (%s; --relock resolves anew)\n", short, store.LockRef(short))
+			opt.lock = stored
+		}
+	}
 	res, err := solve(ctx, opt, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "envkit: build failed: %v\n", err)
 		return exitFailure
 	}
 	dgst := res.ExporterResponse["containerimage.digest"]
+	if store != nil && env.Conda != nil {
+		if err := storeLock(ctx, store, short, stored); err != nil {
+			fmt.Fprintf(stderr, "envkit: %s@%s is pushed, but its lock is not stored: %v\n", opt.names[0], dgst, err)
+			return exitFailure
+		}
+	}
 	return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + dgst, Digest: dgst})
+}
+
+// storeLock stores the lock of the image just pushed under hash, with the
+// platforms of the stored lock (nil when none, or with --relock) that this
+// build did not target.
+func storeLock(ctx context.Context, store imageStore, hash string, stored []byte) error {
+	img, err := store.Lookup(ctx, hash)
+	if err != nil {
+		return err
+	}
+	if img == nil {
+		return fmt.Errorf("no image tagged %s after the push", hash)
+	}
+	built, err := imageLock(ctx, img)
+	if err != nil {
+		return err
+	}
+	l := built
+	if stored != nil {
+		prev, err := lock.Read(store.LockRef(hash), stored)
+		if err != nil {
+			return err
+		}
+		l = mergeLock(prev, built)
+	}
+	var buf bytes.Buffer
+	if err := lock.WriteCondaLock(&buf, l); err != nil {
+		return err
+	}
+	if bytes.Equal(buf.Bytes(), stored) {
+		return nil
+	}
+	return store.PutLock(ctx, hash, buf.Bytes())
 }
 
 // buildResult is what `envkit build --json` prints.
@@ -213,39 +289,36 @@ func printResult(stdout io.Writer, opt buildOptions, r buildResult) int {
 	return exitOK
 }
 
-// reusable returns the image store holds for hash when it can be reused:
-// it has every platform the build targets and its base image reference
-// still resolves to the digest recorded with it. Otherwise it returns nil
-// and why the build must run.
-func reusable(ctx context.Context, store imageStore, hash string, opt buildOptions) (*storedImage, string, error) {
-	img, err := store.Lookup(ctx, hash)
-	if err != nil {
-		return nil, "", err
-	}
-	if img == nil {
-		return nil, "no image of " + hash + " yet", nil
+// reusable returns the image store holds for hash (nil when none) and
+// whether it can be reused: it has every platform the build targets and its
+// base image reference still resolves to the digest recorded with it; why
+// says which.
+func reusable(ctx context.Context, store imageStore, hash string, opt buildOptions) (img *storedImage, reuse bool, why string, err error) {
+	img, err = store.Lookup(ctx, hash)
+	if err != nil || img == nil {
+		return nil, false, "no image of " + hash + " yet", err
 	}
 	want, err := targetPlatforms(ctx, opt)
 	if err != nil {
-		return nil, "", err
+		return img, false, "", err
 	}
 	if p, ok := img.covers(want); !ok {
-		return nil, fmt.Sprintf("%s has no image for %s", img.Ref, p), nil
+		return img, false, fmt.Sprintf("%s has no image for %s", img.Ref, p), nil
 	}
 	if img.BaseName == "" {
-		return img, "no base image to check", nil
+		return img, true, "no base image to check", nil
 	}
 	if img.BaseDigest == "" {
-		return nil, fmt.Sprintf("%s does not record the digest of its base %s", img.Ref, img.BaseName), nil
+		return img, false, fmt.Sprintf("%s does not record the digest of its base %s", img.Ref, img.BaseName), nil
 	}
 	now, ok, err := baseCurrent(ctx, img)
 	if err != nil {
-		return nil, "", err
+		return img, false, "", err
 	}
 	if !ok {
-		return nil, fmt.Sprintf("base %s moved from %s to %s", img.BaseName, img.BaseDigest, now), nil
+		return img, false, fmt.Sprintf("base %s moved from %s to %s", img.BaseName, img.BaseDigest, now), nil
 	}
-	return img, fmt.Sprintf("base %s still at %s", img.BaseName, img.BaseDigest), nil
+	return img, true, fmt.Sprintf("base %s still at %s", img.BaseName, img.BaseDigest), nil
 }
 
 // targetPlatforms are the platforms a build targets, normalised: --platform,
@@ -296,6 +369,11 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 		return nil, err
 	}
 	attrs := map[string]string{frontend.KeyFilename: filepath.Base(opt.file)}
+	envFS := dirFS
+	if opt.lock != nil {
+		envFS = &withFile{FS: dirFS, name: storedLockName, data: opt.lock}
+		attrs[frontend.KeyLockfile] = storedLockName
+	}
 	if len(opt.platforms) > 0 {
 		attrs[frontend.KeyPlatform] = strings.Join(opt.platforms, ",")
 	}
@@ -308,7 +386,7 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	}
 	so := client.SolveOpt{
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exp}},
-		LocalMounts:   map[string]fsutil.FS{frontend.LocalDockerfile: dirFS, frontend.LocalContext: dirFS},
+		LocalMounts:   map[string]fsutil.FS{frontend.LocalDockerfile: envFS, frontend.LocalContext: dirFS},
 		FrontendAttrs: attrs,
 	}
 	mode := progressui.DisplayMode(opt.progress)

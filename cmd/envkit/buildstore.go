@@ -35,6 +35,12 @@ type imageStore interface {
 	// Tag points the names of hash that are not the hash tag at a reused
 	// image.
 	Tag(ctx context.Context, hash string, img *storedImage) error
+	// Lock returns the lock the first build of hash resolved to (a
+	// conda-lock file), nil when none is stored; PutLock stores it, and
+	// LockRef names where, for messages.
+	Lock(ctx context.Context, hash string) ([]byte, error)
+	PutLock(ctx context.Context, hash string, lock []byte) error
+	LockRef(hash string) string
 }
 
 // storedImage is an image found by hash.
