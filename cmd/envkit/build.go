@@ -50,9 +50,15 @@ func buildCmd() *cobra.Command {
 		Long: "Builds the environment FILE with envkit's frontend, run in this process against buildkitd,\n" +
 			"and pushes the image; prints REF@DIGEST on stdout. Without --addr (or BUILDKIT_HOST) it starts\n" +
 			"or reuses envkit's local buildkitd and registry, and pushes to <registry>/envkit/<name>:<hash>;\n" +
-			"without FILE it builds the embedded quickstart there.",
+			"without FILE it builds the embedded quickstart there.\n\n" +
+			"An environment is built once per hash: when the image tagged by its hash exists, has the target\n" +
+			"platforms, and its base image reference still resolves to the digest it was built on, it is\n" +
+			"reused, with nothing built or fetched (-t is pointed at it). The first build's conda lock is\n" +
+			"stored beside the image and installed by every later build of the hash (after a base patch, or\n" +
+			"with the image deleted), whatever newer packages the channels have, until --relock.",
 		Example: "  envkit build\n" +
 			"  envkit build environment.yml --platform linux/amd64,linux/arm64\n" +
+			"  envkit build environment.yml --json --relock\n" +
 			"  envkit build environment.yml --addr tcp://buildkitd:1234 -t registry.example.com/my-env:1",
 		Args: maxArgs("FILE"),
 		RunE: func(c *cobra.Command, args []string) error {
