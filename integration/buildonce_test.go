@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
 	"github.com/envkit/envkit/internal/stack"
@@ -320,5 +321,56 @@ func deleteManifest(t *testing.T, e *harness.Env, repo, digest string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("DELETE %s@%s: %s", repo, digest, resp.Status)
+	}
+}
+
+// A multi-platform image is reused for any of its platforms, and its stored
+// lock holds every platform's packages; a platform it lacks builds.
+func TestCLIBuildOnceMultiPlatform(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	chDir := t.TempDir()
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), libfoo("linux-aarch64", "aarch64"), tool("2.0", "linux-64"), tool("2.0", "linux-aarch64")); err != nil {
+		t.Fatal(err)
+	}
+	ch := newLoggedChannel(t, chDir)
+	p := newProject(t, "env.yml", "name: once-multi\nimage: "+e.Base.Multi+"\nconda_file:\n  channels: ["+ch.URL+"]\n  dependencies: [tool]\n", map[string]string{})
+	file := filepath.Join(p.dir, p.file)
+	amd, _ := cliBuild(t, e, bin, file, e.Ref("it/once-multi:amd64"), "--platform", "linux/amd64")
+	if amd.Reused {
+		t.Fatalf("first build reused: %+v", amd)
+	}
+	both, log := cliBuild(t, e, bin, file, e.Ref("it/once-multi:both"), "--platform", "linux/amd64,linux/arm64")
+	if both.Reused || !strings.Contains(log, "has no image for linux/arm64") {
+		t.Errorf("a new platform: %+v\n%s", both, log)
+	}
+	ch.take()
+	for _, plat := range []string{"linux/arm64", "linux/amd64"} {
+		r, log := cliBuild(t, e, bin, file, e.Ref("it/once-multi:again"), "--platform", plat)
+		if !r.Reused || r.Digest != both.Digest {
+			t.Errorf("%s: %+v, want the multi-platform image %s reused\n%s", plat, r, both.Digest, log)
+		}
+	}
+	if reqs := ch.take(); len(reqs) != 0 {
+		t.Errorf("reused images asked the channel for %q", reqs)
+	}
+	lm, err := e.Reg.Manifest(ctxFor(t), e.Ref("it/once-multi:"+both.Hash+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lm.Image()
+	if err != nil || len(m.Layers) != 1 {
+		t.Fatalf("lock manifest %s: %v", lm.Raw, err)
+	}
+	data, err := e.Reg.Blob(ctxFor(t), e.Ref("it/once-multi:x"), m.Layers[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lock.Read("conda-lock.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(l.Platforms, []string{"linux-64", "linux-aarch64"}) {
+		t.Errorf("stored lock platforms %v", l.Platforms)
 	}
 }
