@@ -84,12 +84,22 @@ func TestCLISelfSufficientConda(t *testing.T) {
 		if !ok || !ok2 {
 			t.Fatalf("not an export: %q", line)
 		}
+		if k == "PATH" {
+			continue // 'DIR':"$PATH", for the shell
+		}
 		vars[k] = strings.Trim(v, "'")
 	}
 	registry := "127.0.0.1:" + strconv.Itoa(p.port)
 	if vars["ENVKIT_REGISTRY"] != registry || vars["BUILDKIT_HOST"] != "unix://"+filepath.Join(p.state, "buildkitd.sock") ||
 		vars["DOCKER_CONFIG"] != filepath.Join(p.state, "docker") || vars["BUILDX_BUILDER"] != stack.BuilderName {
 		t.Errorf("exports:\n%s", exports)
+	}
+	// The exports work in a shell: buildctl is found and talks to the
+	// stack's buildkitd.
+	sh := exec.CommandContext(ctx, "bash", "-c", `eval "$("$0" stack env 2>/dev/null)" && buildctl debug workers`, p.bin)
+	sh.Env = p.env()
+	if out, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(out), "linux/amd64") {
+		t.Errorf("eval \"$(envkit stack env)\" && buildctl debug workers: %v\n%s", err, out)
 	}
 	s, err := stack.Start(ctx, stack.Options{StateDir: p.state, Persistent: true, RegistryPort: p.port})
 	if err != nil {

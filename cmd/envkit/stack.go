@@ -103,11 +103,11 @@ func printExports(w io.Writer, s *stack.Stack) {
 		{"BUILDX_BUILDER", stack.BuilderName},
 		{"ENVKIT_REGISTRY", s.Registry},
 	}
-	if dir := filepath.Dir(s.Tools.Buildctl); !onPath(dir) {
-		vars = append(vars, [2]string{"PATH", dir + ":" + os.Getenv("PATH")})
-	}
 	for _, kv := range vars {
 		fmt.Fprintf(w, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	if dir := filepath.Dir(s.Tools.Buildctl); !onPath(dir) {
+		fmt.Fprintf(w, "export PATH=%s:\"$PATH\"\n", shellQuote(dir))
 	}
 }
 
