@@ -137,30 +137,9 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	short := hash.Short(h)
-	var store imageStore
-	switch {
-	case opt.ref != "":
-		named, err := reference.ParseNormalizedNamed(opt.ref)
-		if err != nil {
-			fmt.Fprintf(stderr, "envkit: -t %q: %v\n", opt.ref, err)
-			return exitUsage
-		}
-		// A reference go-containerregistry cannot name (it wants
-		// repository paths of 2 characters or more) builds without a
-		// lookup.
-		if rs, err := newRepoStore(named.Name(), opt.ref); err == nil {
-			store = rs
-		} else {
-			fmt.Fprintf(stderr, "envkit: warning: cannot look up images by hash in %s (%v): building\n", named.Name(), err)
-		}
-	case local != nil:
-		if store, err = newRepoStore(local.registry + "/envkit/" + repoName(env)); err != nil {
-			fmt.Fprintf(stderr, "envkit: %v\n", err)
-			return exitFailure
-		}
-	default:
-		fmt.Fprintln(stderr, "envkit: give the image reference to push with -t")
-		return exitUsage
+	store, code := openStore(opt, local, env, stderr)
+	if code != exitOK {
+		return code
 	}
 	opt.names = []string{opt.ref}
 	if store != nil {
@@ -175,23 +154,7 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		if reuse {
-			if err := store.Tag(ctx, short, img); err != nil {
-				fmt.Fprintf(stderr, "envkit: %v\n", err)
-				return exitFailure
-			}
-			fmt.Fprintf(stderr, "envkit: reusing %s@%s built %s: %s\n", img.Ref, img.Digest, img.Created.UTC().Format(time.RFC3339), why)
-			if env.Conda != nil {
-				// An image built before its lock was stored keeps it.
-				if stored, err := store.Lock(ctx, short); err != nil || stored == nil {
-					if err == nil {
-						err = storeLock(ctx, store, short, nil)
-					}
-					if err != nil {
-						fmt.Fprintf(stderr, "envkit: warning: the lock of %s is not stored: %v\n", short, err)
-					}
-				}
-			}
-			return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + img.Digest, Digest: img.Digest, Reused: true})
+			return reuseImage(ctx, store, short, img, why, env.Conda != nil, opt, stdout, stderr)
 		}
 		prior = img
 		fmt.Fprintf(stderr, "envkit: building: %s\n", why)
@@ -204,19 +167,9 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 	}
 	var stored []byte // the lock of the hash's first build
 	if store != nil && env.Conda != nil && !opt.relock {
-		if stored, err = store.Lock(ctx, short); err != nil {
+		if stored, err = storedLock(ctx, store, short, prior); err != nil {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
-		}
-		if stored == nil && prior != nil {
-			// An image of the hash from before its lock was stored: the
-			// lock it keeps in its metadata layer.
-			if l, err := imageLock(ctx, prior); err == nil {
-				var buf bytes.Buffer
-				if lock.WriteCondaLock(&buf, l) == nil {
-					stored = buf.Bytes()
-				}
-			}
 		}
 		if stored != nil {
 			fmt.Fprintf(stderr, "envkit: installing the packages %s resolved to first (%s; --relock resolves anew)\n", short, store.LockRef(short))
@@ -236,6 +189,77 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		}
 	}
 	return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + dgst, Digest: dgst})
+}
+
+// openStore is where the build finds images by hash: -t's repository, or
+// <registry>/envkit/<name> on the local stack; nil (with a warning) for a
+// -t that go-containerregistry cannot name.
+func openStore(opt buildOptions, local *localStack, env *spec.Environment, stderr io.Writer) (imageStore, int) {
+	switch {
+	case opt.ref != "":
+		named, err := reference.ParseNormalizedNamed(opt.ref)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: -t %q: %v\n", opt.ref, err)
+			return nil, exitUsage
+		}
+		// go-containerregistry wants repository paths of 2 characters
+		// or more: a shorter one builds without a lookup.
+		rs, err := newRepoStore(named.Name(), opt.ref)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: warning: cannot look up images by hash in %s (%v): building\n", named.Name(), err)
+			return nil, exitOK
+		}
+		return rs, exitOK
+	case local != nil:
+		rs, err := newRepoStore(local.registry + "/envkit/" + repoName(env))
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return nil, exitFailure
+		}
+		return rs, exitOK
+	}
+	fmt.Fprintln(stderr, "envkit: give the image reference to push with -t")
+	return nil, exitUsage
+}
+
+// reuseImage reports img, the image of hash, as the build's result, with
+// -t pointed at it. A conda environment's image built before its lock was
+// stored has its lock stored now (a warning when that fails).
+func reuseImage(ctx context.Context, store imageStore, hash string, img *storedImage, why string, conda bool, opt buildOptions, stdout, stderr io.Writer) int {
+	if err := store.Tag(ctx, hash, img); err != nil {
+		fmt.Fprintf(stderr, "envkit: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "envkit: reusing %s@%s built %s: %s\n", img.Ref, img.Digest, img.Created.UTC().Format(time.RFC3339), why)
+	if conda {
+		stored, err := store.Lock(ctx, hash)
+		if err == nil && stored == nil {
+			err = storeLock(ctx, store, hash, nil)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: warning: the lock of %s is not stored: %v\n", hash, err)
+		}
+	}
+	return printResult(stdout, opt, buildResult{Hash: hash, Image: opt.names[0] + "@" + img.Digest, Digest: img.Digest, Reused: true})
+}
+
+// storedLock is the lock of hash's first build: the one stored, or the one
+// prior (the image of hash, nil when none) keeps in its metadata layer
+// when it was built before its lock was stored. nil when neither.
+func storedLock(ctx context.Context, store imageStore, hash string, prior *storedImage) ([]byte, error) {
+	stored, err := store.Lock(ctx, hash)
+	if err != nil || stored != nil || prior == nil {
+		return stored, err
+	}
+	l, err := imageLock(ctx, prior)
+	if err != nil {
+		return nil, nil //nolint:nilerr // an image without a readable lock: solve anew
+	}
+	var buf bytes.Buffer
+	if err := lock.WriteCondaLock(&buf, l); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // storeLock stores the lock of the image just pushed under hash, with the
