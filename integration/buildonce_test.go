@@ -273,7 +273,13 @@ func TestCLIBuildOncePerHash(t *testing.T) {
 		t.Errorf("-t of a reused image: %v %v", m.Digest, err)
 	}
 
-	// A patched base (the tag moved) builds again.
+	// A patched base (the tag moved) builds again. (Its stored lock deleted
+	// first, the lock comes from the image's metadata layer.)
+	lm, err = e.Reg.Manifest(ctx, e.Ref("it/once:"+h+".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleteManifest(t, e, "it/once", lm.Digest.String())
 	pushBase("2")
 	third, log := cliBuild(t, e, bin, file, e.Ref("it/once:c"))
 	if third.Reused || third.Digest == first.Digest || !strings.Contains(log, "building: base "+baseRef+" moved from ") {
@@ -364,9 +370,19 @@ func TestCLIBuildOnceMultiPlatform(t *testing.T) {
 	if reqs := ch.take(); len(reqs) != 0 {
 		t.Errorf("reused images asked the channel for %q", reqs)
 	}
+	// A reused image whose lock is not stored (built before it was, or
+	// deleted) has it stored again, from its images.
 	lm, err := e.Reg.Manifest(ctxFor(t), e.Ref("it/once-multi:"+both.Hash+".lock"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	deleteManifest(t, e, "it/once-multi", lm.Digest.String())
+	if r, _ := cliBuild(t, e, bin, file, e.Ref("it/once-multi:again")); !r.Reused {
+		t.Errorf("not reused: %+v", r)
+	}
+	lm, err = e.Reg.Manifest(ctxFor(t), e.Ref("it/once-multi:"+both.Hash+".lock"))
+	if err != nil {
+		t.Fatalf("the lock is not stored again: %v", err)
 	}
 	m, err := lm.Image()
 	if err != nil || len(m.Layers) != 1 {

@@ -166,8 +166,9 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		}
 	}
 	var stored []byte // the lock of the hash's first build
+	inStore := false  // stored is the store's (not read back from prior)
 	if store != nil && env.Conda != nil && !opt.relock {
-		if stored, err = storedLock(ctx, store, short, prior); err != nil {
+		if stored, inStore, err = storedLock(ctx, store, short, prior); err != nil {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
 		}
@@ -183,7 +184,7 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 	}
 	dgst := res.ExporterResponse["containerimage.digest"]
 	if store != nil && env.Conda != nil {
-		if err := storeLock(ctx, store, short, stored); err != nil {
+		if err := storeLock(ctx, store, short, stored, inStore); err != nil {
 			fmt.Fprintf(stderr, "envkit: %s@%s is pushed, but its lock is not stored: %v\n", opt.names[0], dgst, err)
 			return exitFailure
 		}
@@ -234,7 +235,7 @@ func reuseImage(ctx context.Context, store imageStore, hash string, img *storedI
 	if conda {
 		stored, err := store.Lock(ctx, hash)
 		if err == nil && stored == nil {
-			err = storeLock(ctx, store, hash, nil)
+			err = storeLock(ctx, store, hash, nil, false)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "envkit: warning: the lock of %s is not stored: %v\n", hash, err)
@@ -245,27 +246,29 @@ func reuseImage(ctx context.Context, store imageStore, hash string, img *storedI
 
 // storedLock is the lock of hash's first build: the one stored, or the one
 // prior (the image of hash, nil when none) keeps in its metadata layer
-// when it was built before its lock was stored. nil when neither.
-func storedLock(ctx context.Context, store imageStore, hash string, prior *storedImage) ([]byte, error) {
+// when it was built before its lock was stored (or the lock was deleted);
+// nil when neither. inStore says which.
+func storedLock(ctx context.Context, store imageStore, hash string, prior *storedImage) (data []byte, inStore bool, err error) {
 	stored, err := store.Lock(ctx, hash)
 	if err != nil || stored != nil || prior == nil {
-		return stored, err
+		return stored, stored != nil, err
 	}
 	l, err := imageLock(ctx, prior)
 	if err != nil {
-		return nil, nil //nolint:nilerr // an image without a readable lock: solve anew
+		return nil, false, nil //nolint:nilerr // an image without a readable lock: solve anew
 	}
 	var buf bytes.Buffer
 	if err := lock.WriteCondaLock(&buf, l); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), false, nil
 }
 
 // storeLock stores the lock of the image just pushed under hash, with the
-// platforms of the stored lock (nil when none, or with --relock) that this
-// build did not target.
-func storeLock(ctx context.Context, store imageStore, hash string, stored []byte) error {
+// platforms of the lock the build installed (stored: nil when none, or with
+// --relock) that it did not target; inStore says the store holds stored
+// already, so that an unchanged lock is not written again.
+func storeLock(ctx context.Context, store imageStore, hash string, stored []byte, inStore bool) error {
 	img, err := store.Lookup(ctx, hash)
 	if err != nil {
 		return err
@@ -289,7 +292,7 @@ func storeLock(ctx context.Context, store imageStore, hash string, stored []byte
 	if err := lock.WriteCondaLock(&buf, l); err != nil {
 		return err
 	}
-	if bytes.Equal(buf.Bytes(), stored) {
+	if inStore && bytes.Equal(buf.Bytes(), stored) {
 		return nil
 	}
 	return store.PutLock(ctx, hash, buf.Bytes())
