@@ -9,6 +9,11 @@ import (
 	"time"
 
 	"github.com/envkit/envkit/internal/helper"
+
+	// The helper runs from the frontend image (scratch, no CA bundle):
+	// Mozilla's roots, used only when the system has none, so that probing
+	// an https channel can verify it.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 // probeTimeout bounds one probe request; probeWorkers bounds the requests
