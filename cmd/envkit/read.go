@@ -148,8 +148,11 @@ func buildContextFS(file string, env *spec.Environment) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer dir.Close()
 	p := filepath.ToSlash(filepath.Clean(filepath.FromSlash(env.Build.Path)))
+	if p == "." {
+		return dir, nil // the context is the directory itself: the caller closes it
+	}
+	defer dir.Close()
 	ctx, err := dir.Sub(p)
 	if err != nil {
 		e := env.Pos("build.path")

@@ -157,3 +157,14 @@ func TestValidateLikeHash(t *testing.T) {
 		t.Errorf("good context: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// A build context that is the environment file's own directory (build.path:
+// .) stays open while it is read.
+func TestBuildContextItsOwnDirectory(t *testing.T) {
+	dir := confinedDir(t, map[string]string{"env.yml": "build:\n  path: .\n", "Dockerfile": "FROM busybox\n", ".dockerignore": "*.log\n"})
+	for _, cmd := range []string{"validate", "hash"} {
+		if code, out, stderr := runCLI(t, cmd, filepath.Join(dir, "env.yml")); code != exitOK {
+			t.Errorf("%s: exit %d\n%s%s", cmd, code, out, stderr)
+		}
+	}
+}
