@@ -152,9 +152,29 @@ func (s *repoStore) Lookup(ctx context.Context, hash string) (*storedImage, erro
 	return img, nil
 }
 
+// Tag points the -t references at img: a tag in img's repository is one
+// manifest PUT; another repository gets the image copied, its blobs
+// mounted from img's repository (a registry refuses a manifest whose blobs
+// its repository lacks).
 func (s *repoStore) Tag(ctx context.Context, hash string, img *storedImage) error {
+	opts := registryOptions(ctx)
 	for _, t := range s.extra {
-		if err := remote.Tag(t, img.desc, registryOptions(ctx)...); err != nil {
+		var err error
+		switch {
+		case t.Context().String() == s.repo.String():
+			err = remote.Tag(t, img.desc, opts...)
+		case img.desc.MediaType.IsIndex():
+			var idx v1.ImageIndex
+			if idx, err = img.desc.ImageIndex(); err == nil {
+				err = remote.WriteIndex(t, idx, opts...)
+			}
+		default:
+			var im v1.Image
+			if im, err = img.desc.Image(); err == nil {
+				err = remote.Write(t, im, opts...)
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("tag %s: %w", t, err)
 		}
 	}
