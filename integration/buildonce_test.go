@@ -116,7 +116,7 @@ func TestCLISelfSufficientConda(t *testing.T) {
 		t.Fatalf("envkit build without a frontend image flag: %v\n%s", err, stderr)
 	}
 	ref := strings.TrimSpace(out)
-	if !strings.HasPrefix(ref, registry+"/envkit/self-conda:envkit_") {
+	if !strings.HasPrefix(ref, registry+"/envkit/images:envkit_") {
 		t.Errorf("ref %q", ref)
 	}
 	reg := &harness.Registry{}

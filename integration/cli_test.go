@@ -77,7 +77,7 @@ func TestCLIBuildQuickstart(t *testing.T) {
 	if !strings.Contains(log2, "reusing local buildkitd") {
 		t.Errorf("second run did not reuse the stack:\n%s", log2)
 	}
-	if ref1 != ref2 || !strings.Contains(ref1, "127.0.0.1:"+strconv.Itoa(port)+"/envkit/quickstart:envkit_") {
+	if ref1 != ref2 || !strings.Contains(ref1, "127.0.0.1:"+strconv.Itoa(port)+"/envkit/images:envkit_") {
 		t.Errorf("refs %q %q", ref1, ref2)
 	}
 	reg := &harness.Registry{}

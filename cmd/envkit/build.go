@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/stack"
 	"github.com/envkit/envkit/spec"
+	"github.com/envkit/envkit/workspace"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/spf13/cobra"
@@ -40,17 +40,48 @@ type buildOptions struct {
 	relock    bool     // resolve unpinned packages anew, and build
 	names     []string // the references the image is pushed to
 	lock      []byte   // a conda lock to install (the hash's stored lock)
+	workspace string   // --workspace
+	envRef    string   // a registered or curated environment to build instead of file
+}
+
+// lookupDefinition writes the registered or curated environment opt.envRef
+// names into dir and returns its environment file's path there.
+func lookupDefinition(ctx context.Context, opt buildOptions, local *localStack, dir string, stderr io.Writer) (string, error) {
+	ref, err := workspace.ParseRef(opt.envRef)
+	if err != nil {
+		return "", err
+	}
+	var ws *workspace.Workspace
+	if addr := workspaceAddr(opt.workspace, local); addr != "" {
+		if ws, err = workspace.Open(addr); err != nil {
+			return "", err
+		}
+	} else if ref.Hash != "" || !workspace.IsReserved(ref.Name) {
+		return "", fmt.Errorf("%s: give the workspace that registers it with --workspace or $%s", opt.envRef, workspace.EnvVar)
+	} else if ws, err = workspace.Open(workspace.DefaultAddress); err != nil { // curated: the catalog, not the registry
+		return "", err
+	}
+	def, err := ws.Lookup(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(stderr, "envkit: %s is %s:%s (%s)\n", opt.envRef, def.Name, def.Version, def.Hash)
+	return def.WriteFiles(dir)
 }
 
 func buildCmd() *cobra.Command {
 	var opt buildOptions
 	c := &cobra.Command{
-		Use:   "build [FILE]",
+		Use:   "build [FILE|REF]",
 		Short: "build an environment image through buildkitd (the embedded quickstart when no FILE)",
 		Long: "Builds the environment FILE with envkit's frontend, run in this process against buildkitd,\n" +
 			"and pushes the image; prints REF@DIGEST on stdout. Without --addr (or BUILDKIT_HOST) it starts\n" +
-			"or reuses envkit's local buildkitd and registry, and pushes to <registry>/envkit/<name>:<hash>;\n" +
-			"without FILE it builds the embedded quickstart there.\n\n" +
+			"or reuses envkit's local buildkitd and registry; without FILE it builds the embedded quickstart.\n" +
+			"REF builds a registered or curated environment (NAME:VERSION, NAME@latest, azureml:..., a hash).\n\n" +
+			"Images go to the workspace (--workspace, $ENVKIT_WORKSPACE, else the local stack's\n" +
+			"<registry>/envkit): one repository, <workspace>/images, tagged by hash, so that the same\n" +
+			"definition under any name (or none) finds its image; beside it the build record <hash>.build\n" +
+			"(image, digest, base, lock). With --addr and no workspace, -t's repository holds them.\n\n" +
 			"An environment is built once per hash: when the image tagged by its hash exists, has the target\n" +
 			"platforms, and its base image reference still resolves to the digest it was built on, it is\n" +
 			"reused, with nothing built or fetched (-t is pointed at it). The first build's conda lock is\n" +
@@ -60,7 +91,7 @@ func buildCmd() *cobra.Command {
 			"  envkit build environment.yml --platform linux/amd64,linux/arm64\n" +
 			"  envkit build environment.yml --json --relock\n" +
 			"  envkit build environment.yml --addr tcp://buildkitd:1234 -t registry.example.com/my-env:1",
-		Args: maxArgs("FILE"),
+		Args: maxArgs("FILE|REF"),
 		RunE: func(c *cobra.Command, args []string) error {
 			switch progressui.DisplayMode(opt.progress) {
 			case progressui.AutoMode, progressui.PlainMode, progressui.TtyMode, progressui.QuietMode, progressui.RawJSONMode:
@@ -69,6 +100,11 @@ func buildCmd() *cobra.Command {
 			}
 			if len(args) == 1 {
 				opt.file = args[0]
+				if _, err := os.Stat(args[0]); err != nil {
+					if _, perr := workspace.ParseRef(args[0]); perr == nil {
+						opt.file, opt.envRef = "", args[0]
+					}
+				}
 			}
 			if !c.Flags().Changed("addr") {
 				opt.addr = os.Getenv("BUILDKIT_HOST")
@@ -81,12 +117,13 @@ func buildCmd() *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.StringVar(&opt.addr, "addr", "", "buildkitd address (default $BUILDKIT_HOST, else start or reuse envkit's local buildkitd and registry)")
-	fl.StringVarP(&opt.ref, "tag", "t", "", "image reference to push (default <registry>/envkit/<name>:<hash> on the local stack)")
+	fl.StringVarP(&opt.ref, "tag", "t", "", "an image reference to push to as well (the workspace's <workspace>/images:<hash> is always pushed; with --addr and no workspace, the one reference)")
 	fl.StringArrayVar(&opt.platforms, "platform", nil, "target platform, e.g. linux/amd64 (repeatable, or comma-separated)")
 	fl.StringVar(&opt.progress, "progress", "auto", "progress output: auto, plain, tty, quiet or rawjson")
 	fl.StringVar(&opt.helper, "frontend-image", "", "envkit's frontend image, whose binary links conda packages (default $ENVKIT_FRONTEND_IMAGE; on the local stack, this binary's own, pushed there)")
 	fl.StringVar(&opt.helper, "helper-image", "", "the same as --frontend-image")
 	fl.BoolVar(&opt.json, "json", false, `print {"hash", "image" (REF@DIGEST), "digest", "reused", "tags"} as JSON`)
+	fl.StringVar(&opt.workspace, "workspace", "", "workspace REGISTRY/NAMESPACE whose images repository holds the image by hash (default $"+workspace.EnvVar+", else "+workspace.DefaultAddress+" on the local stack; with --addr and neither, -t's repository)")
 	fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
 	addReadFlags(c)
 	return c
@@ -107,6 +144,18 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		}
 		opt.addr = local.addr
 		opt.insecure = true
+	}
+	if opt.envRef != "" {
+		dir, err := os.MkdirTemp("", "envkit-build-")
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
+		defer os.RemoveAll(dir)
+		if opt.file, err = lookupDefinition(ctx, opt, local, dir, stderr); err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return exitFailure
+		}
 	}
 	if opt.file == "" {
 		if local == nil {
@@ -137,7 +186,7 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	short := hash.Short(h)
-	store, code := openStore(opt, local, env, stderr)
+	store, code := openStore(opt, local, stderr)
 	if code != exitOK {
 		return code
 	}
@@ -188,14 +237,37 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "envkit: %s@%s is pushed, but its lock is not stored: %v\n", opt.names[0], dgst, err)
 			return exitFailure
 		}
+	} else if ws, ok := store.(*wsStore); ok {
+		if err := ws.PutLock(ctx, short, nil); err != nil {
+			fmt.Fprintf(stderr, "envkit: %s@%s is pushed, but its build is not recorded: %v\n", opt.names[0], dgst, err)
+			return exitFailure
+		}
 	}
 	return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + dgst, Digest: dgst})
 }
 
-// openStore is where the build finds images by hash: -t's repository, or
-// <registry>/envkit/<name> on the local stack; nil (with a warning) for a
-// -t that go-containerregistry cannot name.
-func openStore(opt buildOptions, local *localStack, env *spec.Environment, stderr io.Writer) (imageStore, int) {
+// openStore is where the build finds images by hash: the workspace's
+// images repository (--workspace, $ENVKIT_WORKSPACE, or the local stack's),
+// else -t's repository (a build with --addr and no workspace); nil (with a
+// warning) for a -t that go-containerregistry cannot name.
+func openStore(opt buildOptions, local *localStack, stderr io.Writer) (imageStore, int) {
+	if addr := workspaceAddr(opt.workspace, local); addr != "" {
+		ws, err := workspace.Open(addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return nil, exitUsage
+		}
+		var extra []string
+		if opt.ref != "" {
+			extra = append(extra, opt.ref)
+		}
+		s, err := newWSStore(ws, extra...)
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: %v\n", err)
+			return nil, exitUsage
+		}
+		return s, exitOK
+	}
 	switch {
 	case opt.ref != "":
 		named, err := reference.ParseNormalizedNamed(opt.ref)
@@ -209,13 +281,6 @@ func openStore(opt buildOptions, local *localStack, env *spec.Environment, stder
 		if err != nil {
 			fmt.Fprintf(stderr, "envkit: warning: cannot look up images by hash in %s (%v): building\n", named.Name(), err)
 			return nil, exitOK
-		}
-		return rs, exitOK
-	case local != nil:
-		rs, err := newRepoStore(local.registry + "/envkit/" + repoName(env))
-		if err != nil {
-			fmt.Fprintf(stderr, "envkit: %v\n", err)
-			return nil, exitFailure
 		}
 		return rs, exitOK
 	}
@@ -239,6 +304,14 @@ func reuseImage(ctx context.Context, store imageStore, hash string, img *storedI
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "envkit: warning: the lock of %s is not stored: %v\n", hash, err)
+		}
+	} else if ws, ok := store.(*wsStore); ok {
+		done, err := ws.recorded(ctx, hash)
+		if err == nil && !done {
+			err = ws.PutLock(ctx, hash, nil)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "envkit: warning: the build of %s is not recorded: %v\n", hash, err)
 		}
 	}
 	return printResult(stdout, opt, buildResult{Hash: hash, Image: opt.names[0] + "@" + img.Digest, Digest: img.Digest, Reused: true})
@@ -292,8 +365,8 @@ func storeLock(ctx context.Context, store imageStore, hash string, stored []byte
 	if err := lock.WriteCondaLock(&buf, l); err != nil {
 		return err
 	}
-	if inStore && bytes.Equal(buf.Bytes(), stored) {
-		return nil
+	if _, record := store.(*wsStore); inStore && bytes.Equal(buf.Bytes(), stored) && !record {
+		return nil // (a build record names the image too: always written)
 	}
 	return store.PutLock(ctx, hash, buf.Bytes())
 }
@@ -454,17 +527,6 @@ func localStackAddr() string {
 		return ""
 	}
 	return "unix://" + filepath.Join(dir, "buildkitd.sock")
-}
-
-var repoInvalid = regexp.MustCompile(`[^a-z0-9._-]+`)
-
-// repoName is the repository name an environment's image is pushed to.
-func repoName(env *spec.Environment) string {
-	n := strings.Trim(repoInvalid.ReplaceAllString(strings.ToLower(env.Name), "-"), "-._")
-	if n == "" {
-		return "anonymous"
-	}
-	return n
 }
 
 func displayName(env *spec.Environment) string {

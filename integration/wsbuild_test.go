@@ -1,0 +1,123 @@
+package integration
+
+import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/integration/harness"
+	"github.com/envkit/envkit/internal/condatest"
+	envllb "github.com/envkit/envkit/llb"
+)
+
+// wsBuild runs envkit build --json --workspace ws on the harness stack.
+func wsBuild(t *testing.T, e *harness.Env, bin, ws string, args ...string) (buildJSON, string) {
+	t.Helper()
+	a := append([]string{"build", "--json", "--progress", "plain", "--addr", e.BuildkitAddr, "--frontend-image", frontend(t, e), "--workspace", ws}, args...)
+	cmd := exec.Command(bin, a...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("envkit %s: %v\n%s", strings.Join(a, " "), err, stderr.String())
+	}
+	var r buildJSON
+	if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
+		t.Fatalf("--json output %q: %v", stdout.String(), err)
+	}
+	return r, stderr.String()
+}
+
+func hasRepodata(reqs []string) bool {
+	return slices.ContainsFunc(reqs, func(r string) bool { return strings.Contains(r, "repodata") })
+}
+
+// In a workspace, images live in one repository tagged by hash: the same
+// definition under another name builds nothing and asks the channel for
+// nothing; the build record beside the image holds its digest, base and
+// lock; -t adds a tag; a registered version builds by its reference.
+func TestWorkspaceBuildOncePerHash(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ctx := ctxFor(t)
+	ws := e.Registry + "/it-wsbuild"
+	chDir := t.TempDir()
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	ch := newLoggedChannel(t, chDir)
+	body := "image: " + e.Base.Base + "\nconda_file:\n  channels: [" + ch.URL + "]\n  dependencies: [tool]\n"
+	a := newProject(t, "env.yml", "name: ws-a\n"+body, map[string]string{})
+	b := newProject(t, "env.yml", "name: ws-b\nversion: \"7\"\n"+body, map[string]string{})
+
+	first, _ := wsBuild(t, e, bin, ws, filepath.Join(a.dir, a.file))
+	imageRef := ws + "/images:" + first.Hash
+	if first.Reused || first.Image != imageRef+"@"+first.Digest || !slices.Equal(first.Tags, []string{imageRef}) {
+		t.Errorf("first build: %+v", first)
+	}
+	if reqs := ch.take(); !hasRepodata(reqs) {
+		t.Errorf("the first build asked for no repodata: %q", reqs)
+	}
+	// Its build record: image, digest, base and lock.
+	rm, err := e.Reg.Manifest(ctx, imageRef+".build")
+	if err != nil || !strings.Contains(string(rm.Raw), `"artifactType":"application/vnd.envkit.build.v1"`) {
+		t.Fatalf("build record: %v\n%s", err, rm.Raw)
+	}
+	rec, err := rm.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := e.Reg.Blob(ctx, imageRef, rec.Config.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Hash, Image, Digest, Base_image, Base_digest string }
+	if err := json.Unmarshal(cfg, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash != first.Hash || got.Image != ws+"/images@"+first.Digest || got.Digest != first.Digest ||
+		got.Base_image != e.Base.Base || !strings.HasPrefix(got.Base_digest, "sha256:") || len(rec.Layers) != 1 {
+		t.Errorf("build record %s, layers %v", cfg, rec.Layers)
+	}
+
+	// The same definition under another name (and version), with -t.
+	tagged := e.Ref("it/wsbuild-b:7")
+	second, log := wsBuild(t, e, bin, ws, "-t", tagged, filepath.Join(b.dir, b.file))
+	if !second.Reused || second.Digest != first.Digest || second.Hash != first.Hash || second.Image != tagged+"@"+first.Digest {
+		t.Errorf("another name: %+v, first %+v\n%s", second, first, log)
+	}
+	if reqs := ch.take(); len(reqs) != 0 {
+		t.Errorf("the same definition under another name asked the channel for %q", reqs)
+	}
+	if m, err := e.Reg.Manifest(ctx, tagged); err != nil || m.Digest.String() != first.Digest {
+		t.Errorf("-t: %v %v", m.Digest, err)
+	}
+
+	// With the image deleted, the record's lock holds: no repodata.
+	deleteManifest(t, e, "it-wsbuild/images", first.Digest)
+	third, log := wsBuild(t, e, bin, ws, filepath.Join(b.dir, b.file))
+	if third.Reused || !strings.Contains(log, "installing the packages "+first.Hash+" resolved to first") {
+		t.Errorf("after the image was deleted: %+v\n%s", third, log)
+	}
+	if reqs := ch.take(); hasRepodata(reqs) {
+		t.Errorf("a rebuild with the recorded lock asked for repodata: %q", reqs)
+	}
+	if b, err := e.Reg.ReadFile(ctx, imageRef, "linux/amd64", envllb.DefaultPrefix+"/bin/tool"); err != nil || !strings.Contains(string(b), "tool 2.0") {
+		t.Errorf("rebuilt tool: %q %v", b, err)
+	}
+
+	// A registered version builds by its reference: reused.
+	cli := newWSCLI(t, ws)
+	cli.ok("env", "create", "--file", filepath.Join(a.dir, a.file))
+	for _, ref := range []string{"ws-a:1", "azureml:ws-a@latest"} {
+		r, log := wsBuild(t, e, bin, ws, ref)
+		if !r.Reused || r.Digest != third.Digest || r.Hash != first.Hash {
+			t.Errorf("build %s: %+v\n%s", ref, r, log)
+		}
+	}
+	if reqs := ch.take(); len(reqs) != 0 {
+		t.Errorf("builds by reference asked the channel for %q", reqs)
+	}
+}
