@@ -121,3 +121,35 @@ func TestWorkspaceBuildOncePerHash(t *testing.T) {
 		t.Errorf("builds by reference asked the channel for %q", reqs)
 	}
 }
+
+// A file without a name builds into the workspace and is found again by its
+// hash (its build record), but is not listed.
+func TestWorkspaceAnonymousBuild(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ws := e.Registry + "/it-wsanon"
+	p := newProject(t, "env.yml", "build:\n  path: .\n",
+		map[string]string{"Dockerfile": "FROM " + e.Base.Base + "\nRUN echo anon > /etc/anon\n"})
+	r, _ := wsBuild(t, e, bin, ws, filepath.Join(p.dir, p.file))
+	if r.Reused || r.Image != ws+"/images:"+r.Hash+"@"+r.Digest {
+		t.Fatalf("anonymous build: %+v", r)
+	}
+	cli := newWSCLI(t, ws)
+	var shown struct {
+		Hash, Image, Digest string
+		Anonymous           bool
+	}
+	if err := json.Unmarshal([]byte(cli.ok("env", "show", r.Hash, "--json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Hash != r.Hash || !shown.Anonymous || shown.Digest != r.Digest || shown.Image != ws+"/images@"+r.Digest {
+		t.Errorf("env show %s: %+v, built %+v", r.Hash, shown, r)
+	}
+	if list := cli.records("env", "list", "--include-archived"); len(list) != 0 {
+		t.Errorf("env list shows the anonymous environment: %v", wsRefs(list))
+	}
+	// Again: reused, the record unchanged.
+	if again, _ := wsBuild(t, e, bin, ws, filepath.Join(p.dir, p.file)); !again.Reused || again.Digest != r.Digest {
+		t.Errorf("again: %+v", again)
+	}
+}

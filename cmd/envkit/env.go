@@ -142,6 +142,14 @@ func envShowCmd(fl *envFlags) *cobra.Command {
 				if ws, err = fl.open(ctx, c.ErrOrStderr()); err == nil {
 					rs, err = ws.Resolve(ctx, ref)
 				}
+				if ref.Hash != "" && errors.Is(err, workspace.ErrNotFound) {
+					// An anonymous environment: found by its build record.
+					b, berr := ws.LookupBuild(ctx, ref.Hash)
+					if berr != nil {
+						return fmt.Errorf("%w; nor has it built %s", err, ref.Hash)
+					}
+					return printBuild(c.OutOrStdout(), b, fl.json)
+				}
 			}
 			if err != nil {
 				return err
@@ -281,6 +289,30 @@ func envCloneCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&dir, "dir", "", "the directory to write (default ./NEW-NAME); must not exist or be empty")
 	return c
+}
+
+// builtEnvironment is what env show prints of an anonymous environment:
+// its build record.
+type builtEnvironment struct {
+	Hash       string    `json:"hash"`
+	Anonymous  bool      `json:"anonymous"`
+	Image      string    `json:"image"`
+	Digest     string    `json:"digest"`
+	BaseImage  string    `json:"base_image,omitempty"`
+	BaseDigest string    `json:"base_digest,omitempty"`
+	Created    time.Time `json:"created"`
+	Locked     bool      `json:"locked"` // the build record holds a lock
+}
+
+func printBuild(w io.Writer, b *workspace.Build, asJSON bool) error {
+	e := builtEnvironment{Hash: b.Hash, Anonymous: true, Image: b.Image, Digest: b.Digest, BaseImage: b.BaseImage,
+		BaseDigest: b.BaseDigest, Created: b.Created, Locked: b.Lock != nil}
+	if asJSON {
+		return printJSON(w, e)
+	}
+	fmt.Fprintf(w, "hash:        %s\nanonymous:   true (built, not registered)\nimage:       %s\nbase:        %s@%s\ncreated:     %s\nlocked:      %v\n",
+		e.Hash, e.Image, e.BaseImage, e.BaseDigest, e.Created.UTC().Format(time.RFC3339Nano), e.Locked)
+	return nil
 }
 
 func printJSON(w io.Writer, v any) error {
