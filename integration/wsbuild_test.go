@@ -153,3 +153,142 @@ func TestWorkspaceAnonymousBuild(t *testing.T) {
 		t.Errorf("again: %+v", again)
 	}
 }
+
+// envkit patch rebuilds onto the base tag's newest digest with the stored
+// lock (the channel's newer package is not taken, no repodata fetched) and
+// reports the layers: every package layer kept, the base's changed.
+func TestWorkspacePatch(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ctx := ctxFor(t)
+	ws := e.Registry + "/it-wspatch"
+	baseRef := e.Ref("it/wspatch-base:1")
+	pushBase := func(level string) {
+		t.Helper()
+		d := newProject(t, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+level+" > /etc/patch-level\n", map[string]string{})
+		if _, err := e.BuildDockerfile(ctx, d.dir, nil, baseRef); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushBase("1")
+	chDir := t.TempDir()
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	ch := newLoggedChannel(t, chDir)
+	p := newProject(t, "env.yml", "name: ws-patch\nimage: "+baseRef+"\nconda_file:\n  channels: ["+ch.URL+"]\n  dependencies: [tool]\n", map[string]string{})
+	file := filepath.Join(p.dir, p.file)
+	first, _ := wsBuild(t, e, bin, ws, file)
+	layersOf := func(digest string) []string {
+		t.Helper()
+		m, err := e.Reg.Manifest(ctx, ws+"/images@"+digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := m.Image()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ds []string
+		for _, l := range im.Layers {
+			ds = append(ds, l.Digest.String())
+		}
+		return ds
+	}
+	old := layersOf(first.Digest)
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"), tool("3.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	ch.take()
+
+	// The base has not moved: nothing to patch.
+	var r struct {
+		buildJSON
+		Base   *struct{ Image, From, To string }
+		Layers []struct {
+			Platform       string
+			Kept           int
+			Removed, Added []string
+		}
+	}
+	run := func() string {
+		t.Helper()
+		cmd := exec.Command(bin, "patch", "--json", "--progress", "plain", "--addr", e.BuildkitAddr, "--frontend-image", frontend(t, e), "--workspace", ws, file)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("envkit patch: %v\n%s", err, stderr.String())
+		}
+		r.Base, r.Layers = nil, nil
+		if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
+			t.Fatalf("%q: %v", stdout.String(), err)
+		}
+		return stderr.String()
+	}
+	if log := run(); !r.Reused || r.Digest != first.Digest || r.Layers != nil || !strings.Contains(log, "nothing to patch: base "+baseRef+" still at") {
+		t.Errorf("patch of a current base: %+v\n%s", r, log)
+	}
+
+	pushBase("2")
+	log := run()
+	if r.Reused || r.Digest == first.Digest || r.Base == nil || r.Base.Image != baseRef || r.Base.From == r.Base.To || len(r.Layers) != 1 {
+		t.Fatalf("patch: %+v %+v\n%s", r, r.Base, log)
+	}
+	if reqs := ch.take(); hasRepodata(reqs) {
+		t.Errorf("patch asked for repodata: %q", reqs)
+	}
+	if b, err := e.Reg.ReadFile(ctx, ws+"/images:"+r.Hash, "linux/amd64", envllb.DefaultPrefix+"/bin/tool"); err != nil || !strings.Contains(string(b), "tool 2.0") {
+		t.Errorf("patched tool: %q %v", b, err)
+	}
+	if b, err := e.Reg.ReadFile(ctx, ws+"/images:"+r.Hash, "linux/amd64", "/etc/patch-level"); err != nil || string(b) != "2\n" {
+		t.Errorf("patch level: %q %v", b, err)
+	}
+	old = checkReport(t, old, layersOf(r.Digest), r.Layers[0])
+
+	// Patched again: installed from the stored lock both times, every
+	// package layer and the environment's metadata are kept, only the base's
+	// patch layer is replaced. (The first patch above replaced the package
+	// layers too: the first build linked the solver's records, a rebuild
+	// links the records read back from the lock, which differ, so BuildKit's
+	// link execs run again and write new layers.)
+	pushBase("3")
+	log = run()
+	if r.Reused || r.Base == nil || len(r.Layers) != 1 {
+		t.Fatalf("second patch: %+v\n%s", r, log)
+	}
+	c := r.Layers[0]
+	checkReport(t, old, layersOf(r.Digest), c)
+	if len(c.Removed) != 1 || len(c.Added) != 1 || c.Kept != len(old)-1 || c.Kept < 3 {
+		t.Errorf("patch changed more than the base's layer: %+v (old image %d layers)", c, len(old))
+	}
+	if !strings.Contains(log, "layers kept, 1 replaced, 1 new") {
+		t.Errorf("patch log:\n%s", log)
+	}
+}
+
+// checkReport compares a patch's report with the layers of the old and new
+// images in the registry, and returns the new ones.
+func checkReport(t *testing.T, old, nl []string, c struct {
+	Platform       string
+	Kept           int
+	Removed, Added []string
+}) []string {
+	t.Helper()
+	var kept, removed, added []string
+	for _, d := range nl {
+		if slices.Contains(old, d) {
+			kept = append(kept, d)
+		} else {
+			added = append(added, d)
+		}
+	}
+	for _, d := range old {
+		if !slices.Contains(nl, d) {
+			removed = append(removed, d)
+		}
+	}
+	if c.Platform != "linux/amd64" || c.Kept != len(kept) || !slices.Equal(c.Removed, removed) || !slices.Equal(c.Added, added) {
+		t.Errorf("reported %+v; registry: kept %d, removed %v, added %v", c, len(kept), removed, added)
+	}
+	return nl
+}

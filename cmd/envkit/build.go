@@ -42,6 +42,7 @@ type buildOptions struct {
 	lock      []byte   // a conda lock to install (the hash's stored lock)
 	workspace string   // --workspace
 	envRef    string   // a registered or curated environment to build instead of file
+	patch     bool     // envkit patch: report the layers a rebuild changed
 }
 
 // lookupDefinition writes the registered or curated environment opt.envRef
@@ -71,6 +72,12 @@ func lookupDefinition(ctx context.Context, opt buildOptions, local *localStack, 
 
 func buildCmd() *cobra.Command {
 	var opt buildOptions
+	return buildCommand(&opt)
+}
+
+// buildCommand is `envkit build` on opt (patch's too).
+func buildCommand(o *buildOptions) *cobra.Command {
+	opt := o
 	c := &cobra.Command{
 		Use:   "build [FILE|REF]",
 		Short: "build an environment image through buildkitd (the embedded quickstart when no FILE)",
@@ -112,7 +119,7 @@ func buildCmd() *cobra.Command {
 			if !c.Flags().Changed("frontend-image") && !c.Flags().Changed("helper-image") {
 				opt.helper = cmp.Or(os.Getenv("ENVKIT_FRONTEND_IMAGE"), os.Getenv("ENVKIT_HELPER_IMAGE"))
 			}
-			return exit(runBuild(opt, c.OutOrStdout(), c.ErrOrStderr()))
+			return exit(runBuild(*opt, c.OutOrStdout(), c.ErrOrStderr()))
 		},
 	}
 	fl := c.Flags()
@@ -124,7 +131,9 @@ func buildCmd() *cobra.Command {
 	fl.StringVar(&opt.helper, "helper-image", "", "the same as --frontend-image")
 	fl.BoolVar(&opt.json, "json", false, `print {"hash", "image" (REF@DIGEST), "digest", "reused", "tags"} as JSON`)
 	fl.StringVar(&opt.workspace, "workspace", "", "workspace REGISTRY/NAMESPACE whose images repository holds the image by hash (default $"+workspace.EnvVar+", else "+workspace.DefaultAddress+" on the local stack; with --addr and neither, -t's repository)")
-	fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
+	if !opt.patch { // patch installs the stored lock
+		fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
+	}
 	addReadFlags(c)
 	return c
 }
@@ -203,6 +212,9 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		if reuse {
+			if opt.patch {
+				fmt.Fprintf(stderr, "envkit: nothing to patch: %s\n", why)
+			}
 			return reuseImage(ctx, store, short, img, why, env.Conda != nil, opt, stdout, stderr)
 		}
 		prior = img
@@ -226,6 +238,13 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 			opt.lock = stored
 		}
 	}
+	var oldLayers map[string][]string // of prior, for envkit patch
+	if opt.patch && prior != nil {
+		if oldLayers, err = imageLayers(prior); err != nil {
+			fmt.Fprintf(stderr, "envkit: %s: %v\n", prior.Ref, err)
+			return exitFailure
+		}
+	}
 	res, err := solve(ctx, opt, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "envkit: build failed: %v\n", err)
@@ -243,7 +262,14 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 	}
-	return printResult(stdout, opt, buildResult{Hash: short, Image: opt.names[0] + "@" + dgst, Digest: dgst})
+	r := buildResult{Hash: short, Image: opt.names[0] + "@" + dgst, Digest: dgst}
+	if oldLayers != nil {
+		if r.Base, r.Layers, err = reportPatch(ctx, store, short, prior, oldLayers, stderr); err != nil {
+			fmt.Fprintf(stderr, "envkit: %s@%s is pushed, but its layers are not compared: %v\n", opt.names[0], dgst, err)
+			return exitFailure
+		}
+	}
+	return printResult(stdout, opt, r)
 }
 
 // openStore is where the build finds images by hash: the workspace's
@@ -379,6 +405,10 @@ type buildResult struct {
 	Reused bool   `json:"reused"`
 	// Tags are the references the image is pushed to (-t and the hash tag).
 	Tags []string `json:"tags"`
+	// Base and Layers are what envkit patch changed: the base digest and,
+	// per platform, the layers (absent when nothing was rebuilt).
+	Base   *baseChange   `json:"base,omitempty"`
+	Layers []layerChange `json:"layers,omitempty"`
 }
 
 func printResult(stdout io.Writer, opt buildOptions, r buildResult) int {
