@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/envkit/envkit/workspace"
@@ -82,5 +83,27 @@ func TestWorkspaceAddr(t *testing.T) {
 	}
 	if got := workspaceAddr("r.example.com/x", local); got != "r.example.com/x" {
 		t.Errorf("flag: %q", got)
+	}
+}
+
+// A curated environment builds by name without a workspace (the catalog
+// is embedded): its files are written out and hash to its recorded hash; a
+// registered name needs a workspace.
+func TestLookupDefinitionCurated(t *testing.T) {
+	t.Setenv(workspace.EnvVar, "")
+	var stderr strings.Builder
+	for _, r := range workspace.Curated() {
+		dir := t.TempDir()
+		file, err := lookupDefinition(context.Background(), buildOptions{envRef: "azureml:" + r.Name + "@latest"}, nil, dir, &stderr)
+		if err != nil {
+			t.Fatalf("%s: %v", r.Name, err)
+		}
+		code, out, errs := runCLI(t, "hash", file)
+		if code != exitOK || strings.TrimSpace(out) != r.Hash {
+			t.Errorf("%s: hash of %s: %q (exit %d, %s), want %s", r.Name, file, out, code, errs, r.Hash)
+		}
+	}
+	if _, err := lookupDefinition(context.Background(), buildOptions{envRef: "my-env:1"}, nil, t.TempDir(), &stderr); err == nil || !strings.Contains(err.Error(), "--workspace") {
+		t.Errorf("a registered name without a workspace: %v", err)
 	}
 }
