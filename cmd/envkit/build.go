@@ -76,8 +76,7 @@ func buildCmd() *cobra.Command {
 }
 
 // buildCommand is `envkit build` on opt (patch's too).
-func buildCommand(o *buildOptions) *cobra.Command {
-	opt := o
+func buildCommand(opt *buildOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "build [FILE|REF]",
 		Short: "build an environment image through buildkitd (the embedded quickstart when no FILE)",
