@@ -400,3 +400,55 @@ func TestCLIBuildOnceMultiPlatform(t *testing.T) {
 		t.Errorf("stored lock platforms %v", l.Platforms)
 	}
 }
+
+// envkit build exports BuildKit's cache to a registry and imports it: after
+// the build cache is pruned, a rebuild (--relock, so that it builds) takes
+// every package's link step from the imported cache.
+func TestCLIBuildCacheExportImport(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	chDir := t.TempDir()
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	ch := newLoggedChannel(t, chDir)
+	p := newProject(t, "env.yml", "name: cached\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch.URL+"]\n  dependencies: [tool]\n", map[string]string{})
+	file := filepath.Join(p.dir, p.file)
+	cache := "type=registry,ref=" + e.Ref("it/cache:buildcache")
+	first, log1 := cliBuild(t, e, bin, file, e.Ref("it/cached:1"), "--cache-to", cache+",mode=max")
+	if first.Reused || !strings.Contains(log1, "exporting cache") {
+		t.Fatalf("first build: %+v\n%s", first, log1)
+	}
+	if _, err := e.Reg.Manifest(ctxFor(t), e.Ref("it/cache:buildcache")); err != nil {
+		t.Fatalf("no cache in the registry: %v", err)
+	}
+	if out, err := e.Buildctl(ctxFor(t), "prune", "--all"); err != nil {
+		t.Fatalf("prune: %v\n%s", err, out)
+	}
+	second, log2 := cliBuild(t, e, bin, file, e.Ref("it/cached:2"), "--relock", "--cache-from", cache)
+	if second.Reused {
+		t.Fatalf("--relock reused the image: %+v", second)
+	}
+	for _, step := range []string{"conda: link libfoo-1.0", "conda: link tool-2.0"} {
+		if !cachedStep(log2, step) {
+			t.Errorf("after the prune, %q was not taken from the imported cache:\n%s", step, log2)
+		}
+	}
+}
+
+// cachedStep reports whether the plain progress log shows the step whose
+// name contains name as CACHED.
+func cachedStep(log, name string) bool {
+	ids := map[string]bool{}
+	for _, l := range strings.Split(log, "\n") {
+		if id, rest, ok := strings.Cut(l, " "); ok && strings.HasPrefix(id, "#") && strings.Contains(rest, name) {
+			ids[id] = true
+		}
+	}
+	for _, l := range strings.Split(log, "\n") {
+		if id, rest, ok := strings.Cut(l, " "); ok && ids[id] && strings.TrimSpace(rest) == "CACHED" {
+			return true
+		}
+	}
+	return false
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
 	"io"
 	"os"
 	"path/filepath"
@@ -43,6 +44,8 @@ type buildOptions struct {
 	workspace string   // --workspace
 	envRef    string   // a registered or curated environment to build instead of file
 	patch     bool     // envkit patch: report the layers a rebuild changed
+	cacheFrom []string // --cache-from: BuildKit cache imports, buildctl's syntax
+	cacheTo   []string // --cache-to: BuildKit cache exports
 }
 
 // lookupDefinition writes the registered or curated environment opt.envRef
@@ -104,6 +107,12 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 			default:
 				return usageErrorf("--progress %q: want auto, plain, tty, quiet or rawjson", opt.progress)
 			}
+			if _, err := bkbuild.ParseImportCache(opt.cacheFrom); err != nil {
+				return usageErrorf("--cache-from: %v", err)
+			}
+			if _, err := bkbuild.ParseExportCache(opt.cacheTo); err != nil {
+				return usageErrorf("--cache-to: %v", err)
+			}
 			if len(args) == 1 {
 				opt.file = args[0]
 				if _, err := os.Stat(args[0]); err != nil {
@@ -130,6 +139,8 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 	fl.StringVar(&opt.helper, "helper-image", "", "the same as --frontend-image")
 	fl.BoolVar(&opt.json, "json", false, `print {"hash", "image" (REF@DIGEST), "digest", "reused", "tags"} as JSON`)
 	fl.StringVar(&opt.workspace, "workspace", "", "workspace REGISTRY/NAMESPACE whose images repository holds the image by hash (default $"+workspace.EnvVar+", else "+workspace.DefaultAddress+" on the local stack; with --addr and neither, -t's repository)")
+	fl.StringArrayVar(&opt.cacheFrom, "cache-from", nil, "import BuildKit's cache, as buildctl --import-cache: e.g. type=registry,ref=REGISTRY/REPO:cache (repeatable)")
+	fl.StringArrayVar(&opt.cacheTo, "cache-to", nil, "export BuildKit's cache, as buildctl --export-cache: e.g. type=registry,ref=REGISTRY/REPO:cache,mode=max (repeatable)")
 	if !opt.patch { // patch installs the stored lock
 		fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
 	}
@@ -519,10 +530,20 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	if opt.insecure {
 		exp["registry.insecure"] = "true"
 	}
+	cacheImports, err := bkbuild.ParseImportCache(opt.cacheFrom)
+	if err != nil {
+		return nil, usageErrorf("--cache-from: %v", err)
+	}
+	cacheExports, err := bkbuild.ParseExportCache(opt.cacheTo)
+	if err != nil {
+		return nil, usageErrorf("--cache-to: %v", err)
+	}
 	so := client.SolveOpt{
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exp}},
 		LocalMounts:   map[string]fsutil.FS{frontend.LocalDockerfile: envFS, frontend.LocalContext: dirFS},
 		FrontendAttrs: attrs,
+		CacheImports:  cacheImports,
+		CacheExports:  cacheExports,
 	}
 	mode := progressui.DisplayMode(opt.progress)
 	if opt.progress == "" {
