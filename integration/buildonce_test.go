@@ -2,7 +2,9 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -451,4 +453,44 @@ func cachedStep(log, name string) bool {
 		}
 	}
 	return false
+}
+
+// envkit build pushes with the docker config's credentials (as buildctl and
+// docker buildx do): a registry that requires a login takes the image when
+// DOCKER_CONFIG has its auth, and refuses the push without it.
+func TestCLIBuildPushCredentials(t *testing.T) {
+	reg := startWSRegistry(t, true)
+	p := newPrivateStack(t)
+	build := func(auth bool, tag string) (string, error) {
+		t.Helper()
+		dir := t.TempDir()
+		if auth {
+			cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.addr, base64.StdEncoding.EncodeToString([]byte(wsUser+":"+wsPassword)))
+			if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(p.bin, "build", "--progress", "plain", "-t", tag)
+		cmd.Env = append(p.env(), "DOCKER_CONFIG="+dir)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := build(false, reg.addr+"/secure/quickstart:1"); err == nil {
+		t.Errorf("pushed without credentials:\n%s", out)
+	}
+	out, err := build(true, reg.addr+"/secure/quickstart:2")
+	if err != nil {
+		t.Fatalf("build with credentials: %v\n%s", err, out)
+	}
+	req, _ := http.NewRequest(http.MethodHead, "http://"+reg.addr+"/v2/secure/quickstart/manifests/2", nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	req.SetBasicAuth(wsUser, wsPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the pushed tag answers %s", resp.Status)
+	}
 }

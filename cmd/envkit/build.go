@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	dockerconfig "github.com/docker/cli/cli/config"
 	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"io"
 	"os"
 	"path/filepath"
@@ -544,6 +547,11 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 		FrontendAttrs: attrs,
 		CacheImports:  cacheImports,
 		CacheExports:  cacheExports,
+		// Registry credentials from the docker config (and its credential
+		// helpers), as buildctl and docker buildx give them to buildkitd.
+		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+			AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(stderr)),
+		})},
 	}
 	mode := progressui.DisplayMode(opt.progress)
 	if opt.progress == "" {
