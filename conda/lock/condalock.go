@@ -18,7 +18,7 @@ var (
 	clTopKeys     = []string{"version", "metadata", "package"}
 	clMetaKeys    = []string{"content_hash", "channels", "platforms", "sources", "time_metadata", "git_metadata", "inputs_metadata", "custom_metadata"}
 	clMetaNeed    = []string{"content_hash", "channels", "platforms", "sources"}
-	clPackageKeys = []string{"name", "version", "manager", "platform", "dependencies", "url", "hash", "source", "build", "category", "optional", "constrains"}
+	clPackageKeys = []string{"name", "version", "manager", "platform", "dependencies", "url", "hash", "source", "build", "category", "optional", "constrains", "noarch", "size"}
 	clPackageNeed = []string{"name", "version", "manager", "platform", "url", "hash"}
 )
 
@@ -195,6 +195,29 @@ func (d *decoder) condaLockRecord(p *Package, m map[string]*yaml.Node, field str
 		return nil, err
 	}
 	r.MD5, r.SHA256 = p.MD5, p.SHA256
+	// envkit's extensions: what linking needs (noarch: python packages are
+	// placed by the environment's Python) and what the layer budget groups
+	// by (size), so that installing from a lock gives the layers a solve
+	// gives.
+	if n := m["noarch"]; n != nil {
+		t, err := record.ParseNoarch(d.optStr(n, sub(field, "noarch")))
+		if err != nil {
+			d.fail(n, sub(field, "noarch"), "%v", err)
+			return nil, nil
+		}
+		r.Noarch = t
+	}
+	if sz := m["size"]; sz != nil {
+		v, ok := d.integer(sz, sub(field, "size"))
+		if !ok {
+			return nil, nil
+		}
+		if v < 0 {
+			d.fail(sz, sub(field, "size"), "must not be negative")
+			return nil, nil
+		}
+		r.Size = v
+	}
 	r.Depends = dependsList(p.Dependencies)
 	if c := m["constrains"]; c != nil {
 		r.Constrains = dependsList(d.strMap(c, sub(field, "constrains")))
@@ -228,6 +251,8 @@ type (
 		URL          string            `yaml:"url"`
 		Hash         clHash            `yaml:"hash"`
 		Build        string            `yaml:"build,omitempty"`
+		Noarch       string            `yaml:"noarch,omitempty"`
+		Size         int64             `yaml:"size,omitempty"`
 		Category     string            `yaml:"category"`
 		Optional     bool              `yaml:"optional"`
 	}
@@ -279,7 +304,7 @@ func WriteCondaLock(w io.Writer, l *Lock) error {
 			cp.Category = MainCategory
 		}
 		if p.Record != nil {
-			cp.Build = p.Record.Build
+			cp.Build, cp.Noarch, cp.Size = p.Record.Build, string(p.Record.Noarch), p.Record.Size
 		}
 		f.Package = append(f.Package, cp)
 	}

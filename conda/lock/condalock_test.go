@@ -3,6 +3,7 @@ package lock
 import (
 	"bytes"
 	"errors"
+	"github.com/envkit/envkit/conda/record"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -315,5 +316,48 @@ package:
 		}
 		_, err := ReadCondaLock("x.yml", []byte(src))
 		assertErrors(t, err, "x.yml", []string{c.want})
+	}
+}
+
+// What linking needs and the layer budget groups by survive a conda-lock
+// file: a noarch: python package stays one, and sizes are kept, so that
+// installing from a lock gives the layers a solve gives.
+func TestCondaLockKeepsNoarchAndSize(t *testing.T) {
+	sol := solution()
+	py := rec("pyhello", "0.1", "py_0", "noarch")
+	py.Noarch, py.Size = record.NoarchPython, 52<<20
+	sol = append(sol, py)
+	l := &Lock{Channels: []Channel{{URL: "conda-forge"}}}
+	if err := l.SetPlatform("linux-64", "h", sol); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteCondaLock(&buf, l); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadCondaLock("conda-lock.yml", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := back.Records("linux-64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range recs {
+		if r.Name == "pyhello" {
+			found = true
+			if r.Noarch != record.NoarchPython || r.Size != 52<<20 {
+				t.Errorf("pyhello read back as noarch %q, size %d\n%s", r.Noarch, r.Size, buf.String())
+			}
+		} else if r.Size != 1234 || r.Noarch != "" {
+			t.Errorf("%s read back as noarch %q, size %d", r.Name, r.Noarch, r.Size)
+		}
+	}
+	if !found {
+		t.Fatalf("pyhello not read back:\n%s", buf.String())
+	}
+	if _, err := ReadCondaLock("bad.yml", bytes.Replace(buf.Bytes(), []byte("noarch: python"), []byte("noarch: java"), 1)); err == nil {
+		t.Error("noarch: java accepted")
 	}
 }
