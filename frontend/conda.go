@@ -151,17 +151,25 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 	out := make([]*envllb.Conda, len(targets))
 	s.origins = make([]map[string]resolve.Origin, len(targets))
 	for i, subdir := range subdirs {
-		recs, err := l.Records(subdir)
-		if err != nil {
-			return nil, err
-		}
-		s.origins[i] = resolve.Origins(req.Specs, recs)
 		// Each image keeps the lock of its own platform, so that its
 		// metadata layer does not change with the other targets.
 		var lockYAML bytes.Buffer
 		if err := lock.WriteCondaLock(&lockYAML, platformLock(l, subdir)); err != nil {
 			return nil, err
 		}
+		// The packages are installed as that lock gives them, whether they
+		// were just solved or came from a lock file: a later build of the
+		// same environment from its stored lock (after a base patch) then
+		// links byte-identical inputs, and every package layer is reused.
+		kept, err := lock.Read(helper.LockFile, lockYAML.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("reading back the lock of %s: %w", subdir, err)
+		}
+		recs, err := kept.Records(subdir)
+		if err != nil {
+			return nil, err
+		}
+		s.origins[i] = resolve.Origins(req.Specs, recs)
 		out[i] = &envllb.Conda{
 			Records:    recs,
 			Specs:      req.Specs,
