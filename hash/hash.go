@@ -172,25 +172,22 @@ func collapse(xs []string) []string {
 	return out
 }
 
-// contextFiles lists the build context as Docker sends it: every file not
-// excluded by .dockerignore (or <Dockerfile>.dockerignore), plus the
-// Dockerfile itself, which is always sent.
-func contextFiles(fsys fs.FS, dockerfile string) ([]file, error) {
+// WalkContext calls fn for each entry of the build context as Docker sends
+// it, in lexical order: every entry not excluded by .dockerignore (or
+// <Dockerfile>.dockerignore), plus the Dockerfile itself, which is always
+// sent; sockets and devices, which Docker does not send, are left out.
+func WalkContext(fsys fs.FS, dockerfile string, fn func(p string, info fs.FileInfo) error) error {
 	patterns, err := IgnorePatterns(fsys, dockerfile)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		return nil, fmt.Errorf(".dockerignore: %w", err)
+		return fmt.Errorf(".dockerignore: %w", err)
 	}
-	var files []file
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == "." {
 			return err
-		}
-		if p == "." {
-			return nil
 		}
 		excluded, err := pm.MatchesOrParentMatches(p)
 		if err != nil {
@@ -206,22 +203,32 @@ func contextFiles(fsys fs.FS, dockerfile string) ([]file, error) {
 		if err != nil {
 			return err
 		}
+		if m := info.Mode(); !m.IsRegular() && !m.IsDir() && m&fs.ModeSymlink == 0 {
+			return nil // sockets, devices: Docker does not send them
+		}
+		return fn(p, info)
+	})
+}
+
+// contextFiles lists the build context as Docker sends it (WalkContext),
+// each regular file with its sha256.
+func contextFiles(fsys fs.FS, dockerfile string) ([]file, error) {
+	var files []file
+	err := WalkContext(fsys, dockerfile, func(p string, info fs.FileInfo) error {
 		f := file{Path: p, Mode: uint32(info.Mode() & (fs.ModeType | fs.ModePerm))}
 		switch {
 		case info.Mode()&fs.ModeSymlink != 0:
-			f.Link, err = fs.ReadLink(fsys, p)
+			target, err := fs.ReadLink(fsys, p)
 			if err != nil {
 				return err
 			}
+			f.Link = target
 		case info.Mode().IsRegular():
 			h, err := fileSHA256(fsys, p)
 			if err != nil {
 				return err
 			}
 			f.SHA256 = h
-		case info.IsDir():
-		default:
-			return nil // sockets, devices: Docker does not send them
 		}
 		files = append(files, f)
 		return nil

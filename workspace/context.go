@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/envkit/envkit/hash"
-	"github.com/moby/patternmatcher"
 )
 
 // ContextMediaType is the layer of a registered build-context environment:
@@ -23,33 +22,8 @@ const ContextMediaType = "application/vnd.envkit.environment.context.v1.tar"
 // excluded by the ignore file, plus the Dockerfile. Paths are relative to
 // the context.
 func readContext(fsys fs.FS, dockerfile string) ([]File, error) {
-	patterns, err := hash.IgnorePatterns(fsys, dockerfile)
-	if err != nil {
-		return nil, err
-	}
-	pm, err := patternmatcher.New(patterns)
-	if err != nil {
-		return nil, fmt.Errorf(".dockerignore: %w", err)
-	}
 	var out []File
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == "." {
-			return err
-		}
-		excluded, err := pm.MatchesOrParentMatches(p)
-		if err != nil {
-			return err
-		}
-		if excluded && p != dockerfile {
-			if d.IsDir() && !pm.Exclusions() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
+	err := hash.WalkContext(fsys, dockerfile, func(p string, info fs.FileInfo) error {
 		f := File{Path: p, Mode: info.Mode() & (fs.ModeType | fs.ModePerm)}
 		switch {
 		case info.Mode()&fs.ModeSymlink != 0:
@@ -59,12 +33,10 @@ func readContext(fsys fs.FS, dockerfile string) ([]File, error) {
 			}
 			f.Data = []byte(target)
 		case info.Mode().IsRegular():
+			var err error
 			if f.Data, err = fs.ReadFile(fsys, p); err != nil {
 				return err
 			}
-		case info.IsDir():
-		default:
-			return nil // sockets, devices: Docker does not send them
 		}
 		out = append(out, f)
 		return nil
