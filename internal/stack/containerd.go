@@ -30,37 +30,16 @@ type ContainerdTools struct {
 // ENVKIT_RUNC), in the Debian locations, then on PATH. It is apart from
 // FindTools: a stack that builds and pushes does not need containerd.
 func FindContainerdTools() (ContainerdTools, error) {
-	var missing []string
-	find := func(env, name string, dirs ...string) string {
-		if p := os.Getenv(env); p != "" {
-			if isExecutable(p) {
-				return p
-			}
-			missing = append(missing, fmt.Sprintf("%s (%s=%s is not an executable file)", name, env, p))
-			return ""
-		}
-		for _, d := range dirs {
-			if p := filepath.Join(d, name); isExecutable(p) {
-				return p
-			}
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			if abs, err := filepath.Abs(p); err == nil {
-				return abs
-			}
-			return p
-		}
-		missing = append(missing, name)
-		return ""
-	}
+	var f toolFinder
+	find := f.find
 	t := ContainerdTools{
 		Containerd: find("ENVKIT_CONTAINERD", "containerd", "/usr/bin"),
 		Ctr:        find("ENVKIT_CTR", "ctr", "/usr/bin"),
 		Shim:       find("ENVKIT_CONTAINERD_SHIM", "containerd-shim-runc-v2", "/usr/bin"),
 		Runc:       find("ENVKIT_RUNC", "runc", "/usr/sbin", "/usr/bin"),
 	}
-	if len(missing) > 0 {
-		return t, fmt.Errorf("containerd tools not found: %s; %s", strings.Join(missing, ", "), InstallHint)
+	if len(f.missing) > 0 {
+		return t, fmt.Errorf("containerd tools not found: %s; %s", strings.Join(f.missing, ", "), InstallHint)
 	}
 	return t, nil
 }

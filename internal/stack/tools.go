@@ -45,29 +45,8 @@ func CacheDir() string {
 // Debian locations, then PATH. The error lists everything that is missing.
 func FindTools() (Tools, error) {
 	cur := filepath.Join(CacheDir(), "bin", "current")
-	var missing []string
-	find := func(env, name string, dirs ...string) string {
-		if p := os.Getenv(env); p != "" {
-			if isExecutable(p) {
-				return p
-			}
-			missing = append(missing, fmt.Sprintf("%s (%s=%s is not an executable file)", name, env, p))
-			return ""
-		}
-		for _, d := range dirs {
-			if p := filepath.Join(d, name); isExecutable(p) {
-				return p
-			}
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			if abs, err := filepath.Abs(p); err == nil {
-				return abs
-			}
-			return p
-		}
-		missing = append(missing, name)
-		return ""
-	}
+	var f toolFinder
+	find := f.find
 	t := Tools{
 		Buildkitd:    find("ENVKIT_BUILDKITD", "buildkitd", cur),
 		Buildctl:     find("ENVKIT_BUILDCTL", "buildctl", cur),
@@ -77,8 +56,8 @@ func FindTools() (Tools, error) {
 		Registry:     find("ENVKIT_REGISTRY", "docker-registry", "/usr/bin"),
 		Busybox:      find("ENVKIT_BUSYBOX", "busybox", "/usr/bin", "/bin"),
 	}
-	if len(missing) > 0 {
-		return t, fmt.Errorf("stack tools not found: %s; %s", strings.Join(missing, ", "), InstallHint)
+	if len(f.missing) > 0 {
+		return t, fmt.Errorf("stack tools not found: %s; %s", strings.Join(f.missing, ", "), InstallHint)
 	}
 	// Resolve the install-deps symlinks to their versioned files, so that a
 	// persistent stack notices a tool upgrade (its recorded paths change).
@@ -139,4 +118,33 @@ func elfArch(path string) (string, error) {
 		return "riscv64", nil
 	}
 	return "", fmt.Errorf("unsupported ELF machine %v", f.Machine)
+}
+
+// toolFinder locates executables and remembers what it could not find.
+type toolFinder struct{ missing []string }
+
+// find returns the executable name: $env when set (which must be one),
+// else the first of dirs that holds it, else the one on PATH; "" (and
+// name remembered as missing) when there is none.
+func (f *toolFinder) find(env, name string, dirs ...string) string {
+	if p := os.Getenv(env); p != "" {
+		if isExecutable(p) {
+			return p
+		}
+		f.missing = append(f.missing, fmt.Sprintf("%s (%s=%s is not an executable file)", name, env, p))
+		return ""
+	}
+	for _, d := range dirs {
+		if p := filepath.Join(d, name); isExecutable(p) {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return p
+	}
+	f.missing = append(f.missing, name)
+	return ""
 }
