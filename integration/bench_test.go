@@ -62,12 +62,7 @@ func BenchmarkCondaBuild(b *testing.B) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(chDir)))
 	b.Cleanup(srv.Close)
 	baseRef := e.Ref("bench/base:1")
-	pushBase := func(level int) {
-		d := newProject(b, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+strconv.Itoa(level)+" > /etc/patch-level\n", map[string]string{})
-		if _, err := e.BuildDockerfile(ctxFor(b), d.dir, nil, baseRef); err != nil {
-			b.Fatal(err)
-		}
-	}
+	pushBase := func(level int) { pushPatchedBase(b, e, baseRef, strconv.Itoa(level)) }
 	pushBase(0)
 	p := newProject(b, "environment.yml", syntax(b, e)+"name: bench\nimage: "+baseRef+"\nconda_file:\n  channels: ["+srv.URL+"]\n  dependencies: [meta]\n", map[string]string{})
 	build := func() {
@@ -167,12 +162,7 @@ func benchSizes(b *testing.B) []int {
 func benchLarge(b *testing.B, e *harness.Env, n int) {
 	baseRef := e.Ref(fmt.Sprintf("bench/large-base-%d:1", n))
 	level := 0
-	pushBase := func(b *testing.B) {
-		d := newProject(b, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+strconv.Itoa(level)+" > /etc/patch-level\n", map[string]string{})
-		if _, err := e.BuildDockerfile(ctxFor(b), d.dir, nil, baseRef); err != nil {
-			b.Fatal(err)
-		}
-	}
+	pushBase := func(b *testing.B) { pushPatchedBase(b, e, baseRef, strconv.Itoa(level)) }
 	pushBase(b)
 	g := newGenEnv(b, e, condatest.GenOptions{N: n, Big: 3, Seed: "bench-" + strconv.Itoa(n)}, baseRef)
 	bySize := g.G.BySize()
@@ -323,4 +313,14 @@ func fetchVerified(ctx context.Context, url, sha256, file string) (int64, error)
 		return 0, err
 	}
 	return n, h.Verify(sha256)
+}
+
+// pushPatchedBase pushes ref as the test base image with /etc/patch-level
+// holding level: a new level is a patched base under the same tag.
+func pushPatchedBase(tb testing.TB, e *harness.Env, ref, level string) {
+	tb.Helper()
+	d := newProject(tb, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+level+" > /etc/patch-level\n", map[string]string{})
+	if _, err := e.BuildDockerfile(ctxFor(tb), d.dir, nil, ref); err != nil {
+		tb.Fatal(err)
+	}
 }

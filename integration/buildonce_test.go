@@ -210,13 +210,7 @@ func TestCLIBuildOncePerHash(t *testing.T) {
 	bin := envkitBinary(t)
 	ctx := ctxFor(t)
 	baseRef := e.Ref("it/once-base:1")
-	pushBase := func(patch string) {
-		t.Helper()
-		d := newProject(t, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+patch+" > /etc/patch-level\n", map[string]string{})
-		if _, err := e.BuildDockerfile(ctx, d.dir, nil, baseRef); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pushBase := func(patch string) { t.Helper(); pushPatchedBase(t, e, baseRef, patch) }
 	pushBase("1")
 	chDir := t.TempDir()
 	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {

@@ -276,13 +276,7 @@ func TestCondaPatchedBase(t *testing.T) {
 	e := harness.Get(t)
 	ctx := ctxFor(t)
 	baseRef := e.Ref("it/patchable:1")
-	pushBase := func(patch string) {
-		t.Helper()
-		d := newProject(t, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+patch+" > /etc/patch-level\n", map[string]string{})
-		if _, err := e.BuildDockerfile(ctx, d.dir, nil, baseRef); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pushBase := func(patch string) { t.Helper(); pushPatchedBase(t, e, baseRef, patch) }
 	pushBase("1")
 	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
 	p := newProject(t, "environment.yml", syntax(t, e)+"name: patched\nimage: "+baseRef+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [tool]\n", map[string]string{})

@@ -163,13 +163,7 @@ func TestWorkspacePatch(t *testing.T) {
 	ctx := ctxFor(t)
 	ws := e.Registry + "/it-wspatch"
 	baseRef := e.Ref("it/wspatch-base:1")
-	pushBase := func(level string) {
-		t.Helper()
-		d := newProject(t, "Dockerfile", "FROM "+e.Base.Base+"\nRUN echo "+level+" > /etc/patch-level\n", map[string]string{})
-		if _, err := e.BuildDockerfile(ctx, d.dir, nil, baseRef); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pushBase := func(level string) { t.Helper(); pushPatchedBase(t, e, baseRef, level) }
 	pushBase("1")
 	chDir := t.TempDir()
 	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {
