@@ -49,6 +49,8 @@ type buildOptions struct {
 	patch     bool     // envkit patch: report the layers a rebuild changed
 	cacheFrom []string // --cache-from: BuildKit cache imports, buildctl's syntax
 	cacheTo   []string // --cache-to: BuildKit cache exports
+	// cacheImports and cacheExports are cacheFrom and cacheTo parsed.
+	cacheImports, cacheExports []client.CacheOptionsEntry
 }
 
 // lookupDefinition writes the registered or curated environment opt.envRef
@@ -110,10 +112,11 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 			default:
 				return usageErrorf("--progress %q: want auto, plain, tty, quiet or rawjson", opt.progress)
 			}
-			if _, err := bkbuild.ParseImportCache(opt.cacheFrom); err != nil {
+			var err error
+			if opt.cacheImports, err = bkbuild.ParseImportCache(opt.cacheFrom); err != nil {
 				return usageErrorf("--cache-from: %v", err)
 			}
-			if _, err := bkbuild.ParseExportCache(opt.cacheTo); err != nil {
+			if opt.cacheExports, err = bkbuild.ParseExportCache(opt.cacheTo); err != nil {
 				return usageErrorf("--cache-to: %v", err)
 			}
 			if len(args) == 1 {
@@ -533,20 +536,12 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	if opt.insecure {
 		exp["registry.insecure"] = "true"
 	}
-	cacheImports, err := bkbuild.ParseImportCache(opt.cacheFrom)
-	if err != nil {
-		return nil, usageErrorf("--cache-from: %v", err)
-	}
-	cacheExports, err := bkbuild.ParseExportCache(opt.cacheTo)
-	if err != nil {
-		return nil, usageErrorf("--cache-to: %v", err)
-	}
 	so := client.SolveOpt{
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: exp}},
 		LocalMounts:   map[string]fsutil.FS{frontend.LocalDockerfile: envFS, frontend.LocalContext: dirFS},
 		FrontendAttrs: attrs,
-		CacheImports:  cacheImports,
-		CacheExports:  cacheExports,
+		CacheImports:  opt.cacheImports,
+		CacheExports:  opt.cacheExports,
 		// Registry credentials from the docker config (and its credential
 		// helpers), as buildctl and docker buildx give them to buildkitd.
 		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
