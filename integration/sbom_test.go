@@ -1,0 +1,303 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/conda/lock"
+	envfrontend "github.com/envkit/envkit/frontend"
+	"github.com/envkit/envkit/integration/harness"
+	envllb "github.com/envkit/envkit/llb"
+	"github.com/opencontainers/go-digest"
+)
+
+const (
+	predicateSPDX = "https://spdx.dev/Document"
+	// BuildKit's default scanner, which envkit's own SBOM replaces.
+	scannerImage = "buildkit-syft-scanner"
+)
+
+// statement is an in-toto statement as BuildKit pushes an attestation.
+type statement struct {
+	Type          string `json:"_type"`
+	PredicateType string `json:"predicateType"`
+	Subject       []struct {
+		Name   string
+		Digest map[string]string
+	} `json:"subject"`
+	Predicate json.RawMessage `json:"predicate"`
+}
+
+// attestations returns the in-toto statements of the image index ref, by
+// the platform of the image they attest (os/arch) and predicate type.
+func attestations(t *testing.T, e *harness.Env, ref string) map[string]map[string]statement {
+	t.Helper()
+	ctx := ctxFor(t)
+	m, err := e.Reg.Manifest(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := m.Index()
+	if err != nil {
+		t.Fatalf("%s: %v", ref, err)
+	}
+	platformOf := map[digest.Digest]string{}
+	for _, d := range idx.Manifests {
+		if d.Platform != nil && d.Platform.OS != "unknown" {
+			platformOf[d.Digest] = d.Platform.OS + "/" + d.Platform.Architecture
+		}
+	}
+	repo, _, _ := strings.Cut(ref, "@")
+	out := map[string]map[string]statement{}
+	for _, d := range idx.Manifests {
+		if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+			continue
+		}
+		plat := platformOf[digest.Digest(d.Annotations["vnd.docker.reference.digest"])]
+		if plat == "" {
+			t.Errorf("attestation manifest %s attests %s, not an image of the index", d.Digest, d.Annotations["vnd.docker.reference.digest"])
+			continue
+		}
+		am, err := e.Reg.Manifest(ctx, repoOf(repo)+"@"+d.Digest.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := am.Image()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[plat] = map[string]statement{}
+		for _, l := range im.Layers {
+			blob, err := e.Reg.Blob(ctx, repo, l.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st statement
+			if err := json.Unmarshal(blob, &st); err != nil {
+				t.Fatalf("attestation layer %s: %v", l.Digest, err)
+			}
+			if st.PredicateType != l.Annotations["in-toto.io/predicate-type"] {
+				t.Errorf("layer %s annotated %s holds %s", l.Digest, l.Annotations["in-toto.io/predicate-type"], st.PredicateType)
+			}
+			if len(st.Subject) == 0 || "sha256:"+st.Subject[0].Digest["sha256"] != d.Annotations["vnd.docker.reference.digest"] {
+				t.Errorf("%s statement of %s: subject %v", st.PredicateType, plat, st.Subject)
+			}
+			out[plat][st.PredicateType] = st
+		}
+	}
+	return out
+}
+
+// repoOf is HOST/REPO of HOST/REPO[:TAG].
+func repoOf(ref string) string {
+	host, rest, _ := strings.Cut(ref, "/")
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+		rest = rest[:i]
+	}
+	return host + "/" + rest
+}
+
+type spdxDoc struct {
+	SPDXVersion  string `json:"spdxVersion"`
+	CreationInfo struct {
+		Creators []string `json:"creators"`
+	} `json:"creationInfo"`
+	Packages []struct {
+		SPDXID       string `json:"SPDXID"`
+		Name         string `json:"name"`
+		VersionInfo  string `json:"versionInfo"`
+		Download     string `json:"downloadLocation"`
+		Checksums    []struct{ Algorithm, ChecksumValue string }
+		ExternalRefs []struct {
+			ReferenceType, ReferenceLocator string
+		} `json:"externalRefs"`
+	} `json:"packages"`
+	Relationships []struct {
+		Element string `json:"spdxElementId"`
+		Type    string `json:"relationshipType"`
+		Related string `json:"relatedSpdxElement"`
+	} `json:"relationships"`
+}
+
+func spdxOf(t *testing.T, st statement) spdxDoc {
+	t.Helper()
+	var d spdxDoc
+	if err := json.Unmarshal(st.Predicate, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.SPDXVersion != "SPDX-2.3" {
+		t.Errorf("spdxVersion %q", d.SPDXVersion)
+	}
+	return d
+}
+
+// checkSBOM checks that doc lists the base image of img and every package
+// of the lock img keeps, with version, sha256, URL and purl.
+func checkSBOM(t *testing.T, e *harness.Env, doc spdxDoc, img *harness.Image, l *lock.Lock, subdir string) {
+	t.Helper()
+	purls := map[string]string{} // name -> purl
+	sums := map[string]string{}
+	for _, p := range doc.Packages {
+		for _, r := range p.ExternalRefs {
+			if r.ReferenceType == "purl" {
+				purls[p.Name] = r.ReferenceLocator
+			}
+		}
+		for _, c := range p.Checksums {
+			if c.Algorithm == "SHA256" {
+				sums[p.Name] = c.ChecksumValue
+			}
+		}
+		if p.Name == "libfoo" || p.Name == "tool" {
+			if p.VersionInfo == "" || !strings.HasPrefix(p.Download, "http://127.0.0.1:") {
+				t.Errorf("%s: version %q, downloadLocation %q", p.Name, p.VersionInfo, p.Download)
+			}
+		}
+	}
+	var want []string
+	for _, p := range l.Packages {
+		if p.Platform != subdir {
+			continue
+		}
+		want = append(want, p.Name)
+		if sums[p.Name] != p.SHA256 {
+			t.Errorf("%s: %s sha256 %q, the lock's %q", subdir, p.Name, sums[p.Name], p.SHA256)
+		}
+		if wantPurl := "pkg:conda/" + p.Name + "@" + p.Version + "?build=" + p.Record.Build; !strings.HasPrefix(purls[p.Name], wantPurl) ||
+			!strings.Contains(purls[p.Name], "subdir="+p.Record.Subdir) {
+			t.Errorf("%s: %s purl %q, want %s...&subdir=%s", subdir, p.Name, purls[p.Name], wantPurl, p.Record.Subdir)
+		}
+	}
+	if len(want) == 0 {
+		t.Errorf("the lock of %s has no packages", subdir)
+	}
+	baseName := img.Config.Config.Labels["org.opencontainers.image.base.name"]
+	baseDigest := img.Config.Config.Labels["org.opencontainers.image.base.digest"]
+	var base string
+	for name, purl := range purls {
+		if strings.HasPrefix(purl, "pkg:oci/") {
+			base = name + " " + purl
+		}
+	}
+	if baseDigest == "" || !strings.Contains(base, "@"+baseDigest+"?") || !strings.HasPrefix(base, strings.TrimSuffix(baseName, ":1")) {
+		t.Errorf("base image in the SBOM: %q, want %s@%s", base, baseName, baseDigest)
+	}
+	if n := len(doc.Packages); n != len(want)+2 {
+		t.Errorf("%d SPDX packages, want the environment, its base and the lock's %d", n, len(want))
+	}
+}
+
+// imageLock reads the lock img keeps and checks the label with its digest.
+func imageLock(t *testing.T, e *harness.Env, img *harness.Image) *lock.Lock {
+	t.Helper()
+	data, err := e.Reg.ReadImageFile(ctxFor(t), img, envllb.DefaultPrefix+"/"+envllb.LockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Config.Config.Labels[envfrontend.LabelLockDigest]; got != digest.FromBytes(data).String() {
+		t.Errorf("label %s = %q, the lock's digest is %s", envfrontend.LabelLockDigest, got, digest.FromBytes(data))
+	}
+	l, err := lock.Read("conda-lock.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// docker buildx build --sbom=true and buildctl --opt attest:sbom= attach
+// envkit's own SPDX document to each platform's image: every package of
+// that platform's lock, the base image by digest. BuildKit's scanner image
+// is neither pulled nor run (Docker Hub is not reachable here: a pull
+// would fail the build).
+func TestSBOMAttestation(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), libfoo("linux-aarch64", "aarch64"), tool("2.0", "linux-64"), tool("2.0", "linux-aarch64"))
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: sbom-env\nversion: \"3\"\nimage: "+e.Base.Multi+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies: [tool]\n"})
+	plats := []string{"linux/amd64", "linux/arm64"}
+	builds := map[string]func(ref string) ([]byte, error){
+		"buildx": func(ref string) ([]byte, error) {
+			return e.DockerBuildx(ctxFor(t), "build", "--progress", "plain", "-f", filepath.Join(p.dir, p.file), "--sbom=true",
+				"--platform", strings.Join(plats, ","), "--output", "type=image,name="+ref+",push=true,registry.insecure=true", p.dir)
+		},
+		"buildctl": func(ref string) ([]byte, error) {
+			return e.Buildctl(ctxFor(t), "build", "--frontend", "gateway.v0", "--opt", "source="+frontend(t, e),
+				"--local", "context="+p.dir, "--local", "dockerfile="+p.dir, "--opt", "filename="+p.file,
+				"--opt", "platform="+strings.Join(plats, ","), "--opt", "attest:sbom=",
+				"--output", "type=image,name="+ref+",push=true,registry.insecure=true", "--progress", "plain")
+		},
+	}
+	docs := map[string]map[string]json.RawMessage{} // by client and platform
+	for _, name := range []string{"buildx", "buildctl"} {
+		docs[name] = map[string]json.RawMessage{}
+		t.Run(name, func(t *testing.T) {
+			ref := e.Ref("it/sbom-" + name + ":1")
+			out, err := builds[name](ref)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if strings.Contains(string(out), scannerImage) || strings.Contains(string(out), "generating sbom") {
+				t.Errorf("the build ran BuildKit's scanner:\n%s", out)
+			}
+			if !strings.Contains(string(out), "[envkit] SBOM of linux/amd64") {
+				t.Errorf("no envkit SBOM step in the output:\n%s", out)
+			}
+			atts := attestations(t, e, ref)
+			if len(atts) != 2 {
+				t.Fatalf("attestations for %d platforms, want 2: %v", len(atts), atts)
+			}
+			for plat, subdir := range map[string]string{"linux/amd64": "linux-64", "linux/arm64": "linux-aarch64"} {
+				st, ok := atts[plat][predicateSPDX]
+				if !ok {
+					t.Errorf("%s: no SPDX attestation (have %v)", plat, atts[plat])
+					continue
+				}
+				img, err := e.Reg.Image(ctxFor(t), ref, plat)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l := imageLock(t, e, img)
+				if !slices.Equal(l.Platforms, []string{subdir}) {
+					t.Errorf("%s: the image's lock has platforms %v", plat, l.Platforms)
+				}
+				doc := spdxOf(t, st)
+				checkSBOM(t, e, doc, img, l, subdir)
+				docs[name][plat] = st.Predicate
+				if os.Getenv("ENVKIT_TEST_DUMP") != "" {
+					t.Logf("%s SPDX:\n%s", plat, st.Predicate)
+				}
+			}
+		})
+	}
+	// The same lock and base make the same document, whichever client.
+	for plat, doc := range docs["buildx"] {
+		if other := docs["buildctl"][plat]; !bytes.Equal(doc, other) {
+			t.Errorf("%s: buildx and buildctl builds have different documents:\n%s\n%s", plat, doc, other)
+		}
+	}
+}
+
+// An environment without conda gets a document with its base image alone.
+func TestSBOMImageOnly(t *testing.T) {
+	e := harness.Get(t)
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: sbom-plain\nimage: "+e.Base.Base+"\n", map[string]string{})
+	ref := e.Ref("it/sbom-plain:1")
+	if out, err := clients[0].build(t, e, p, ref, []string{"linux/amd64"}, "attest:sbom="); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	atts := attestations(t, e, ref)
+	st, ok := atts["linux/amd64"][predicateSPDX]
+	if !ok {
+		t.Fatalf("no SPDX attestation: %v", atts)
+	}
+	doc := spdxOf(t, st)
+	if len(doc.Packages) != 2 || doc.Packages[0].Name != "sbom-plain" || len(doc.Packages[1].ExternalRefs) != 1 ||
+		!strings.HasPrefix(doc.Packages[1].ExternalRefs[0].ReferenceLocator, "pkg:oci/base@sha256:") {
+		t.Errorf("packages %+v", doc.Packages)
+	}
+}
