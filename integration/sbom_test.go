@@ -301,3 +301,158 @@ func TestSBOMImageOnly(t *testing.T) {
 		t.Errorf("packages %+v", doc.Packages)
 	}
 }
+
+// --provenance=mode=max through the frontend records the environment file
+// (the request's configSource, and its content among the sources), the
+// conda file's content, every package and repodata file fetched with its
+// sha256, the base image by digest, and the lock the image keeps (written
+// by a step of the build definition; its digest is the image's label
+// dev.envkit.lock.digest). docker buildx imagetools inspect shows the SBOM
+// and the provenance.
+func TestProvenance(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	condaYML := "channels: [" + ch + "]\ndependencies: [tool]\n"
+	envYML := syntax(t, e) + "name: prov-env\nimage: " + e.Base.Base + "\nconda_file: conda.yml\n"
+	p := newProject(t, "environment.yml", envYML, map[string]string{"conda.yml": condaYML})
+	builds := map[string]func(ref string) ([]byte, error){
+		"buildx": func(ref string) ([]byte, error) {
+			return e.DockerBuildx(ctxFor(t), "build", "--progress", "plain", "-f", filepath.Join(p.dir, p.file), "--provenance=mode=max", "--sbom=true",
+				"--platform", "linux/amd64", "--output", "type=image,name="+ref+",push=true,registry.insecure=true", p.dir)
+		},
+		"buildctl": func(ref string) ([]byte, error) {
+			return e.Buildctl(ctxFor(t), "build", "--frontend", "gateway.v0", "--opt", "source="+frontend(t, e),
+				"--local", "context="+p.dir, "--local", "dockerfile="+p.dir, "--opt", "filename="+p.file,
+				"--opt", "platform=linux/amd64", "--opt", "attest:provenance=mode=max",
+				"--output", "type=image,name="+ref+",push=true,registry.insecure=true")
+		},
+	}
+	for _, name := range []string{"buildx", "buildctl"} {
+		t.Run(name, func(t *testing.T) {
+			ref := e.Ref("it/prov-" + name + ":1")
+			if out, err := builds[name](ref); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			st, ok := attestations(t, e, ref)["linux/amd64"][predicateSLSA1]
+			if !ok {
+				t.Fatalf("no %s attestation", predicateSLSA1)
+			}
+			img, err := e.Reg.Image(ctxFor(t), ref, "linux/amd64")
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := imageLock(t, e, img)
+			var prov provenance
+			if err := json.Unmarshal(st.Predicate, &prov); err != nil {
+				t.Fatal(err)
+			}
+			bd := prov.BuildDefinition
+			if bd.ExternalParameters.ConfigSource.Path != "environment.yml" || bd.ExternalParameters.Request.Frontend != "gateway.v0" ||
+				!slices.ContainsFunc(bd.ExternalParameters.Request.Locals, func(l struct{ Name string }) bool { return l.Name == "dockerfile" }) {
+				t.Errorf("external parameters %+v", bd.ExternalParameters)
+			}
+			sources := map[string]string{}
+			for _, info := range prov.RunDetails.Metadata.BuildKit.Source.Infos {
+				sources[info.Filename] = string(info.Data)
+			}
+			if sources["environment.yml"] != envYML || sources["conda.yml"] != condaYML {
+				t.Errorf("sources in the provenance: %q", sources)
+			}
+			deps := map[string]string{}
+			for _, d := range bd.ResolvedDependencies {
+				deps[d.URI] = d.Digest["sha256"]
+			}
+			for _, pkg := range l.Packages {
+				if deps[pkg.URL] != pkg.SHA256 {
+					t.Errorf("resolved dependency %s: sha256 %q, the lock's %s", pkg.URL, deps[pkg.URL], pkg.SHA256)
+				}
+			}
+			if _, ok := deps[ch+"/linux-64/repodata.json"]; !ok {
+				t.Errorf("no repodata among the resolved dependencies %v", deps)
+			}
+			baseDigest := img.Config.Config.Labels["org.opencontainers.image.base.digest"]
+			if !slices.ContainsFunc(bd.ResolvedDependencies, func(d dependency) bool {
+				return strings.HasPrefix(d.URI, "pkg:docker/"+strings.Replace(e.Base.Base, ":1", "@1", 1)) && "sha256:"+d.Digest["sha256"] == baseDigest
+			}) {
+				t.Errorf("base %s@%s not among the resolved dependencies %v", e.Base.Base, baseDigest, deps)
+			}
+			// The lock the image keeps is written by a step of the build.
+			var lockDigests []string
+			for _, op := range bd.InternalParameters.BuildConfig.LLBDefinition {
+				for _, a := range op.Op.Op.File.Actions {
+					if mk := a.Action.Mkfile; mk != nil && mk.Path == "/conda-lock.yml" {
+						lockDigests = append(lockDigests, digest.FromBytes(mk.Data).String())
+					}
+				}
+			}
+			if want := img.Config.Config.Labels[envfrontend.LabelLockDigest]; !slices.Equal(lockDigests, []string{want}) {
+				t.Errorf("the build definition writes locks %v, the image's is %s", lockDigests, want)
+			}
+			if name != "buildx" {
+				return
+			}
+			out, err := e.DockerBuildx(ctxFor(t), "imagetools", "inspect", ref, "--format", "{{json .SBOM}}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var shown struct{ SPDX spdxDoc }
+			if err := json.Unmarshal(out, &shown); err != nil {
+				t.Fatalf("imagetools inspect: %v\n%s", err, out)
+			}
+			checkSBOM(t, e, shown.SPDX, img, l, "linux-64")
+		})
+	}
+}
+
+const predicateSLSA1 = "https://slsa.dev/provenance/v1"
+
+type dependency struct {
+	URI    string
+	Digest map[string]string
+}
+
+// provenance is what the test reads of BuildKit's SLSA v1 provenance.
+type provenance struct {
+	BuildDefinition struct {
+		ExternalParameters struct {
+			ConfigSource struct{ Path string }
+			Request      struct {
+				Frontend string
+				Locals   []struct{ Name string }
+			}
+		}
+		InternalParameters struct {
+			BuildConfig struct {
+				LLBDefinition []struct {
+					Op struct {
+						Op struct {
+							File struct {
+								Actions []struct {
+									Action struct {
+										Mkfile *struct {
+											Path string
+											Data []byte
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		ResolvedDependencies []dependency
+	}
+	RunDetails struct {
+		Metadata struct {
+			BuildKit struct {
+				Source struct {
+					Infos []struct {
+						Filename string
+						Data     []byte
+					}
+				}
+			} `json:"buildkit_metadata"`
+		}
+	}
+}
