@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -280,6 +282,32 @@ func TestSBOMAttestation(t *testing.T) {
 	for plat, doc := range docs["buildx"] {
 		if other := docs["buildctl"][plat]; !bytes.Equal(doc, other) {
 			t.Errorf("%s: buildx and buildctl builds have different documents:\n%s\n%s", plat, doc, other)
+		}
+	}
+	// envkit sbom prints that document without building: from the image,
+	// and from the environment file (solved again, the same lock).
+	bin := envkitBinary(t)
+	for plat, want := range docs["buildctl"] {
+		for _, arg := range []string{e.Ref("it/sbom-buildctl:1"), filepath.Join(p.dir, p.file)} {
+			cmd := exec.Command(bin, "sbom", arg, "--platform", plat)
+			cmd.Env = append(os.Environ(), "ENVKIT_WORKSPACE=", "SOURCE_DATE_EPOCH=")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Errorf("envkit sbom %s --platform %s: %v\n%s", arg, plat, err, stderr.String())
+				continue
+			}
+			var got, att any
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("envkit sbom %s: %v\n%s", arg, err, out)
+			}
+			if err := json.Unmarshal(want, &att); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, att) {
+				t.Errorf("envkit sbom %s --platform %s:\n%s\nthe attestation:\n%s", arg, plat, out, want)
+			}
 		}
 	}
 }
