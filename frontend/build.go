@@ -86,7 +86,10 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		}
 	}
 	caps := b.c.BuildOpts().LLBCaps
-	sb := newSBOMs(b.bc)
+	sb, err := newSBOMs(b.c.BuildOpts().Opts)
+	if err != nil {
+		return nil, err
+	}
 	rb, err := b.bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		var conda *envllb.Conda
 		if condas != nil {

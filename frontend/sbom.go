@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/containerd/platforms"
@@ -14,6 +15,7 @@ import (
 	"github.com/envkit/envkit/spec"
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/attestations"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
@@ -40,18 +42,36 @@ const (
 // `docker buildx build --sbom=true` sets), each platform's SPDX document,
 // and attaches them to the result as in-toto attestations. BuildKit then
 // runs no scanner: its SBOM processor skips a result that already has an
-// SPDX attestation (and dockerui's generator option is left unused).
+// SPDX attestation. A build that names a scanner (attest:sbom=generator=
+// IMAGE, --sbom=generator=IMAGE) gets that scanner's document instead, as
+// for Dockerfiles: envkit attaches none.
 type sboms struct {
 	mu   sync.Mutex
 	docs map[string][]byte // by export platform ID
 }
 
-// newSBOMs returns nil when the build asks for no SBOM.
-func newSBOMs(bc *dockerui.Client) *sboms {
-	if bc.SBOM == nil {
-		return nil
+// newSBOMs returns nil when the build asks for no SBOM, or for a scanner's.
+func newSBOMs(opts map[string]string) (*sboms, error) {
+	attests := attestations.Filter(opts)
+	parsed, err := attestations.Parse(attests)
+	if err != nil {
+		return nil, err
 	}
-	return &sboms{docs: map[string][]byte{}}
+	if _, ok := parsed[attestations.KeyTypeSbom]; !ok {
+		return nil, nil
+	}
+	for k, v := range attests {
+		t := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(k, "attest:"), "build-arg:BUILDKIT_ATTEST_"))
+		if t != attestations.KeyTypeSbom {
+			continue
+		}
+		for _, f := range strings.Split(v, ",") {
+			if strings.HasPrefix(strings.TrimSpace(f), "generator=") {
+				return nil, nil
+			}
+		}
+	}
+	return &sboms{docs: map[string][]byte{}}, nil
 }
 
 // labelLock records the digest of the platform's lock on the image.
