@@ -486,3 +486,45 @@ type provenance struct {
 		}
 	}
 }
+
+// A build that names its scanner (attest:sbom=generator=IMAGE) gets that
+// scanner's document, run by BuildKit, and none of envkit's. This is also
+// the control of TestSBOMAttestation's check: a scanner BuildKit runs
+// shows in the build output.
+func TestSBOMNamedScanner(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	stmt := `{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"` + predicateSPDX + `","subject":[],"predicate":{"spdxVersion":"SPDX-2.3","name":"fake-scanner"}}`
+	scanner := newProject(t, "Dockerfile", "FROM "+e.Base.Base+"\nCOPY scan.sh /\nCMD [\"/bin/sh\", \"/scan.sh\"]\n",
+		map[string]string{"scan.sh": "echo '" + stmt + "' > \"$BUILDKIT_SCAN_DESTINATION/fake.spdx.json\"\n"})
+	scannerRef := e.Ref("it/fake-scanner:1")
+	if _, err := e.BuildDockerfile(ctx, scanner.dir, nil, scannerRef); err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: sbom-scanned\nimage: "+e.Base.Base+"\n", map[string]string{})
+	ref := e.Ref("it/sbom-scanned:1")
+	out, err := e.Buildctl(ctx, "build", "--frontend", "gateway.v0", "--opt", "source="+frontend(t, e),
+		"--local", "context="+p.dir, "--local", "dockerfile="+p.dir, "--opt", "filename="+p.file,
+		"--opt", "attest:sbom=generator="+scannerRef, "--progress", "plain",
+		"--output", "type=image,name="+ref+",push=true,registry.insecure=true")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "generating sbom using "+scannerRef) || strings.Contains(string(out), "[envkit] SBOM") {
+		t.Errorf("the named scanner did not run, or envkit made its SBOM too:\n%s", out)
+	}
+	var plats []string
+	for plat, sts := range attestations(t, e, ref) {
+		plats = append(plats, plat)
+		st, ok := sts[predicateSPDX]
+		if !ok {
+			t.Fatalf("%s: no SPDX attestation", plat)
+		}
+		if doc := spdxOf(t, st); len(doc.Packages) != 0 || !strings.Contains(string(st.Predicate), `"fake-scanner"`) {
+			t.Errorf("%s: not the scanner's document: %s", plat, st.Predicate)
+		}
+	}
+	if len(plats) != 1 {
+		t.Errorf("attestations for %v", plats)
+	}
+}
