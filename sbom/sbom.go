@@ -152,7 +152,13 @@ func New(env Environment) (*Document, error) {
 		if c := strings.Compare(rank(a.Manager), rank(b.Manager)); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Name, b.Name)
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Category, b.Category); c != 0 {
+			return c
+		}
+		return strings.Compare(a.URL, b.URL)
 	})
 	// byName finds a dependency's component: conda names as they are,
 	// pip names normalised (PEP 503).
@@ -193,7 +199,8 @@ func rank(m lock.Manager) string {
 
 func depKey(m lock.Manager, n string) string {
 	if m == lock.Pip {
-		n = name.Normalize(n)
+		n, _, _ = strings.Cut(n, "[") // extras name no other package
+		n = name.Normalize(strings.TrimSpace(n))
 	}
 	return string(m) + "\x00" + n
 }

@@ -49,7 +49,7 @@ func testLock(t *testing.T) *lock.Lock {
 	}
 	l.Packages = append(l.Packages, &lock.Package{Name: "Requests_OAuth", Version: "2.0.0", Manager: lock.Pip, Platform: "linux-64",
 		URL: "https://user:secret@pypi.example/packages/requests_oauth-2.0.0-py3-none-any.whl", SHA256: strings.Repeat("e", 64),
-		Dependencies: map[string]string{"typing.extensions": ">=4"}, Category: "main"})
+		Dependencies: map[string]string{"typing.extensions[dev]": ">=4"}, Category: "main"})
 	l.Packages = append(l.Packages, &lock.Package{Name: "typing-extensions", Version: "4.12.2", Manager: lock.Pip, Platform: "linux-64",
 		URL: "https://pypi.example/packages/typing_extensions-4.12.2-py3-none-any.whl", SHA256: strings.Repeat("f", 64), Category: "main"})
 	return l
