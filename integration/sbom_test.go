@@ -14,6 +14,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	envfrontend "github.com/envkit/envkit/frontend"
 	"github.com/envkit/envkit/integration/harness"
+	"github.com/envkit/envkit/internal/condatest"
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/opencontainers/go-digest"
 )
@@ -526,5 +527,60 @@ func TestSBOMNamedScanner(t *testing.T) {
 	}
 	if len(plats) != 1 {
 		t.Errorf("attestations for %v", plats)
+	}
+}
+
+// envkit sbom FILE lists the lock the workspace stored for the file's hash
+// (what every later build installs) even when the channel has moved on,
+// and the document is the one of the built image; without the workspace it
+// solves anew.
+func TestSBOMStoredLock(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	chDir := t.TempDir()
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	ch := newLoggedChannel(t, chDir)
+	p := newProject(t, "env.yml", "name: sbom-stored\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch.URL+"]\n  dependencies: [tool]\n", map[string]string{})
+	file := filepath.Join(p.dir, p.file)
+	ws := e.Ref("it/sbom-ws")
+	built, _ := cliBuild(t, e, bin, file, e.Ref("it/sbom-stored:1"), "--workspace", ws)
+	if err := condatest.WriteChannel(chDir, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"), tool("3.0", "linux-64")); err != nil {
+		t.Fatal(err)
+	}
+	sbomOf := func(args ...string) map[string]any {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"sbom", "--platform", "linux/amd64"}, args...)...)
+		cmd.Env = append(os.Environ(), "ENVKIT_WORKSPACE=", "SOURCE_DATE_EPOCH=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("envkit sbom %v: %v\n%s", args, err, stderr.String())
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(out, &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	toolVersion := func(doc map[string]any) string {
+		for _, p := range doc["packages"].([]any) {
+			if p := p.(map[string]any); p["name"] == "tool" {
+				return p["versionInfo"].(string)
+			}
+		}
+		return ""
+	}
+	stored := sbomOf(file, "--workspace", ws)
+	if v := toolVersion(stored); v != "2.0" {
+		t.Errorf("from the stored lock: tool %s, want 2.0", v)
+	}
+	if fromImage := sbomOf(built.Image); !reflect.DeepEqual(stored, fromImage) {
+		t.Errorf("the stored lock's document differs from the image's:\n%v\n%v", stored, fromImage)
+	}
+	if v := toolVersion(sbomOf(file)); v != "3.0" {
+		t.Errorf("solved anew: tool %s, want 3.0", v)
 	}
 }
