@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strconv"
@@ -157,6 +158,15 @@ func sbomOfFile(ctx context.Context, o *sbomOptions, file string, p platforms.Pl
 		return in, exitFailure
 	}
 	h, err := hash.Compute(env, ctxFS)
+	baseRef := env.Image
+	if err == nil && env.Build != nil {
+		// The conversion labels the final stage's base; the context and
+		// its Dockerfile were just read by the hash.
+		df, derr := fs.ReadFile(ctxFS, path.Clean(env.Build.Dockerfile))
+		if derr == nil {
+			baseRef = envllb.FinalStageBase(df)
+		}
+	}
 	closeFS(ctxFS)
 	if err != nil {
 		printDiagnostics(stderr, err)
@@ -167,11 +177,9 @@ func sbomOfFile(ctx context.Context, o *sbomOptions, file string, p platforms.Pl
 	if in.Name == "" {
 		in.Name = short
 	}
-	if env.Build != nil {
-		fmt.Fprintf(stderr, "envkit: warning: %s: the base image of a build context is not listed\n", file)
-	} else if env.Image != "" {
-		in.Base = sbom.Image{Ref: env.Image}
-		if in.Base.Digest, err = imageDigest(ctx, env.Image); err != nil {
+	if baseRef != "" {
+		in.Base = sbom.Image{Ref: baseRef}
+		if in.Base.Digest, err = imageDigest(ctx, baseRef); err != nil {
 			fmt.Fprintf(stderr, "envkit: warning: the base image's digest is not listed: %v\n", err)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,5 +128,23 @@ func TestSBOMUsage(t *testing.T) {
 	out, _, code := runSBOMCmd(t, env, "--platform", "linux/amd64")
 	if code != exitOK || strings.Count(out, `"SPDXID": "SPDXRef-`) != 3 { // the document, the environment, the base
 		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+// A build context's base is its Dockerfile's final stage's, as the
+// frontend labels it.
+func TestSBOMBuildContextBase(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "docker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "docker/Dockerfile", "FROM registry.invalid/tools:1 AS tools\nFROM registry.invalid/base:2 AS final\nFROM final\nRUN true\n")
+	env := writeFile(t, dir, "environment.yml", "name: ctx\nbuild: {path: docker}\n")
+	out, errs, code := runSBOMCmd(t, env, "--platform", "linux/amd64")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, `"referenceLocator": "pkg:oci/base?arch=amd64&repository_url=registry.invalid%2Fbase&tag=2"`) {
+		t.Errorf("no final-stage base in\n%s", out)
 	}
 }
