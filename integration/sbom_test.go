@@ -338,8 +338,9 @@ func TestSBOMImageOnly(t *testing.T) {
 // conda file's content, every package and repodata file fetched with its
 // sha256, the base image by digest, and the lock the image keeps (written
 // by a step of the build definition; its digest is the image's label
-// dev.envkit.lock.digest). docker buildx imagetools inspect shows the SBOM
-// and the provenance.
+// dev.envkit.lock.digest). A lock file given (lockfile=) is among the
+// request's arguments, and no repodata is fetched. docker buildx imagetools
+// inspect shows the SBOM.
 func TestProvenance(t *testing.T) {
 	e := harness.Get(t)
 	ch := condaChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
@@ -354,12 +355,23 @@ func TestProvenance(t *testing.T) {
 		"buildctl": func(ref string) ([]byte, error) {
 			return e.Buildctl(ctxFor(t), "build", "--frontend", "gateway.v0", "--opt", "source="+frontend(t, e),
 				"--local", "context="+p.dir, "--local", "dockerfile="+p.dir, "--opt", "filename="+p.file,
-				"--opt", "platform=linux/amd64", "--opt", "attest:provenance=mode=max",
+				"--opt", "platform=linux/amd64", "--opt", "attest:provenance=mode=max", "--opt", "lockfile=conda-lock.yml",
 				"--output", "type=image,name="+ref+",push=true,registry.insecure=true")
 		},
 	}
+	// buildctl's build installs the lock buildx's image keeps, given as the
+	// lockfile option.
 	for _, name := range []string{"buildx", "buildctl"} {
 		t.Run(name, func(t *testing.T) {
+			if name == "buildctl" {
+				data, err := e.Reg.ReadFile(ctxFor(t), e.Ref("it/prov-buildx:1"), "linux/amd64", envllb.DefaultPrefix+"/"+envllb.LockPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(p.dir, "conda-lock.yml"), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			ref := e.Ref("it/prov-" + name + ":1")
 			if out, err := builds[name](ref); err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -378,6 +390,9 @@ func TestProvenance(t *testing.T) {
 				t.Fatal(err)
 			}
 			bd := prov.BuildDefinition
+			if name == "buildctl" && bd.ExternalParameters.Request.Args["lockfile"] != "conda-lock.yml" {
+				t.Errorf("the lock file is not among the request's arguments: %v", bd.ExternalParameters.Request.Args)
+			}
 			if bd.ExternalParameters.ConfigSource.Path != "environment.yml" || bd.ExternalParameters.Request.Frontend != "gateway.v0" ||
 				!slices.ContainsFunc(bd.ExternalParameters.Request.Locals, func(l struct{ Name string }) bool { return l.Name == "dockerfile" }) {
 				t.Errorf("external parameters %+v", bd.ExternalParameters)
@@ -398,8 +413,10 @@ func TestProvenance(t *testing.T) {
 					t.Errorf("resolved dependency %s: sha256 %q, the lock's %s", pkg.URL, deps[pkg.URL], pkg.SHA256)
 				}
 			}
-			if _, ok := deps[ch+"/linux-64/repodata.json"]; !ok {
-				t.Errorf("no repodata among the resolved dependencies %v", deps)
+			// Solved, the build fetched repodata; installed from the lock,
+			// none.
+			if _, ok := deps[ch+"/linux-64/repodata.json"]; ok != (name == "buildx") {
+				t.Errorf("%s: repodata among the resolved dependencies: %v, want %v: %v", name, ok, name == "buildx", deps)
 			}
 			baseDigest := img.Config.Config.Labels["org.opencontainers.image.base.digest"]
 			if !slices.ContainsFunc(bd.ResolvedDependencies, func(d dependency) bool {
@@ -449,6 +466,7 @@ type provenance struct {
 			ConfigSource struct{ Path string }
 			Request      struct {
 				Frontend string
+				Args     map[string]string
 				Locals   []struct{ Name string }
 			}
 		}
