@@ -122,10 +122,7 @@ func New(env Environment) (*Document, error) {
 		d.Name += " " + env.Platform
 	}
 	if env.Base.Ref != "" {
-		c, err := imageComponent(env.Base, env.Platform)
-		if err != nil {
-			return nil, err
-		}
+		c := imageComponent(env.Base, env.Platform)
 		c.ID = uniqueID(ids, "SPDXRef-image-"+idPart(c.Name))
 		d.Components = append(d.Components, c)
 	}
@@ -217,11 +214,12 @@ func uniqueID(taken map[string]bool, id string) string {
 }
 
 // imageComponent describes the base image: pkg:oci/<name>@<digest> with
-// its repository, tag and architecture.
-func imageComponent(img Image, platform string) (Component, error) {
+// its repository, tag and architecture; a reference that does not parse is
+// named as written, without a purl.
+func imageComponent(img Image, platform string) Component {
 	named, err := reference.ParseNormalizedNamed(img.Ref)
 	if err != nil {
-		return Component{}, fmt.Errorf("sbom: base image %q: %w", img.Ref, err)
+		return Component{Kind: KindImage, Name: img.Ref, Version: img.Digest}
 	}
 	repo := named.Name()
 	dgst := img.Digest
@@ -238,7 +236,7 @@ func imageComponent(img Image, platform string) (Component, error) {
 	}
 	last := repo[strings.LastIndexByte(repo, '/')+1:]
 	purl := packageurl.NewPackageURL(packageurl.TypeOCI, "", strings.ToLower(last), dgst, packageurl.QualifiersFromMap(q), "")
-	return Component{Kind: KindImage, Name: reference.FamiliarName(named), Version: dgst, PURL: purl.ToString()}, nil
+	return Component{Kind: KindImage, Name: reference.FamiliarName(named), Version: dgst, PURL: purl.ToString()}
 }
 
 // packageComponent describes a locked conda or pip package.

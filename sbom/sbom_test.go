@@ -298,6 +298,16 @@ func TestBaseOnly(t *testing.T) {
 	}
 }
 
+// A base that is no reference (a build argument left in a FROM) is named
+// as written, without a purl.
+func TestBaseNotAReference(t *testing.T) {
+	m, _ := spdxOf(t, Environment{Name: "x", Base: Image{Ref: "$BASE:1"}})
+	ps := list(m, "packages")
+	if len(ps) != 2 || ps[1]["name"] != "$BASE:1" || ps[1]["externalRefs"] != nil {
+		t.Errorf("packages %v", ps)
+	}
+}
+
 func TestPlatformChoice(t *testing.T) {
 	l := testLock(t)
 	if err := l.SetPlatform("linux-aarch64", "h", []*record.RepoDataRecord{rec("libzlib", "1.3.1", "h68df207_1", "linux-aarch64", "Zlib")}); err != nil {
