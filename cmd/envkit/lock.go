@@ -273,21 +273,53 @@ func checkLock(req *resolve.Request, file string, stdout, stderr io.Writer) int 
 // maxStaleProblems bounds the reasons --check prints for one platform.
 const maxStaleProblems = 20
 
-// writeLockJSON prints the solution: an array of records for one platform,
-// an object of arrays keyed by platform for several.
+// writeLockJSON prints the solution: an array of packages for one
+// platform, an object of arrays keyed by platform for several. Conda
+// records come first ("manager": "conda"), then the pip packages
+// ("manager": "pip", name as the index spells it, version, url, sha256).
 func writeLockJSON(w io.Writer, l *lock.Lock) error {
 	byPlatform := map[string][]*record.RepoDataRecord{}
+	pip := map[string][]pipJSON{}
 	for _, p := range l.Packages {
-		if p.Manager == lock.Conda && p.Record != nil {
+		switch {
+		case p.Manager == lock.Conda && p.Record != nil:
 			byPlatform[p.Platform] = append(byPlatform[p.Platform], p.Record)
+		case p.Manager == lock.Pip:
+			pip[p.Platform] = append(pip[p.Platform], pipJSON{Manager: string(lock.Pip), Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256})
 		}
 	}
-	if len(l.Platforms) == 1 {
-		return writeJSON(w, recordsJSON(sortedByName(byPlatform[l.Platforms[0]])))
+	list := func(platform string) []any {
+		recs := sortedByName(byPlatform[platform])
+		out := make([]any, 0, len(recs)+len(pip[platform]))
+		for _, r := range recs {
+			out = append(out, lockRecordJSON{Manager: string(lock.Conda), recordJSON: toRecordJSON(r)})
+		}
+		for _, p := range pip[platform] {
+			out = append(out, p)
+		}
+		return out
 	}
-	out := make(map[string][]recordJSON, len(l.Platforms))
+	if len(l.Platforms) == 1 {
+		return writeJSON(w, list(l.Platforms[0]))
+	}
+	out := make(map[string][]any, len(l.Platforms))
 	for _, p := range l.Platforms {
-		out[p] = recordsJSON(sortedByName(byPlatform[p]))
+		out[p] = list(p)
 	}
 	return writeJSON(w, out)
+}
+
+// lockRecordJSON is a conda record as lock --format json prints it.
+type lockRecordJSON struct {
+	Manager string `json:"manager"`
+	recordJSON
+}
+
+// pipJSON is a pip package as lock --format json prints it.
+type pipJSON struct {
+	Manager string `json:"manager"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	URL     string `json:"url"`
+	SHA256  string `json:"sha256"`
 }

@@ -60,6 +60,10 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 				fail(no, "pip", "%v", err)
 				continue
 			}
+			if err := ValidPipFile(p.Name, p.Version, p.URL); err != nil {
+				skipped = append(skipped, Skipped{Name: p.Name, Warning: skipWarning(file, no, "pip", p.Name, err)})
+				continue
+			}
 			pip = append(pip, p)
 		case line[0] == '#':
 		default:
