@@ -1,0 +1,407 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/envkit/envkit/internal/pypitest"
+	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/metadata"
+	"github.com/envkit/envkit/pypi/requirement"
+	"github.com/envkit/envkit/pypi/version"
+)
+
+// whl is a py3-none-any wheel of name==ver depending on deps.
+func whl(name, ver string, deps ...string) pypitest.File {
+	return pypitest.File{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: name, Version: ver, RequiresDist: deps}}}
+}
+
+func sdist(name, ver string, deps ...string) pypitest.File {
+	return pypitest.File{Sdist: &pypitest.Sdist{Meta: pypitest.Meta{Name: name, Version: ver, RequiresDist: deps}}}
+}
+
+func proj(name string, files ...pypitest.File) pypitest.Project {
+	return pypitest.Project{Name: name, Files: files}
+}
+
+// countingIndex counts the requests that reach an index.
+type countingIndex struct {
+	Index
+	mu       sync.Mutex
+	projects map[string]int
+	metas    map[string]int
+}
+
+func (c *countingIndex) Project(ctx context.Context, name string) (*index.Project, error) {
+	c.mu.Lock()
+	c.projects[name]++
+	c.mu.Unlock()
+	return c.Index.Project(ctx, name)
+}
+
+func (c *countingIndex) Metadata(ctx context.Context, f index.File) (*metadata.Metadata, error) {
+	c.mu.Lock()
+	c.metas[f.Filename]++
+	c.mu.Unlock()
+	return c.Index.Metadata(ctx, f)
+}
+
+func newIndex(t testing.TB, projects ...pypitest.Project) (*countingIndex, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := pypitest.WriteIndex(dir, projects...); err != nil {
+		t.Fatal(err)
+	}
+	return &countingIndex{Index: &index.Client{Indexes: []string{dir}}, projects: map[string]int{}, metas: map[string]int{}}, dir
+}
+
+func request(t testing.TB, ix Index, reqs ...string) Request {
+	t.Helper()
+	env, compat := linux312(t)
+	r := Request{Python: version.MustParse("3.12.0"), Env: env, Tags: compat, Index: ix}
+	for i, s := range reqs {
+		pr, err := requirement.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Requirements = append(r.Requirements, Requirement{Requirement: pr, Origin: "conda.yml:" + string(rune('1'+i))})
+	}
+	return r
+}
+
+func resolved(t *testing.T, req Request) map[string]Package {
+	t.Helper()
+	res, err := Resolve(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]Package{}
+	for _, p := range res.Packages {
+		out[p.Name] = p
+	}
+	return out
+}
+
+func versions(t *testing.T, req Request) string {
+	t.Helper()
+	res, err := Resolve(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range res.Packages {
+		out = append(out, p.Name+"=="+p.Version.String())
+	}
+	return strings.Join(out, " ")
+}
+
+func unsat(t *testing.T, req Request) string {
+	t.Helper()
+	res, err := Resolve(context.Background(), req)
+	var ue *UnsatError
+	if !errors.As(err, &ue) {
+		t.Fatalf("want *UnsatError, got %v, %+v", err, res)
+	}
+	return ue.Error()
+}
+
+func wantContains(t *testing.T, text string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(text, p) {
+			t.Errorf("%q is not in:\n%s", p, text)
+		}
+	}
+}
+
+func TestNewestThatFits(t *testing.T) {
+	ix, _ := newIndex(t,
+		proj("a", whl("a", "1.0"), whl("a", "1.5", "b<2"), whl("a", "2.0", "b>=3")),
+		proj("b", whl("b", "1.0"), whl("b", "1.9"), whl("b", "2.5")))
+	if got, want := versions(t, request(t, ix, "a")), "a==2.0 b==2.5"; got == want {
+		t.Fatalf("b>=3 does not exist, yet %s", got)
+	}
+	if got, want := versions(t, request(t, ix, "a")), "a==1.5 b==1.9"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	// Requirements of the same name intersect.
+	if got, want := versions(t, request(t, ix, "b>=1", "b<2", "b!=1.9")), "b==1.0"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	// Requires names its dependencies in the result.
+	if got := resolved(t, request(t, ix, "a"))["a"]; !got.Requested || strings.Join(got.Requires, ",") != "b" {
+		t.Errorf("a: %+v", got)
+	}
+	// Each page and each metadata file is read once per resolution.
+	ix.projects, ix.metas = map[string]int{}, map[string]int{}
+	versions(t, request(t, ix, "a", "b>=1"))
+	for n, c := range ix.projects {
+		if c != 1 {
+			t.Errorf("project %s read %d times", n, c)
+		}
+	}
+	for n, c := range ix.metas {
+		if c != 1 {
+			t.Errorf("metadata of %s read %d times", n, c)
+		}
+	}
+}
+
+func TestPrereleases(t *testing.T) {
+	ix, _ := newIndex(t,
+		proj("a", whl("a", "1.0"), whl("a", "2.0b1")),
+		proj("onlypre", whl("onlypre", "1.0a1"), whl("onlypre", "1.0a2")),
+		proj("c", whl("c", "1.0", "a>=2.0b1")))
+	cases := []struct {
+		reqs []string
+		pre  bool
+		want string
+	}{
+		{[]string{"a"}, false, "a==1.0"},
+		{[]string{"a"}, true, "a==2.0b1"},
+		{[]string{"a>=2.0b1"}, false, "a==2.0b1"}, // the specifier names a pre-release
+		{[]string{"a>=1.5"}, false, "a==2.0b1"},   // no final release fits
+		{[]string{"onlypre"}, false, "onlypre==1.0a2"},
+		{[]string{"c"}, false, "a==2.0b1 c==1.0"},
+	}
+	for _, c := range cases {
+		req := request(t, ix, c.reqs...)
+		req.Pre = c.pre
+		if got := versions(t, req); got != c.want {
+			t.Errorf("%v pre=%v: got %s, want %s", c.reqs, c.pre, got, c.want)
+		}
+	}
+}
+
+func TestYanked(t *testing.T) {
+	y := func(f pypitest.File) pypitest.File { f.Yanked, f.YankedReason = true, "broken build"; return f }
+	ix, _ := newIndex(t,
+		proj("a", whl("a", "1.0"), y(whl("a", "2.0"))),
+		proj("b", y(whl("b", "1.0"))))
+	if got := versions(t, request(t, ix, "a")); got != "a==1.0" {
+		t.Errorf("got %s", got)
+	}
+	if got := versions(t, request(t, ix, "a==2.0")); got != "a==2.0" {
+		t.Errorf("a pinned: got %s", got)
+	}
+	if got := versions(t, request(t, ix, "b===1.0")); got != "b==1.0" {
+		t.Errorf("b pinned: got %s", got)
+	}
+	wantContains(t, unsat(t, request(t, ix, "b")), `b==1.0 is yanked ("broken build")`, "the request requires b (conda.yml:1)")
+	wantContains(t, unsat(t, request(t, ix, "a>1")), "a==2.0 is yanked")
+}
+
+func TestWheelsAndSdists(t *testing.T) {
+	plat := func(name, ver, tag string) pypitest.File {
+		return pypitest.File{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: name, Version: ver}, Tag: tag}}
+	}
+	ix, _ := newIndex(t,
+		proj("a", sdist("a", "1.0"), whl("a", "1.0"), plat("a", "1.0", "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64"),
+			plat("a", "1.0", "cp312-cp312-win_amd64")),
+		proj("b", sdist("b", "1.0"), plat("b", "1.0", "cp312-cp312-macosx_11_0_arm64"), plat("b", "0.9", "cp312-abi3-manylinux_2_28_x86_64")),
+		proj("c", sdist("c", "1.0")))
+	got := resolved(t, request(t, ix, "a"))["a"]
+	if got.Sdist || got.File.Filename != "a-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" || got.File.SHA256() == "" {
+		t.Errorf("a: the best wheel is the platform one, got %+v", got.File)
+	}
+	if got := resolved(t, request(t, ix, "b"))["b"]; !got.Sdist || got.Version.String() != "1.0" {
+		t.Errorf("b: no wheel for the platform: the newest version's sdist, got %+v", got)
+	}
+	req := request(t, ix, "b")
+	req.OnlyBinary = Selector{All: true}
+	if got := resolved(t, req)["b"]; got.Sdist || got.Version.String() != "0.9" {
+		t.Errorf("b --only-binary :all:: the older wheel, got %+v", got)
+	}
+	req = request(t, ix, "a", "b")
+	req.NoBinary = Selector{Names: map[string]bool{"a": true}}
+	if got := resolved(t, req); !got["a"].Sdist || got["a"].File.Filename != "a-1.0.tar.gz" || !got["b"].Sdist {
+		t.Errorf("--no-binary a: %+v", got)
+	}
+	req = request(t, ix, "c")
+	req.OnlyBinary = Selector{Names: map[string]bool{"c": true}}
+	wantContains(t, unsat(t, req), "c==1.0 has no wheel, --only-binary refuses its source distribution")
+}
+
+func TestRequiresPython(t *testing.T) {
+	rp := func(f pypitest.File, spec, attr string) pypitest.File {
+		f.Wheel.RequiresPython, f.RequiresPython = spec, attr
+		return f
+	}
+	ix, _ := newIndex(t,
+		// The index gives a's Requires-Python; b's is only in its metadata.
+		proj("a", whl("a", "1.0"), rp(whl("a", "2.0"), ">=3.13", "")),
+		proj("b", whl("b", "1.0"), rp(whl("b", "2.0"), ">=3.13", "-")),
+		proj("c", rp(whl("c", "1.0"), "<3.10", "")))
+	if got := versions(t, request(t, ix, "a", "b")); got != "a==1.0 b==1.0" {
+		t.Errorf("got %s", got)
+	}
+	if ix.metas["a-2.0-py3-none-any.whl"] != 0 {
+		t.Error("a 2.0's metadata was read though the index rules it out")
+	}
+	wantContains(t, unsat(t, request(t, ix, "b>=2")), "b==2.0 requires Python >=3.13 (the target has 3.12.0)")
+	wantContains(t, unsat(t, request(t, ix, "c")), "c==1.0 requires Python <3.10 (the target has 3.12.0)")
+}
+
+func TestExtrasAndMarkers(t *testing.T) {
+	a := pypitest.Meta{Name: "A", Version: "1.0", RequiresDist: []string{"b; sys_platform == 'linux'", "w; sys_platform == 'win32'"}}
+	a.Extras(map[string][]string{"fast": {"c>=2"}, "all": {"A[fast]", "d"}})
+	ix, _ := newIndex(t,
+		proj("A", pypitest.File{Wheel: &pypitest.Wheel{Meta: a}}),
+		proj("b", whl("b", "1.0")), proj("c", whl("c", "1.0"), whl("c", "2.0")), proj("d", whl("d", "1.0")), proj("w", whl("w", "1.0")))
+	if got := versions(t, request(t, ix, "a")); got != "A==1.0 b==1.0" {
+		t.Errorf("no extra: got %s", got)
+	}
+	if got := versions(t, request(t, ix, "a[fast]")); got != "A==1.0 b==1.0 c==2.0" {
+		t.Errorf("[fast]: got %s", got)
+	}
+	got := resolved(t, request(t, ix, "a[all]"))
+	if len(got) != 4 || strings.Join(got["A"].Extras, ",") != "all,fast" || strings.Join(got["A"].Requires, ",") != "b,c,d" {
+		t.Errorf("[all]: %+v", got)
+	}
+	res, err := Resolve(context.Background(), request(t, ix, "a[nope]"))
+	if err != nil || len(res.Packages) != 2 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], `extra "nope"`) {
+		t.Errorf("a missing extra is ignored with a warning: %+v %v", res, err)
+	}
+	// A root requirement whose marker is false for the target is dropped.
+	if got := versions(t, request(t, ix, "w; sys_platform == 'win32'", "d")); got != "d==1.0" {
+		t.Errorf("got %s", got)
+	}
+	wantContains(t, unsat(t, request(t, ix, "a[fast]", "c<2")), "a[fast]==1.0 depends on c>=2", "the request requires c<2 (conda.yml:2)")
+}
+
+func TestInstalled(t *testing.T) {
+	ix, _ := newIndex(t,
+		proj("numpy", whl("numpy", "1.26.4"), whl("numpy", "2.1.0")),
+		proj("pandas", whl("pandas", "2.2.0", "numpy>=1.22"), whl("pandas", "3.0.0", "numpy>=2")),
+		proj("old", whl("old", "1.0", "numpy<1.20")))
+	req := request(t, ix, "pandas", "numpy")
+	req.Installed = map[string]Installed{"numpy": {Name: "numpy", Version: version.MustParse("1.26.4"), Origin: "numpy-1.26.4-py312h1234_0 (conda)"}}
+	res, err := Resolve(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Packages) != 1 || res.Packages[0].Version.String() != "2.2.0" || len(res.Satisfied) != 1 || res.Satisfied[0].Name != "numpy" ||
+		strings.Join(res.Packages[0].Requires, ",") != "numpy" {
+		t.Errorf("%+v", res)
+	}
+	if ix.projects["numpy"] != 0 {
+		t.Error("the index was asked for an installed project")
+	}
+	req.Requirements = request(t, ix, "numpy>=2").Requirements
+	var ce *ConflictError
+	if _, err := Resolve(context.Background(), req); !errors.As(err, &ce) {
+		t.Fatalf("want *ConflictError, got %v", err)
+	}
+	wantContains(t, ce.Error(), "numpy>=2 (conda.yml:1)", "numpy-1.26.4-py312h1234_0 (conda)", "pin it in the conda part, or drop it")
+	req.Requirements = request(t, ix, "old").Requirements
+	wantContains(t, unsat(t, req), "old==1.0 depends on numpy<1.20, which is unavailable (numpy 1.26.4 is installed by numpy-1.26.4-py312h1234_0 (conda))")
+}
+
+func TestConstraintsAndPreferred(t *testing.T) {
+	ix, _ := newIndex(t,
+		proj("a", whl("a", "1.0", "b"), whl("a", "2.0", "b")),
+		proj("b", whl("b", "1.0"), whl("b", "2.0")),
+		proj("unused", whl("unused", "1.0")))
+	req := request(t, ix, "a")
+	for _, c := range []string{"b<2", "unused==1.0", "a; sys_platform == 'win32'"} {
+		req.Constraints = append(req.Constraints, Requirement{Requirement: requirement.MustParse(c), Origin: "c.txt"})
+	}
+	if got := versions(t, req); got != "a==2.0 b==1.0" {
+		t.Errorf("constraints: got %s", got)
+	}
+	req.Preferred = map[string]version.Version{"a": version.MustParse("1.0"), "b": version.MustParse("3.0")}
+	if got := versions(t, req); got != "a==1.0 b==1.0" {
+		t.Errorf("preferred: got %s", got)
+	}
+	req = request(t, ix, "b>=2")
+	req.Constraints = []Requirement{{Requirement: requirement.MustParse("b<2"), Origin: "c.txt:3"}}
+	wantContains(t, unsat(t, req), "the constraint b<2 (c.txt:3) excludes b==2.0")
+}
+
+func TestDirectURL(t *testing.T) {
+	ix, dir := newIndex(t, proj("b", whl("b", "1.0")))
+	w := pypitest.Wheel{Meta: pypitest.Meta{Name: "Direct", Version: "0.3", RequiresDist: []string{"b"}}}
+	data, err := w.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, w.Filename()), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := pypitest.Serve(t, dir)
+	for _, frag := range []string{"#sha256=" + pypitest.Sum(data), ""} {
+		u := base + w.Filename() + frag
+		got := resolved(t, request(t, ix, "direct @ "+u))
+		d := got["Direct"]
+		if d.DirectURL != u || d.File.SHA256() != pypitest.Sum(data) || d.Version.String() != "0.3" || !d.Requested || got["b"].Name != "b" {
+			t.Errorf("%s: %+v", u, got)
+		}
+	}
+	wantContains(t, unsat(t, request(t, ix, "direct @ "+base+w.Filename(), "direct>=1")), "direct>=1")
+}
+
+func TestUntrustedSdist(t *testing.T) {
+	old := sdist("a", "2.0")
+	old.Sdist.MetadataVersion = "2.1"
+	old.Metadata = pypitest.MetadataNone
+	ix, _ := newIndex(t, proj("a", whl("a", "1.0"), old))
+	if got := versions(t, request(t, ix, "a")); got != "a==1.0" {
+		t.Errorf("got %s", got)
+	}
+	wantContains(t, unsat(t, request(t, ix, "a>=2")), "a==2.0 has no wheel and its sdist does not declare its dependencies")
+}
+
+// TestBacktracking checks that a package that conflicts with an earlier
+// decision again and again is decided first (packse's wrong-backtracking),
+// at depth.
+func TestBacktracking(t *testing.T) {
+	var bs []pypitest.File
+	bs = append(bs, whl("b", "1.0", "too-old"))
+	for i := 0; i < 30; i++ {
+		bs = append(bs, whl("b", "2."+itoa(i), "a==1.0", "c>=1"))
+	}
+	ix, _ := newIndex(t,
+		proj("a", whl("a", "1.0"), whl("a", "2.0")),
+		proj("b", bs...), proj("c", whl("c", "1.0")), proj("too-old", whl("too-old", "1.0")))
+	got := resolved(t, request(t, ix, "a", "b"))
+	if got["a"].Version.String() != "1.0" || got["b"].Version.String() == "1.0" {
+		t.Errorf("backtracked to the ancient b: %+v", got)
+	}
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+func TestDeadline(t *testing.T) {
+	ix, _ := newIndex(t, proj("a", whl("a", "1.0")))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	time.Sleep(time.Millisecond)
+	_, err := Resolve(ctx, request(t, ix, "a"))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("want the deadline, got %v", err)
+	}
+}
+
+func TestRequestErrors(t *testing.T) {
+	ix, _ := newIndex(t, proj("a", whl("a", "1.0")))
+	req := request(t, ix, "a")
+	req.Tags = nil
+	if _, err := Resolve(context.Background(), req); err == nil || !strings.Contains(err.Error(), "tags") {
+		t.Errorf("no tags: %v", err)
+	}
+	req = request(t, &countingIndex{Index: &index.Client{Indexes: []string{"http://127.0.0.1:1/"}, Attempts: 1}, projects: map[string]int{}, metas: map[string]int{}}, "a")
+	if _, err := Resolve(context.Background(), req); err == nil || errors.As(err, new(*UnsatError)) {
+		t.Errorf("an index that cannot be read is an error, not unsatisfiable: %v", err)
+	}
+}
