@@ -2,8 +2,12 @@ package resolve
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -286,6 +290,9 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 		if q.Path != "" {
 			return nil, fail(q.Pos, fmt.Errorf("%s: a wheel from a path is not supported yet", q.Path))
 		}
+		if q.URL != "" && !strings.HasPrefix(q.URL, "https://") && !strings.HasPrefix(q.URL, "http://") {
+			return nil, fail(q.Pos, fmt.Errorf("%s: a direct URL is an http(s) URL (a lock names files every builder can fetch)", index.Redact(q.URL)))
+		}
 	}
 	t, err := NewPipTarget(plat, solution, r.Virtual[plat])
 	if err != nil {
@@ -297,7 +304,7 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 	}
 	newIndex := r.Pip.Index
 	if newIndex == nil {
-		newIndex = func(urls []string) (pipresolve.Index, error) { return &index.Client{Indexes: urls}, nil }
+		newIndex = func(urls []string) (pipresolve.Index, error) { return NewPipIndex(&index.Client{Indexes: urls}), nil }
 	}
 	ix, err := newIndex(f.Indexes())
 	if err != nil {
@@ -368,6 +375,8 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 		if u == "" {
 			u = p.DirectURL
 		}
+		// A direct URL's credentials are the request's, never the lock's.
+		u = index.Redact(u)
 		deps := make(map[string]string, len(p.Requires))
 		for _, d := range p.Requires {
 			deps[d] = ""
@@ -442,24 +451,24 @@ func (r *Request) checkPip(l *lock.Lock, plat string, recs []*record.RepoDataRec
 		n := q.NormalizedName()
 		if inst, ok := installed[n]; ok {
 			if q.URL != "" || !q.Specifier.Matches(inst.Version) {
-				add(RuleSpec, "", "%s (%s): the conda package %s does not satisfy it", q.Text, q.Pos, inst.Origin)
+				add(RuleSpec, "", "%s (%s): the conda package %s does not satisfy it", reqfile.Redact(q.Text), q.Pos, inst.Origin)
 			}
 			continue
 		}
 		p := byName[n]
 		if p == nil {
-			add(RuleSpec, "", "%s (%s): no locked pip package %s", q.Text, q.Pos, q.Name)
+			add(RuleSpec, "", "%s (%s): no locked pip package %s", reqfile.Redact(q.Text), q.Pos, q.Name)
 			continue
 		}
 		if q.URL != "" {
-			if u, _, _ := strings.Cut(q.URL, "#"); u != p.URL {
-				add(RuleSpec, "", "%s (%s): the locked %s is from %s", q.Text, q.Pos, p.Name, index.Redact(p.URL))
+			if u, _, _ := strings.Cut(q.URL, "#"); index.Redact(u) != p.URL {
+				add(RuleSpec, "", "%s (%s): the locked %s is from %s", reqfile.Redact(q.Text), q.Pos, p.Name, index.Redact(p.URL))
 			}
 			continue
 		}
 		v, err := pypiversion.Parse(p.Version)
 		if err != nil || !q.Specifier.Matches(v) {
-			add(RuleSpec, "", "%s (%s): the locked %s %s does not satisfy it", q.Text, q.Pos, p.Name, p.Version)
+			add(RuleSpec, "", "%s (%s): the locked %s %s does not satisfy it", reqfile.Redact(q.Text), q.Pos, p.Name, p.Version)
 		}
 	}
 	for _, p := range pkgs {
@@ -503,4 +512,48 @@ func (r *Request) inIndexes(raw string) error {
 		}
 	}
 	return fmt.Errorf("URL %s is on none of the request's indexes (%s) and is not one of its direct URLs", index.Redact(raw), strings.Join(names, ", "))
+}
+
+// NewPipIndex returns c as the resolver's index, with the sha256 of a
+// direct URL's file (a "name @ url" line without #sha256=) read through
+// c.HTTPClient (BuildKit's HTTP source in the frontend), bounded by
+// c.MaxFileSize (else index.DefaultMaxFileSize).
+func NewPipIndex(c *index.Client) pipresolve.Index { return pipIndex{c} }
+
+type pipIndex struct{ *index.Client }
+
+// SHA256 implements pipresolve.Hasher.
+func (ix pipIndex) SHA256(ctx context.Context, f index.File) (string, error) {
+	if !strings.HasPrefix(f.URL, "https://") && !strings.HasPrefix(f.URL, "http://") {
+		return "", fmt.Errorf("%s: not an http(s) URL", index.Redact(f.URL))
+	}
+	hc := ix.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", index.Redact(f.URL), err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s", index.Redact(f.URL), index.Redact(err.Error()))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", index.Redact(f.URL), resp.Status)
+	}
+	limit := ix.MaxFileSize
+	if limit <= 0 {
+		limit = index.DefaultMaxFileSize
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%s: %s", index.Redact(f.URL), index.Redact(err.Error()))
+	case n > limit:
+		return "", fmt.Errorf("%s: larger than %d bytes (%s raises the limit)", index.Redact(f.URL), limit, index.EnvMaxFileSize)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -41,10 +41,10 @@ func wheel(name, ver string, requires ...string) pypitest.File {
 	return pypitest.File{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: name, Version: ver, RequiresDist: requires, RequiresPython: ">=3.8"}}}
 }
 
-// pipIndex writes and serves an index: flask needs werkzeug (and
+// servePipIndex writes and serves an index: flask needs werkzeug (and
 // importlib-metadata only before 3.10, which the index lacks); platpkg
 // 1.1 has only a musllinux wheel, 1.0 a manylinux one.
-func pipIndex(t *testing.T) (string, map[string]string) {
+func servePipIndex(t *testing.T) (string, map[string]string) {
 	t.Helper()
 	projects := []pypitest.Project{
 		{Name: "Flask", Files: []pypitest.File{wheel("Flask", "3.0.0", "Werkzeug>=3.0", `importlib-metadata>=3.6; python_version < "3.10"`), wheel("Flask", "2.0.0", "Werkzeug>=2")}},
@@ -118,7 +118,7 @@ func pipLocked(l *lock.Lock, plat string) map[string]*lock.Package {
 
 func TestResolvePip(t *testing.T) {
 	channel := pipChannel(t)
-	idx, sums := pipIndex(t)
+	idx, sums := servePipIndex(t)
 	conda := fmt.Sprintf(`channels: [%s]
 dependencies:
   - python=3.12
@@ -213,7 +213,7 @@ func pipFailure(t *testing.T, channel, conda string) (*diag.Error, error) {
 
 func TestResolvePipFailures(t *testing.T) {
 	channel := pipChannel(t)
-	idx, _ := pipIndex(t)
+	idx, _ := servePipIndex(t)
 	head := fmt.Sprintf("channels: [%s]\ndependencies:\n  - python=3.12\n  - numpy\n  - pip:\n    - --index-url %s\n", channel, idx)
 
 	// conda's numpy does not satisfy the pip line: both lines named, and
@@ -238,6 +238,12 @@ func TestResolvePipFailures(t *testing.T) {
 		t.Errorf("no python: %v", d)
 	}
 
+	// A direct URL that is a file URL is refused at its line.
+	d, _ = pipFailure(t, channel, head+"    - flask\n    - platpkg @ file:///srv/platpkg-1.0-py3-none-any.whl\n")
+	if d.Line != 8 || !strings.Contains(d.Msg, "http(s) URL") {
+		t.Errorf("file URL: %v", d)
+	}
+
 	// A wheel from a path is refused at its line.
 	d, _ = pipFailure(t, channel, head+"    - ./dist/foo-1.0-py3-none-any.whl\n")
 	if d.Line != 7 || !strings.Contains(d.Msg, "not supported yet") {
@@ -247,7 +253,7 @@ func TestResolvePipFailures(t *testing.T) {
 
 func TestCheckLockPip(t *testing.T) {
 	channel := pipChannel(t)
-	idx, _ := pipIndex(t)
+	idx, _ := servePipIndex(t)
 	conda := fmt.Sprintf("channels: [%s]\ndependencies:\n  - python=3.12\n  - numpy\n  - pip:\n    - --index-url %s\n    - flask==3.0.0\n", channel, idx)
 	var pages atomic.Int64
 	req, _ := pipRequest(t, channel, conda, &pages)
@@ -388,5 +394,38 @@ func TestPipHash(t *testing.T) {
 		if h(other...) == base {
 			t.Errorf("%q hashes as the base", other)
 		}
+	}
+}
+
+// A direct URL without #sha256 is hashed by reading the file through the
+// index's HTTP client; its credentials stay out of the lock.
+func TestResolvePipDirectURL(t *testing.T) {
+	channel := pipChannel(t)
+	idx, sums := servePipIndex(t)
+	fn := "werkzeug-2.0.0-py3-none-any.whl"
+	direct := strings.Replace(idx, "http://", "http://user:s3cret@", 1) + pypitest.FilesDir + "/" + fn
+	conda := fmt.Sprintf("channels: [%s]\ndependencies:\n  - python=3.12\n  - pip:\n    - --index-url %s\n    - werkzeug @ %s\n", channel, idx, direct)
+	var pages atomic.Int64
+	req, _ := pipRequest(t, channel, conda, &pages)
+	l, err := Resolve(context.Background(), *req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pipLocked(l, "linux-64")["werkzeug"]
+	if w == nil {
+		w = pipLocked(l, "linux-64")["Werkzeug"]
+	}
+	if w == nil || w.Version != "2.0.0" || w.SHA256 != sums[fn] || strings.Contains(w.URL, "s3cret") || !strings.HasSuffix(w.URL, "/"+fn) {
+		t.Fatalf("direct: %+v (want sha256 %s)", w, sums[fn])
+	}
+	if err := req.CheckLock(l, "linux-64"); err != nil {
+		t.Errorf("CheckLock: %v", err)
+	}
+	// Another file at that URL is stale, said without the credentials.
+	w.URL = strings.Replace(w.URL, fn, "werkzeug-3.0.1-py3-none-any.whl", 1)
+	w.Version = "3.0.1"
+	err = req.CheckLock(l, "linux-64")
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "the locked Werkzeug is from") {
+		t.Errorf("CheckLock of another file: %v", err)
 	}
 }
