@@ -43,7 +43,14 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 		File:        pf,
 		SpecOrigins: resolve.SpecOrigins(ef),
 		Index: func(indexes []string) (pipresolve.Index, error) {
-			return &index.Client{Indexes: indexes, HTTPClient: hc}, nil
+			if hc != nil {
+				for _, u := range indexes {
+					if index.Redact(u) != u {
+						return nil, fmt.Errorf("index %s: the frontend cannot send an index's credentials yet (BuildKit's HTTP source fetches it)", index.Redact(u))
+					}
+				}
+			}
+			return resolve.NewPipIndex(&index.Client{Indexes: indexes, HTTPClient: hc}), nil
 		},
 	}, nil
 }

@@ -45,6 +45,18 @@ func TestCondaResolvePip(t *testing.T) {
 	if e.Line != 7 || !strings.Contains(e.Msg, "numpy 1.26.4 installed by numpy-1.26.4-py312_0 (conda, conda.yml:4)") {
 		t.Errorf("conflict: %v", e)
 	}
+	// Through BuildKit, an index's credentials cannot be sent: said, and
+	// not printed.
+	cs := condaFor(t, strings.Replace(head, "--index-url http://", "--index-url http://u:s3cret@", 1)+"    - flask\n")
+	cs.transport = &buildkitTransport{ctx: context.Background()}
+	pip, err := cs.pipRequest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pip.Index(pip.File.Indexes())
+	if err == nil || !strings.Contains(err.Error(), "cannot send an index's credentials") || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("credentials: %v", err)
+	}
 	e = one(head + "    - -r requirements.txt\n")
 	if e.Line != 7 || !strings.Contains(e.Msg, "does not read -r") {
 		t.Errorf("-r: %v", e)

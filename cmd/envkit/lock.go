@@ -265,7 +265,7 @@ func pipRequest(file string, env *envfile.EnvFile, stderr io.Writer) (*resolve.P
 		File:        pf,
 		SpecOrigins: resolve.SpecOrigins(env),
 		Index: func(indexes []string) (pipresolve.Index, error) {
-			return &index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn}, nil
+			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn}), nil
 		},
 	}, nil
 }
