@@ -42,6 +42,11 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 	return &resolve.Pip{
 		File:        pf,
 		SpecOrigins: resolve.SpecOrigins(ef),
+		Warn: func(w string) {
+			if s.b.src != nil {
+				s.b.src.Warn(ctx, w, client.WarnOpts{})
+			}
+		},
 		Index: func(indexes []string) (pipresolve.Index, error) {
 			if hc != nil {
 				for _, u := range indexes {

@@ -264,6 +264,7 @@ func pipRequest(file string, env *envfile.EnvFile, stderr io.Writer) (*resolve.P
 	return &resolve.Pip{
 		File:        pf,
 		SpecOrigins: resolve.SpecOrigins(env),
+		Warn:        func(w string) { fmt.Fprintf(stderr, "envkit: warning: %s\n", w) },
 		Index: func(indexes []string) (pipresolve.Index, error) {
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn}), nil
 		},

@@ -69,13 +69,16 @@ dependencies:
     - --index-url=%s
     - --extra-index-url %s
     - flask
-    - inference-schema[numpy-support]
+    - inference-schema[numpy-support,nosuch]
     - -r requirements.txt
 `, channel, mainURL, credURL))
 
 	code, out, errs := runCLI(t, "lock", "-f", conda, "--platform", "linux-64", "--format", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "warning: linux-64: pip: ") || !strings.Contains(errs, "nosuch") {
+		t.Errorf("no warning of the extra inference-schema lacks:\n%s", errs)
 	}
 	if strings.Contains(out+errs, "s3cret") {
 		t.Errorf("credentials printed:\n%s\n%s", out, errs)

@@ -42,6 +42,10 @@ type Pip struct {
 	// SpecOrigins[i], when given, is where Request.Specs[i] is written
 	// ("conda.yml:5"), for messages that name a conda package's line.
 	SpecOrigins []string
+	// Warn, if set, receives what pip would warn about (an extra a
+	// package does not provide, an invalid Requires-Python on the index),
+	// prefixed with the platform.
+	Warn func(string)
 }
 
 // active reports whether there is anything to resolve with pip.
@@ -356,6 +360,11 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 			}
 		}
 		return nil, fail(pos, err)
+	}
+	if r.Pip.Warn != nil {
+		for _, w := range res.Warnings {
+			r.Pip.Warn(plat + ": pip: " + w)
+		}
 	}
 	out := make([]*lock.Package, 0, len(res.Packages))
 	for _, p := range res.Packages {
