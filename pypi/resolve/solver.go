@@ -31,8 +31,9 @@ type pkg struct {
 	proj  *project
 	order int // discovery order
 
-	prio      int // raised when the package is decided before a culprit
-	conflicts int
+	prio      int          // raised when the package is decided before a culprit
+	conflicts int          // decisions refused since the last raise
+	boosts    int          // raises so far (at most maxBoosts: two packages cannot take turns forever)
 	pinned    map[int]bool // versions pinned with == or ===: usable even when yanked
 	preOK     bool         // a requirement on it names a pre-release
 }
@@ -505,7 +506,17 @@ func (s *solver) usable(p *pkg, vi int) bool {
 // else the newest final release, else the newest pre-release (final
 // releases first unless --pre or a requirement names a pre-release).
 func (s *solver) pick(p *pkg) int {
-	allowed := s.cur[p.id].versions()
+	cur := s.cur[p.id]
+	if p.base != nil {
+		// An extra goes with its project's version.
+		if vi := s.decided[p.base.id]; vi >= 0 && cur.has(vi) && s.usable(p, vi) {
+			return vi
+		}
+		if both := cur.and(s.cur[p.base.id]).minus(singleton(p.n(), p.n())); !both.isEmpty() {
+			cur = both
+		}
+	}
+	allowed := cur.versions()
 	proj := p.proj
 	if pref, ok := s.req.Preferred[proj.norm]; ok {
 		for _, vi := range allowed {
@@ -529,6 +540,9 @@ func (s *solver) pick(p *pkg) int {
 	}
 	return -1
 }
+
+// maxBoosts bounds how often one package is raised above a culprit.
+const maxBoosts = 8
 
 // decide picks a version for p and adds its dependencies; it returns the
 // packages to propagate from.
@@ -561,7 +575,7 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 	// uv's heuristic: a package rejected again and again because of
 	// another's decision is decided before it.
 	p.conflicts++
-	if p.conflicts >= 5 {
+	if p.conflicts >= 5 && p.boosts < maxBoosts {
 		for _, t := range conflict.terms {
 			if t.pkg == p {
 				continue
@@ -571,6 +585,7 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 				continue
 			}
 			p.conflicts = 0
+			p.boosts++
 			p.prio = max(p.prio, t.pkg.prio+1)
 			s.backtrack(s.partial[j].level - 1)
 			return s.pkgs, nil
