@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/envkit/envkit/internal/pypitest"
@@ -48,7 +49,8 @@ func TestGenerated(t *testing.T) {
 		req := request(t, ix, g.Requires...)
 		res, err := Resolve(context.Background(), req)
 		if err != nil {
-			if ue, ok := err.(*UnsatError); ok {
+			var ue *UnsatError
+			if errors.As(err, &ue) {
 				t.Logf("seed %d: unsatisfiable:\n%s", seed, ue)
 				continue
 			}
