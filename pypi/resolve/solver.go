@@ -64,8 +64,10 @@ type incompat struct {
 	// kDep: the requirement as written, where, and (when no version of the
 	// required project matches it) why.
 	req, origin, empty string
-	// kNoVersions, kUnavailable, kConstraint: why.
+	// kUnavailable, kConstraint: why.
 	reason string
+	// kNoVersions: why each version is rejected.
+	rejects []string
 	c1, c2 *incompat
 }
 
@@ -550,7 +552,7 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 	vi := s.pick(p)
 	allowed := s.cur[p.id].minus(singleton(p.n(), p.n()))
 	if vi < 0 {
-		s.addIncompat(&incompat{terms: []term{{p, allowed}}, kind: kNoVersions, reason: s.noVersionReason(p, allowed)})
+		s.addIncompat(&incompat{terms: []term{{p, allowed}}, kind: kNoVersions, rejects: s.rejects(p, allowed)})
 		return []*pkg{p}, nil
 	}
 	deps, why, err := s.dependencies(p, vi)
@@ -773,33 +775,37 @@ func versionList(vs []version.Version) string {
 	if start > 0 {
 		return fmt.Sprintf("%d versions (newest %s)", len(vs), strings.Join(out, ", "))
 	}
-	return "version " + strings.Join(out, ", ")
+	if len(out) == 1 {
+		return "version " + out[0]
+	}
+	return "versions " + strings.Join(out, ", ")
 }
 
-// noVersionReason says why no version of allowed can be chosen.
-func (s *solver) noVersionReason(p *pkg, allowed set) string {
+// rejects says why each version of allowed cannot be chosen, newest
+// first.
+func (s *solver) rejects(p *pkg, allowed set) []string {
 	proj := p.proj
 	if p.base != nil {
 		proj = p.base.proj
 	}
 	vs := allowed.versions()
-	const shown = 6
-	var parts []string
-	for i := len(vs) - 1; i >= 0 && len(parts) < shown; i-- {
+	const shown = 10
+	var out []string
+	for i := len(vs) - 1; i >= 0 && len(out) < shown; i-- {
 		vi := vs[i]
 		c := proj.cands[vi]
 		v := proj.versions[vi]
 		switch {
 		case !c.ok:
-			parts = append(parts, fmt.Sprintf("%s==%s %s", proj.display, v, c.why))
+			out = append(out, fmt.Sprintf("%s==%s %s", proj.display, v, c.why))
 		case c.yanked:
-			parts = append(parts, fmt.Sprintf("%s==%s is yanked%s (only a == pin takes it)", proj.display, v, yankReason(c.file)))
+			out = append(out, fmt.Sprintf("%s==%s is yanked%s (only a == pin takes it)", proj.display, v, yankReason(c.file)))
 		}
 	}
 	if len(vs) > shown {
-		parts = append(parts, fmt.Sprintf("and %d more", len(vs)-shown))
+		out = append(out, fmt.Sprintf("and %d older versions", len(vs)-shown))
 	}
-	return strings.Join(parts, "; ")
+	return out
 }
 
 func yankReason(f index.File) string {
