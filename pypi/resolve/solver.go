@@ -68,7 +68,7 @@ type incompat struct {
 	reason string
 	// kNoVersions: why each version is rejected.
 	rejects []string
-	c1, c2 *incompat
+	c1, c2  *incompat
 }
 
 type assignment struct {
