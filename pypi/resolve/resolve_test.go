@@ -430,3 +430,21 @@ rejected candidates:
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestNoHashOnIndex checks that a chosen file the index lists without a
+// sha256 gets one, computed from its bytes.
+func TestNoHashOnIndex(t *testing.T) {
+	f := whl("a", "1.0")
+	f.NoHash = true
+	ix, dir := newIndex(t, proj("a", f))
+	for _, ixs := range []Index{ix, &index.Client{Indexes: []string{pypitest.Serve(t, dir)}}} {
+		got := resolved(t, request(t, ixs, "a"))["a"]
+		data, err := os.ReadFile(filepath.Join(dir, pypitest.FilesDir, "a-1.0-py3-none-any.whl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.File.SHA256() != pypitest.Sum(data) {
+			t.Errorf("sha256 %q, want %q", got.File.SHA256(), pypitest.Sum(data))
+		}
+	}
+}
