@@ -3,6 +3,7 @@ package resolve
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/envkit/envkit/internal/pypitest"
@@ -80,5 +81,30 @@ func TestGenerated(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkResolveMem resolves generated indexes held in memory
+// (pypitest.MemIndex): the resolver alone, without file reads, at two
+// sizes.
+func BenchmarkResolveMem(b *testing.B) {
+	for _, o := range []pypitest.GenOptions{{Projects: 200, Versions: 20}, {Projects: 1000, Versions: 50, Roots: 40}} {
+		g := pypitest.Generate(o)
+		ix, err := pypitest.NewMemIndex(g.Projects...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%dx%d", o.Projects, o.Versions), func(b *testing.B) {
+			var n int
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := Resolve(context.Background(), request(b, ix, g.Requires...))
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(res.Packages)
+			}
+			b.ReportMetric(float64(n), "packages")
+		})
 	}
 }
