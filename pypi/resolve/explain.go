@@ -2,13 +2,14 @@ package resolve
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // explain renders the derivation of a failure as PubGrub's report does
 // (pub's solver.md, "Error Reporting"): one sentence per derivation step,
 // "Because X and Y, Z.", numbering the facts used more than once.
-func (s *solver) explain(failure *incompat) string {
+func (s *solver) explain(failure *incompat) (text string) {
 	r := &reporter{s: s, counts: map[*incompat]int{}, numbers: map[*incompat]int{}, used: map[int]bool{}}
 	r.count(failure)
 	var b strings.Builder
@@ -18,6 +19,21 @@ func (s *solver) explain(failure *incompat) string {
 		return strings.TrimSuffix(b.String(), "\n")
 	}
 	r.visit(failure, true)
+	defer func() {
+		var groups [][]string
+		for inc := range r.counts {
+			if inc.kind == kNoVersions && len(inc.rejects) > 1 {
+				groups = append(groups, inc.rejects)
+			}
+		}
+		sort.Slice(groups, func(i, j int) bool { return groups[i][0] < groups[j][0] })
+		if len(groups) > 0 {
+			text += "\nrejected candidates:"
+			for _, g := range groups {
+				text += "\n  " + strings.Join(g, "\n  ")
+			}
+		}
+	}()
 	width := 0
 	if len(r.used) > 0 {
 		width = len(fmt.Sprint(len(r.numbers))) + 2
@@ -31,7 +47,8 @@ func (s *solver) explain(failure *incompat) string {
 			fmt.Fprintf(&b, "  %s%s\n", strings.Repeat(" ", width+min(width, 1)), l.text)
 		}
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	text = strings.TrimSuffix(b.String(), "\n")
+	return text
 }
 
 type line struct {
@@ -257,10 +274,10 @@ func (s *solver) incText(inc *incompat) string {
 		return t
 	case kNoVersions:
 		t := inc.terms[0]
-		if inc.reason == "" {
-			return fmt.Sprintf("no version of %s is usable", s.positiveText(t))
+		if len(inc.rejects) == 1 {
+			return fmt.Sprintf("no version of %s is usable (%s)", s.positiveText(t), inc.rejects[0])
 		}
-		return fmt.Sprintf("no version of %s is usable (%s)", s.positiveText(t), inc.reason)
+		return fmt.Sprintf("no version of %s is usable (see below)", s.positiveText(t))
 	case kUnavailable:
 		return fmt.Sprintf("%s %s", s.versionText(inc.terms[0]), inc.reason)
 	case kConstraint:

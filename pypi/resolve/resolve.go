@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/envkit/envkit/pypi/index"
 	"github.com/envkit/envkit/pypi/metadata"
@@ -152,16 +153,53 @@ func Resolve(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	s := newSolver(ctx, req)
-	defer s.wait()
+	defer func() {
+		cancel() // prefetches no longer needed
+		s.wait()
+	}()
 	if err := s.solve(); err != nil {
 		if ctx.Err() != nil && !errors.As(err, new(*UnsatError)) {
 			return nil, fmt.Errorf("resolve: %w", context.Cause(ctx))
 		}
 		return nil, err
 	}
-	return s.result(), nil
+	res := s.result()
+	if err := s.hashes(res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// hashes computes the sha256 of the chosen files the index lists without
+// one (a lock needs it), concurrently.
+func (s *solver) hashes(res *Result) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(res.Packages))
+	for i := range res.Packages {
+		p := &res.Packages[i]
+		if p.File.SHA256() != "" {
+			continue
+		}
+		wg.Add(1)
+		s.pv.goLimited(func() {
+			defer wg.Done()
+			sum, err := s.pv.hash(p.File)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s %s: the index gives no sha256 and reading the file failed: %w", p.Name, p.Version, err)
+				return
+			}
+			hs := map[string]string{"sha256": sum}
+			for k, v := range p.File.Hashes {
+				if k != "sha256" {
+					hs[k] = v
+				}
+			}
+			p.File.Hashes = hs
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // result assembles the decisions into a Result.

@@ -405,3 +405,46 @@ func TestRequestErrors(t *testing.T) {
 		t.Errorf("an index that cannot be read is an error, not unsatisfiable: %v", err)
 	}
 }
+
+// TestExplainRejections checks the report of a request whose only way
+// through has no usable candidate: the chain, then each candidate rejected
+// and why.
+func TestExplainRejections(t *testing.T) {
+	rp := func(f pypitest.File, spec string) pypitest.File { f.Wheel.RequiresPython = spec; return f }
+	plat := func(name, ver, tag string, deps ...string) pypitest.File {
+		return pypitest.File{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: name, Version: ver, RequiresDist: deps}, Tag: tag}}
+	}
+	ix, _ := newIndex(t,
+		proj("torch", plat("torch", "2.1.0", "cp312-cp312-win_amd64"), plat("torch", "2.0.0", "cp311-cp311-manylinux_2_17_x86_64"),
+			rp(whl("torch", "1.9.0"), ">=3.6,<3.10")),
+		proj("app", whl("app", "1.0", "torch"), whl("app", "0.9", "torch<1")))
+	got := unsat(t, request(t, ix, "app"))
+	want := `the pip requirements cannot be resolved:
+  Because app==0.9 depends on torch<1, which is unavailable (torch has only versions 1.9.0, 2.0.0, 2.1.0) and app==1.0 depends on torch, app requires torch.
+  So, because no version of torch is usable (see below) and the request requires app (conda.yml:1), the requirements cannot be installed together.
+rejected candidates:
+  torch==2.1.0 has no wheel for the target platform (only cp312-cp312-win_amd64), no source distribution
+  torch==2.0.0 has no wheel for the target platform (only cp311-cp311-manylinux_2_17_x86_64), no source distribution
+  torch==1.9.0 requires Python >=3.6,<3.10 (the target has 3.12.0), no source distribution`
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestNoHashOnIndex checks that a chosen file the index lists without a
+// sha256 gets one, computed from its bytes.
+func TestNoHashOnIndex(t *testing.T) {
+	f := whl("a", "1.0")
+	f.NoHash = true
+	ix, dir := newIndex(t, proj("a", f))
+	for _, ixs := range []Index{ix, &index.Client{Indexes: []string{pypitest.Serve(t, dir)}}} {
+		got := resolved(t, request(t, ixs, "a"))["a"]
+		data, err := os.ReadFile(filepath.Join(dir, pypitest.FilesDir, "a-1.0-py3-none-any.whl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.File.SHA256() != pypitest.Sum(data) {
+			t.Errorf("sha256 %q, want %q", got.File.SHA256(), pypitest.Sum(data))
+		}
+	}
+}

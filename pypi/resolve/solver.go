@@ -31,8 +31,9 @@ type pkg struct {
 	proj  *project
 	order int // discovery order
 
-	prio      int // raised when the package is decided before a culprit
-	conflicts int
+	prio      int          // raised when the package is decided before a culprit
+	conflicts int          // decisions refused since the last raise
+	boosts    int          // raises so far (at most maxBoosts: two packages cannot take turns forever)
 	pinned    map[int]bool // versions pinned with == or ===: usable even when yanked
 	preOK     bool         // a requirement on it names a pre-release
 }
@@ -63,9 +64,11 @@ type incompat struct {
 	// kDep: the requirement as written, where, and (when no version of the
 	// required project matches it) why.
 	req, origin, empty string
-	// kNoVersions, kUnavailable, kConstraint: why.
+	// kUnavailable, kConstraint: why.
 	reason string
-	c1, c2 *incompat
+	// kNoVersions: why each version is rejected.
+	rejects []string
+	c1, c2  *incompat
 }
 
 type assignment struct {
@@ -505,7 +508,17 @@ func (s *solver) usable(p *pkg, vi int) bool {
 // else the newest final release, else the newest pre-release (final
 // releases first unless --pre or a requirement names a pre-release).
 func (s *solver) pick(p *pkg) int {
-	allowed := s.cur[p.id].versions()
+	cur := s.cur[p.id]
+	if p.base != nil {
+		// An extra goes with its project's version.
+		if vi := s.decided[p.base.id]; vi >= 0 && cur.has(vi) && s.usable(p, vi) {
+			return vi
+		}
+		if both := cur.and(s.cur[p.base.id]).minus(singleton(p.n(), p.n())); !both.isEmpty() {
+			cur = both
+		}
+	}
+	allowed := cur.versions()
 	proj := p.proj
 	if pref, ok := s.req.Preferred[proj.norm]; ok {
 		for _, vi := range allowed {
@@ -530,13 +543,16 @@ func (s *solver) pick(p *pkg) int {
 	return -1
 }
 
+// maxBoosts bounds how often one package is raised above a culprit.
+const maxBoosts = 8
+
 // decide picks a version for p and adds its dependencies; it returns the
 // packages to propagate from.
 func (s *solver) decide(p *pkg) ([]*pkg, error) {
 	vi := s.pick(p)
 	allowed := s.cur[p.id].minus(singleton(p.n(), p.n()))
 	if vi < 0 {
-		s.addIncompat(&incompat{terms: []term{{p, allowed}}, kind: kNoVersions, reason: s.noVersionReason(p, allowed)})
+		s.addIncompat(&incompat{terms: []term{{p, allowed}}, kind: kNoVersions, rejects: s.rejects(p, allowed)})
 		return []*pkg{p}, nil
 	}
 	deps, why, err := s.dependencies(p, vi)
@@ -561,7 +577,7 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 	// uv's heuristic: a package rejected again and again because of
 	// another's decision is decided before it.
 	p.conflicts++
-	if p.conflicts >= 5 {
+	if p.conflicts >= 5 && p.boosts < maxBoosts {
 		for _, t := range conflict.terms {
 			if t.pkg == p {
 				continue
@@ -571,6 +587,7 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 				continue
 			}
 			p.conflicts = 0
+			p.boosts++
 			p.prio = max(p.prio, t.pkg.prio+1)
 			s.backtrack(s.partial[j].level - 1)
 			return s.pkgs, nil
@@ -758,33 +775,37 @@ func versionList(vs []version.Version) string {
 	if start > 0 {
 		return fmt.Sprintf("%d versions (newest %s)", len(vs), strings.Join(out, ", "))
 	}
-	return "version " + strings.Join(out, ", ")
+	if len(out) == 1 {
+		return "version " + out[0]
+	}
+	return "versions " + strings.Join(out, ", ")
 }
 
-// noVersionReason says why no version of allowed can be chosen.
-func (s *solver) noVersionReason(p *pkg, allowed set) string {
+// rejects says why each version of allowed cannot be chosen, newest
+// first.
+func (s *solver) rejects(p *pkg, allowed set) []string {
 	proj := p.proj
 	if p.base != nil {
 		proj = p.base.proj
 	}
 	vs := allowed.versions()
-	const shown = 6
-	var parts []string
-	for i := len(vs) - 1; i >= 0 && len(parts) < shown; i-- {
+	const shown = 10
+	var out []string
+	for i := len(vs) - 1; i >= 0 && len(out) < shown; i-- {
 		vi := vs[i]
 		c := proj.cands[vi]
 		v := proj.versions[vi]
 		switch {
 		case !c.ok:
-			parts = append(parts, fmt.Sprintf("%s==%s %s", proj.display, v, c.why))
+			out = append(out, fmt.Sprintf("%s==%s %s", proj.display, v, c.why))
 		case c.yanked:
-			parts = append(parts, fmt.Sprintf("%s==%s is yanked%s (only a == pin takes it)", proj.display, v, yankReason(c.file)))
+			out = append(out, fmt.Sprintf("%s==%s is yanked%s (only a == pin takes it)", proj.display, v, yankReason(c.file)))
 		}
 	}
 	if len(vs) > shown {
-		parts = append(parts, fmt.Sprintf("and %d more", len(vs)-shown))
+		out = append(out, fmt.Sprintf("and %d older versions", len(vs)-shown))
 	}
-	return strings.Join(parts, "; ")
+	return out
 }
 
 func yankReason(f index.File) string {

@@ -1,0 +1,93 @@
+// Command benchpip serves scripts/bench-pip.sh: "benchpip write DIR" writes
+// a generated index (pypitest.Generate) into DIR and its root requirements
+// into DIR/requirements.txt; "benchpip resolve DIR" resolves them with
+// envkit's resolver for CPython 3.12 on x86_64 Linux and prints the
+// packages as name==version lines, sorted, as pip's report gives them.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/envkit/envkit/internal/pypitest"
+	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/name"
+	"github.com/envkit/envkit/pypi/requirement"
+	"github.com/envkit/envkit/pypi/resolve"
+	"github.com/envkit/envkit/pypi/tags"
+	"github.com/envkit/envkit/pypi/version"
+)
+
+func main() {
+	projects := flag.Int("projects", 200, "projects")
+	versions := flag.Int("versions", 20, "versions per project")
+	roots := flag.Int("roots", 10, "root requirements")
+	seed := flag.Uint64("seed", 1, "seed")
+	python := flag.String("python", "3.12.1", "target CPython")
+	flag.Parse()
+	if flag.NArg() != 2 {
+		fmt.Fprintln(os.Stderr, "usage: benchpip [flags] write|resolve DIR")
+		os.Exit(2)
+	}
+	dir := flag.Arg(1)
+	var err error
+	switch flag.Arg(0) {
+	case "write":
+		g := pypitest.Generate(pypitest.GenOptions{Projects: *projects, Versions: *versions, Roots: *roots, Seed: *seed})
+		if err = pypitest.WriteIndex(dir, g.Projects...); err == nil {
+			err = os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte(strings.Join(g.Requires, "\n")+"\n"), 0o644)
+		}
+	case "resolve":
+		err = resolveDir(dir, *python)
+	default:
+		err = fmt.Errorf("unknown command %q", flag.Arg(0))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchpip:", err)
+		os.Exit(1)
+	}
+}
+
+func resolveDir(dir, python string) error {
+	py, err := version.Parse(python)
+	if err != nil {
+		return err
+	}
+	rel := py.Release()
+	compat, err := tags.NewCompat(tags.Target{Python: [2]int{int(rel[0]), int(rel[1])}, OS: tags.Linux, Arch: "x86_64", Glibc: [2]int{2, 28}})
+	if err != nil {
+		return err
+	}
+	env := requirement.Environment{PythonVersion: fmt.Sprintf("%d.%d", rel[0], rel[1]), PythonFullVersion: python, OSName: "posix",
+		SysPlatform: "linux", PlatformMachine: "x86_64", PlatformSystem: "Linux", PlatformPythonImplementation: "CPython",
+		ImplementationName: "cpython", ImplementationVersion: python}
+	req := resolve.Request{Python: py, Env: env, Tags: compat, Index: &index.Client{Indexes: []string{dir}}}
+	f, err := os.Open(filepath.Join(dir, "requirements.txt"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			r, err := requirement.Parse(s)
+			if err != nil {
+				return fmt.Errorf("requirements.txt:%d: %w", line, err)
+			}
+			req.Requirements = append(req.Requirements, resolve.Requirement{Requirement: r, Origin: fmt.Sprintf("requirements.txt:%d", line)})
+		}
+	}
+	res, err := resolve.Resolve(context.Background(), req)
+	if err != nil {
+		return err
+	}
+	for _, p := range res.Packages {
+		fmt.Printf("%s==%s\n", name.Normalize(p.Name), p.Version)
+	}
+	return nil
+}
