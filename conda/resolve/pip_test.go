@@ -429,3 +429,57 @@ func TestResolvePipDirectURL(t *testing.T) {
 		t.Errorf("CheckLock of another file: %v", err)
 	}
 }
+
+// Each platform gets the wheel of its own architecture.
+func TestResolvePipPerPlatform(t *testing.T) {
+	dir := t.TempDir()
+	if err := condatest.WriteChannel(dir,
+		condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"},
+		condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0", Subdir: "linux-aarch64"},
+	); err != nil {
+		t.Fatal(err)
+	}
+	plat := func(tag string) pypitest.File {
+		return pypitest.File{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "platpkg", Version: "1.0"}, Tag: tag}}
+	}
+	ix := t.TempDir()
+	if err := pypitest.WriteIndex(ix, pypitest.Project{Name: "platpkg", Files: []pypitest.File{
+		plat("cp312-cp312-manylinux_2_17_x86_64"), plat("cp312-cp312-manylinux_2_28_aarch64"), plat("py3-none-any"),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	url := pypitest.Serve(t, ix)
+	conda := fmt.Sprintf("channels: [%s]\ndependencies:\n  - python\n  - pip:\n    - -i %s\n    - platpkg\n", dir, url)
+	ef, err := envfile.Parse("conda.yml", []byte(conda))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := ParsePip(ef, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Specs: []string{"python"}, Channels: []string{dir}, Platforms: []string{"linux-64", "linux-aarch64"}, Gateway: gateway(t),
+		Virtual: map[string]map[string]string{"linux-aarch64": {"__glibc": "2.28"}}, Pip: &Pip{File: pf}}
+	l, err := Resolve(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"linux-64": "manylinux_2_17_x86_64", "linux-aarch64": "manylinux_2_28_aarch64"} {
+		got := pipLocked(l, p)["platpkg"]
+		if got == nil || !strings.Contains(got.URL, want) {
+			t.Errorf("%s: %+v, want the %s wheel", p, got, want)
+		}
+		if err := req.CheckLock(l, p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	// Without a glibc 2.28 target, aarch64 takes the pure wheel.
+	req.Virtual = nil
+	l, err = Resolve(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pipLocked(l, "linux-aarch64")["platpkg"]; got == nil || !strings.Contains(got.URL, "py3-none-any") {
+		t.Errorf("aarch64 with glibc 2.17: %+v", got)
+	}
+}
