@@ -252,3 +252,48 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// Real wheels (pip, setuptools and wheel as Debian ships them) on an index
+// that serves no metadata files: their METADATA is read from the wheels,
+// and the lock names each with its file's sha256.
+func TestLockPipRealWheels(t *testing.T) {
+	t.Setenv("ENVKIT_CACHE", t.TempDir())
+	src := testdata.Path(t, "pypi", "wheels")
+	ix := t.TempDir()
+	sums := map[string]string{}
+	for _, fn := range []string{"pip-23.0.1-py3-none-any.whl", "setuptools-66.1.1-py3-none-any.whl", "wheel-0.38.4-py3-none-any.whl"} {
+		data, err := os.ReadFile(filepath.Join(src, fn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums[fn] = pypitest.Sum(data)
+		project := strings.SplitN(fn, "-", 2)[0]
+		if err := os.MkdirAll(filepath.Join(ix, project), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, ix, fn, string(data))
+		writeFile(t, filepath.Join(ix, project), "index.html", fmt.Sprintf(`<!DOCTYPE html><html><body><a href="../%s#sha256=%s">%s</a></body></html>`, fn, sums[fn], fn))
+	}
+	conda := writeFile(t, t.TempDir(), "conda.yml", fmt.Sprintf("channels: [%s]\ndependencies:\n  - python=3.12\n  - pip:\n    - --index-url %s\n    - pip>=23\n    - setuptools\n    - wheel<1\n",
+		pythonChannel(t), pypitest.Serve(t, ix)))
+	code, out, errs := runCLI(t, "lock", "-f", conda, "--platform", "linux-64", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var entries []lockJSON
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range entries {
+		if e.Manager == "pip" {
+			got[e.Name+"-"+e.Version] = e.SHA256
+		}
+	}
+	for fn, sum := range sums {
+		nv := strings.Join(strings.SplitN(fn, "-", 3)[:2], "-")
+		if got[nv] != sum {
+			t.Errorf("%s: locked %q, want sha256 %s (lock: %v)", nv, got[nv], sum, got)
+		}
+	}
+}
