@@ -378,6 +378,9 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 			return nil, fail(pos, fmt.Errorf("%s %s: the index gives no sha256 for %s: envkit locks every file by its sha256", p.Name, p.Version, index.Redact(p.File.URL)))
 		}
 		if want := hashes[n]; len(want) > 0 && !slices.Contains(want, "sha256:"+sha) {
+			if !slices.ContainsFunc(want, func(h string) bool { return strings.HasPrefix(h, "sha256:") }) {
+				return nil, fail(pos, fmt.Errorf("%s %s: envkit checks --hash=sha256:... values only (it locks files by their sha256)", p.Name, p.Version))
+			}
 			return nil, fail(pos, fmt.Errorf("%s %s: %s has sha256 %s, not one of the --hash values of the requirement", p.Name, p.Version, p.File.Filename, sha))
 		}
 		u := p.File.URL

@@ -238,6 +238,16 @@ func TestResolvePipFailures(t *testing.T) {
 		t.Errorf("no python: %v", d)
 	}
 
+	// A --hash the chosen file does not have is refused at its line.
+	d, _ = pipFailure(t, channel, head+"    - flask --hash=sha256:"+strings.Repeat("0", 64)+"\n")
+	if d.Line != 7 || !strings.Contains(d.Msg, "not one of the --hash values") {
+		t.Errorf("--hash: %v", d)
+	}
+	d, _ = pipFailure(t, channel, head+"    - flask --hash=sha512:"+strings.Repeat("0", 128)+"\n")
+	if d.Line != 7 || !strings.Contains(d.Msg, "sha256:... values only") {
+		t.Errorf("--hash=sha512: %v", d)
+	}
+
 	// A direct URL that is a file URL is refused at its line.
 	d, _ = pipFailure(t, channel, head+"    - flask\n    - platpkg @ file:///srv/platpkg-1.0-py3-none-any.whl\n")
 	if d.Line != 8 || !strings.Contains(d.Msg, "http(s) URL") {
