@@ -351,10 +351,24 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 	if err != nil {
 		pos := first
 		var ce *pipresolve.ConflictError
-		if errors.As(err, &ce) {
+		var ue *pipresolve.UnsatError
+		switch {
+		case errors.As(err, &ce):
 			for _, q := range f.Requirements {
 				if q.Pos.String() == ce.Origin {
 					pos = q.Pos
+					break
+				}
+			}
+		case !errors.As(err, &ue):
+			// An index that cannot be read: at the line that names it.
+			ixs := f.ExtraIndexURLs
+			if f.IndexURL != nil {
+				ixs = append([]reqfile.Index{*f.IndexURL}, ixs...)
+			}
+			for _, ix := range ixs {
+				if strings.Contains(err.Error(), strings.TrimSuffix(index.Redact(ix.URL), "/")) {
+					pos = ix.Pos
 					break
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -236,6 +238,16 @@ func TestResolvePipFailures(t *testing.T) {
 	d, _ = pipFailure(t, channel, fmt.Sprintf("channels: [%s]\ndependencies:\n  - zlib\n  - pip:\n    - --index-url %s\n    - flask\n", channel, idx))
 	if d.Line != 6 || !strings.Contains(d.Msg, "need a python") {
 		t.Errorf("no python: %v", d)
+	}
+
+	// An index that does not answer is named at its line.
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "broken", http.StatusForbidden)
+	}))
+	defer dead.Close()
+	d, err = pipFailure(t, channel, head+"    - --extra-index-url "+dead.URL+"/simple\n    - flask\n")
+	if d.Line != 7 || !strings.Contains(d.Msg, dead.URL) {
+		t.Errorf("dead index: %v (%v)", d, err)
 	}
 
 	// A --hash the chosen file does not have is refused at its line.
