@@ -235,10 +235,30 @@ func majorMinor(s string) [2]int {
 // depending on python itself.
 var pipNames = []string{"pip", "setuptools", "wheel"}
 
+// pypiNames maps conda-forge packages whose Python distribution has
+// another name on PyPI (the dist-info they install) to that name: a pip
+// line for torch is satisfied by conda's pytorch, not installed over it.
+var pypiNames = map[string]string{
+	"pytorch":            "torch",
+	"pytorch-cpu":        "torch",
+	"pytorch-gpu":        "torch",
+	"matplotlib-base":    "matplotlib",
+	"py-xgboost":         "xgboost",
+	"py-xgboost-cpu":     "xgboost",
+	"py-xgboost-gpu":     "xgboost",
+	"msgpack-python":     "msgpack",
+	"pytables":           "tables",
+	"python-graphviz":    "graphviz",
+	"tensorflow-base":    "tensorflow",
+	"python-kubernetes":  "kubernetes",
+	"python-flatbuffers": "flatbuffers",
+}
+
 // PipInstalled returns the Python distributions of a conda solution, by
 // normalised name: each record that depends on python (and pip,
 // setuptools and wheel in any case) whose name is a valid PyPI name and
-// whose version is a PEP 440 version. A pip requirement they satisfy is
+// whose version is a PEP 440 version, under its PyPI name (pytorch is
+// torch: pypiNames). A pip requirement they satisfy is
 // not installed again; one they do not satisfy is an error. origins gives
 // the conda line that brought each record in (Origins), specOrigins the
 // place of each spec (may be nil).
@@ -263,6 +283,10 @@ func PipInstalled(solution []*record.RepoDataRecord, specs, specOrigins []string
 		if err != nil {
 			continue
 		}
+		pypi := r.Name
+		if n, ok := pypiNames[r.Name]; ok {
+			pypi = n
+		}
 		where := r.Dist() + " (conda"
 		if o, ok := origins[strings.ToLower(r.Name)]; ok {
 			line := ""
@@ -279,7 +303,7 @@ func PipInstalled(solution []*record.RepoDataRecord, specs, specOrigins []string
 			}
 		}
 		where += ")"
-		out[name.Normalize(r.Name)] = pipresolve.Installed{Name: r.Name, Version: v, Origin: where}
+		out[name.Normalize(pypi)] = pipresolve.Installed{Name: pypi, Version: v, Origin: where}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -503,5 +504,29 @@ func TestResolvePipPerPlatform(t *testing.T) {
 	}
 	if got := pipLocked(l, "linux-aarch64")["platpkg"]; got == nil || !strings.Contains(got.URL, "py3-none-any") {
 		t.Errorf("aarch64 with glibc 2.17: %+v", got)
+	}
+}
+
+// conda packages whose Python distribution has another name on PyPI
+// satisfy pip lines of that name: conda's pytorch is pip's torch.
+func TestPipInstalledPyPINames(t *testing.T) {
+	rec := func(name, ver string, depends ...string) *record.RepoDataRecord {
+		return &record.RepoDataRecord{PackageRecord: record.PackageRecord{Name: name, Version: version.MustParse(ver), Build: "py312_0", Depends: depends}}
+	}
+	sol := []*record.RepoDataRecord{
+		rec("python", "3.12.0"), rec("pytorch", "2.3.0", "python >=3.12"), rec("numpy", "1.26.4", "python"),
+		rec("libzlib", "1.3.1"), rec("setuptools", "69.0"), rec("_openmp_mutex", "4.5", "python"),
+	}
+	got := PipInstalled(sol, []string{"pytorch", "numpy"}, []string{"conda.yml:4", "conda.yml:5"})
+	var names []string
+	for n, i := range got {
+		names = append(names, n+"="+i.Version.String())
+	}
+	slices.Sort(names)
+	if want := []string{"numpy=1.26.4", "setuptools=69.0", "torch=2.3.0"}; !slices.Equal(names, want) {
+		t.Errorf("installed %v, want %v", names, want)
+	}
+	if o := got["torch"].Origin; o != "pytorch-2.3.0-py312_0 (conda, conda.yml:4)" {
+		t.Errorf("torch's origin %q", o)
 	}
 }
