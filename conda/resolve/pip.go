@@ -310,7 +310,8 @@ func PipInstalled(solution []*record.RepoDataRecord, specs, specOrigins []string
 
 // resolvePip resolves the pip part of r for one platform's conda solution
 // and returns the pip packages to lock.
-func (r *Request) resolvePip(ctx context.Context, plat string, solution []*record.RepoDataRecord) ([]*lock.Package, error) {
+// ix is the index (pipIndex); nil when it could not be made (ixErr).
+func (r *Request) resolvePip(ctx context.Context, plat string, solution []*record.RepoDataRecord, ix pipresolve.Index, ixErr error) ([]*lock.Package, error) {
 	f := r.Pip.File
 	first := f.Requirements[0].Pos
 	fail := func(pos reqfile.Pos, err error) error { return &PipError{Platform: plat, Pos: pos, Err: err} }
@@ -330,13 +331,8 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 	if err != nil {
 		return nil, fail(first, err)
 	}
-	newIndex := r.Pip.Index
-	if newIndex == nil {
-		newIndex = func(urls []string) (pipresolve.Index, error) { return NewPipIndex(&index.Client{Indexes: urls}), nil }
-	}
-	ix, err := newIndex(f.Indexes())
-	if err != nil {
-		return nil, fail(first, err)
+	if ixErr != nil {
+		return nil, fail(first, ixErr)
 	}
 	req := pipresolve.Request{
 		Python: t.Python, Env: t.Env, Tags: compat, Index: ix,
@@ -434,6 +430,15 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 		out = append(out, &lock.Package{Name: p.Name, Version: p.Version.String(), Manager: lock.Pip, URL: u, SHA256: sha, Dependencies: deps, Category: lock.MainCategory})
 	}
 	return out, nil
+}
+
+// pipIndex makes the index every platform's pip resolution reads (a
+// Client is safe for concurrent use).
+func (r *Request) pipIndex() (pipresolve.Index, error) {
+	if r.Pip.Index == nil {
+		return NewPipIndex(&index.Client{Indexes: r.Pip.File.Indexes()}), nil
+	}
+	return r.Pip.Index(r.Pip.File.Indexes())
 }
 
 // lockedPip returns the pip packages l holds for platform.

@@ -316,14 +316,20 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 			return nil, err
 		}
 	}
-	// conda first, then pip, on each platform's solution.
+	// conda first, then pip, on each platform's solution; platforms in
+	// parallel over one index, errors in platform order.
 	if r.Pip.active() {
+		ix, ixErr := r.pipIndex()
+		pips := make([][]*lock.Package, len(todo))
 		for i, plat := range todo {
-			pkgs, err := r.resolvePip(ctx, plat, sols[i])
-			if err != nil {
-				return nil, err
+			wg.Go(func() { pips[i], errs[i] = r.resolvePip(ctx, plat, sols[i], ix, ixErr) })
+		}
+		wg.Wait()
+		for i, plat := range todo {
+			if errs[i] != nil {
+				return nil, errs[i]
 			}
-			if err := out.SetPip(plat, pkgs); err != nil {
+			if err := out.SetPip(plat, pips[i]); err != nil {
 				return nil, &PipError{Platform: plat, Err: err}
 			}
 		}
