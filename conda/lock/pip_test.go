@@ -160,3 +160,20 @@ package:
 		t.Errorf("explicit: packages %d, skipped %+v", len(l.Packages), l.Skipped)
 	}
 }
+
+// An explicit file's pip lines give the version of a wheel or an sdist.
+func TestExplicitPipVersions(t *testing.T) {
+	sum := strings.Repeat("a", 64)
+	src := "@EXPLICIT\n# pip Flask @ https://f/flask-3.0.0-py3-none-any.whl#sha256=" + sum + "\n# pip Foo.Bar @ https://f/foo_bar-1.2.tar.gz#sha256=" + sum + "\n"
+	l, err := ReadExplicit("explicit.txt", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range l.Packages {
+		got[p.Name] = p.Version
+	}
+	if got["Flask"] != "3.0.0" || got["Foo.Bar"] != "1.2" {
+		t.Errorf("versions %v", got)
+	}
+}
