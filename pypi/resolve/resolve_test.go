@@ -448,3 +448,68 @@ func TestNoHashOnIndex(t *testing.T) {
 		}
 	}
 }
+
+// slowIndex answers after a pause and records how many requests were in
+// flight at once.
+type slowIndex struct {
+	Index
+	mu            sync.Mutex
+	inFlight, max int
+}
+
+func (s *slowIndex) enter() func() {
+	s.mu.Lock()
+	s.inFlight++
+	s.max = max(s.max, s.inFlight)
+	s.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	return func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}
+}
+
+func (s *slowIndex) Project(ctx context.Context, name string) (*index.Project, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // after the resolution: prefetches no longer needed
+	}
+	defer s.enter()()
+	return s.Index.Project(ctx, name)
+}
+
+func (s *slowIndex) Metadata(ctx context.Context, f index.File) (*metadata.Metadata, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	defer s.enter()()
+	return s.Index.Metadata(ctx, f)
+}
+
+// TestConcurrency checks that pages and metadata are fetched in parallel,
+// within the bound.
+func TestConcurrency(t *testing.T) {
+	var projects []pypitest.Project
+	var deps []string
+	for i := range 12 {
+		n := "dep" + itoa(i)
+		deps = append(deps, n)
+		projects = append(projects, proj(n, whl(n, "1.0"), whl(n, "2.0")))
+	}
+	projects = append(projects, proj("top", whl("top", "1.0", deps...)))
+	mem, err := pypitest.NewMemIndex(projects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bound := range []int{1, 4} {
+		ix := &slowIndex{Index: mem}
+		req := request(t, ix, "top")
+		req.Concurrency = bound
+		if got := len(resolved(t, req)); got != 13 {
+			t.Fatalf("%d packages", got)
+		}
+		if ix.max > bound || bound > 1 && ix.max < 2 {
+			t.Errorf("bound %d: %d requests in flight at most", bound, ix.max)
+		}
+	}
+}
