@@ -33,13 +33,10 @@ var packseBetter = map[string]map[string]string{
 // (manylinux2014, glibc 2.17 and later).
 func linux312(t testing.TB) (requirement.Environment, *tags.Compat) {
 	t.Helper()
-	c, err := tags.NewCompat(tags.Target{Python: [2]int{3, 12}, OS: tags.Linux, Arch: "x86_64", Glibc: [2]int{2, 28}})
+	env, c, err := Target(tags.Target{Python: [2]int{3, 12}, OS: tags.Linux, Arch: "x86_64", Glibc: [2]int{2, 28}}, version.MustParse("3.12.0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := requirement.Environment{PythonVersion: "3.12", PythonFullVersion: "3.12.0", OSName: "posix", SysPlatform: "linux",
-		PlatformMachine: "x86_64", PlatformSystem: "Linux", PlatformPythonImplementation: "CPython",
-		ImplementationName: "cpython", ImplementationVersion: "3.12.0"}
 	return env, c
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/envkit/envkit/pypi/index"
 	"github.com/envkit/envkit/pypi/metadata"
 	"github.com/envkit/envkit/pypi/requirement"
+	"github.com/envkit/envkit/pypi/tags"
 	"github.com/envkit/envkit/pypi/version"
 )
 
@@ -511,5 +513,24 @@ func TestConcurrency(t *testing.T) {
 		if ix.max > bound || bound > 1 && ix.max < 2 {
 			t.Errorf("bound %d: %d requests in flight at most", bound, ix.max)
 		}
+	}
+}
+
+func TestTarget(t *testing.T) {
+	env, compat, err := Target(tags.Target{Python: [2]int{3, 11}, OS: tags.Windows, Arch: "amd64"}, version.MustParse("3.11.4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := requirement.Environment{PythonVersion: "3.11", PythonFullVersion: "3.11.4", OSName: "nt", SysPlatform: "win32",
+		PlatformMachine: "AMD64", PlatformSystem: "Windows", PlatformPythonImplementation: "CPython", ImplementationName: "cpython",
+		ImplementationVersion: "3.11.4"}
+	if !reflect.DeepEqual(env, want) || compat.Tags()[0].String() != "cp311-cp311-win_amd64" {
+		t.Errorf("%+v %v", env, compat.Tags()[0])
+	}
+	if !requirement.MustParse("a; platform_machine == 'AMD64' and python_full_version >= '3.11.4'").Applies(env) {
+		t.Error("marker")
+	}
+	if _, _, err := Target(tags.Target{Python: [2]int{3, 12}, OS: tags.Linux, Arch: "x86_64"}, version.MustParse("3.11.4")); err == nil {
+		t.Error("3.11.4 is not 3.12")
 	}
 }

@@ -59,13 +59,13 @@ func resolveDir(dir, python string) error {
 		return err
 	}
 	rel := py.Release()
-	compat, err := tags.NewCompat(tags.Target{Python: [2]int{int(rel[0]), int(rel[1])}, OS: tags.Linux, Arch: "x86_64", Glibc: [2]int{2, 28}})
+	if len(rel) < 2 {
+		return fmt.Errorf("python %s: want major.minor.micro", python)
+	}
+	env, compat, err := resolve.Target(tags.Target{Python: [2]int{int(rel[0]), int(rel[1])}, OS: tags.Linux, Arch: "x86_64", Glibc: [2]int{2, 28}}, py)
 	if err != nil {
 		return err
 	}
-	env := requirement.Environment{PythonVersion: fmt.Sprintf("%d.%d", rel[0], rel[1]), PythonFullVersion: python, OSName: "posix",
-		SysPlatform: "linux", PlatformMachine: "x86_64", PlatformSystem: "Linux", PlatformPythonImplementation: "CPython",
-		ImplementationName: "cpython", ImplementationVersion: python}
 	req := resolve.Request{Python: py, Env: env, Tags: compat, Index: &index.Client{Indexes: []string{dir}}}
 	f, err := os.Open(filepath.Join(dir, "requirements.txt"))
 	if err != nil {
