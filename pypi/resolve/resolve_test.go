@@ -346,6 +346,25 @@ func TestDirectURL(t *testing.T) {
 		}
 	}
 	wantContains(t, unsat(t, request(t, ix, "direct @ "+base+w.Filename(), "direct>=1")), "direct>=1")
+	// A local file, and a wrong digest.
+	local := "file://" + filepath.Join(dir, w.Filename())
+	if got := resolved(t, request(t, ix, "direct @ "+local))["Direct"]; got.File.SHA256() != pypitest.Sum(data) {
+		t.Errorf("%s: %+v", local, got)
+	}
+	bad := base + w.Filename() + "#sha256=" + strings.Repeat("0", 64)
+	if _, err := Resolve(context.Background(), request(t, ix, "direct @ "+bad)); err == nil || !strings.Contains(err.Error(), "sha256") {
+		t.Errorf("wrong digest: %v", err)
+	}
+}
+
+func TestInvalidRequiresPython(t *testing.T) {
+	f := whl("a", "1.0")
+	f.RequiresPython = ">=3.lol"
+	ix, _ := newIndex(t, proj("a", f))
+	res, err := Resolve(context.Background(), request(t, ix, "a"))
+	if err != nil || len(res.Packages) != 1 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], ">=3.lol") {
+		t.Errorf("%+v %v", res, err)
+	}
 }
 
 func TestUntrustedSdist(t *testing.T) {
