@@ -125,4 +125,3 @@ func bruteForce(names []string, deps map[string]map[string][]string, roots []str
 	}
 	return rec(0, map[string]string{})
 }
-
