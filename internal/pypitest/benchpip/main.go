@@ -96,7 +96,7 @@ func needsBuild(s *pypitest.Scenario) bool {
 		hasWheel := map[string]bool{}
 		all := map[string]bool{}
 		for _, f := range p.Files {
-			v := f.Filename()
+			var v string
 			if f.Wheel != nil {
 				v = f.Wheel.Version
 				if f.Wheel.Tag == "" || f.Wheel.Tag == "py3-none-any" {
