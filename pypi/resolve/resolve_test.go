@@ -553,3 +553,18 @@ func TestTarget(t *testing.T) {
 		t.Error("3.11.4 is not 3.12")
 	}
 }
+
+// TestSelfDependency: a project that depends on itself (through its own
+// extras, or a bound its version meets or not).
+func TestSelfDependency(t *testing.T) {
+	a2 := pypitest.Meta{Name: "a", Version: "2.0", RequiresDist: []string{"a[x]>=1", "a>=1.5"}}
+	a2.Extras(map[string][]string{"x": {"b"}})
+	ix, _ := newIndex(t,
+		proj("a", whl("a", "1.0", "a>=2"), pypitest.File{Wheel: &pypitest.Wheel{Meta: a2}}, whl("a", "3.0", "a<3")),
+		proj("b", whl("b", "1.0")))
+	got := resolved(t, request(t, ix, "a"))
+	if got["a"].Version.String() != "2.0" || strings.Join(got["a"].Extras, ",") != "x" || got["b"].Name != "b" {
+		t.Errorf("%+v", got)
+	}
+	wantContains(t, unsat(t, request(t, ix, "a<2")), "a==1.0 depends on a>=2")
+}
