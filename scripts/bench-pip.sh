@@ -11,6 +11,10 @@
 #   scripts/bench-pip.sh                        # 200 projects x 20 versions
 #   ENVKIT_BENCH_PIP_SIZES="50x10 200x20" scripts/bench-pip.sh
 #   ENVKIT_BENCH_PIP_MODES=index scripts/bench-pip.sh   # skip --find-links
+#   ENVKIT_BENCH_PIP_PACKSE=0 scripts/bench-pip.sh      # skip the packse row
+#
+# A last row sums the satisfiable packse scenarios (../shared/testdata) that
+# pip resolves without building an sdist, each from its own index.
 #
 # pip reads the index two ways: --index-url file://DIR/ (the simple pages)
 # and --no-index --find-links DIR/_files (the files); each is one row. pip is
@@ -56,44 +60,67 @@ main() {
 	pipver=$("${pipenv[@]}" "$PY" -m pip --version | cut -d' ' -f2)
 	(cd "$ROOT" && "$GO" build -o "$work/benchpip" ./internal/pypitest/benchpip)
 
-	printf '%-22s %10s %10s %8s %10s %10s %7s  %s\n' case envkit_s pip_s ratio envkit_MB pip_MB ratio same
+	printf '%-26s %10s %10s %8s %10s %10s %7s  %s\n' case envkit_s pip_s ratio envkit_MB pip_MB ratio same
 	for size in ${ENVKIT_BENCH_PIP_SIZES:-200x20}; do
-		projects=${size%x*}
-		versions=${size#*x}
 		dir=$work/index-$size
-		"$work/benchpip" -projects "$projects" -versions "$versions" write "$dir"
-		read -r ek_s ek_kb < <(measure "$work/envkit.txt" "$work/benchpip" -python "$pyver" resolve "$dir")
+		"$work/benchpip" -projects "${size%x*}" -versions "${size#*x}" write "$dir"
 		for mode in ${ENVKIT_BENCH_PIP_MODES:-index find-links}; do
-			case $mode in
-			index) src=(--index-url "file://$dir/") ;;
-			find-links) src=(--no-index --find-links "$dir/_files") ;;
-			*) die "unknown mode $mode (index, find-links)" ;;
-			esac
-			read -r pip_s pip_kb < <(measure /dev/null "${pipenv[@]}" "$PY" -m pip install --dry-run --ignore-installed \
-				--report "$work/report.json" -q --disable-pip-version-check --no-cache-dir "${src[@]}" -r "$dir/requirements.txt")
-			"$PY" -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-print("\n".join(sorted(i["metadata"]["name"].lower() + "==" + i["metadata"]["version"] for i in r["install"])))' \
-				"$work/report.json" >"$work/pip.txt"
-			same=no
-			cmp -s "$work/pip.txt" "$work/envkit.txt" && same=yes
-			n=$(wc -l <"$work/envkit.txt")
-			printf '%-22s %10s %10s %7sx %10s %10s %6sx  %s (%s packages)\n' "$size $mode" "$ek_s" "$pip_s" \
-				"$(ratio "$pip_s" "$ek_s")" "$((ek_kb / 1024))" "$((pip_kb / 1024))" "$(ratio "$pip_kb" "$ek_kb")" "$same" "$n"
+			compare "$size $mode" "$mode" "$dir"
 		done
 	done
+	if [ "${ENVKIT_BENCH_PIP_PACKSE:-1}" = 1 ]; then
+		# The satisfiable packse scenarios pip resolves without building an
+		# sdist, one after the other: the sums, the largest peaks.
+		"$work/benchpip" packse "$work/packse" "$ROOT"/../shared/testdata/pypi/packse/*/*.toml
+		n=0
+		: >"$work/packse.rows"
+		for dir in "$work"/packse/*/; do
+			compare "" index "${dir%/}" >>"$work/packse.rows"
+			n=$((n + 1))
+		done
+		awk -v n="$n" '{ e += $1; p += $2; if ($3 > em) em = $3; if ($4 > pm) pm = $4; if ($5 == "yes") same++ }
+			END { printf "%-26s %10.2f %10.2f %7.0fx %10d %10d %6.0fx  %d of %d the same\n", "packse (" n " scenarios)", e, p, p / (e > 0 ? e : 0.01), em / 1024, pm / 1024, pm / (em > 0 ? em : 1), same, n }' "$work/packse.rows"
+	fi
 	printf 'envkit: pypi/resolve; pip %s on CPython %s (%s)\n' "$pipver" "$pyver" "$PY"
 }
 
-# measure OUT CMD... runs CMD with its stdout in OUT and prints its wall time
-# in seconds and its peak RSS in KB.
+# compare LABEL MODE DIR resolves DIR/requirements.txt with envkit and with
+# pip (MODE: index or find-links) and prints a table row, or, with no LABEL,
+# the raw figures: envkit_s pip_s envkit_KB pip_KB same.
+compare() {
+	local label=$1 mode=$2 dir=$3 src ek_s ek_kb pip_s pip_kb same n
+	read -r ek_s ek_kb < <(measure "$work/envkit.txt" "$work/benchpip" -python "$pyver" resolve "$dir")
+	case $mode in
+	index) src=(--index-url "file://$dir/") ;;
+	find-links) src=(--no-index --find-links "$dir/_files") ;;
+	*) die "unknown mode $mode (index, find-links)" ;;
+	esac
+	read -r pip_s pip_kb < <(measure /dev/null "${pipenv[@]}" "$PY" -m pip install --dry-run --ignore-installed \
+		--report "$work/report.json" -q --disable-pip-version-check --no-cache-dir "${src[@]}" -r "$dir/requirements.txt")
+	"$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print("\n".join(sorted(i["metadata"]["name"].lower() + "==" + i["metadata"]["version"] for i in r["install"])))' \
+		"$work/report.json" >"$work/pip.txt"
+	same=no
+	cmp -s "$work/pip.txt" "$work/envkit.txt" && same=yes
+	if [ -z "$label" ]; then
+		echo "$ek_s $pip_s $ek_kb $pip_kb $same"
+		return
+	fi
+	n=$(wc -l <"$work/envkit.txt")
+	printf '%-26s %10s %10s %7sx %10s %10s %6sx  %s (%s packages)\n' "$label" "$ek_s" "$pip_s" \
+		"$(ratio "$pip_s" "$ek_s")" "$((ek_kb / 1024))" "$((pip_kb / 1024))" "$(ratio "$pip_kb" "$ek_kb")" "$same" "$n"
+}
+
+# measure OUT CMD... runs CMD with its stdout in OUT (its stderr kept for a
+# failure) and prints its wall time in seconds and its peak RSS in KB.
 measure() {
 	local out=$1
 	shift
 	local t
 	t=$(mktemp)
-	if ! /usr/bin/time -o "$t" -f '%e %M' "$@" >"$out"; then
-		cat "$t" >&2
+	if ! /usr/bin/time -o "$t" -f '%e %M' "$@" >"$out" 2>"$work/stderr.log"; then
+		cat "$work/stderr.log" "$t" >&2
 		die "failed: $*"
 	fi
 	cat "$t"

@@ -22,17 +22,21 @@ var packseSkip = map[string]string{
 		"CPython 3.12 on x86_64 b has only cp313 wheels and no sdist, so the request is unsatisfiable there",
 }
 
+// packseBetter are expectations beyond uv's: scenarios whose expected
+// packages packse leaves out because uv does not reach them yet.
+var packseBetter = map[string]map[string]string{
+	// astral-sh/uv#12060: b-inner must not fall back to 1.0.0.
+	"wrong-backtracking-indirect": {"a": "1.0.0", "b": "1.0.0", "b-inner": "2.0.9"},
+}
+
 // linux312 is the packse default target: CPython 3.12.0 on x86_64 Linux
 // (manylinux2014, glibc 2.17 and later).
 func linux312(t testing.TB) (requirement.Environment, *tags.Compat) {
 	t.Helper()
-	c, err := tags.NewCompat(tags.Target{Python: [2]int{3, 12}, OS: tags.Linux, Arch: "x86_64", Glibc: [2]int{2, 28}})
+	env, c, err := Target(tags.Target{Python: [2]int{3, 12}, OS: tags.Linux, Arch: "x86_64", Glibc: [2]int{2, 28}}, version.MustParse("3.12.0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := requirement.Environment{PythonVersion: "3.12", PythonFullVersion: "3.12.0", OSName: "posix", SysPlatform: "linux",
-		PlatformMachine: "x86_64", PlatformSystem: "Linux", PlatformPythonImplementation: "CPython",
-		ImplementationName: "cpython", ImplementationVersion: "3.12.0"}
 	return env, c
 }
 
@@ -80,6 +84,12 @@ func TestPackse(t *testing.T) {
 				t.Skip(why)
 			}
 			res, err := Resolve(context.Background(), packseRequest(t, s, &index.Client{Indexes: []string{s.Dir}}))
+			if want, ok := packseBetter[s.Name]; ok {
+				if s.Packages != nil {
+					t.Errorf("packse now lists the packages of %s: drop it from packseBetter", s.Name)
+				}
+				s.Packages = want
+			}
 			checkPackse(t, s, res, err)
 		})
 	}

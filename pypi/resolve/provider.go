@@ -392,6 +392,7 @@ func (pv *provider) pythonOK(f index.File) bool {
 	}
 	rp, err := f.RequiresPythonSet()
 	if err != nil {
+		pv.warn(fmt.Sprintf("%v (ignored, as pip does)", err))
 		return true
 	}
 	return rp.Matches(pv.req.Python)

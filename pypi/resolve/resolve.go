@@ -204,7 +204,9 @@ func (s *solver) hashes(res *Result) error {
 
 // result assembles the decisions into a Result.
 func (s *solver) result() *Result {
-	res := &Result{Warnings: s.warnings}
+	s.pv.mu.Lock()
+	res := &Result{Warnings: append([]string(nil), s.warnings...)}
+	s.pv.mu.Unlock()
 	byBase := map[*pkg]*Package{}
 	var order []*pkg
 	satisfied := map[string]Installed{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/envkit/envkit/pypi/index"
 	"github.com/envkit/envkit/pypi/metadata"
 	"github.com/envkit/envkit/pypi/requirement"
+	"github.com/envkit/envkit/pypi/tags"
 	"github.com/envkit/envkit/pypi/version"
 )
 
@@ -344,6 +346,25 @@ func TestDirectURL(t *testing.T) {
 		}
 	}
 	wantContains(t, unsat(t, request(t, ix, "direct @ "+base+w.Filename(), "direct>=1")), "direct>=1")
+	// A local file, and a wrong digest.
+	local := "file://" + filepath.Join(dir, w.Filename())
+	if got := resolved(t, request(t, ix, "direct @ "+local))["Direct"]; got.File.SHA256() != pypitest.Sum(data) {
+		t.Errorf("%s: %+v", local, got)
+	}
+	bad := base + w.Filename() + "#sha256=" + strings.Repeat("0", 64)
+	if _, err := Resolve(context.Background(), request(t, ix, "direct @ "+bad)); err == nil || !strings.Contains(err.Error(), "sha256") {
+		t.Errorf("wrong digest: %v", err)
+	}
+}
+
+func TestInvalidRequiresPython(t *testing.T) {
+	f := whl("a", "1.0")
+	f.RequiresPython = ">=3.lol"
+	ix, _ := newIndex(t, proj("a", f))
+	res, err := Resolve(context.Background(), request(t, ix, "a"))
+	if err != nil || len(res.Packages) != 1 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], ">=3.lol") {
+		t.Errorf("%+v %v", res, err)
+	}
 }
 
 func TestUntrustedSdist(t *testing.T) {
@@ -447,4 +468,103 @@ func TestNoHashOnIndex(t *testing.T) {
 			t.Errorf("sha256 %q, want %q", got.File.SHA256(), pypitest.Sum(data))
 		}
 	}
+}
+
+// slowIndex answers after a pause and records how many requests were in
+// flight at once.
+type slowIndex struct {
+	Index
+	mu            sync.Mutex
+	inFlight, max int
+}
+
+func (s *slowIndex) enter() func() {
+	s.mu.Lock()
+	s.inFlight++
+	s.max = max(s.max, s.inFlight)
+	s.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	return func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}
+}
+
+func (s *slowIndex) Project(ctx context.Context, name string) (*index.Project, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // after the resolution: prefetches no longer needed
+	}
+	defer s.enter()()
+	return s.Index.Project(ctx, name)
+}
+
+func (s *slowIndex) Metadata(ctx context.Context, f index.File) (*metadata.Metadata, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	defer s.enter()()
+	return s.Index.Metadata(ctx, f)
+}
+
+// TestConcurrency checks that pages and metadata are fetched in parallel,
+// within the bound.
+func TestConcurrency(t *testing.T) {
+	var projects []pypitest.Project
+	var deps []string
+	for i := range 12 {
+		n := "dep" + itoa(i)
+		deps = append(deps, n)
+		projects = append(projects, proj(n, whl(n, "1.0"), whl(n, "2.0")))
+	}
+	projects = append(projects, proj("top", whl("top", "1.0", deps...)))
+	mem, err := pypitest.NewMemIndex(projects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bound := range []int{1, 4} {
+		ix := &slowIndex{Index: mem}
+		req := request(t, ix, "top")
+		req.Concurrency = bound
+		if got := len(resolved(t, req)); got != 13 {
+			t.Fatalf("%d packages", got)
+		}
+		if ix.max > bound || bound > 1 && ix.max < 2 {
+			t.Errorf("bound %d: %d requests in flight at most", bound, ix.max)
+		}
+	}
+}
+
+func TestTarget(t *testing.T) {
+	env, compat, err := Target(tags.Target{Python: [2]int{3, 11}, OS: tags.Windows, Arch: "amd64"}, version.MustParse("3.11.4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := requirement.Environment{PythonVersion: "3.11", PythonFullVersion: "3.11.4", OSName: "nt", SysPlatform: "win32",
+		PlatformMachine: "AMD64", PlatformSystem: "Windows", PlatformPythonImplementation: "CPython", ImplementationName: "cpython",
+		ImplementationVersion: "3.11.4"}
+	if !reflect.DeepEqual(env, want) || compat.Tags()[0].String() != "cp311-cp311-win_amd64" {
+		t.Errorf("%+v %v", env, compat.Tags()[0])
+	}
+	if !requirement.MustParse("a; platform_machine == 'AMD64' and python_full_version >= '3.11.4'").Applies(env) {
+		t.Error("marker")
+	}
+	if _, _, err := Target(tags.Target{Python: [2]int{3, 12}, OS: tags.Linux, Arch: "x86_64"}, version.MustParse("3.11.4")); err == nil {
+		t.Error("3.11.4 is not 3.12")
+	}
+}
+
+// TestSelfDependency: a project that depends on itself (through its own
+// extras, or a bound its version meets or not).
+func TestSelfDependency(t *testing.T) {
+	a2 := pypitest.Meta{Name: "a", Version: "2.0", RequiresDist: []string{"a[x]>=1", "a>=1.5"}}
+	a2.Extras(map[string][]string{"x": {"b"}})
+	ix, _ := newIndex(t,
+		proj("a", whl("a", "1.0", "a>=2"), pypitest.File{Wheel: &pypitest.Wheel{Meta: a2}}, whl("a", "3.0", "a<3")),
+		proj("b", whl("b", "1.0")))
+	got := resolved(t, request(t, ix, "a"))
+	if got["a"].Version.String() != "2.0" || strings.Join(got["a"].Extras, ",") != "x" || got["b"].Name != "b" {
+		t.Errorf("%+v", got)
+	}
+	wantContains(t, unsat(t, request(t, ix, "a<2")), "a==1.0 depends on a>=2")
 }

@@ -566,7 +566,7 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 	var conflict *incompat
 	for _, inc := range deps {
 		s.addIncompat(inc)
-		if conflict == nil && s.satisfiedWith(inc, p) {
+		if conflict == nil && s.satisfiedWith(inc, p, vi) {
 			conflict = inc
 		}
 	}
@@ -596,11 +596,14 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 	return []*pkg{p}, nil
 }
 
-// satisfiedWith reports whether the partial solution plus p's decision
-// satisfies inc.
-func (s *solver) satisfiedWith(inc *incompat, p *pkg) bool {
+// satisfiedWith reports whether the partial solution plus the decision
+// p==vi satisfies inc.
+func (s *solver) satisfiedWith(inc *incompat, p *pkg, vi int) bool {
 	for _, t := range inc.terms {
 		if t.pkg == p {
+			if !t.set.has(vi) {
+				return false // a dependency of p on itself that vi meets
+			}
 			continue
 		}
 		if !s.cur[t.pkg.id].subsetOf(t.set) {
