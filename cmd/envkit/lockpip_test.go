@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -296,4 +297,55 @@ func TestLockPipRealWheels(t *testing.T) {
 			t.Errorf("%s: locked %q, want sha256 %s (lock: %v)", nv, got[nv], sum, got)
 		}
 	}
+}
+
+// BenchmarkLockPip is envkit lock of a conda file with python and the ten
+// root requirements of a generated index (200 projects x 20 versions),
+// served over HTTP: cold (an empty cache each time) and with the disk cache
+// of the run before (pages revalidated).
+func BenchmarkLockPip(b *testing.B) {
+	g := pypitest.Generate(pypitest.GenOptions{})
+	ix := b.TempDir()
+	if err := pypitest.WriteIndex(ix, g.Projects...); err != nil {
+		b.Fatal(err)
+	}
+	url := pypitest.Serve(b, ix)
+	channel := b.TempDir()
+	if err := condatest.WriteChannel(channel, condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"}); err != nil {
+		b.Fatal(err)
+	}
+	var conda strings.Builder
+	fmt.Fprintf(&conda, "channels: [%s]\ndependencies:\n  - python=3.12\n  - pip:\n    - --index-url %s\n", channel, url)
+	for _, r := range g.Requires {
+		fmt.Fprintf(&conda, "    - %q\n", r)
+	}
+	file := filepath.Join(b.TempDir(), "conda.yml")
+	if err := os.WriteFile(file, []byte(conda.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B) int {
+		var out, errs bytes.Buffer
+		if code := run([]string{"lock", "-f", file, "--platform", "linux-64", "--format", "json"}, &out, &errs); code != exitOK {
+			b.Fatalf("exit %d: %s", code, errs.String())
+		}
+		return strings.Count(out.String(), `"manager": "pip"`)
+	}
+	b.Run("cold", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			b.StopTimer()
+			b.Setenv("ENVKIT_CACHE", b.TempDir())
+			b.StartTimer()
+			n = run(b)
+		}
+		b.ReportMetric(float64(n), "pip-packages")
+	})
+	b.Run("cached", func(b *testing.B) {
+		b.Setenv("ENVKIT_CACHE", b.TempDir())
+		n := run(b)
+		for b.Loop() {
+			n = run(b)
+		}
+		b.ReportMetric(float64(n), "pip-packages")
+	})
 }
