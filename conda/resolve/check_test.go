@@ -268,6 +268,17 @@ func TestCheckLockRealCondaLock(t *testing.T) {
 		if err := req.CheckLock(l, plat); err != nil {
 			t.Errorf("%s (%d packages, %d specs): %v", plat, len(names), len(specs), err)
 		}
+		// PyPI written otherwise is PyPI.
+		for _, ixURL := range []string{"https://pypi.org/simple", "https://PyPI.org/simple/"} {
+			pf2, err := reqfile.ParseLines("environment.yml", append([]reqfile.Line{{Text: "-i " + ixURL, Line: 100, Column: 1}}, pipLines...), reqfile.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Pip = &Pip{File: pf2}
+			if err := req.CheckLock(l, plat); err != nil {
+				t.Errorf("%s with -i %s: %v", plat, ixURL, err)
+			}
+		}
 		// Without its pip part, the request does not install them.
 		req.Pip = nil
 		var se *StaleError

@@ -457,8 +457,11 @@ func lockedPip(l *lock.Lock, platform string) []*lock.Package {
 // request.
 const RuleIndex Rule = "index"
 
-// pythonHostedFiles is where PyPI's pages link their files.
-const pythonHostedFiles = "https://files.pythonhosted.org/"
+// pypiFiles is where PyPI's (and TestPyPI's) pages link their files.
+var pypiFiles = map[string]string{
+	"pypi.org":      "https://files.pythonhosted.org/",
+	"test.pypi.org": "https://test-files.pythonhosted.org/",
+}
 
 // checkPip applies the rules to l's pip packages for plat: each complete
 // and locked once (RuleRecord), from the request's indexes or direct URLs
@@ -557,7 +560,7 @@ func (r *Request) inIndexes(raw string) error {
 			continue
 		}
 		names = append(names, index.Redact(ix))
-		if ix == index.PyPI && strings.HasPrefix(raw, pythonHostedFiles) {
+		if files, ok := pypiFiles[strings.ToLower(iu.Host)]; ok && strings.HasPrefix(raw, files) {
 			return nil
 		}
 		if strings.EqualFold(u.Scheme, iu.Scheme) && strings.EqualFold(u.Host, iu.Host) {
