@@ -309,8 +309,8 @@ func PipInstalled(solution []*record.RepoDataRecord, specs, specOrigins []string
 }
 
 // resolvePip resolves the pip part of r for one platform's conda solution
-// and returns the pip packages to lock.
-// ix is the index (pipIndex); nil when it could not be made (ixErr).
+// from ix (r.pipIndex; ixErr when it could not be made) and returns the
+// pip packages to lock.
 func (r *Request) resolvePip(ctx context.Context, plat string, solution []*record.RepoDataRecord, ix pipresolve.Index, ixErr error) ([]*lock.Package, error) {
 	f := r.Pip.File
 	first := f.Requirements[0].Pos
