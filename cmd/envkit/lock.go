@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
-	"github.com/envkit/envkit/internal/rootfs"
 	"github.com/envkit/envkit/pypi/index"
 	pipresolve "github.com/envkit/envkit/pypi/resolve"
 	"github.com/envkit/envkit/spec"
@@ -191,7 +189,7 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			return nil, nil, exitFailure
 		}
 		req.Specs = envfile.Values(env.Dependencies)
-		pip, err := pipRequest(o.file, env, stderr)
+		pip, err := pipRequest(def, env, stderr)
 		if err != nil {
 			printDiagnostics(stderr, err)
 			return nil, nil, exitFailure
@@ -224,38 +222,21 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 	return req, env, exitOK
 }
 
-// pipRequest reads the pip: section of env, a conda environment of the
-// environment file file: its -r and -c files are read inside file's
-// directory; the indexes are read through a client with a disk cache
-// beside the repodata's. Nil when there are no pip lines.
-func pipRequest(file string, env *envfile.EnvFile, stderr io.Writer) (*resolve.Pip, error) {
+// pipRequest is the pip part of def's conda environment env: its pip:
+// lines and the -r and -c files they name, as spec read them with the
+// environment (inside its directory: what the hash covers); the indexes
+// are read through a client with a disk cache beside the repodata's. Nil
+// when there are no pip lines.
+func pipRequest(def *spec.Environment, env *envfile.EnvFile, stderr io.Writer) (*resolve.Pip, error) {
 	if len(env.Pip) == 0 {
 		return nil, nil
 	}
-	base := filepath.Dir(file)
-	pf, err := resolve.ParsePip(env, func(p string) ([]byte, error) {
-		rel, err := filepath.Rel(base, filepath.FromSlash(p))
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return nil, errors.New("outside the environment's directory")
-		}
-		dir, err := rootfs.Open(base)
-		if err != nil {
+	pf := def.Pip
+	if pf == nil { // not loaded with its directory: -r refused
+		var err error
+		if pf, err = resolve.ParsePip(env, nil); err != nil {
 			return nil, err
 		}
-		defer dir.Close()
-		data, err := spec.ReadFile(dir, filepath.ToSlash(rel), maxFileSize)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, errors.New("no such file")
-		case err != nil && strings.Contains(err.Error(), "escapes"):
-			return nil, errors.New("a symlink that leads outside the environment's directory")
-		case err != nil:
-			return nil, unwrapPathError(err)
-		}
-		return data, nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	for _, w := range pf.Warnings {
 		fmt.Fprintf(stderr, "warning: %v\n", w)
