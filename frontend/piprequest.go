@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,13 +21,15 @@ import (
 // Nil without pip lines.
 func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 	ef := s.env.Conda
-	pf, err := resolve.ParsePip(ef, func(string) ([]byte, error) {
-		// Only the conda file (and the lock file) are loaded from the
-		// dockerfile local.
-		return nil, errors.New("the frontend does not read -r and -c files yet: list the requirements in the conda file, or lock with envkit lock and build with the lock file")
-	})
-	if err != nil || pf == nil {
-		return nil, err
+	// The pip lines and the -r and -c files they name, as spec read them
+	// from the dockerfile local with the environment (builder.load): what
+	// the hash covers.
+	pf := s.env.Pip
+	if pf == nil {
+		var err error
+		if pf, err = resolve.ParsePip(ef, s.env.OpenPipFile); err != nil || pf == nil {
+			return nil, err
+		}
 	}
 	for _, w := range pf.Warnings {
 		if s.b.src != nil {

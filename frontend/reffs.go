@@ -197,3 +197,37 @@ func readFile(ctx context.Context, ref client.Reference, name string, limit int6
 		}
 	}
 }
+
+// refStream reads a file of a reference in chunks of readChunk as it is
+// read (a wheel being hashed), never whole.
+type refStream struct {
+	ctx  context.Context
+	ref  client.Reference
+	name string
+	info fs.FileInfo
+	off  int
+	buf  []byte
+	eof  bool
+}
+
+func (f *refStream) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *refStream) Close() error               { return nil }
+func (f *refStream) Read(p []byte) (int, error) {
+	if len(f.buf) == 0 {
+		if f.eof {
+			return 0, io.EOF
+		}
+		b, err := f.ref.ReadFile(f.ctx, client.ReadRequest{Filename: f.name, Range: &client.FileRange{Offset: f.off, Length: readChunk}})
+		if err != nil {
+			return 0, err
+		}
+		f.off += len(b)
+		f.buf, f.eof = b, len(b) < readChunk
+		if len(b) == 0 {
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, f.buf)
+	f.buf = f.buf[n:]
+	return n, nil
+}

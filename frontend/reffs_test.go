@@ -111,3 +111,21 @@ func TestReadFileInChunks(t *testing.T) {
 		t.Errorf("spec.ReadFile over a limited refFS: %v", err)
 	}
 }
+
+// A wheel is hashed from a reference in chunks of one gRPC message at
+// most, never read whole.
+func TestRefStream(t *testing.T) {
+	rnd := rand.NewChaCha8([32]byte{2})
+	for _, n := range []int{0, 1, readChunk, readChunk + 1, grpcLimit + 3} {
+		dt := make([]byte, n)
+		_, _ = rnd.Read(dt)
+		ref := &memRef{files: map[string][]byte{"env/w.whl": dt}}
+		got, err := io.ReadAll(&refStream{ctx: context.Background(), ref: ref, name: "env/w.whl"})
+		if err != nil || !bytes.Equal(got, dt) {
+			t.Errorf("%d bytes: read %d, %v", n, len(got), err)
+		}
+		if want := n/readChunk + 1; ref.reads != want {
+			t.Errorf("%d bytes: %d reads, want %d", n, ref.reads, want)
+		}
+	}
+}
