@@ -204,7 +204,7 @@ type localDir struct {
 	b      *builder
 	ctx    context.Context
 	dir    string
-	refs   map[string]*refFS     // by clean name
+	refs   map[string]*refFS    // by clean name
 	states map[string]llb.State // the transfers of files loaded later, by name
 }
 
