@@ -1,0 +1,79 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/integration/harness"
+	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/pypitest"
+	envllb "github.com/envkit/envkit/llb"
+)
+
+// A conda file's "-r requirements.txt" line, built through the frontend:
+// the frontend reads requirements.txt from the dockerfile local and
+// resolves its requirements (from an index on 127.0.0.1), the image's hash
+// label is what `envkit hash` prints for the files on disk, and editing
+// requirements.txt changes the hash and the image.
+func TestPipRequirementsFile(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ch := condaChannel(t,
+		condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"},
+		condatest.Package{Name: "numpy", Version: "1.26.4", Build: "py312_0", Depends: []string{"python >=3.12,<3.13.0a0"}})
+	idxDir := t.TempDir()
+	if err := pypitest.WriteIndex(idxDir,
+		pypitest.Project{Name: "itsdangerous", Files: []pypitest.File{{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "itsdangerous", Version: "2.1.2"}}}}},
+	); err != nil {
+		t.Fatal(err)
+	}
+	idx := pypitest.Serve(t, idxDir)
+	conda := "channels: [" + ch + "]\ndependencies:\n  - python=3.12\n  - numpy\n  - pip:\n    - --index-url " + idx + "\n    - -r reqs/requirements.txt\n"
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: pip-reqfile\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": conda, "reqs/requirements.txt": "# satisfied by conda's numpy\nnumpy\n"})
+	file := filepath.Join(p.dir, p.file)
+	envkitHash := func() string {
+		t.Helper()
+		out, err := exec.Command(bin, "hash", "--full", file).Output()
+		if err != nil {
+			t.Fatalf("envkit hash: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	build := func(tag string) *harness.Image {
+		t.Helper()
+		return mustBuild(t, e, clients[0], p, e.Ref("it/pip-reqfile:"+tag))
+	}
+	h1 := envkitHash()
+	img1 := build("1")
+	if got := img1.Config.Config.Labels[envllb.LabelHash]; got != h1 {
+		t.Errorf("label %s, envkit hash %s", got, h1)
+	}
+	// An edit of requirements.txt: another hash, another image.
+	if err := os.WriteFile(filepath.Join(p.dir, "reqs", "requirements.txt"), []byte("numpy>=1.20\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h2 := envkitHash()
+	if h2 == h1 {
+		t.Fatal("envkit hash: editing requirements.txt left the hash as it was")
+	}
+	img2 := build("2")
+	if got := img2.Config.Config.Labels[envllb.LabelHash]; got != h2 {
+		t.Errorf("after the edit: label %s, envkit hash %s", got, h2)
+	}
+	if img2.Digest == img1.Digest {
+		t.Error("editing requirements.txt gave the same image")
+	}
+	// A requirement of requirements.txt that conda's numpy does not meet is
+	// marked at its line in requirements.txt.
+	if err := os.WriteFile(filepath.Join(p.dir, "reqs", "requirements.txt"), []byte("itsdangerous\nnumpy>=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := clients[0].build(t, e, p, e.Ref("it/pip-reqfile:3"), nil)
+	if err == nil || !strings.Contains(string(out), "reqs/requirements.txt:2") || !strings.Contains(string(out), "numpy 1.26.4 installed by numpy-1.26.4-py312_0") {
+		t.Errorf("conflict in requirements.txt: %v\n%s", err, out)
+	}
+}
