@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,7 +17,10 @@ import (
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
+	"github.com/envkit/envkit/internal/rootfs"
 	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/metadata"
+	"github.com/envkit/envkit/pypi/reqfile"
 	pipresolve "github.com/envkit/envkit/pypi/resolve"
 	"github.com/envkit/envkit/spec"
 	"github.com/spf13/cobra"
@@ -249,7 +254,41 @@ func pipRequest(def *spec.Environment, env *envfile.EnvFile, stderr io.Writer) (
 		Index: func(indexes []string) (pipresolve.Index, error) {
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn}), nil
 		},
+		LocalWheels: localWheels(def, pf),
 	}, nil
+}
+
+// localWheels are the wheels def's pip lines name by path, as spec hashed
+// them, their metadata read inside the environment's directory; each is
+// locked as a file: URL relative to that directory.
+func localWheels(def *spec.Environment, pf *reqfile.File) map[string]resolve.LocalWheel {
+	out := map[string]resolve.LocalWheel{}
+	for _, q := range pf.Requirements {
+		rel, ok := def.RelPath(q.Path)
+		f := def.PipFileByPath(rel)
+		if q.Path == "" || !ok || f == nil || !f.Wheel {
+			continue
+		}
+		out[q.Path] = resolve.LocalWheel{URL: "file:" + rel, SHA256: f.SHA256, Metadata: func(context.Context) (*metadata.Metadata, error) {
+			dir, err := rootfs.Open(filepath.Dir(def.File))
+			if err != nil {
+				return nil, err
+			}
+			defer dir.Close()
+			fh, err := dir.Open(rel)
+			if err != nil {
+				return nil, err
+			}
+			defer fh.Close()
+			ra, ok := fh.(io.ReaderAt)
+			st, err := fh.Stat()
+			if !ok || err != nil {
+				return nil, fmt.Errorf("%s: cannot read it", rel)
+			}
+			return index.WheelMetadata(ra, st.Size(), path.Base(rel))
+		}}
+	}
+	return out
 }
 
 // pypiCacheDir is where index pages and metadata are cached, beside the
