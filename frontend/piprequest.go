@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/metadata"
+	"github.com/envkit/envkit/pypi/reqfile"
 	pipresolve "github.com/envkit/envkit/pypi/resolve"
 	"github.com/moby/buildkit/frontend/gateway/client"
 )
@@ -41,6 +44,7 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 		hc = &http.Client{Transport: s.transport}
 	}
 	return &resolve.Pip{
+		LocalWheels: s.localWheels(ctx, pf),
 		File:        pf,
 		SpecOrigins: resolve.SpecOrigins(ef),
 		Warn: func(w string) {
@@ -79,4 +83,30 @@ func (s *condaSolver) pipNotInstalled(l *lock.Lock) error {
 	return diag.List{{File: ef.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip",
 		Msg:  fmt.Sprintf("pip packages are resolved (%s) but not installed by the frontend yet", strings.Join(names, ", ")),
 		Hint: "install them with docker_steps (RUN pip install ...) until the pip layers land"}}
+}
+
+// localWheels are the wheels the pip lines name by path, as spec hashed
+// them from the dockerfile local, their metadata read from it in ranges
+// (the zip's directory and METADATA, not the whole wheel); each is locked
+// as a file: URL relative to the environment's directory.
+func (s *condaSolver) localWheels(ctx context.Context, pf *reqfile.File) map[string]resolve.LocalWheel {
+	out := map[string]resolve.LocalWheel{}
+	ld, _ := s.b.dir.(*localDir)
+	for _, q := range pf.Requirements {
+		rel, ok := s.env.RelPath(q.Path)
+		f := s.env.PipFileByPath(rel)
+		if q.Path == "" || !ok || f == nil || !f.Wheel || ld == nil {
+			continue
+		}
+		size := f.Size
+		out[q.Path] = resolve.LocalWheel{URL: "file:" + rel, SHA256: f.SHA256, Metadata: func(context.Context) (*metadata.Metadata, error) {
+			r, err := ld.ref(rel, "open")
+			if err != nil {
+				return nil, err
+			}
+			ra := &refReaderAt{ctx: ctx, ref: r.ref, name: path.Join(ld.dir, rel)}
+			return index.WheelMetadata(ra, size, path.Base(rel))
+		}}
+	}
+	return out
 }

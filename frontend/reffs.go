@@ -231,3 +231,27 @@ func (f *refStream) Read(p []byte) (int, error) {
 	f.buf = f.buf[n:]
 	return n, nil
 }
+
+// refReaderAt reads ranges of a file of a reference (a wheel's zip
+// directory and one member), each in requests of readChunk at most.
+type refReaderAt struct {
+	ctx  context.Context
+	ref  client.Reference
+	name string
+}
+
+func (r *refReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		want := min(len(p)-n, readChunk)
+		b, err := r.ref.ReadFile(r.ctx, client.ReadRequest{Filename: r.name, Range: &client.FileRange{Offset: int(off) + n, Length: want}})
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], b)
+		if len(b) < want {
+			return n, io.EOF
+		}
+	}
+	return n, nil
+}
