@@ -29,6 +29,12 @@ func TestAgainstBruteForce(t *testing.T) {
 		}
 		return ops[r.IntN(len(ops))] + vers[r.IntN(len(vers))]
 	}
+	extra := func() string {
+		if r.IntN(4) == 0 {
+			return "[x]"
+		}
+		return ""
+	}
 	for run := range runs {
 		// deps[project][version] are requirement strings.
 		deps := map[string]map[string][]string{}
@@ -43,18 +49,21 @@ func TestAgainstBruteForce(t *testing.T) {
 				if r.IntN(5) == 0 {
 					continue
 				}
-				var ds []string
-				for _, m := range names { // cycles and self-dependencies included
+				m := pypitest.Meta{Name: n, Version: v}
+				for _, d := range names { // cycles and self-dependencies included
 					if r.IntN(3) == 0 {
-						ds = append(ds, m+spec())
+						m.RequiresDist = append(m.RequiresDist, d+extra()+spec())
 					}
 				}
-				deps[n][v] = ds
-				p.Files = append(p.Files, whl(n, v, ds...))
+				if r.IntN(3) == 0 {
+					m.Extras(map[string][]string{"x": {names[r.IntN(len(names))] + extra() + spec()}})
+				}
+				deps[n][v] = m.RequiresDist
+				p.Files = append(p.Files, pypitest.File{Wheel: &pypitest.Wheel{Meta: m}})
 			}
 			projects = append(projects, p)
 		}
-		roots := []string{"a" + spec(), names[1+r.IntN(4)] + spec()}
+		roots := []string{"a" + extra() + spec(), names[1+r.IntN(4)] + spec()}
 		ix, err := pypitest.NewMemIndex(projects...)
 		if err != nil {
 			t.Fatal(err)
@@ -82,21 +91,59 @@ func TestAgainstBruteForce(t *testing.T) {
 }
 
 // meets reports whether chosen (name to version) meets the roots and the
-// dependencies of every chosen version.
+// dependencies of every chosen version, with the extras the requirements
+// ask for (an extra a version does not provide is ignored).
 func meets(chosen map[string]string, deps map[string]map[string][]string, roots []string) bool {
-	ok := func(req string) bool {
-		r := requirement.MustParse(req)
+	active := map[string]map[string]bool{}
+	activate := func(r *requirement.Requirement) bool {
+		changed := false
+		for _, e := range r.Extras {
+			if active[r.Name] == nil {
+				active[r.Name] = map[string]bool{}
+			}
+			if !active[r.Name][e] {
+				active[r.Name][e] = true
+				changed = true
+			}
+		}
+		return changed
+	}
+	applies := func(n string, r *requirement.Requirement) bool {
+		if r.Applies(requirement.Environment{}) {
+			return true
+		}
+		for e := range active[n] {
+			if r.Applies(requirement.Environment{Extra: e}) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, req := range roots {
+		activate(requirement.MustParse(req))
+	}
+	for changed := true; changed; {
+		changed = false
+		for n, v := range chosen {
+			for _, d := range deps[n][v] {
+				if r := requirement.MustParse(d); applies(n, r) && activate(r) {
+					changed = true
+				}
+			}
+		}
+	}
+	ok := func(r *requirement.Requirement) bool {
 		v, in := chosen[r.Name]
 		return in && r.Specifier.Matches(version.MustParse(v))
 	}
 	for _, req := range roots {
-		if !ok(req) {
+		if !ok(requirement.MustParse(req)) {
 			return false
 		}
 	}
 	for n, v := range chosen {
 		for _, d := range deps[n][v] {
-			if !ok(d) {
+			if r := requirement.MustParse(d); applies(n, r) && !ok(r) {
 				return false
 			}
 		}
