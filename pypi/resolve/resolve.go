@@ -100,7 +100,12 @@ type Result struct {
 
 // UnsatError is an unsatisfiable request; Error() explains why.
 type UnsatError struct {
-	text string
+	// Requirements are the root requirements the explanation involves, as
+	// written, with their origins ("numpy>=2 (conda.yml:12)"), sorted.
+	Requirements []string
+	// Packages are the normalised names of the projects involved, sorted.
+	Packages []string
+	text     string
 }
 
 func (e *UnsatError) Error() string { return e.text }

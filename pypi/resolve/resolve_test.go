@@ -450,6 +450,29 @@ rejected candidates:
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
+	_, err := Resolve(context.Background(), request(t, ix, "app"))
+	var ue *UnsatError
+	if !errors.As(err, &ue) || strings.Join(ue.Requirements, "|") != "app (conda.yml:1)" || strings.Join(ue.Packages, ",") != "app,torch" {
+		t.Errorf("%+v", ue)
+	}
+}
+
+// TestExplainBounded: a long chain is cut at maxExplainLines.
+func TestExplainBounded(t *testing.T) {
+	var projects []pypitest.Project
+	for i := range 200 {
+		n, next := "p"+itoa(i), "p"+itoa(i+1)
+		projects = append(projects, proj(n, whl(n, "1.0", next+">=1"), whl(n, "2.0", next+">=2")))
+	}
+	mem, err := pypitest.NewMemIndex(projects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := unsat(t, request(t, mem, "p0"))
+	lines := strings.Split(text, "\n")
+	if len(lines) != maxExplainLines+2 || !strings.HasPrefix(lines[len(lines)-1], "... (") {
+		t.Errorf("%d lines:\n%s", len(lines), text)
+	}
 }
 
 // TestNoHashOnIndex checks that a chosen file the index lists without a

@@ -370,7 +370,7 @@ func (s *solver) resolveConflict(inc *incompat) (*incompat, error) {
 	created := false
 	for {
 		if s.isFailure(inc) {
-			return nil, &UnsatError{text: s.explain(inc)}
+			return nil, s.explain(inc)
 		}
 		satIdx, satTerm := -1, -1
 		idx := make([]int, len(inc.terms))
