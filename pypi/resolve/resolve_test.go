@@ -481,7 +481,9 @@ func TestNoHashOnIndex(t *testing.T) {
 	f := whl("a", "1.0")
 	f.NoHash = true
 	ix, dir := newIndex(t, proj("a", f))
-	for _, ixs := range []Index{ix, &index.Client{Indexes: []string{pypitest.Serve(t, dir)}}} {
+	// The countingIndex is no Hasher: the resolver reads the file itself;
+	// index.Client downloads it.
+	for _, ixs := range []Index{ix, &index.Client{Indexes: []string{pypitest.Serve(t, dir)}, CacheDir: filepath.Join(t.TempDir(), "cache")}} {
 		got := resolved(t, request(t, ixs, "a"))["a"]
 		data, err := os.ReadFile(filepath.Join(dir, pypitest.FilesDir, "a-1.0-py3-none-any.whl"))
 		if err != nil {
