@@ -86,7 +86,7 @@ type Package struct {
 	Requested bool     // named by a root requirement
 	Extras    []string // extras selected for it
 	Requires  []string // normalised names of its dependencies in the result (or Installed)
-	DirectURL string   // for "name @ url" root requirements
+	DirectURL string   // for "name @ url" root requirements (without credentials)
 }
 
 // Result is a resolution.
@@ -238,6 +238,11 @@ func (s *solver) result() *Result {
 				Requested: s.requested[base.proj.norm], DirectURL: base.proj.directURL}
 			if pk.Name == "" {
 				pk.Name = base.proj.display
+			}
+			if pk.DirectURL != "" {
+				// Credentials in a direct URL fetch it, but stay out of
+				// the result (and so of a lock).
+				pk.DirectURL, pk.File.URL = index.Redact(pk.DirectURL), index.Redact(pk.File.URL)
 			}
 			byBase[base] = pk
 			order = append(order, base)

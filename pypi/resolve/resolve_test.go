@@ -346,6 +346,11 @@ func TestDirectURL(t *testing.T) {
 		}
 	}
 	wantContains(t, unsat(t, request(t, ix, "direct @ "+base+w.Filename(), "direct>=1")), "direct>=1")
+	// Credentials fetch the file but stay out of the result.
+	secret := strings.Replace(base, "http://", "http://user:s3cret@", 1) + w.Filename()
+	if got := resolved(t, request(t, ix, "direct @ "+secret))["Direct"]; got.DirectURL != base+w.Filename() || got.File.URL != base+w.Filename() {
+		t.Errorf("%s: %+v", secret, got)
+	}
 	// A local file, and a wrong digest.
 	local := "file://" + filepath.Join(dir, w.Filename())
 	if got := resolved(t, request(t, ix, "direct @ "+local))["Direct"]; got.File.SHA256() != pypitest.Sum(data) {
