@@ -60,19 +60,24 @@ type Selector struct {
 // Has reports whether the selector names the (normalised) project.
 func (s Selector) Has(norm string) bool { return s.All || s.Names[norm] }
 
-// Request is what to resolve and for which target.
+// Request is what to resolve and for which target (see Target).
 type Request struct {
-	Requirements []Requirement // root requirements, in written order
+	Requirements []Requirement // root requirements, in written order; markers evaluated with Env
 	Constraints  []Requirement // -c constraints (restrict, never add)
-	Python       version.Version
-	Env          requirement.Environment
-	Tags         *tags.Compat
-	Index        Index
-	Installed    map[string]Installed       // by normalised name
-	Preferred    map[string]version.Version // by normalised name (a previous lock)
-	Pre          bool                       // --pre
-	OnlyBinary   Selector
-	NoBinary     Selector
+	// Python is the target interpreter's full version, for Requires-Python.
+	Python version.Version
+	// Env is the target's marker environment (its Extra is ignored).
+	Env requirement.Environment
+	// Tags ranks wheels for the target; a wheel it does not rank is unusable.
+	Tags  *tags.Compat
+	Index Index
+	// Installed are fixed: a requirement on one is met by it or fails.
+	Installed map[string]Installed // by normalised name
+	// Preferred versions are chosen whenever they fit.
+	Preferred  map[string]version.Version // by normalised name (a previous lock)
+	Pre        bool                       // --pre
+	OnlyBinary Selector                   // --only-binary: no sdist
+	NoBinary   Selector                   // --no-binary: no wheel
 	// Concurrency bounds the index requests in flight; 0 means 16.
 	Concurrency int
 }
