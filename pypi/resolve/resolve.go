@@ -147,6 +147,10 @@ func Resolve(ctx context.Context, req Request) (*Result, error) {
 	if req.Python.IsZero() {
 		return nil, errors.New("resolve: no target Python version")
 	}
+	req.Installed = normKeys(req.Installed)
+	req.Preferred = normKeys(req.Preferred)
+	req.OnlyBinary.Names = normKeys(req.OnlyBinary.Names)
+	req.NoBinary.Names = normKeys(req.NoBinary.Names)
 	env := req.Env
 	env.Extra = ""
 	// Root requirements that conda's packages satisfy, or conflict with.
@@ -288,6 +292,18 @@ func (s *solver) result() *Result {
 		res.Satisfied = append(res.Satisfied, satisfied[n])
 	}
 	return res
+}
+
+// normKeys copies a map by project name with the names normalised.
+func normKeys[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[name.Normalize(k)] = v
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -283,7 +283,7 @@ func TestInstalled(t *testing.T) {
 		proj("pandas", whl("pandas", "2.2.0", "numpy>=1.22"), whl("pandas", "3.0.0", "numpy>=2")),
 		proj("old", whl("old", "1.0", "numpy<1.20")))
 	req := request(t, ix, "pandas", "numpy")
-	req.Installed = map[string]Installed{"numpy": {Name: "numpy", Version: version.MustParse("1.26.4"), Origin: "numpy-1.26.4-py312h1234_0 (conda)"}}
+	req.Installed = map[string]Installed{"NumPy": {Name: "numpy", Version: version.MustParse("1.26.4"), Origin: "numpy-1.26.4-py312h1234_0 (conda)"}}
 	res, err := Resolve(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
