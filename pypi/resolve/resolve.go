@@ -163,7 +163,7 @@ func Resolve(ctx context.Context, req Request) (*Result, error) {
 			continue
 		}
 		if r.URL != "" || !r.Specifier.Matches(inst.Version) {
-			return nil, &ConflictError{Requirement: r.String(), Origin: r.Origin, Installed: inst}
+			return nil, &ConflictError{Requirement: reqText(r.Requirement), Origin: r.Origin, Installed: inst}
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)

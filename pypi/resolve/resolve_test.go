@@ -351,6 +351,9 @@ func TestDirectURL(t *testing.T) {
 	if got := resolved(t, request(t, ix, "direct @ "+secret))["Direct"]; got.DirectURL != base+w.Filename() || got.File.URL != base+w.Filename() {
 		t.Errorf("%s: %+v", secret, got)
 	}
+	if text := unsat(t, request(t, ix, "direct @ "+secret, "direct>=1")); strings.Contains(text, "s3cret") {
+		t.Errorf("the explanation shows the credentials:\n%s", text)
+	}
 	// A local file, and a wrong digest.
 	local := "file://" + filepath.Join(dir, w.Filename())
 	if got := resolved(t, request(t, ix, "direct @ "+local))["Direct"]; got.File.SHA256() != pypitest.Sum(data) {

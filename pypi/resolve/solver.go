@@ -729,10 +729,11 @@ func (s *solver) depIncompats(self term, reqs []Requirement, key *depKey) ([]*in
 	return out, nil
 }
 
-// reqText is a requirement without its marker.
+// reqText is a requirement without its marker, nor credentials in its URL.
 func reqText(r *requirement.Requirement) string {
 	c := *r
 	c.Marker = nil
+	c.URL = index.Redact(c.URL)
 	return c.String()
 }
 
