@@ -53,6 +53,13 @@ func (s set) and(o set) set {
 	return out
 }
 
+// andWith intersects s with o in place.
+func (s set) andWith(o set) {
+	for i := range s.w {
+		s.w[i] &= o.w[i]
+	}
+}
+
 func (s set) not() set {
 	out := s.clone()
 	for i := range out.w {

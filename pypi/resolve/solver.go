@@ -278,7 +278,7 @@ func (s *solver) assign(p *pkg, st set, cause *incompat) {
 		s.decided[p.id] = st.versions()[0]
 	}
 	s.partial = append(s.partial, assignment{pkg: p, set: st, level: level, cause: cause})
-	s.cur[p.id] = s.cur[p.id].and(st)
+	s.cur[p.id].andWith(st)
 }
 
 func (s *solver) backtrack(level int) {
@@ -293,7 +293,7 @@ func (s *solver) backtrack(level int) {
 		s.decided[p.id] = -1
 	}
 	for _, a := range s.partial {
-		s.cur[a.pkg.id] = s.cur[a.pkg.id].and(a.set)
+		s.cur[a.pkg.id].andWith(a.set)
 		if a.cause == nil {
 			s.decided[a.pkg.id] = a.set.versions()[0]
 		}
@@ -351,7 +351,7 @@ func (s *solver) satisfier(p *pkg, st set) int {
 		if a.pkg != p {
 			continue
 		}
-		acc = acc.and(a.set)
+		acc.andWith(a.set)
 		if acc.subsetOf(st) {
 			return i
 		}
