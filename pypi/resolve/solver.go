@@ -33,6 +33,7 @@ type pkg struct {
 
 	prio      int          // raised when the package is decided before a culprit
 	conflicts int          // decisions refused since the last raise
+	tried     int          // versions picked so far
 	boosts    int          // raises so far (at most maxBoosts: two packages cannot take turns forever)
 	pinned    map[int]bool // versions pinned with == or ===: usable even when yanked
 	preOK     bool         // a requirement on it names a pre-release
@@ -555,6 +556,11 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 		s.addIncompat(&incompat{terms: []term{{p, allowed}}, kind: kNoVersions, rejects: s.rejects(p, allowed)})
 		return []*pkg{p}, nil
 	}
+	if p.tried++; p.tried > 1 && p.base == nil && p.proj.installed == nil {
+		// Backtracking through p's versions: read the metadata of the next
+		// few while this one is looked at (as uv's batch prefetch).
+		s.prefetchBelow(p, allowed, vi, 4)
+	}
 	deps, why, err := s.dependencies(p, vi)
 	if err != nil {
 		return nil, err
@@ -745,6 +751,17 @@ func (s *solver) prefetch(q *pkg, match set) {
 		if c := q.proj.cands[vs[i]]; c.ok && !c.yanked && !q.proj.versions[vs[i]].IsPrerelease() {
 			s.pv.metadata(q.proj, vs[i])
 			return
+		}
+	}
+}
+
+// prefetchBelow starts reading the metadata of up to n usable versions
+// of p in allowed older than vi.
+func (s *solver) prefetchBelow(p *pkg, allowed set, vi, n int) {
+	for i := vi - 1; i >= 0 && n > 0; i-- {
+		if allowed.has(i) && s.usable(p, i) {
+			s.pv.metadata(p.proj, i)
+			n--
 		}
 	}
 }
