@@ -232,7 +232,11 @@ func (s *solver) failText() string { return "the requirements cannot be installe
 // request.
 func (s *solver) pkgName(p *pkg) string {
 	if p.base != nil {
-		return p.base.proj.display + "[" + p.extra + "]"
+		e := p.extraText
+		if e == "" {
+			e = p.extra
+		}
+		return p.base.proj.display + "[" + e + "]"
 	}
 	return p.proj.display
 }

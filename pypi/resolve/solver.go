@@ -27,9 +27,11 @@ type pkg struct {
 	id    int
 	key   string // "" for the root, "name" or "name[extra]"
 	base  *pkg   // for an extra: its project's package
-	extra string
+	extra string // normalised (PEP 685)
 	proj  *project
-	order int // discovery order
+	// extraText is the extra as first written, for messages.
+	extraText string
+	order     int // discovery order
 
 	prio      int          // raised when the package is decided before a culprit
 	conflicts int          // decisions refused since the last raise
@@ -712,6 +714,9 @@ func (s *solver) depIncompats(self term, reqs []Requirement, key *depKey) ([]*in
 			q, err := s.pkgFor(projs[i], name.Normalize(e))
 			if err != nil {
 				return nil, err
+			}
+			if q.extraText == "" {
+				q.extraText = e // as first written, for messages
 			}
 			match := emptySet(q.n())
 			for vi, v := range q.proj.versions {
