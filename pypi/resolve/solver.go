@@ -496,8 +496,8 @@ func (s *solver) choose() *pkg {
 	return best
 }
 
-// usable reports whether version vi of p may be chosen, and whether only
-// as a pre-release.
+// usable reports whether version vi of p may be chosen: a file fits the
+// target, and it is not yanked or the version is pinned.
 func (s *solver) usable(p *pkg, vi int) bool {
 	base := p
 	if p.base != nil {
@@ -518,9 +518,16 @@ func (s *solver) pick(p *pkg) int {
 			return vi
 		}
 		if both := cur.and(s.cur[p.base.id]).minus(singleton(p.n(), p.n())); !both.isEmpty() {
-			cur = both
+			if vi := s.pickIn(p, both); vi >= 0 {
+				return vi
+			}
 		}
 	}
+	return s.pickIn(p, cur)
+}
+
+// pickIn is pick within a set of p's versions.
+func (s *solver) pickIn(p *pkg, cur set) int {
 	allowed := cur.versions()
 	proj := p.proj
 	if pref, ok := s.req.Preferred[proj.norm]; ok {
