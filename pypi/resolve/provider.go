@@ -434,8 +434,24 @@ func (pv *provider) metadata(p *project, vi int) *future[*metadata.Metadata] {
 	pv.goLimited(func() {
 		defer close(fut.done)
 		fut.val, fut.err = pv.req.Index.Metadata(pv.ctx, f)
+		if fut.err == nil {
+			pv.discover(fut.val)
+		}
 	})
 	return fut
+}
+
+// discover starts reading the pages of a version's dependencies (and so
+// the metadata of their likely versions): the graph is read ahead of the
+// solver, in parallel, as uv does.
+func (pv *provider) discover(m *metadata.Metadata) {
+	env := pv.req.Env
+	env.Extra = ""
+	for _, r := range m.RequiresDist {
+		if r.Applies(env) && name.Valid(r.Name) {
+			pv.project(r.NormalizedName(), r.Name)
+		}
+	}
 }
 
 // sdistVersion reads the version of an sdist file name of project norm
