@@ -103,6 +103,13 @@ func (pv *provider) goLimited(f func()) {
 	}()
 }
 
+// known returns the project if it was started, else nil.
+func (pv *provider) known(norm string) *project {
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	return pv.proj[norm]
+}
+
 // project starts fetching a project (once) and returns it; wait on ready.
 func (pv *provider) project(norm, display string) *project {
 	pv.mu.Lock()

@@ -154,9 +154,17 @@ func Resolve(ctx context.Context, req Request) (*Result, error) {
 	env := req.Env
 	env.Extra = ""
 	// Root requirements that conda's packages satisfy, or conflict with.
+	urls := map[string]Requirement{}
 	for _, r := range req.Requirements {
 		if r.Requirement == nil || !r.Applies(env) {
 			continue
+		}
+		if r.URL != "" {
+			if o, ok := urls[r.NormalizedName()]; ok && o.URL != r.URL {
+				return nil, fmt.Errorf("%s%s and %s%s: two direct URLs for %s", reqText(o.Requirement), origin(o.Origin),
+					reqText(r.Requirement), origin(r.Origin), r.NormalizedName())
+			}
+			urls[r.NormalizedName()] = r
 		}
 		inst, ok := req.Installed[r.NormalizedName()]
 		if !ok {

@@ -337,6 +337,7 @@ func TestDirectURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := pypitest.Serve(t, dir)
+	local := "file://" + filepath.Join(dir, w.Filename())
 	for _, frag := range []string{"#sha256=" + pypitest.Sum(data), ""} {
 		u := base + w.Filename() + frag
 		got := resolved(t, request(t, ix, "direct @ "+u))
@@ -346,6 +347,14 @@ func TestDirectURL(t *testing.T) {
 		}
 	}
 	wantContains(t, unsat(t, request(t, ix, "direct @ "+base+w.Filename(), "direct>=1")), "direct>=1")
+	if _, err := Resolve(context.Background(), request(t, ix, "direct @ "+base+w.Filename(), "direct @ "+local)); err == nil ||
+		!strings.Contains(err.Error(), "two direct URLs for direct") || !strings.Contains(err.Error(), "conda.yml:2") {
+		t.Errorf("two URLs: %v", err)
+	}
+	// Whatever the order, the URL is the project.
+	if got := resolved(t, request(t, ix, "direct<1", "direct @ "+base+w.Filename()))["Direct"]; got.DirectURL == "" {
+		t.Errorf("direct<1 first: %+v", got)
+	}
 	// Credentials fetch the file but stay out of the result.
 	secret := strings.Replace(base, "http://", "http://user:s3cret@", 1) + w.Filename()
 	if got := resolved(t, request(t, ix, "direct @ "+secret))["Direct"]; got.DirectURL != base+w.Filename() || got.File.URL != base+w.Filename() {
@@ -355,7 +364,6 @@ func TestDirectURL(t *testing.T) {
 		t.Errorf("the explanation shows the credentials:\n%s", text)
 	}
 	// A local file, and a wrong digest.
-	local := "file://" + filepath.Join(dir, w.Filename())
 	if got := resolved(t, request(t, ix, "direct @ "+local))["Direct"]; got.File.SHA256() != pypitest.Sum(data) {
 		t.Errorf("%s: %+v", local, got)
 	}

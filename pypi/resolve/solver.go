@@ -433,19 +433,20 @@ func (s *solver) solve() error {
 			s.cons[c.NormalizedName()] = append(s.cons[c.NormalizedName()], c)
 		}
 	}
-	// Start every root project (a direct URL first: it is the project).
-	for _, r := range s.req.Requirements {
-		if r.Requirement == nil || !r.Applies(env) {
-			continue
-		}
-		norm := r.NormalizedName()
-		s.requested[norm] = true
-		if r.URL != "" {
-			if _, ok := s.req.Installed[norm]; !ok {
-				s.pv.direct(norm, r.Name, r.URL)
+	// Start every root project, direct URLs first: such a project is its
+	// URL's file, whatever else names it.
+	for _, url := range []bool{true, false} {
+		for _, r := range s.req.Requirements {
+			if r.Requirement == nil || !r.Applies(env) || (r.URL != "") != url {
+				continue
 			}
-		} else {
-			s.pv.project(norm, r.Name)
+			norm := r.NormalizedName()
+			s.requested[norm] = true
+			if _, inst := s.req.Installed[norm]; url && !inst && s.pv.known(norm) == nil {
+				s.pv.direct(norm, r.Name, r.URL)
+			} else {
+				s.pv.project(norm, r.Name)
+			}
 		}
 	}
 	for _, c := range s.cons {
