@@ -34,21 +34,21 @@ func BenchmarkResolve(b *testing.B) {
 	b.ReportMetric(float64(n), "packages")
 }
 
-// TestGenerated resolves generated indexes and checks each resolution:
+// TestGenerated resolves generated indexes (in memory; BenchmarkResolve
+// and the packse scenarios read files) and checks each resolution:
 // every requirement of every chosen package (for the target, with its
 // extras) is met by the chosen versions, and each root project is there.
 func TestGenerated(t *testing.T) {
-	seeds := []uint64{1, 2, 3}
+	seeds := 12
 	if testing.Short() {
-		seeds = seeds[:1]
+		seeds = 3
 	}
-	for _, seed := range seeds {
-		g := pypitest.Generate(pypitest.GenOptions{Projects: 60, Versions: 10, Roots: 8, Seed: seed})
-		dir := t.TempDir()
-		if err := pypitest.WriteIndex(dir, g.Projects...); err != nil {
+	for seed := range uint64(seeds) {
+		g := pypitest.Generate(pypitest.GenOptions{Projects: 150, Versions: 15, Roots: 10, Seed: seed + 1})
+		ix, err := pypitest.NewMemIndex(g.Projects...)
+		if err != nil {
 			t.Fatal(err)
 		}
-		ix := &index.Client{Indexes: []string{dir}}
 		req := request(t, ix, g.Requires...)
 		res, err := Resolve(context.Background(), req)
 		if err != nil {

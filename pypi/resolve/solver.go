@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/envkit/envkit/pypi/index"
@@ -108,13 +109,15 @@ type solver struct {
 	level     int
 
 	deps     map[depKey][]dep
+	depIncs  map[depKey][]*incompat // the dependency incompatibilities added per version
 	warnings []string
 	warned   map[string]bool
 }
 
 func newSolver(ctx context.Context, req Request) *solver {
 	s := &solver{ctx: ctx, req: req, env: req.Env, byKey: map[string]*pkg{}, extrasOf: map[*pkg][]*pkg{},
-		requested: map[string]bool{}, cons: map[string][]Requirement{}, deps: map[depKey][]dep{}, warned: map[string]bool{}}
+		requested: map[string]bool{}, cons: map[string][]Requirement{}, deps: map[depKey][]dep{}, depIncs: map[depKey][]*incompat{},
+		warned: map[string]bool{}}
 	s.env.Extra = ""
 	s.pv = newProvider(ctx, req, s.warn)
 	rootProj := &project{display: "the request", ready: make(chan struct{}),
@@ -304,7 +307,8 @@ func (s *solver) backtrack(level int) {
 }
 
 // propagate is PubGrub's unit propagation from the changed packages.
-func (s *solver) propagate(changed []*pkg) error {
+func (s *solver) propagate(start []*pkg) error {
+	changed := slices.Clone(start) // a work list of its own: start may be s.pkgs
 	queued := map[*pkg]bool{}
 	for _, p := range changed {
 		queued[p] = true
@@ -571,17 +575,28 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 		// few while this one is looked at (as uv's batch prefetch).
 		s.prefetchBelow(p, allowed, vi, 4)
 	}
-	deps, why, err := s.dependencies(p, vi)
-	if err != nil {
-		return nil, err
-	}
-	if why != "" {
-		s.addIncompat(&incompat{terms: []term{{p, singleton(p.n(), vi)}}, kind: kUnavailable, reason: why})
-		return []*pkg{p}, nil
+	key := depKey{p.id, vi}
+	deps, seen := s.depIncs[key]
+	if !seen {
+		// A version's dependencies are read and added once; after a
+		// backjump the same version finds them in place.
+		var why string
+		var err error
+		deps, why, err = s.dependencies(p, vi)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
+			s.addIncompat(&incompat{terms: []term{{p, singleton(p.n(), vi)}}, kind: kUnavailable, reason: why})
+			return []*pkg{p}, nil
+		}
+		s.depIncs[key] = deps
+		for _, inc := range deps {
+			s.addIncompat(inc)
+		}
 	}
 	var conflict *incompat
 	for _, inc := range deps {
-		s.addIncompat(inc)
 		if conflict == nil && s.satisfiedWith(inc, p, vi) {
 			conflict = inc
 		}
