@@ -311,6 +311,9 @@ func (s *solver) incText(inc *incompat) string {
 	case kDep:
 		self := inc.terms[0]
 		who := s.versionText(self) + " depends on"
+		if n := self.pkg.n(); n > 1 && self.set.count() == n {
+			who = "every version of " + s.pkgName(self.pkg) + " depends on"
+		}
 		if self.pkg == s.root {
 			who = "the request requires"
 		}

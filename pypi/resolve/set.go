@@ -60,6 +60,23 @@ func (s set) andWith(o set) {
 	}
 }
 
+func (s set) or(o set) set {
+	out := s.clone()
+	for i := range out.w {
+		out.w[i] |= o.w[i]
+	}
+	return out
+}
+
+func (s set) equal(o set) bool {
+	for i := range s.w {
+		if s.w[i] != o.w[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func (s set) not() set {
 	out := s.clone()
 	for i := range out.w {

@@ -108,16 +108,20 @@ type solver struct {
 	decided   []int // version index, -1 when undecided
 	level     int
 
-	deps     map[depKey][]dep
-	depIncs  map[depKey][]*incompat // the dependency incompatibilities added per version
-	warnings []string
-	warned   map[string]bool
+	deps    map[depKey][]dep
+	depIncs map[depKey][]*incompat // the dependency incompatibilities added per version
+	// dependents are the dependency incompatibilities merged across
+	// versions, by dependent package, dependency and requirement.
+	dependents map[dependentsKey]*incompat
+	warnings   []string
+	warned     map[string]bool
 }
 
 func newSolver(ctx context.Context, req Request) *solver {
 	s := &solver{ctx: ctx, req: req, env: req.Env, byKey: map[string]*pkg{}, extrasOf: map[*pkg][]*pkg{},
 		requested: map[string]bool{}, cons: map[string][]Requirement{}, deps: map[depKey][]dep{}, depIncs: map[depKey][]*incompat{},
-		warned: map[string]bool{}}
+		dependents: map[dependentsKey]*incompat{},
+		warned:     map[string]bool{}}
 	s.env.Extra = ""
 	s.pv = newProvider(ctx, req, s.warn)
 	rootProj := &project{display: "the request", ready: make(chan struct{}),
@@ -218,10 +222,42 @@ func (s *solver) addIncompat(inc *incompat) *incompat {
 			return inc
 		}
 	}
+	if merged := s.mergeDependents(inc); merged != nil {
+		inc = merged
+	}
 	for _, t := range inc.terms {
 		s.incompats[t.pkg.id] = append(s.incompats[t.pkg.id], inc)
 	}
 	return inc
+}
+
+type dependentsKey struct {
+	p, q        int
+	req, origin string
+}
+
+// mergeDependents merges a dependency with the same one of other versions
+// (as pubgrub-rs does): "p==1 depends on q>=2" and "p==2 depends on q>=2"
+// become "p>=1,<=2 depends on q>=2", which is as true, one fact for the
+// solver to weigh and one sentence in an explanation. It returns the merged
+// incompatibility (the one it replaces is dropped), or nil.
+func (s *solver) mergeDependents(inc *incompat) *incompat {
+	if inc.kind != kDep || len(inc.terms) != 2 || inc.terms[0].pkg == s.root || !inc.terms[0].set.positive() {
+		return nil
+	}
+	self, dep := inc.terms[0], inc.terms[1]
+	k := dependentsKey{self.pkg.id, dep.pkg.id, inc.req, inc.origin}
+	old := s.dependents[k]
+	if old == nil || !old.terms[1].set.equal(dep.set) {
+		s.dependents[k] = inc
+		return nil
+	}
+	merged := &incompat{terms: []term{{self.pkg, old.terms[0].set.or(self.set)}, dep}, kind: kDep, req: inc.req, origin: inc.origin}
+	for _, t := range old.terms {
+		s.incompats[t.pkg.id] = slices.DeleteFunc(s.incompats[t.pkg.id], func(i *incompat) bool { return i == old })
+	}
+	s.dependents[k] = merged
+	return merged
 }
 
 func mergeTerms(ts []term) []term {
