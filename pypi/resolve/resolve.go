@@ -137,6 +137,14 @@ func (e *ConflictError) Error() string {
 }
 
 // Resolve resolves the request. The context's deadline bounds it.
+//
+// Each version is one file: the best-ranked wheel for Tags, else an sdist
+// (whose metadata must be trusted: PKG-INFO 2.2 with static dependencies),
+// with Requires-Python (the index's, then the metadata's) met by Python.
+// A yanked file is taken only when no other file of the version fits and
+// a requirement met so far pins the version with == or ===. Pre-releases
+// are taken with Pre, for a project a requirement names one of, or when no
+// final release is left. Missing extras are ignored with a warning.
 func Resolve(ctx context.Context, req Request) (*Result, error) {
 	if req.Index == nil {
 		return nil, errors.New("resolve: no index")
