@@ -142,7 +142,8 @@ func (e *ConflictError) Error() string {
 // (whose metadata must be trusted: PKG-INFO 2.2 with static dependencies),
 // with Requires-Python (the index's, then the metadata's) met by Python.
 // A yanked file is taken only when no other file of the version fits and
-// a requirement met so far pins the version with == or ===. Pre-releases
+// a requirement met so far pins the version with == or === (or it is the
+// Preferred version: a lock's choice stays usable once yanked). Pre-releases
 // are taken with Pre, for a project a requirement names one of, or when no
 // final release is left. Missing extras are ignored with a warning.
 func Resolve(ctx context.Context, req Request) (*Result, error) {

@@ -196,6 +196,12 @@ func TestYanked(t *testing.T) {
 		t.Errorf("b pinned: got %s", got)
 	}
 	wantContains(t, unsat(t, request(t, ix, "b")), `b==1.0 is yanked ("broken build")`, "the request requires b (conda.yml:1)")
+	// A version a previous lock chose stays usable once yanked.
+	req := request(t, ix, "a")
+	req.Preferred = map[string]version.Version{"a": version.MustParse("2.0")}
+	if got := versions(t, req); got != "a==2.0" {
+		t.Errorf("locked a 2.0: got %s", got)
+	}
 	wantContains(t, unsat(t, request(t, ix, "a>1")), "a==2.0 is yanked")
 }
 

@@ -181,6 +181,14 @@ func (s *solver) pkgFor(proj *project, extra string) (*pkg, error) {
 		return s.addPkg(key, base, extra, proj), nil
 	}
 	p := s.addPkg(key, nil, "", proj)
+	// A locked version stays usable if it was yanked since (as uv allows).
+	if pref, ok := s.req.Preferred[proj.norm]; ok {
+		for i, v := range proj.versions {
+			if v.Equal(pref) {
+				p.pinned[i] = true
+			}
+		}
+	}
 	// Constraints restrict the project from the start.
 	for _, c := range s.cons[proj.norm] {
 		allowed := emptySet(p.n())
