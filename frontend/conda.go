@@ -83,7 +83,7 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		}
 		if ch, err := channel.Parse(c.Value); err != nil || !isHTTP(ch.BaseURL) {
 			return nil, diag.List{{File: env.Conda.File, Line: c.Line, Column: c.Column, Field: "channels",
-				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", c.Value), Hint: "use a channel name or an http(s) URL"}}
+				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", channel.Redact(c.Value)), Hint: "use a channel name or an http(s) URL"}}
 		}
 	}
 	tr := &buildkitTransport{ctx: ctx, c: b.c}

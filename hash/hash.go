@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/spec"
@@ -113,7 +114,7 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 	}
 	if ef := env.Conda; ef != nil {
 		c.Conda = &conda{
-			Channels:     collapse(envfile.Values(ef.Channels)),
+			Channels:     redact(collapse(envfile.Values(ef.Channels))),
 			Dependencies: collapse(envfile.Values(ef.Dependencies)),
 			Pip:          collapse(envfile.Values(ef.Pip)),
 		}
@@ -164,6 +165,16 @@ func normalizeSteps(s string) string {
 
 // collapse folds runs of white space inside each item ("python = 3.8" and
 // "python =  3.8" agree).
+// redact drops the credentials channels carry (conda's /t/<token>, user
+// information): a credential is not part of what makes the image, and the
+// hash, written into the image and shown, must not reveal it.
+func redact(channels []string) []string {
+	for i, c := range channels {
+		channels[i] = channel.Redact(c)
+	}
+	return channels
+}
+
 func collapse(xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
