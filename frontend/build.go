@@ -57,6 +57,8 @@ type builder struct {
 	maps map[string]*llb.SourceMap
 	// dir reads the files beside the environment file that load fetched.
 	dir fs.FS
+	// creds are the hosts whose credentials (secrets) were looked for.
+	creds credentials
 }
 
 func (b *builder) build(ctx context.Context) (*client.Result, error) {

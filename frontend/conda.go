@@ -136,8 +136,16 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			}
 		}
 	}
-	if s.transport != nil && !s.locked(req, subdirs) { // nil: the gateway fetches directly (tests)
-		absent, err := s.b.probe(ctx, probeURLs(req.Channels, subdirs), build, time.Now())
+	var auth envllb.Auth
+	if s.transport != nil { // nil: the gateway fetches directly (tests)
+		var err error
+		if auth, err = s.b.credentials(ctx, channelHosts(req.Channels), build); err != nil {
+			return nil, err
+		}
+		s.transport.auth = auth
+	}
+	if s.transport != nil && !s.locked(req, subdirs) {
+		absent, err := s.b.probe(ctx, probeURLs(req.Channels, subdirs), build, time.Now(), auth)
 		if err != nil {
 			s.b.src.Warn(ctx, fmt.Sprintf("probing the channels for their repodata files: %v (fetching each form in turn)", err), client.WarnOpts{})
 		}
@@ -145,7 +153,12 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 	}
 	l, err := resolve.Resolve(ctx, req)
 	if err != nil {
-		return nil, s.solveError(err)
+		return nil, s.transport.explain(s.solveError(err))
+	}
+	if s.transport != nil { // packages may come from other hosts (CEP 15 base_url)
+		if auth, err = s.b.credentials(ctx, urlHosts(packageURLs(l)...), build); err != nil {
+			return nil, err
+		}
 	}
 	helperImage := llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c))
 	out := make([]*envllb.Conda, len(targets))
@@ -180,6 +193,7 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			Helper:     helperImage,
 			HelperPath: helper.Path,
 			Locations:  packageLocations(s.origins[i], ef, s.sourceMap()),
+			Auth:       auth,
 		}
 	}
 	return out, nil

@@ -1,0 +1,139 @@
+package integration
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/envkit/envkit/integration/harness"
+	"github.com/envkit/envkit/internal/condatest"
+	envllb "github.com/envkit/envkit/llb"
+)
+
+// privateChannel serves a channel of pkgs on 127.0.0.1 that answers 401 to
+// any request without "Authorization: Bearer <token>" (repodata, packages,
+// HEAD and GET alike). It returns the channel's URL, the token and the
+// number of requests refused so far.
+func privateChannel(t testing.TB, pkgs ...condatest.Package) (url, token string, refused *atomic.Int64) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := condatest.WriteChannel(dir, pkgs...); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	token = "s3kr1t" + hex.EncodeToString(b)
+	refused = &atomic.Int64{}
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			refused.Add(1)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, token, refused
+}
+
+// assertNoBlobHas fails when a blob of the registry (layers decompressed,
+// configs, manifests, attestations) contains secret.
+func assertNoBlobHas(t *testing.T, e *harness.Env, secret string) {
+	t.Helper()
+	blobs, err := e.Reg.BlobBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blobs) == 0 {
+		t.Fatal("no blobs in the registry")
+	}
+	for d := range blobs {
+		p := filepath.Join(e.Reg.Storage, "docker", "registry", "v2", "blobs", string(d.Algorithm()), d.Encoded()[:2], d.Encoded(), "data")
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
+			if plain, err := io.ReadAll(zr); err == nil {
+				data = plain
+			}
+		}
+		if bytes.Contains(data, []byte(secret)) {
+			t.Errorf("blob %s holds the credential", d)
+		}
+	}
+}
+
+// A channel that wants credentials: the build passes them as the secret
+// envkit-auth-127.0.0.1 (docker buildx and buildctl alike) and every fetch
+// (the probe's HEADs, repodata, packages) sends them; without it the build
+// fails naming the secret to pass; the token is in no blob of the pushed
+// images, not in their lock and not in the build output.
+func TestSecretsPrivateChannel(t *testing.T) {
+	e := harness.Get(t)
+	ch, token, refused := privateChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: private\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [tool]\n", map[string]string{})
+	t.Setenv("CONDA_AUTH", "Bearer "+token)
+	secret := "id=" + envllb.SecretID("127.0.0.1") + ",env=CONDA_AUTH"
+	ctx := ctxFor(t)
+
+	buildx := func(ref string, extra ...string) ([]byte, error) {
+		args := append([]string{"build", "--progress", "plain", "-f", filepath.Join(p.dir, p.file),
+			"--output", "type=image,name=" + ref + ",push=true,registry.insecure=true"}, extra...)
+		return e.DockerBuildx(ctx, append(args, p.dir)...)
+	}
+	buildctl := func(ref string, extra ...string) ([]byte, error) {
+		args := append([]string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + frontend(t, e),
+			"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=" + p.file,
+			"--output", "type=image,name=" + ref + ",push=true,registry.insecure=true"}, extra...)
+		return e.Buildctl(ctx, args...)
+	}
+
+	// Without the secret: the channel's 401 names the secret to pass.
+	out, err := buildctl(e.Ref("it/private:none"))
+	if err == nil || !strings.Contains(string(out), "--secret id=envkit-auth-127.0.0.1") || !strings.Contains(string(out), "401") {
+		t.Errorf("without the secret: %v\n%s", err, out)
+	}
+	if refused.Load() == 0 {
+		t.Error("the channel refused nothing: it was never asked")
+	}
+
+	for _, b := range []struct {
+		name  string
+		build func(string, ...string) ([]byte, error)
+	}{{"buildx", buildx}, {"buildctl", buildctl}} {
+		ref := e.Ref("it/private:" + b.name)
+		before := refused.Load()
+		out, err := b.build(ref, "--secret", secret)
+		if err != nil {
+			t.Fatalf("%s with the secret: %v\n%s", b.name, err, out)
+		}
+		if bytes.Contains(out, []byte(token)) {
+			t.Errorf("%s: the build output shows the token", b.name)
+		}
+		if n := refused.Load() - before; n != 0 {
+			t.Errorf("%s: %d requests went without the credentials", b.name, n)
+		}
+		got, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", envllb.DefaultPrefix+"/lib/libfoo.txt")
+		if err != nil || string(got) != "libfoo for x86_64\n" {
+			t.Errorf("%s: libfoo.txt %q %v", b.name, got, err)
+		}
+		lockYAML, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", envllb.DefaultPrefix+"/"+envllb.LockPath)
+		if err != nil || !strings.Contains(string(lockYAML), ch+"/linux-64/tool-2.0-0.conda") || strings.Contains(string(lockYAML), token) {
+			t.Errorf("%s: lock in the image (%v):\n%s", b.name, err, lockYAML)
+		}
+	}
+	assertNoBlobHas(t, e, token)
+}
