@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -19,14 +21,15 @@ import (
 	envllb "github.com/envkit/envkit/llb"
 )
 
-// privateChannel serves a channel of pkgs on 127.0.0.1 that answers 401 to
-// any request without "Authorization: Bearer <token>" (repodata, packages,
+// privateChannel serves a channel of pkgs on 127.0.0.1, at /chan, that
+// answers 401 to any request without "Authorization: Bearer <token>" or
+// basic authentication with the token as password (repodata, packages,
 // HEAD and GET alike). It returns the channel's URL, the token and the
 // number of requests refused so far.
 func privateChannel(t testing.TB, pkgs ...condatest.Package) (url, token string, refused *atomic.Int64) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := condatest.WriteChannel(dir, pkgs...); err != nil {
+	if err := condatest.WriteChannel(filepath.Join(dir, "chan"), pkgs...); err != nil {
 		t.Fatal(err)
 	}
 	b := make([]byte, 12)
@@ -37,7 +40,8 @@ func privateChannel(t testing.TB, pkgs ...condatest.Package) (url, token string,
 	refused = &atomic.Int64{}
 	files := http.FileServer(http.Dir(dir))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
+		_, password, basic := r.BasicAuth()
+		if r.Header.Get("Authorization") != "Bearer "+token && (!basic || password != token) {
 			refused.Add(1)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
@@ -45,7 +49,7 @@ func privateChannel(t testing.TB, pkgs ...condatest.Package) (url, token string,
 		files.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL, token, refused
+	return srv.URL + "/chan", token, refused
 }
 
 // assertNoBlobHas fails when a blob of the registry (layers decompressed,
@@ -134,6 +138,101 @@ func TestSecretsPrivateChannel(t *testing.T) {
 		if err != nil || !strings.Contains(string(lockYAML), ch+"/linux-64/tool-2.0-0.conda") || strings.Contains(string(lockYAML), token) {
 			t.Errorf("%s: lock in the image (%v):\n%s", b.name, err, lockYAML)
 		}
+	}
+	assertNoBlobHas(t, e, token)
+}
+
+// envkit lock takes the credentials of a channel's host from --secret, the
+// docker config, ~/.netrc or the channel's URL (conda's /t/<token>, sent
+// as a bearer token), and without any says which host wants them; the
+// lock never holds the token. envkit build gives them to BuildKit as the
+// session secret envkit-auth-127.0.0.1.
+func TestSecretsCLI(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ch, token, _ := privateChannel(t, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"))
+	host := strings.TrimPrefix(strings.TrimSuffix(ch, "/chan"), "http://") // 127.0.0.1:PORT
+	condaFile := func(channel string) string {
+		dir := t.TempDir()
+		f := filepath.Join(dir, "conda.yml")
+		if err := os.WriteFile(f, []byte("channels: ["+channel+"]\ndependencies: [tool]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	plain := condaFile(ch)
+	// Each run has a home of its own: no docker config, netrc or cache but
+	// the case's.
+	lock := func(setup func(home string) []string, file string, args ...string) (string, error) {
+		home := t.TempDir()
+		env := append(os.Environ(), "HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, ".docker"), "ENVKIT_CACHE="+filepath.Join(home, "cache"), "NETRC=")
+		if setup != nil {
+			env = append(env, setup(home)...)
+		}
+		cmd := exec.Command(bin, append([]string{"lock", "-f", file, "--platform", "linux-64"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	write := func(p, content string) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := lock(nil, plain)
+	if err == nil || !strings.Contains(out, "127.0.0.1 wants credentials (401 Unauthorized)") || !strings.Contains(out, "--secret id=envkit-auth-127.0.0.1,env=VAR") {
+		t.Errorf("without credentials: %v\n%s", err, out)
+	}
+	cases := map[string]struct {
+		setup func(home string) []string
+		file  string
+		args  []string
+	}{
+		"secret": {func(string) []string { return []string{"CONDA_AUTH=Bearer " + token} }, plain, []string{"--secret", "id=envkit-auth-127.0.0.1,env=CONDA_AUTH"}},
+		"netrc": {func(home string) []string {
+			write(filepath.Join(home, ".netrc"), "machine 127.0.0.1\n  login envkit\n  password "+token+"\n")
+			return nil
+		}, plain, nil},
+		"docker config": {func(home string) []string {
+			auth := base64.StdEncoding.EncodeToString([]byte("envkit:" + token))
+			write(filepath.Join(home, ".docker", "config.json"), `{"auths": {"`+host+`": {"auth": "`+auth+`"}}}`)
+			return nil
+		}, plain, nil},
+		"token URL": {nil, condaFile("http://" + host + "/t/" + token + "/chan"), nil},
+	}
+	for name, c := range cases {
+		out, err := lock(c.setup, c.file, c.args...)
+		if err != nil {
+			t.Errorf("%s: %v\n%s", name, err, out)
+			continue
+		}
+		if strings.Contains(out, token) {
+			t.Errorf("%s: the lock or the output holds the token:\n%s", name, out)
+		}
+		if !strings.Contains(out, ch+"/linux-64/tool-2.0-0.conda") {
+			t.Errorf("%s: lock without tool from %s:\n%s", name, ch, out)
+		}
+	}
+
+	// envkit build: the token URL's credential reaches BuildKit as a
+	// session secret; nothing it pushes or prints holds the token.
+	p := newProject(t, "env.yml", "name: cli-private\nimage: "+e.Base.Base+"\nconda_file:\n  channels: [\"http://"+host+"/t/"+token+"/chan\"]\n  dependencies: [tool]\n", map[string]string{})
+	ref := e.Ref("it/cli-private:1")
+	build := exec.Command(bin, "build", "--addr", e.BuildkitAddr, "-t", ref, "--progress", "plain", "--helper-image", frontend(t, e), filepath.Join(p.dir, p.file))
+	build.Env = append(os.Environ(), "ENVKIT_CACHE="+t.TempDir())
+	bout, err := build.CombinedOutput()
+	if err != nil {
+		t.Fatalf("envkit build: %v\n%s", err, bout)
+	}
+	if strings.Contains(string(bout), token) {
+		t.Errorf("envkit build's output shows the token")
+	}
+	got, err := e.Reg.ReadFile(ctxFor(t), ref, "linux/amd64", envllb.DefaultPrefix+"/lib/libfoo.txt")
+	if err != nil || string(got) != "libfoo for x86_64\n" {
+		t.Errorf("libfoo.txt %q %v", got, err)
 	}
 	assertNoBlobHas(t, e, token)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
 	"github.com/spf13/cobra"
@@ -40,6 +41,7 @@ type lockOptions struct {
 	format, file, priority       string
 	lockfile                     string
 	check                        bool
+	secrets                      []string // --secret
 	solverTimeout                time.Duration
 }
 
@@ -79,6 +81,7 @@ func lockCmd() *cobra.Command {
 	fl.StringVar(&o.priority, "channel-priority", "strict", "strict, flexible or disabled")
 	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
 	fl.BoolVar(&o.check, "check", false, "with --lockfile: only report whether it is stale for the request")
+	fl.StringArrayVar(&o.secrets, "secret", nil, secretFlagHelp)
 	fl.DurationVar(&o.solverTimeout, "solver-timeout", solver.DefaultTimeout, "how long each platform's solve may search before giving up (0: no limit)")
 	addReadFlags(c)
 	return c
@@ -119,7 +122,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	l, err := resolve.Resolve(ctx, *req)
 	if err != nil {
-		return lockFailure(stderr, err, env, len(specs) > 0)
+		return lockFailure(stderr, err, env, len(specs) > 0, req.Gateway)
 	}
 	if env != nil {
 		l.Sources = []string{filepath.Base(env.File)}
@@ -142,7 +145,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 // lockRequest builds the resolve request from the flags and the
 // environment file or SPEC arguments.
 func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Request, *envfile.EnvFile, int) {
-	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms, Gateway: condaGateway(stderr)}
+	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms}
 	switch {
 	case o.solverTimeout < 0:
 		fmt.Fprintf(stderr, "envkit lock: --solver-timeout %v: want a positive duration, or 0 for no limit\n", o.solverTimeout)
@@ -205,6 +208,12 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			req.Virtual[p] = v
 		}
 	}
+	creds, err := newCredentials(o.secrets, req.Channels, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "envkit lock: %v\n", err)
+		return nil, nil, credentialsExit(err)
+	}
+	req.Gateway = condaGateway(stderr, creds)
 	return req, env, exitOK
 }
 
@@ -224,12 +233,12 @@ func fileChannel(c, dir string) string {
 
 // lockFailure reports a resolve error; an invalid spec or platform of a
 // file is shown at its line, no channels at the file (resolve.InEnvFile).
-func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool) int {
+func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool, g *repodata.Gateway) int {
 	if d := resolve.InEnvFile(err, env); d != nil {
-		printDiagnostics(stderr, d)
+		printDiagnostics(stderr, explainAuth(g, d))
 		return exitFailure
 	}
-	code := condaFailure(stderr, err)
+	code := condaFailure(stderr, explainAuth(g, err))
 	var be *solver.BudgetError
 	if errors.As(err, &be) {
 		fmt.Fprintln(stderr, "hint: search longer with --solver-timeout (e.g. --solver-timeout 5m, or 0 for no limit), or pin some of the requested versions")
