@@ -20,6 +20,8 @@ import (
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -182,7 +184,8 @@ type refusal struct {
 type refusedError struct {
 	err error
 	refusal
-	sent bool // the build had the host's secret
+	sent  bool // the build had the host's secret
+	inURL bool // a channel's URL carries a credential for the host
 }
 
 func (e *refusedError) Error() string { return e.err.Error() + ": " + e.hint() }
@@ -195,8 +198,12 @@ func (e *refusedError) hint() string {
 		return fmt.Sprintf("%s refused the credentials of the secret %s (%d %s): check its value, the whole Authorization header (e.g. \"Bearer <token>\")",
 			e.host, id, e.status, http.StatusText(e.status))
 	}
-	return fmt.Sprintf("%s wants credentials (%d %s): pass its Authorization header value (e.g. \"Bearer <token>\") as the secret %s: docker buildx build --secret id=%s,env=VAR, or buildctl build --secret id=%s,env=VAR",
-		e.host, e.status, http.StatusText(e.status), id, id, id)
+	var url string
+	if e.inURL {
+		url = " (a credential in a channel's URL is not sent through BuildKit, where the build's definition and provenance would show it; envkit build passes it as that secret)"
+	}
+	return fmt.Sprintf("%s wants credentials (%d %s): pass its Authorization header value (e.g. \"Bearer <token>\") as the secret %s: docker buildx build --secret id=%s,env=VAR, or buildctl build --secret id=%s,env=VAR%s",
+		e.host, e.status, http.StatusText(e.status), id, id, id, url)
 }
 
 // explain adds to err, a failed resolve, which host refused a fetch for
@@ -216,7 +223,7 @@ func (t *buildkitTransport) explain(err error) error {
 	if r == nil {
 		return err
 	}
-	re := &refusedError{err: err, refusal: *r, sent: t.auth[r.host]}
+	re := &refusedError{err: err, refusal: *r, sent: t.auth[r.host], inURL: t.inURL[r.host]}
 	var dl diag.List
 	if errors.As(err, &dl) && len(dl) == 1 {
 		d := *dl[0]
@@ -245,6 +252,58 @@ func packageURLs(l *lock.Lock) []string {
 	out := make([]string, 0, len(l.Packages))
 	for _, p := range l.Packages {
 		out = append(out, p.URL)
+	}
+	return out
+}
+
+// urlCredentialHosts are the hosts whose channel URLs carry a credential
+// (channel.SplitCredential), which the frontend drops.
+func urlCredentialHosts(channels []string) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range channels {
+		if _, cred, ok := channel.SplitCredential(c); ok {
+			out[strings.ToLower(cred.Hostname())] = true
+		}
+	}
+	return out
+}
+
+// refusedFetch adds to out, the failure of a package's fetch (err as
+// BuildKit gave it, ops the definition's package ops), which secret to
+// pass when the package's host may have refused it: a 401 or 403, or a
+// digest mismatch, which is what BuildKit v0.34's HTTP source reports for a
+// refused fetch by checksum (source/http Snapshot saves the body of any
+// answer, unlike a fetch without checksum, which checks the status).
+func refusedFetch(out, err error, ops map[digest.Digest]envllb.PackageOp, auth envllb.Auth) error {
+	code, ok := httpStatus(err)
+	maybe := !ok && strings.Contains(err.Error(), "digest mismatch")
+	if !maybe && (code != http.StatusUnauthorized && code != http.StatusForbidden) {
+		return out
+	}
+	var ve *errdefs.VertexError
+	var pf *packageFailure
+	if !errors.As(err, &ve) || !errors.As(out, &pf) {
+		return out
+	}
+	op, ok := ops[digest.Digest(ve.Digest)]
+	if !ok || !op.Fetch || len(op.Records) == 0 {
+		return out
+	}
+	u, perr := url.Parse(op.Records[0].URL)
+	if perr != nil || u.Hostname() == "" {
+		return out
+	}
+	host := strings.ToLower(u.Hostname())
+	re := &refusedError{refusal: refusal{host: host, status: code}, sent: auth[host]}
+	if !maybe {
+		pf.msg += ": " + re.hint()
+		return out
+	}
+	id := envllb.SecretID(host)
+	if re.sent {
+		pf.msg += fmt.Sprintf(" (BuildKit takes the body of a refusal for the package: if %s refused the credentials of the secret %s, check its value)", host, id)
+	} else {
+		pf.msg += fmt.Sprintf(" (BuildKit takes the body of a refusal for the package: if %s wants credentials, pass its Authorization header value as the secret %s: docker buildx build --secret id=%s,env=VAR, or buildctl build --secret id=%s,env=VAR)", host, id, id, id)
 	}
 	return out
 }

@@ -50,3 +50,17 @@ func TestExplainRefusal(t *testing.T) {
 		t.Errorf("with the secret: %v", err)
 	}
 }
+
+// A credential in a channel's URL is dropped: a refusal says it is not
+// sent through BuildKit and which secret carries it instead.
+func TestExplainCredentialInURL(t *testing.T) {
+	tr := &buildkitTransport{inURL: urlCredentialHosts([]string{"conda-forge", "https://conda.example.com/t/tk-1/private", "https://u:p@Other.example/c"})}
+	if len(tr.inURL) != 2 || !tr.inURL["conda.example.com"] || !tr.inURL["other.example"] {
+		t.Fatalf("urlCredentialHosts = %v", tr.inURL)
+	}
+	tr.refuse("https://conda.example.com/private/noarch/repodata.json", 403)
+	err := tr.explain(errors.New("GET https://conda.example.com/private/noarch/repodata.json: 403 Forbidden"))
+	if msg := err.Error(); !strings.Contains(msg, "conda.example.com wants credentials (403 Forbidden)") || !strings.Contains(msg, "not sent through BuildKit") || strings.Contains(msg, "tk-1") {
+		t.Errorf("explain: %v", msg)
+	}
+}

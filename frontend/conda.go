@@ -86,7 +86,7 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", channel.Redact(c.Value)), Hint: "use a channel name or an http(s) URL"}}
 		}
 	}
-	tr := &buildkitTransport{ctx: ctx, c: b.c}
+	tr := &buildkitTransport{ctx: ctx, c: b.c, inURL: urlCredentialHosts(envfile.Values(env.Conda.Channels))}
 	gw := &repodata.Gateway{Client: &http.Client{Transport: tr}}
 	cs := &condaSolver{b: b, env: env, gateway: gw, transport: tr}
 	if lf := b.opts.Lockfile; lf != "" {
@@ -221,7 +221,7 @@ func (s *condaSolver) failure(err error, def *llb.Definition, c *envllb.Conda, i
 	if perr != nil {
 		return err
 	}
-	return withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap())
+	return refusedFetch(withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap()), err, ops, c.Auth)
 }
 
 // locked reports whether the build's lock file locks every platform for

@@ -29,6 +29,9 @@ type buildkitTransport struct {
 	// auth are the hosts whose credentials the build has (secrets): their
 	// fetches send them.
 	auth envllb.Auth
+	// inURL are the hosts whose channel URLs carry a credential, which is
+	// not sent (errors say so).
+	inURL map[string]bool
 
 	mu      sync.Mutex
 	tries   map[string]int // requests per URL so far

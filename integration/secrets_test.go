@@ -117,10 +117,14 @@ func TestSecretsPrivateChannel(t *testing.T) {
 	for _, b := range []struct {
 		name  string
 		build func(string, ...string) ([]byte, error)
-	}{{"buildx", buildx}, {"buildctl", buildctl}} {
+		extra []string // what else must not hold the token: provenance, a cache export
+	}{
+		{"buildx", buildx, []string{"--provenance=mode=max"}},
+		{"buildctl", buildctl, []string{"--export-cache", "type=registry,ref=" + e.Ref("it/private:cache") + ",mode=max,registry.insecure=true"}},
+	} {
 		ref := e.Ref("it/private:" + b.name)
 		before := refused.Load()
-		out, err := b.build(ref, "--secret", secret)
+		out, err := b.build(ref, append([]string{"--secret", secret}, b.extra...)...)
 		if err != nil {
 			t.Fatalf("%s with the secret: %v\n%s", b.name, err, out)
 		}
@@ -138,8 +142,19 @@ func TestSecretsPrivateChannel(t *testing.T) {
 		if err != nil || !strings.Contains(string(lockYAML), ch+"/linux-64/tool-2.0-0.conda") || strings.Contains(string(lockYAML), token) {
 			t.Errorf("%s: lock in the image (%v):\n%s", b.name, err, lockYAML)
 		}
+		if err := os.WriteFile(filepath.Join(p.dir, "conda-lock.yml"), lockYAML, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	assertNoBlobHas(t, e, token)
+
+	// From a lock no repodata is fetched: the packages' own fetches are
+	// refused, and name the secret (BuildKit reports a refused fetch by
+	// checksum as a digest mismatch).
+	out, err = buildctl(e.Ref("it/private:locked"), "--opt", "lockfile=conda-lock.yml")
+	if err == nil || !strings.Contains(string(out), "if 127.0.0.1 wants credentials") || !strings.Contains(string(out), "--secret id=envkit-auth-127.0.0.1") {
+		t.Errorf("from the lock, without the secret: %v\n%s", err, out)
+	}
 }
 
 // envkit lock takes the credentials of a channel's host from --secret, the
