@@ -29,9 +29,8 @@ func (c Credential) Hostname() string {
 }
 
 // Header is the Authorization header value that carries the credential: a
-// token as a bearer token (anaconda.org and conda's own servers take it so
-// as well as in the path; conda sends it so since 4.7), user information as
-// HTTP basic authentication.
+// token as a bearer token (anaconda.org takes it so as well as in the
+// path, conda/conda#8605), user information as HTTP basic authentication.
 func (c Credential) Header() string {
 	if c.Token != "" {
 		return "Bearer " + c.Token
