@@ -23,6 +23,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -116,7 +117,7 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 		c.Conda = &conda{
 			Channels:     redact(collapse(envfile.Values(ef.Channels))),
 			Dependencies: collapse(envfile.Values(ef.Dependencies)),
-			Pip:          collapse(envfile.Values(ef.Pip)),
+			Pip:          redactUserinfo(collapse(envfile.Values(ef.Pip))),
 		}
 	}
 	for _, kv := range env.Env() {
@@ -173,6 +174,20 @@ func redact(channels []string) []string {
 		channels[i] = channel.Redact(c)
 	}
 	return channels
+}
+
+// userinfo is the user information of a URL inside a pip line
+// ("--extra-index-url https://user:password@host/simple", "pkg @
+// https://token@host/pkg.whl").
+var userinfo = regexp.MustCompile(`(?i)\b(https?://)[^/\s@]*@`)
+
+// redactUserinfo drops user information from the URLs in pip lines, for
+// the reason redact drops channels' credentials.
+func redactUserinfo(lines []string) []string {
+	for i, l := range lines {
+		lines[i] = userinfo.ReplaceAllString(l, "$1")
+	}
+	return lines
 }
 
 func collapse(xs []string) []string {

@@ -260,3 +260,28 @@ func TestChannelCredentialsLeaveTheHash(t *testing.T) {
 		}
 	}
 }
+
+func TestPipURLCredentialsLeaveTheHash(t *testing.T) {
+	plain := strings.Replace(base, "      - requests==2.31\n", "      - --extra-index-url https://pkgs.example/simple\n      - requests==2.31\n", 1)
+	for _, line := range []string{"--extra-index-url https://alice:s3kr1t@pkgs.example/simple", "--extra-index-url https://s3kr1t@pkgs.example/simple"} {
+		y := strings.Replace(base, "      - requests==2.31\n", "      - "+line+"\n      - requests==2.31\n", 1)
+		if mustHash(t, y, nil) != mustHash(t, plain, nil) {
+			t.Errorf("%s: the credential changed the hash", line)
+		}
+		env, err := spec.Load("env.yml", []byte(y), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		canon, err := Canonical(env, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(canon), "s3kr1t") {
+			t.Errorf("%s: canonical form %s", line, canon)
+		}
+	}
+	other := strings.Replace(base, "      - requests==2.31\n", "      - --extra-index-url https://pkgs.example/other\n      - requests==2.31\n", 1)
+	if mustHash(t, other, nil) == mustHash(t, plain, nil) {
+		t.Error("another index URL gives the same hash")
+	}
+}
