@@ -34,6 +34,16 @@ import (
 // (never cached: the secrets a session holds are not part of any cache
 // key), mounts each host's secret as an optional environment variable and
 // reports which it got. Only those are attached.
+//
+// A fetch of another kind (pip's index pages and wheels) does the same:
+//
+//	auth, err := b.credentials(ctx, urlHosts(indexURLs...), build) // asks only for hosts not asked yet
+//	llb.HTTP(u, llb.Checksum(d), auth.For(u))                      // each source
+//	&buildkitTransport{..., auth: auth}                             // documents fetched through BuildKit
+//
+// buildkitTransport sends no header of the request it is given (an index
+// client's basic authentication included): credentials reach BuildKit as
+// secrets alone, never in a URL, which the LLB and provenance would show.
 
 // credentials are the hosts whose secrets were asked for in this build.
 type credentials struct {

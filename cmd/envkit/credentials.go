@@ -5,7 +5,8 @@ package main
 // own requests and `envkit build` gives BuildKit as the session secret
 // envkit-auth-<host> (envllb.SecretID) that the frontend's fetches send. A
 // value is never printed: errors name the host and where its credentials
-// came from.
+// came from. Another fetch of the CLI (a pip index client) takes the same
+// credentials: creds.lookup(req.URL.Host).header, or an authTransport.
 
 import (
 	"encoding/base64"
