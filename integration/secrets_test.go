@@ -106,9 +106,13 @@ func TestSecretsPrivateChannel(t *testing.T) {
 	}
 
 	// Without the secret: the channel's 401 names the secret to pass.
-	out, err := buildctl(e.Ref("it/private:none"))
-	if err == nil || !strings.Contains(string(out), "--secret id=envkit-auth-127.0.0.1") || !strings.Contains(string(out), "401") {
-		t.Errorf("without the secret: %v\n%s", err, out)
+	var out []byte
+	var err error
+	for _, build := range []func(string, ...string) ([]byte, error){buildctl, buildx} {
+		out, err = build(e.Ref("it/private:none"))
+		if err == nil || !strings.Contains(string(out), "127.0.0.1 wants credentials (401 Unauthorized)") || !strings.Contains(string(out), "--secret id=envkit-auth-127.0.0.1,env=VAR") {
+			t.Errorf("without the secret: %v\n%s", err, out)
+		}
 	}
 	if refused.Load() == 0 {
 		t.Error("the channel refused nothing: it was never asked")

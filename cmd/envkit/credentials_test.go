@@ -105,6 +105,19 @@ func TestCredentialsLookup(t *testing.T) {
 		}
 	}
 
+	// envkit build's session secrets: each channel host with credentials,
+	// and each --secret.
+	secrets := c.secrets([]string{"https://url.example/t/urltok/chan", "https://netrc.example/c", "https://none.example/c", "conda-forge", "nodefaults", "./local"})
+	want := map[string]string{"envkit-auth-url.example": "Bearer urltok", "envkit-auth-netrc.example": basic("n", "np"), "envkit-auth-flag.example": "Bearer flag"}
+	if len(secrets) != len(want) {
+		t.Errorf("secrets: %d, want %d", len(secrets), len(want))
+	}
+	for id, v := range want {
+		if string(secrets[id]) != v {
+			t.Errorf("secret %s = %q, want %q", id, secrets[id], v)
+		}
+	}
+
 	var gotAuth []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAuth = append(gotAuth, r.Header.Get("Authorization"))
