@@ -97,6 +97,7 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		if cs.previous, err = lock.Read(lf, data); err != nil {
 			return nil, err
 		}
+		cs.previous.Redact() // credentials reach BuildKit as secrets alone (auth.go)
 	}
 	return cs, nil
 }

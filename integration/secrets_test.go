@@ -222,11 +222,16 @@ func TestSecretsCLI(t *testing.T) {
 		}, plain, nil},
 		"token URL": {nil, condaFile("http://" + host + "/t/" + token + "/chan"), nil},
 	}
+	var locked string // a lock of the token URL's channel
 	for name, c := range cases {
-		out, err := lock(c.setup, c.file, c.args...)
+		cmdOut, err := lock(c.setup, c.file, c.args...)
+		out := cmdOut
 		if err != nil {
 			t.Errorf("%s: %v\n%s", name, err, out)
 			continue
+		}
+		if name == "token URL" {
+			locked = out
 		}
 		if strings.Contains(out, token) {
 			t.Errorf("%s: the lock or the output holds the token:\n%s", name, out)
@@ -234,6 +239,24 @@ func TestSecretsCLI(t *testing.T) {
 		if !strings.Contains(out, ch+"/linux-64/tool-2.0-0.conda") {
 			t.Errorf("%s: lock without tool from %s:\n%s", name, ch, out)
 		}
+	}
+
+	// A lock written with the token in its URLs (conda-lock without
+	// --strip-auth) is read without it: reused as fresh, and the lock
+	// printed has no token.
+	withTokens := strings.ReplaceAll(locked, ch+"/", "http://"+host+"/t/"+token+"/chan/")
+	if !strings.Contains(withTokens, "/t/"+token+"/chan/linux-64/tool-2.0-0.conda") {
+		t.Fatalf("no URL to put the token in:\n%s", locked)
+	}
+	lockFile := filepath.Join(t.TempDir(), "conda-lock.yml")
+	write(lockFile, withTokens)
+	out, err = lock(nil, cases["token URL"].file, "--lockfile", lockFile)
+	if err != nil || strings.Contains(out, token) || !strings.Contains(out, ch+"/linux-64/tool-2.0-0.conda") {
+		t.Errorf("from a lock with tokens: %v\n%s", err, out)
+	}
+	out, err = lock(nil, cases["token URL"].file, "--lockfile", lockFile, "--check")
+	if err != nil {
+		t.Errorf("a lock with tokens is stale for its own request: %v\n%s", err, out)
 	}
 
 	// envkit build: the token URL's credential reaches BuildKit as a

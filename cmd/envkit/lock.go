@@ -110,6 +110,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
 		}
+		req.Previous.Redact() // as the channels' credentials, never written (credentials.go)
 		for _, s := range req.Previous.Skipped {
 			fmt.Fprintf(stderr, "warning: %v\n", s.Warning)
 		}
