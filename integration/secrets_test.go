@@ -117,6 +117,12 @@ func TestSecretsPrivateChannel(t *testing.T) {
 	if refused.Load() == 0 {
 		t.Error("the channel refused nothing: it was never asked")
 	}
+	// A wrong secret: the refusal says the secret's credentials were refused.
+	t.Setenv("WRONG_AUTH", "Bearer not-the-token")
+	out, err = buildctl(e.Ref("it/private:wrong"), "--secret", "id="+envllb.SecretID("127.0.0.1")+",env=WRONG_AUTH")
+	if err == nil || !strings.Contains(string(out), "127.0.0.1 refused the credentials of the secret envkit-auth-127.0.0.1 (401 Unauthorized)") || strings.Contains(string(out), "not-the-token") {
+		t.Errorf("with a wrong secret: %v\n%s", err, out)
+	}
 
 	for _, b := range []struct {
 		name  string
