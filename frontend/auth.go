@@ -20,6 +20,7 @@ import (
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -67,7 +68,11 @@ func (b *builder) credentials(ctx context.Context, hosts []string, build ocispec
 		sort.Strings(todo)
 		got, err := b.askCredentials(ctx, todo, build)
 		if err != nil {
-			return nil, err
+			// Like the probe's, this exec's failure does not fail the
+			// build: the hosts are fetched without credentials, and a
+			// host that wants them says so.
+			b.src.Warn(ctx, fmt.Sprintf("%v (fetching without credentials)", err), client.WarnOpts{})
+			got = nil
 		}
 		if b.creds.asked == nil {
 			b.creds.asked, b.creds.auth = map[string]bool{}, envllb.Auth{}
