@@ -43,6 +43,9 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{}); err != nil || ok {
 		return res, err
 	}
+	if src.SourceMap != nil { // credentials in URLs masked (auth.go)
+		src.SourceMap.Data = redactSource(src.SourceMap.Data)
+	}
 	b := &builder{c: c, bc: bc, src: src, opts: opts}
 	return b.build(ctx)
 }
@@ -284,7 +287,7 @@ func (b *builder) addSourceMap(st llb.State, name string, data []byte) {
 	if b.maps == nil {
 		b.maps = map[string]*llb.SourceMap{}
 	}
-	b.maps[name] = llb.NewSourceMap(&st, name, "YAML", data)
+	b.maps[name] = llb.NewSourceMap(&st, name, "YAML", redactSource(data))
 }
 
 // sourceError attaches the positions of envkit's diagnostics to err, so that

@@ -156,7 +156,6 @@ func TestSecretsPrivateChannel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	assertNoBlobHas(t, e, token)
 
 	// From a lock no repodata is fetched: the packages' own fetches are
 	// refused, and name the secret (BuildKit reports a refused fetch by
@@ -165,6 +164,31 @@ func TestSecretsPrivateChannel(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "if 127.0.0.1 wants credentials") || !strings.Contains(string(out), "--secret id=envkit-auth-127.0.0.1") {
 		t.Errorf("from the lock, without the secret: %v\n%s", err, out)
 	}
+
+	// The token in the conda file's channel URL (conda's /t/<token>) is not
+	// sent through BuildKit: without the secret the refusal says so, and
+	// the snippet of the conda file it shows masks the token; with it, the
+	// build's provenance (which records the files' text) holds no token.
+	tokenURL := strings.Replace(ch, "/chan", "/t/"+token+"/chan", 1)
+	p = newProject(t, "environment.yml", syntax(t, e)+"name: private-url\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [\"" + tokenURL + "\"]\ndependencies: [tool]\n"})
+	out, err = buildctl(e.Ref("it/private-url:none"))
+	if err == nil || !strings.Contains(string(out), "not sent through BuildKit") || !strings.Contains(string(out), "/t/"+strings.Repeat("*", len(token))+"/chan") || bytes.Contains(out, []byte(token)) {
+		t.Errorf("token URL without the secret: %v\n%s", err, out)
+	}
+	// The same, written inline in the environment file.
+	inline := newProject(t, "environment.yml", syntax(t, e)+"name: private-inline\nimage: "+e.Base.Base+"\nconda_file:\n  channels: [\""+tokenURL+"\"]\n  dependencies: [tool]\n", map[string]string{})
+	p, inline = inline, p
+	out, err = buildctl(e.Ref("it/private-inline:none"))
+	if err == nil || !strings.Contains(string(out), "/t/"+strings.Repeat("*", len(token))+"/chan") || bytes.Contains(out, []byte(token)) {
+		t.Errorf("inline token URL without the secret: %v\n%s", err, out)
+	}
+	p = inline
+	out, err = buildx(e.Ref("it/private-url:1"), "--secret", secret, "--provenance=mode=max")
+	if err != nil || bytes.Contains(out, []byte(token)) {
+		t.Errorf("token URL with the secret: %v\n%s", err, out)
+	}
+	assertNoBlobHas(t, e, token)
 }
 
 // envkit lock takes the credentials of a channel's host from --secret, the
