@@ -168,7 +168,8 @@ func TestSecretsPrivateChannel(t *testing.T) {
 	// The token in the conda file's channel URL (conda's /t/<token>) is not
 	// sent through BuildKit: without the secret the refusal says so, and
 	// the snippet of the conda file it shows masks the token; with it, the
-	// build's provenance (which records the files' text) holds no token.
+	// build's provenance (which records the files' text) and SBOM hold no
+	// token.
 	tokenURL := strings.Replace(ch, "/chan", "/t/"+token+"/chan", 1)
 	p = newProject(t, "environment.yml", syntax(t, e)+"name: private-url\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
 		map[string]string{"conda.yml": "channels: [\"" + tokenURL + "\"]\ndependencies: [tool]\n"})
@@ -184,7 +185,7 @@ func TestSecretsPrivateChannel(t *testing.T) {
 		t.Errorf("inline token URL without the secret: %v\n%s", err, out)
 	}
 	p = inline
-	out, err = buildx(e.Ref("it/private-url:1"), "--secret", secret, "--provenance=mode=max")
+	out, err = buildx(e.Ref("it/private-url:1"), "--secret", secret, "--provenance=mode=max", "--sbom=true")
 	if err != nil || bytes.Contains(out, []byte(token)) {
 		t.Errorf("token URL with the secret: %v\n%s", err, out)
 	}
