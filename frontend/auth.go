@@ -1,14 +1,12 @@
 package frontend
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -323,65 +321,4 @@ func refusedFetch(out, err error, ops map[digest.Digest]envllb.PackageOp, auth e
 		pf.msg += fmt.Sprintf(" (BuildKit takes the body of a refusal for the package: if %s wants credentials, pass its Authorization header value as the secret %s: docker buildx build --secret id=%s,env=VAR, or buildctl build --secret id=%s,env=VAR)", host, id, id, id)
 	}
 	return out
-}
-
-// redactSource masks with '*' the credentials of the http(s) URLs in a
-// file's text (user information, conda's /t/<token>), keeping every line's
-// length, so that marked columns stay right. Source maps carry a file's
-// text into the LLB, which BuildKit's provenance records, and into the
-// snippets of errors. data itself is never changed.
-func redactSource(data []byte) []byte {
-	if !bytes.Contains(data, []byte("://")) {
-		return data
-	}
-	var out []byte
-	mask := func(from, to int) {
-		if out == nil {
-			out = bytes.Clone(data)
-		}
-		for i := from; i < to; i++ {
-			out[i] = '*'
-		}
-	}
-	for _, loc := range sourceURL.FindAllIndex(data, -1) {
-		u := data[loc[0]:loc[1]]
-		host := bytes.Index(u, []byte("://")) + len("://")
-		end := len(u)
-		if i := bytes.IndexByte(u[host:], '/'); i >= 0 {
-			end = host + i
-		}
-		if at := bytes.LastIndexByte(u[host:end], '@'); at >= 0 {
-			mask(loc[0]+host, loc[0]+host+at)
-		}
-		// conda's token: the first /t/<token> path segment, as
-		// channel.SplitCredential takes it.
-		for p, i := u[end:], 0; ; {
-			j := bytes.Index(p[i:], []byte("/t/"))
-			if j < 0 {
-				break
-			}
-			k := i + j + len("/t/")
-			e := k
-			for e < len(p) && tokenByte(p[e]) {
-				e++
-			}
-			if e > k && (e == len(p) || p[e] == '/') {
-				mask(loc[0]+end+k, loc[0]+end+e)
-				break
-			}
-			i += j + 1
-		}
-	}
-	if out == nil {
-		return data
-	}
-	return out
-}
-
-// sourceURL is an http(s) URL in YAML text: up to a space, a quote, or a
-// flow collection's delimiter.
-var sourceURL = regexp.MustCompile(`(?i)https?://[^\s'"\[\]{},]+`)
-
-func tokenByte(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_'
 }

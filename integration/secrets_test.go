@@ -236,6 +236,12 @@ func TestSecretsCLI(t *testing.T) {
 	if err == nil || !strings.Contains(out, "127.0.0.1 wants credentials (401 Unauthorized)") || !strings.Contains(out, "--secret id=envkit-auth-127.0.0.1,env=VAR") {
 		t.Errorf("without credentials: %v\n%s", err, out)
 	}
+	// A token URL whose token is refused: the error says so, and the line
+	// of the file it shows masks the token.
+	out, err = lock(nil, condaFile("http://"+host+"/t/wr0ngt0ken/chan"))
+	if err == nil || !strings.Contains(out, "127.0.0.1 refused the credentials from the channel's URL (401 Unauthorized)") || !strings.Contains(out, "/t/**********/chan") || strings.Contains(out, "wr0ngt0ken") {
+		t.Errorf("a refused token URL: %v\n%s", err, out)
+	}
 	cases := map[string]struct {
 		setup func(home string) []string
 		file  string

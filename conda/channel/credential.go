@@ -1,8 +1,10 @@
 package channel
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -127,3 +129,60 @@ func cutToken(p string) (rest, token string, found bool) {
 func isTokenByte(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_'
 }
+
+// MaskCredentials masks with '*' the credentials of the http(s) URLs in a
+// text, such as an environment file (user information, conda's /t/<token>
+// as SplitCredential takes it), keeping every line's length so that a
+// marked column stays right: for showing a file's lines (error snippets,
+// source maps). data itself is never changed; it is returned as it is
+// when it holds no credential.
+func MaskCredentials(data []byte) []byte {
+	if !bytes.Contains(data, []byte("://")) {
+		return data
+	}
+	var out []byte
+	mask := func(from, to int) {
+		if out == nil {
+			out = bytes.Clone(data)
+		}
+		for i := from; i < to; i++ {
+			out[i] = '*'
+		}
+	}
+	for _, loc := range sourceURL.FindAllIndex(data, -1) {
+		u := data[loc[0]:loc[1]]
+		host := bytes.Index(u, []byte("://")) + len("://")
+		end := len(u)
+		if i := bytes.IndexByte(u[host:], '/'); i >= 0 {
+			end = host + i
+		}
+		if at := bytes.LastIndexByte(u[host:end], '@'); at >= 0 {
+			mask(loc[0]+host, loc[0]+host+at)
+		}
+		// conda's token: the first /t/<token> path segment.
+		for p, i := u[end:], 0; ; {
+			j := bytes.Index(p[i:], []byte("/t/"))
+			if j < 0 {
+				break
+			}
+			k := i + j + len("/t/")
+			e := k
+			for e < len(p) && isTokenByte(p[e]) {
+				e++
+			}
+			if e > k && (e == len(p) || p[e] == '/') {
+				mask(loc[0]+end+k, loc[0]+end+e)
+				break
+			}
+			i += j + 1
+		}
+	}
+	if out == nil {
+		return data
+	}
+	return out
+}
+
+// sourceURL is an http(s) URL in YAML text: up to a space, a quote, or a
+// flow collection's delimiter.
+var sourceURL = regexp.MustCompile(`(?i)https?://[^\s'"\[\]{},]+`)

@@ -59,3 +59,28 @@ func TestParseErrorHidesCredential(t *testing.T) {
 		t.Errorf("error shows the credential: %v", err)
 	}
 }
+
+// A text's URLs have their credentials masked, each line as long as it
+// was; the text given is not changed.
+func TestMaskCredentials(t *testing.T) {
+	in := "channels: [\"https://conda.example.com/t/tk-s3kr1t/private\", conda-forge]\n" +
+		"  - https://alice:s3kr1t@pkgs.example/simple\n" +
+		"  - --extra-index-url=http://s3kr1t@127.0.0.1:8080/t/notatoken.x/simple\n" +
+		"channels: [https://host/t/]\n"
+	orig := in
+	got := string(MaskCredentials([]byte(in)))
+	if in != orig {
+		t.Fatal("MaskCredentials changed its argument")
+	}
+	want := "channels: [\"https://conda.example.com/t/*********/private\", conda-forge]\n" +
+		"  - https://************@pkgs.example/simple\n" +
+		"  - --extra-index-url=http://******@127.0.0.1:8080/t/notatoken.x/simple\n" +
+		"channels: [https://host/t/]\n"
+	if got != want {
+		t.Errorf("MaskCredentials =\n%s\nwant\n%s", got, want)
+	}
+	plain := []byte("channels: [conda-forge]\n")
+	if out := MaskCredentials(plain); &out[0] != &plain[0] {
+		t.Error("a text without credentials was copied")
+	}
+}
