@@ -15,9 +15,11 @@ import (
 
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/lock"
+	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/internal/helper"
 	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/pypi/index"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
@@ -215,7 +217,7 @@ func (e *refusedError) hint() string {
 	}
 	var url string
 	if e.inURL {
-		url = " (a credential in a channel's URL is not sent through BuildKit, where the build's definition and provenance would show it; envkit build passes it as that secret)"
+		url = " (a credential in a channel's or index's URL is not sent through BuildKit, where the build's definition and provenance would show it; envkit build passes a channel's as that secret)"
 	}
 	return fmt.Sprintf("%s wants credentials (%d %s): pass its Authorization header value (e.g. \"Bearer <token>\") as the secret %s: docker buildx build --secret id=%s,env=VAR, or buildctl build --secret id=%s,env=VAR%s",
 		e.host, e.status, http.StatusText(e.status), id, id, id, url)
@@ -230,15 +232,13 @@ func (t *buildkitTransport) explain(err error) error {
 		return err
 	}
 	t.mu.Lock()
-	var r *refusal
-	if len(t.refused) > 0 {
-		r = &t.refused[0]
-	}
-	t.mu.Unlock()
-	if r == nil {
+	if len(t.refused) == 0 {
+		t.mu.Unlock()
 		return err
 	}
-	re := &refusedError{err: err, refusal: *r, sent: t.auth[r.host], inURL: t.inURL[r.host]}
+	r := t.refused[0]
+	re := &refusedError{err: err, refusal: r, sent: t.auth[r.host], inURL: t.inURL[r.host]}
+	t.mu.Unlock()
 	var dl diag.List
 	if errors.As(err, &dl) && len(dl) == 1 {
 		d := *dl[0]
@@ -321,4 +321,39 @@ func refusedFetch(out, err error, ops map[digest.Digest]envllb.PackageOp, auth e
 		pf.msg += fmt.Sprintf(" (BuildKit takes the body of a refusal for the package: if %s wants credentials, pass its Authorization header value as the secret %s: docker buildx build --secret id=%s,env=VAR, or buildctl build --secret id=%s,env=VAR)", host, id, id, id)
 	}
 	return out
+}
+
+// redactIndexes are index URLs without their user information.
+func redactIndexes(indexes []string) []string {
+	out := make([]string, len(indexes))
+	for i, u := range indexes {
+		out[i] = index.Redact(u)
+	}
+	return out
+}
+
+// credentialsIn notes the hosts of index URLs that carry user
+// information, which is dropped (errors say so).
+func (t *buildkitTransport) credentialsIn(indexes []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, u := range indexes {
+		if index.Redact(u) == u {
+			continue
+		}
+		if p, err := url.Parse(u); err == nil && p.Hostname() != "" {
+			if t.inURL == nil {
+				t.inURL = map[string]bool{}
+			}
+			t.inURL[strings.ToLower(p.Hostname())] = true
+		}
+	}
+}
+
+// pipIndexes are the index URLs of req's pip part (none without one).
+func pipIndexes(req resolve.Request) []string {
+	if req.Pip == nil || req.Pip.File == nil {
+		return nil
+	}
+	return req.Pip.File.Indexes()
 }

@@ -65,12 +65,6 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 	if env.Conda == nil {
 		return nil, nil
 	}
-	if len(env.Conda.Pip) > 0 {
-		it := env.Conda.Pip[0]
-		return nil, diag.List{{File: env.Conda.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip",
-			Msg:  "pip packages are not materialized by the frontend yet",
-			Hint: "install them with docker_steps (RUN pip install ...) until the pip layer lands"}}
-	}
 	if b.opts.HelperImage == "" {
 		p := env.Pos("conda_file")
 		return nil, diag.List{{File: p.File, Line: p.Line, Column: p.Column, Field: "conda_file",
@@ -124,6 +118,11 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 		Gateway:   s.gateway,
 		Previous:  s.previous,
 	}
+	pip, err := s.pipRequest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req.Pip = pip
 	if s.previous != nil {
 		for i, subdir := range subdirs {
 			if slices.Contains(subdirs[:i], subdir) {
@@ -140,7 +139,7 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 	var auth envllb.Auth
 	if s.transport != nil { // nil: the gateway fetches directly (tests)
 		var err error
-		if auth, err = s.b.credentials(ctx, channelHosts(req.Channels), build); err != nil {
+		if auth, err = s.b.credentials(ctx, append(channelHosts(req.Channels), urlHosts(pipIndexes(req)...)...), build); err != nil {
 			return nil, err
 		}
 		s.transport.auth = auth
@@ -160,6 +159,9 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 		if auth, err = s.b.credentials(ctx, urlHosts(packageURLs(l)...), build); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.pipNotInstalled(l); err != nil {
+		return nil, err
 	}
 	helperImage := llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c))
 	out := make([]*envllb.Conda, len(targets))

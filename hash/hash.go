@@ -6,7 +6,8 @@
 // "docker.io/library/ubuntu:latest" agree), the Docker steps, a build
 // context's files (sorted relative paths, modes and content, honouring
 // .dockerignore) and Dockerfile path, the conda channels, dependencies and
-// pip requirements in their written order, and the baked environment
+// pip requirements and options in their written order (credentials in
+// URLs left out), and the baked environment
 // variables (sorted by name: a mapping's key order does not matter).
 //
 // Not in it: name, version, description, tags, properties, inference_config
@@ -23,7 +24,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -31,6 +31,7 @@ import (
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/pypi/reqfile"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -117,7 +118,7 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 		c.Conda = &conda{
 			Channels:     redact(collapse(envfile.Values(ef.Channels))),
 			Dependencies: collapse(envfile.Values(ef.Dependencies)),
-			Pip:          redactUserinfo(collapse(envfile.Values(ef.Pip))),
+			Pip:          pipLines(ef.Pip),
 		}
 	}
 	for _, kv := range env.Env() {
@@ -164,8 +165,6 @@ func normalizeSteps(s string) string {
 	return strings.Trim(strings.Join(lines, "\n"), "\n")
 }
 
-// collapse folds runs of white space inside each item ("python = 3.8" and
-// "python =  3.8" agree).
 // redact drops the credentials channels carry (conda's /t/<token>, user
 // information): a credential is not part of what makes the image, and the
 // hash, written into the image and shown, must not reveal it.
@@ -176,20 +175,21 @@ func redact(channels []string) []string {
 	return channels
 }
 
-// userinfo is the user information of a URL inside a pip line
-// ("--extra-index-url https://user:password@host/simple", "pkg @
-// https://token@host/pkg.whl").
-var userinfo = regexp.MustCompile(`(?i)\b(https?://)[^/\s@]*@`)
-
-// redactUserinfo drops user information from the URLs in pip lines, for
-// the reason redact drops channels' credentials.
-func redactUserinfo(lines []string) []string {
-	for i, l := range lines {
-		lines[i] = userinfo.ReplaceAllString(l, "$1")
+// pipLines are the pip lines as collapse gives them, without the
+// credentials of any URL in them ("--extra-index-url https://user:token@host/"
+// hashes as "--extra-index-url https://host/"): a rotated token is the same
+// environment, and the hash, which is printed and tagged, never carries a
+// secret.
+func pipLines(items []envfile.Item) []string {
+	out := collapse(envfile.Values(items))
+	for i, l := range out {
+		out[i] = reqfile.Redact(l)
 	}
-	return lines
+	return out
 }
 
+// collapse folds runs of white space inside each item ("python = 3.8" and
+// "python =  3.8" agree).
 func collapse(xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {

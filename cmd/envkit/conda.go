@@ -18,7 +18,6 @@ import (
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
-	"github.com/envkit/envkit/internal/httpget"
 )
 
 // condaCacheDir is where repodata is cached: $ENVKIT_CACHE/repodata, else
@@ -37,10 +36,8 @@ func condaCacheDir() string {
 // condaGateway returns a repodata gateway on the cache dir that reports
 // skipped records on stderr and sends each host its credentials.
 func condaGateway(stderr io.Writer, creds *credentials) *repodata.Gateway {
-	client := httpget.NewClient(0, 0)
-	client.Transport = &authTransport{base: client.Transport, creds: creds}
 	return &repodata.Gateway{
-		Client:   client,
+		Client:   authClient(creds),
 		CacheDir: condaCacheDir(),
 		Warn:     func(err error) { fmt.Fprintf(stderr, "envkit: warning: %v\n", err) },
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/internal/httpget"
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
 	"golang.org/x/net/http/httpguts"
@@ -73,14 +74,28 @@ func newCredentials(secrets, channels []string, stderr io.Writer) (*credentials,
 		}
 		c.flags[host] = value
 	}
+	c.addChannels(channels)
+	return c, nil
+}
+
+// addChannels takes the credentials of channel URLs (channels as written),
+// the first of each host. It is called before any lookup.
+func (c *credentials) addChannels(channels []string) {
 	for _, ch := range channels {
 		if _, cred, ok := channel.SplitCredential(ch); ok {
 			if _, seen := c.inURLs[cred.Hostname()]; !seen {
-				c.inURLs[strings.ToLower(cred.Hostname())] = cred.Header()
+				c.inURLs[cred.Hostname()] = cred.Header()
 			}
 		}
 	}
-	return c, nil
+}
+
+// authClient is an HTTP client with the default timeouts that sends each
+// host its credentials (authTransport).
+func authClient(creds *credentials) *http.Client {
+	client := httpget.NewClient(0, 0)
+	client.Transport = &authTransport{base: client.Transport, creds: creds}
+	return client
 }
 
 // parseSecretFlag reads --secret id=envkit-auth-HOST,env=VAR|src=FILE
@@ -332,8 +347,16 @@ type refusedHost struct {
 	status       int
 }
 
+// RoundTrip sends req with its host's credentials, unless it carries an
+// Authorization header already (an index URL's own user:password@, which
+// pypi/index sends).
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	cr := t.creds.lookup(req.URL.Host)
+	var cr credential
+	if req.Header.Get("Authorization") == "" {
+		cr = t.creds.lookup(req.URL.Host)
+	} else {
+		cr.source = "the index URL"
+	}
 	if cr.header != "" {
 		req = req.Clone(req.Context())
 		req.Header.Set("Authorization", cr.header)

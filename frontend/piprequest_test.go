@@ -1,0 +1,70 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/internal/pypitest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// The conda file's pip lines are part of the frontend's request: resolved
+// after the conda solve for its python, from the index; the frontend
+// refuses to build them until it installs them, naming what it resolved.
+func TestCondaResolvePip(t *testing.T) {
+	url, _ := serveChannel(t,
+		condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"},
+		condatest.Package{Name: "numpy", Version: "1.26.4", Build: "py312_0", Depends: []string{"python >=3.12,<3.13.0a0"}})
+	dir := t.TempDir()
+	if err := pypitest.WriteIndex(dir,
+		pypitest.Project{Name: "Flask", Files: []pypitest.File{{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "Flask", Version: "3.0.0", RequiresDist: []string{"itsdangerous"}}}}}},
+		pypitest.Project{Name: "itsdangerous", Files: []pypitest.File{{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "itsdangerous", Version: "2.1.2"}}}}},
+	); err != nil {
+		t.Fatal(err)
+	}
+	idx := pypitest.Serve(t, dir)
+	head := "channels: [" + url + "]\ndependencies:\n  - python=3.12\n  - numpy\n  - pip:\n    - --index-url " + idx + "\n"
+	one := func(conda string) *diag.Error {
+		t.Helper()
+		_, err := condaFor(t, conda).resolve(context.Background(), []ocispecs.Platform{amd64}, amd64)
+		var l diag.List
+		if !errors.As(err, &l) || len(l) != 1 {
+			t.Fatalf("want one positioned error, got %v", err)
+		}
+		return l[0]
+	}
+	e := one(head + "    - flask\n")
+	if e.File != "conda.yml" || e.Line != 6 || !strings.Contains(e.Msg, "linux-64: Flask-3.0.0, linux-64: itsdangerous-2.1.2") {
+		t.Errorf("resolved: %v", e)
+	}
+	e = one(head + "    - numpy>=2\n")
+	if e.Line != 7 || !strings.Contains(e.Msg, "numpy 1.26.4 installed by numpy-1.26.4-py312_0 (conda, conda.yml:4)") {
+		t.Errorf("conflict: %v", e)
+	}
+	// Through BuildKit, an index's user information is dropped (the host's
+	// secret envkit-auth-<host> carries credentials), and the host noted
+	// for a refusal to say so.
+	cs := condaFor(t, strings.Replace(head, "--index-url http://", "--index-url http://u:s3cret@", 1)+"    - flask\n")
+	cs.transport = &buildkitTransport{ctx: context.Background()}
+	pip, err := cs.pipRequest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = pip.Index(pip.File.Indexes()); err != nil {
+		t.Errorf("credentials: %v", err)
+	}
+	if !cs.transport.inURL["127.0.0.1"] {
+		t.Errorf("the index's host is not noted: %v", cs.transport.inURL)
+	}
+	if got := redactIndexes([]string{"http://u:s3cret@127.0.0.1:1/simple", "https://pypi.org/simple"}); got[0] != "http://127.0.0.1:1/simple" || got[1] != "https://pypi.org/simple" {
+		t.Errorf("redactIndexes = %v", got)
+	}
+	e = one(head + "    - -r requirements.txt\n")
+	if e.Line != 7 || !strings.Contains(e.Msg, "does not read -r") {
+		t.Errorf("-r: %v", e)
+	}
+}
