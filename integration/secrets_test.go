@@ -18,6 +18,7 @@ import (
 
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/pypitest"
 	envllb "github.com/envkit/envkit/llb"
 )
 
@@ -314,4 +315,90 @@ func TestSecretsCLI(t *testing.T) {
 		t.Errorf("libfoo.txt %q %v", got, err)
 	}
 	assertNoBlobHas(t, e, token)
+}
+
+// privateIndex serves a PyPI simple index of projects on 127.0.0.1 that
+// answers 401 as privateChannel does, and returns its URL and token.
+func privateIndex(t testing.TB, projects ...pypitest.Project) (url, token string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := pypitest.WriteIndex(dir, projects...); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	token = "s3kr1t" + hex.EncodeToString(b)
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, password, basic := r.BasicAuth()
+		if r.Header.Get("Authorization") != "Bearer "+token && (!basic || password != token) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, "/") {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/", token
+}
+
+// A pip index that wants credentials: the frontend reads its pages with
+// the secret envkit-auth-127.0.0.1 and names it without; envkit lock sends
+// the index URL's own user information, or --secret; no output holds the
+// token.
+func TestSecretsPrivateIndex(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t,
+		condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"},
+		condatest.Package{Name: "numpy", Version: "1.26.4", Build: "py312_0", Depends: []string{"python >=3.12,<3.13.0a0"}})
+	idx, token := privateIndex(t,
+		pypitest.Project{Name: "Flask", Files: []pypitest.File{{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "Flask", Version: "3.0.0", RequiresDist: []string{"itsdangerous>=2"}}}}}},
+		pypitest.Project{Name: "itsdangerous", Files: []pypitest.File{{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "itsdangerous", Version: "2.1.2"}}}}},
+	)
+	conda := func(index string) string {
+		return "channels: [" + ch + "]\ndependencies:\n  - python=3.12\n  - numpy\n  - pip:\n    - --index-url " + index + "\n    - flask\n"
+	}
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: pip-private\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n", map[string]string{"conda.yml": conda(idx)})
+	t.Setenv("PIP_AUTH", "Bearer "+token)
+	build := func(ref string, extra ...string) ([]byte, error) {
+		return e.Buildctl(ctxFor(t), append([]string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + frontend(t, e),
+			"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=" + p.file,
+			"--output", "type=image,name=" + ref + ",push=true,registry.insecure=true"}, extra...)...)
+	}
+	out, err := build(e.Ref("it/pip-private:none"))
+	if err == nil || !strings.Contains(string(out), "127.0.0.1 wants credentials (401 Unauthorized)") || !strings.Contains(string(out), "--secret id=envkit-auth-127.0.0.1,env=VAR") {
+		t.Errorf("without the secret: %v\n%s", err, out)
+	}
+	// Resolved: the frontend does not install pip packages yet, and says
+	// which it resolved.
+	out, err = build(e.Ref("it/pip-private:1"), "--secret", "id=envkit-auth-127.0.0.1,env=PIP_AUTH")
+	if err == nil || !strings.Contains(string(out), "pip packages are resolved (linux-64: Flask-3.0.0, linux-64: itsdangerous-2.1.2)") || bytes.Contains(out, []byte(token)) {
+		t.Errorf("with the secret: %v\n%s", err, out)
+	}
+
+	bin := envkitBinary(t)
+	withUser := strings.Replace(idx, "http://", "http://envkit:"+token+"@", 1)
+	for name, c := range map[string]struct {
+		index string
+		args  []string
+	}{
+		"index URL": {withUser, nil},
+		"secret":    {idx, []string{"--secret", "id=envkit-auth-127.0.0.1,env=PIP_AUTH"}},
+	} {
+		dir := t.TempDir()
+		f := filepath.Join(dir, "conda.yml")
+		if err := os.WriteFile(f, []byte(conda(c.index)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, append([]string{"lock", "-f", f, "--platform", "linux-64"}, c.args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+dir, "ENVKIT_CACHE="+filepath.Join(dir, "cache"), "NETRC=")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "itsdangerous") || bytes.Contains(out, []byte(token)) {
+			t.Errorf("envkit lock, %s: %v\n%s", name, err, out)
+		}
+	}
 }
