@@ -265,6 +265,11 @@ func TestExtrasAndMarkers(t *testing.T) {
 	if got := versions(t, request(t, ix, "a")); got != "A==1.0 b==1.0" {
 		t.Errorf("no extra: got %s", got)
 	}
+	// Nor the solver nor its read-ahead asks for what a marker or an extra
+	// not asked for leaves out.
+	if ix.projects["w"] != 0 || ix.projects["c"] != 0 || ix.projects["d"] != 0 {
+		t.Errorf("pages read: %v", ix.projects)
+	}
 	if got := versions(t, request(t, ix, "a[fast]")); got != "A==1.0 b==1.0 c==2.0" {
 		t.Errorf("[fast]: got %s", got)
 	}
