@@ -620,3 +620,34 @@ func TestSelfDependency(t *testing.T) {
 	}
 	wantContains(t, unsat(t, request(t, ix, "a<2")), "a==1.0 depends on a>=2")
 }
+
+// TestBacktrackingPairs: packse's wrong-backtracking-basic twenty times
+// over in one request; no pair falls back to its ancient version.
+func TestBacktrackingPairs(t *testing.T) {
+	var projects []pypitest.Project
+	var roots []string
+	for i := range 20 {
+		a, b := "a"+itoa(i), "b"+itoa(i)
+		bs := []pypitest.File{whl(b, "1.0", "too-old")}
+		for j := range 10 {
+			bs = append(bs, whl(b, "2."+itoa(j), a+"==1.0"))
+		}
+		projects = append(projects, proj(a, whl(a, "1.0"), whl(a, "2.0")), proj(b, bs...))
+		roots = append(roots, a, b)
+	}
+	projects = append(projects, proj("too-old", whl("too-old", "1.0")))
+	mem, err := pypitest.NewMemIndex(projects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := resolved(t, request(t, mem, roots...))
+	for i := range 20 {
+		a, b := "a"+itoa(i), "b"+itoa(i)
+		if got[a].Version.String() != "1.0" || got[b].Version.String() != "2.9" {
+			t.Errorf("%s %s, %s %s", a, got[a].Version, b, got[b].Version)
+		}
+	}
+	if _, ok := got["too-old"]; ok {
+		t.Error("too-old is in the result")
+	}
+}
