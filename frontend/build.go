@@ -12,6 +12,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/diag"
 	envllb "github.com/envkit/envkit/llb"
@@ -43,7 +44,12 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{}); err != nil || ok {
 		return res, err
 	}
-	b := &builder{c: c, bc: bc, src: src, opts: opts}
+	b := &builder{c: c, bc: bc, src: src, opts: opts, data: src.Data}
+	if src.SourceMap != nil { // the text shown and recorded: credentials in URLs masked
+		sm := *src.SourceMap
+		sm.Data = channel.MaskCredentials(sm.Data)
+		src.SourceMap = &sm
+	}
 	return b.build(ctx)
 }
 
@@ -57,6 +63,12 @@ type builder struct {
 	maps map[string]*llb.SourceMap
 	// dir reads the files beside the environment file (load).
 	dir fs.FS
+	// data is the environment file as read; src's text, which source
+	// maps carry into errors and the LLB, has its URLs' credentials
+	// masked (channel.MaskCredentials).
+	data []byte
+	// creds are the hosts whose credentials (secrets) were looked for.
+	creds credentials
 }
 
 func (b *builder) build(ctx context.Context) (*client.Result, error) {
@@ -147,7 +159,7 @@ func (b *builder) targets() []ocispecs.Platform {
 // (-r and -c files, wheels), known only once it is read, each in a
 // transfer of its own when spec reads it (localDir).
 func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
-	env, err := spec.Parse(b.opts.Filename, b.src.Data)
+	env, err := spec.Parse(b.opts.Filename, b.data)
 	if err != nil {
 		return env, err
 	}
@@ -183,7 +195,7 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 			}
 		}
 	}
-	env, err = spec.Load(b.opts.Filename, b.src.Data, b.dir)
+	env, err = spec.Load(b.opts.Filename, b.data, b.dir)
 	if err == nil {
 		for _, f := range env.PipFiles {
 			if st, ok := ld.states[f.Path]; ok && !f.Wheel {
@@ -372,7 +384,7 @@ func (b *builder) addSourceMap(st llb.State, name, lang string, data []byte) {
 	if b.maps == nil {
 		b.maps = map[string]*llb.SourceMap{}
 	}
-	b.maps[name] = llb.NewSourceMap(&st, name, lang, data)
+	b.maps[name] = llb.NewSourceMap(&st, name, lang, channel.MaskCredentials(data))
 }
 
 // sourceError attaches the positions of envkit's diagnostics to err, so that

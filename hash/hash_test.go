@@ -358,3 +358,24 @@ func withC(m fstest.MapFS, c string) fstest.MapFS {
 func sha256Hex(s string) string {
 	return digest.FromString(s).Encoded()
 }
+
+func TestChannelCredentialsLeaveTheHash(t *testing.T) {
+	plain := strings.Replace(base, "[conda-forge, defaults]", "[\"https://conda.example.com/private\", defaults]", 1)
+	for _, ch := range []string{"https://conda.example.com/t/tk-s3kr1t/private", "https://alice:s3kr1t@conda.example.com/private"} {
+		y := strings.Replace(base, "[conda-forge, defaults]", "[\""+ch+"\", defaults]", 1)
+		if mustHash(t, y, nil) != mustHash(t, plain, nil) {
+			t.Errorf("%s: the credential changed the hash", ch)
+		}
+		env, err := spec.Load("env.yml", []byte(y), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		canon, err := Canonical(env, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(canon), "s3kr1t") || !strings.Contains(string(canon), "https://conda.example.com/private") {
+			t.Errorf("%s: canonical form %s", ch, canon)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
 	"github.com/envkit/envkit/internal/rootfs"
@@ -56,6 +57,7 @@ type lockOptions struct {
 	format, file, priority       string
 	lockfile                     string
 	check                        bool
+	secrets                      []string // --secret
 	solverTimeout                time.Duration
 }
 
@@ -95,6 +97,7 @@ func lockCmd() *cobra.Command {
 	fl.StringVar(&o.priority, "channel-priority", "strict", "strict, flexible or disabled")
 	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
 	fl.BoolVar(&o.check, "check", false, "with --lockfile: only report whether it is stale for the request")
+	fl.StringArrayVar(&o.secrets, "secret", nil, secretFlagHelp)
 	fl.DurationVar(&o.solverTimeout, "solver-timeout", solver.DefaultTimeout, "how long each platform's solve may search before giving up (0: no limit)")
 	addReadFlags(c)
 	return c
@@ -123,6 +126,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
 		}
+		req.Previous.Redact() // as the channels' credentials, never written (credentials.go)
 		for _, s := range req.Previous.Skipped {
 			fmt.Fprintf(stderr, "warning: %v\n", s.Warning)
 		}
@@ -135,7 +139,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	l, err := resolve.Resolve(ctx, *req)
 	if err != nil {
-		return lockFailure(stderr, err, env, len(specs) > 0)
+		return lockFailure(stderr, err, env, len(specs) > 0, req.Gateway)
 	}
 	if env != nil {
 		l.Sources = []string{filepath.Base(env.File)}
@@ -158,7 +162,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 // lockRequest builds the resolve request from the flags and the
 // environment file or SPEC arguments.
 func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Request, *envfile.EnvFile, int) {
-	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms, Gateway: condaGateway(stderr)}
+	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms}
 	switch {
 	case o.solverTimeout < 0:
 		fmt.Fprintf(stderr, "envkit lock: --solver-timeout %v: want a positive duration, or 0 for no limit\n", o.solverTimeout)
@@ -179,6 +183,11 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 		fmt.Fprintf(stderr, "envkit lock: --channel-priority %q: want strict, flexible or disabled\n", o.priority)
 		return nil, nil, exitUsage
 	}
+	creds, err := newCredentials(o.secrets, nil, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "envkit lock: %v\n", err)
+		return nil, nil, credentialsExit(err)
+	}
 	var env *envfile.EnvFile
 	if o.file != "" {
 		def, err := loadEnvironment(o.file)
@@ -194,7 +203,7 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			return nil, nil, exitFailure
 		}
 		req.Specs = envfile.Values(env.Dependencies)
-		pip, err := pipRequest(def, env, stderr)
+		pip, err := pipRequest(def, env, creds, stderr)
 		if err != nil {
 			printDiagnostics(stderr, err)
 			return nil, nil, exitFailure
@@ -224,6 +233,8 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			req.Virtual[p] = v
 		}
 	}
+	creds.addChannels(req.Channels)
+	req.Gateway = condaGateway(stderr, creds)
 	return req, env, exitOK
 }
 
@@ -232,7 +243,7 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 // environment (inside its directory: what the hash covers); the indexes
 // are read through a client with a disk cache beside the repodata's. Nil
 // when there are no pip lines.
-func pipRequest(def *spec.Environment, env *envfile.EnvFile, stderr io.Writer) (*resolve.Pip, error) {
+func pipRequest(def *spec.Environment, env *envfile.EnvFile, creds *credentials, stderr io.Writer) (*resolve.Pip, error) {
 	if len(env.Pip) == 0 {
 		return nil, nil
 	}
@@ -252,7 +263,7 @@ func pipRequest(def *spec.Environment, env *envfile.EnvFile, stderr io.Writer) (
 		SpecOrigins: resolve.SpecOrigins(env),
 		Warn:        func(w string) { fmt.Fprintf(stderr, "envkit: warning: %s\n", w) },
 		Index: func(indexes []string) (pipresolve.Index, error) {
-			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn}), nil
+			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn, HTTPClient: authClient(creds)}), nil
 		},
 		LocalWheels: localWheels(def, pf),
 	}, nil
@@ -317,12 +328,12 @@ func fileChannel(c, dir string) string {
 
 // lockFailure reports a resolve error; an invalid spec or platform of a
 // file is shown at its line, no channels at the file (resolve.InEnvFile).
-func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool) int {
+func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool, g *repodata.Gateway) int {
 	if d := resolve.InEnvFile(err, env); d != nil {
-		printDiagnostics(stderr, d)
+		printDiagnostics(stderr, explainAuth(g, d))
 		return exitFailure
 	}
-	code := condaFailure(stderr, err)
+	code := condaFailure(stderr, explainAuth(g, err))
 	var be *solver.BudgetError
 	if errors.As(err, &be) {
 		fmt.Fprintln(stderr, "hint: search longer with --solver-timeout (e.g. --solver-timeout 5m, or 0 for no limit), or pin some of the requested versions")
