@@ -196,7 +196,7 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 		}
 	}
 	env, err = spec.Load(b.opts.Filename, b.data, b.dir)
-	if err == nil {
+	if env != nil { // an error in a -r file is shown in it
 		for _, f := range env.PipFiles {
 			if st, ok := ld.states[f.Path]; ok && !f.Wheel {
 				b.addSourceMap(st, path.Join(dir, f.Path), "", f.Data)

@@ -73,7 +73,16 @@ func TestPipRequirementsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := clients[0].build(t, e, p, e.Ref("it/pip-reqfile:3"), nil)
-	if err == nil || !strings.Contains(string(out), "reqs/requirements.txt:2") || !strings.Contains(string(out), "numpy 1.26.4 installed by numpy-1.26.4-py312_0") {
+	if err == nil || !strings.Contains(string(out), "reqs/requirements.txt:2") || !strings.Contains(string(out), "numpy 1.26.4 installed by numpy-1.26.4-py312_0") ||
+		!strings.Contains(string(out), ">>> numpy>=2") {
 		t.Errorf("conflict in requirements.txt: %v\n%s", err, out)
+	}
+	// A line of requirements.txt envkit cannot read is marked there too.
+	if err := os.WriteFile(filepath.Join(p.dir, "reqs", "requirements.txt"), []byte("numpy\n-e ./src\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = clients[0].build(t, e, p, e.Ref("it/pip-reqfile:4"), nil)
+	if err == nil || !strings.Contains(string(out), "reqs/requirements.txt:2:1: editable requirements (-e) are not supported") || !strings.Contains(string(out), ">>> -e ./src") {
+		t.Errorf("editable in requirements.txt: %v\n%s", err, out)
 	}
 }
