@@ -7,8 +7,10 @@
 // context's files (sorted relative paths, modes and content, honouring
 // .dockerignore) and Dockerfile path, the conda channels, dependencies and
 // pip requirements and options in their written order (credentials in
-// URLs left out), and the baked environment
-// variables (sorted by name: a mapping's key order does not matter).
+// URLs left out), the files the pip lines name (-r and -c files by their
+// lines, without comments and credentials; wheels by their sha256: what
+// spec.Load read), and the baked environment variables (sorted by name: a
+// mapping's key order does not matter).
 //
 // Not in it: name, version, description, tags, properties, inference_config
 // and the file's formatting (comments, whitespace, key order).
