@@ -86,3 +86,38 @@ func TestPipRequirementsFile(t *testing.T) {
 		t.Errorf("editable in requirements.txt: %v\n%s", err, out)
 	}
 }
+
+// A registered environment keeps its -r files: envkit env create stores
+// requirements.txt beside the conda file, and envkit build of the
+// registered version builds it from the stored files with the file's hash;
+// the same file built by path then reuses that image.
+func TestPipRequirementsFileRegistered(t *testing.T) {
+	e := harness.Get(t)
+	ch := condaChannel(t,
+		condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"},
+		condatest.Package{Name: "numpy", Version: "1.26.4", Build: "py312_0", Depends: []string{"python >=3.12,<3.13.0a0"}})
+	idx := pypitest.Serve(t, t.TempDir())
+	ws := e.Registry + "/it-pipreqfile"
+	c := newWSCLI(t, ws)
+	p := newProject(t, "environment.yml", "name: pip-reqfile-ws\nimage: "+e.Base.Base+"\nconda_file: conda/conda.yml\n", map[string]string{
+		"conda/conda.yml":        "channels: [" + ch + "]\ndependencies:\n  - python=3.12\n  - numpy\n  - pip:\n    - --index-url " + idx + "\n    - -r requirements.txt\n",
+		"conda/requirements.txt": "-c constraints.txt\nnumpy\n",
+		"conda/constraints.txt":  "numpy<2\n",
+	})
+	file := filepath.Join(p.dir, p.file)
+	h := strings.TrimSpace(c.ok("hash", file))
+	if out := c.ok("env", "create", "--file", file); out != "pip-reqfile-ws:1\n" {
+		t.Fatalf("create: %q", out)
+	}
+	// Built from the stored files (Lookup checks them against the
+	// recorded hash: without requirements.txt and constraints.txt, the
+	// definition would not load).
+	first, _ := wsBuild(t, e, c.bin, ws, "pip-reqfile-ws:1")
+	if first.Hash != h || first.Reused {
+		t.Errorf("build of the registered version: %+v, envkit hash %s", first, h)
+	}
+	again, _ := wsBuild(t, e, c.bin, ws, file)
+	if !again.Reused || again.Digest != first.Digest {
+		t.Errorf("the file built by path after its registered version: %+v", again)
+	}
+}
