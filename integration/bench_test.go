@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -9,8 +10,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -180,31 +184,37 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 	run := func(name string, prepare func(b *testing.B), ideal func() int64) {
 		b.Run(name, func(b *testing.B) {
 			var pushed, want int64
-			var export time.Duration
+			var export, cpu time.Duration
 			b.StopTimer()
 			for i := 0; i < b.N; i++ {
 				prepare(b)
 				builds++
+				cpu0 := stackCPU()
 				b.StartTimer()
 				r := g.build(b, e, e.Ref(fmt.Sprintf("bench/large-%d:%d", n, builds)))
 				b.StopTimer()
+				cpu += stackCPU() - cpu0
 				pushed += r.PushedBytes
 				want += ideal()
 				export += r.Export
 				b.Logf("%s: %d layers, built and pushed in %v (layers exported and pushed in %v), %d blobs, %d bytes stored (ideal %d)",
 					name, len(r.Image.Manifest.Layers), r.Took.Round(time.Millisecond), r.Export.Round(time.Millisecond), r.PushedBlobs, r.PushedBytes, ideal())
+				b.Logf("%s: phases (vertices, summed vertex time; vertices overlap): %s", name, phases(r.Output))
 			}
 			b.ReportMetric(float64(pushed)/float64(b.N), "pushed-B/op")
 			b.ReportMetric(float64(want)/float64(b.N), "ideal-B/op")
 			b.ReportMetric(export.Seconds()/float64(b.N), "export-s/op")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 	none := func(*testing.B) {}
 	b.Run("floor", func(b *testing.B) {
 		var fetched int64
+		cpu0 := selfCPU()
 		for i := 0; i < b.N; i++ {
 			fetched += linkFloor(b, g)
 		}
+		b.ReportMetric((selfCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		b.ReportMetric(float64(fetched)/float64(b.N), "fetched-B/op")
 		b.ReportMetric(float64(g.G.TotalSize()), "ideal-B/op")
 	})
@@ -220,6 +230,126 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 	run("patched-base", func(b *testing.B) { level++; pushBase(b) }, func() int64 { return 0 })
 	g.output = "compression=zstd"
 	run("cold-zstd", prune, g.G.TotalSize)
+}
+
+// selfCPU is the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// stackCPU is the CPU time (user and system) the processes this test
+// binary started (the stack: buildkitd, the registry) and their descendants
+// have used, from /proc: each live descendant's own time and that of its
+// children it has waited for (runc and the helper execs under buildkitd).
+func stackCPU() time.Duration {
+	dirs, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	ticks := map[int]int64{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)
+		i := strings.LastIndexByte(string(data), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) < 15 {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(f[1])
+		for _, k := range f[11:15] {
+			t, _ := strconv.ParseInt(k, 10, 64)
+			ticks[pid] += t
+		}
+	}
+	self := os.Getpid()
+	var sum int64
+	for pid, t := range ticks {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == self {
+				sum += t
+				break
+			}
+		}
+	}
+	return time.Duration(sum) * time.Second / 100 // USER_HZ
+}
+
+// phaseOf names the phase of a vertex of the plain progress by its name.
+func phaseOf(name string) string {
+	switch {
+	case strings.HasPrefix(name, "conda: fetch "):
+		return "fetch"
+	case strings.HasPrefix(name, "conda: record"):
+		return "inputs"
+	case strings.HasPrefix(name, "conda: link "):
+		return "link"
+	case strings.HasPrefix(name, "conda: environment metadata"):
+		return "meta"
+	case strings.Contains(name, "probe"):
+		return "probe"
+	case strings.HasPrefix(name, "exporting") || strings.HasPrefix(name, "pushing"):
+		return "export"
+	case strings.HasPrefix(name, "[internal]") || strings.HasPrefix(name, "resolve"):
+		return "frontend"
+	}
+	if i := strings.IndexByte(name, ' '); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// plainVertex matches a vertex's first line (its name) and plainDone its
+// end ("#12 DONE 3.2s") in buildctl's --progress plain output.
+var (
+	plainVertex = regexp.MustCompile(`(?m)^#(\d+) (\S.*)$`)
+	plainDone   = regexp.MustCompile(`(?m)^#(\d+) (?:DONE ([0-9.]+)s|CACHED)$`)
+	plainStatus = regexp.MustCompile(`(?m)^#\d+ ((?:exporting|pushing) layers) ([0-9.]+)s done$`)
+)
+
+// phases sums the vertex durations of a build's plain progress by phase
+// (phaseOf): "link 100×41.2s fetch 600×20.1s ...", largest first. Vertices
+// run concurrently, so the sums overlap; they say where BuildKit's time
+// goes, not the wall time.
+func phases(out []byte) string {
+	names := map[string]string{}
+	for _, m := range plainVertex.FindAllSubmatch(out, -1) {
+		if _, ok := names[string(m[1])]; !ok {
+			names[string(m[1])] = string(m[2])
+		}
+	}
+	count, sum := map[string]int{}, map[string]float64{}
+	for _, m := range plainDone.FindAllSubmatch(out, -1) {
+		ph := phaseOf(names[string(m[1])])
+		count[ph]++
+		if len(m[2]) > 0 {
+			s, _ := strconv.ParseFloat(string(m[2]), 64)
+			sum[ph] += s
+		}
+	}
+	for _, m := range plainStatus.FindAllSubmatch(out, -1) {
+		s, _ := strconv.ParseFloat(string(m[2]), 64)
+		count[string(m[1])]++
+		sum[string(m[1])] += s
+	}
+	keys := slices.Collect(maps.Keys(sum))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(sum[b], sum[a]) })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d×%.1fs", k, count[k], sum[k]))
+	}
+	return strings.Join(parts, " ")
 }
 
 // linkFloor resolves g's specs from its channel, fetches each package over
