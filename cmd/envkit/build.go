@@ -54,10 +54,10 @@ type buildOptions struct {
 	// cacheImports and cacheExports are cacheFrom and cacheTo parsed.
 	cacheImports, cacheExports []client.CacheOptionsEntry
 	// compression and compressionLevel are the image's layer compression
-	// (the image exporter's compression and compression-level); level 0
-	// is the compression's default level.
+	// (the image exporter's compression and compression-level); level ""
+	// is envkit's default level for the compression.
 	compression      string
-	compressionLevel int
+	compressionLevel string
 	// exporterAttrs are the image exporter's attributes they give.
 	exporterAttrs map[string]string
 }
@@ -75,9 +75,16 @@ const (
 
 // exporterCompression is what opt's --compression and --compression-level
 // give the image exporter's attributes, or a usage error.
-func exporterCompression(opt buildOptions, levelSet bool) (map[string]string, error) {
+func exporterCompression(opt buildOptions) (map[string]string, error) {
 	attrs := map[string]string{"compression": opt.compression}
-	level := opt.compressionLevel
+	levelSet := opt.compressionLevel != ""
+	level := 0
+	if levelSet {
+		var err error
+		if level, err = strconv.Atoi(opt.compressionLevel); err != nil {
+			return nil, usageErrorf("--compression-level %q: not a number", opt.compressionLevel)
+		}
+	}
 	switch opt.compression {
 	case "gzip":
 		if !levelSet {
@@ -169,7 +176,7 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 			if opt.cacheExports, err = bkbuild.ParseExportCache(opt.cacheTo); err != nil {
 				return usageErrorf("--cache-to: %v", err)
 			}
-			if opt.exporterAttrs, err = exporterCompression(*opt, c.Flags().Changed("compression-level")); err != nil {
+			if opt.exporterAttrs, err = exporterCompression(*opt); err != nil {
 				return err
 			}
 			if len(args) == 1 {
@@ -200,7 +207,7 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 	fl.StringVar(&opt.workspace, "workspace", "", "workspace REGISTRY/NAMESPACE whose images repository holds the image by hash (default $"+workspace.EnvVar+", else "+workspace.DefaultAddress+" on the local stack; with --addr and neither, -t's repository)")
 	fl.StringArrayVar(&opt.cacheFrom, "cache-from", nil, "import BuildKit's cache, as buildctl --import-cache: e.g. type=registry,ref=REGISTRY/REPO:cache (repeatable)")
 	fl.StringVar(&opt.compression, "compression", defaultCompression, "layer compression: gzip, zstd (smaller and faster; Docker 23 and containerd 1.5 or later read it, Docker 20.10 does not) or uncompressed")
-	fl.IntVar(&opt.compressionLevel, "compression-level", 0, "compression level (gzip 1-9, default 1: fastest; zstd 1-22, default BuildKit's)")
+	fl.StringVar(&opt.compressionLevel, "compression-level", "", "compression level: gzip 1-9 (unset: 1, the fastest), zstd 1-22 (unset: BuildKit's default)")
 	fl.StringArrayVar(&opt.cacheTo, "cache-to", nil, "export BuildKit's cache, as buildctl --export-cache: e.g. type=registry,ref=REGISTRY/REPO:cache,mode=max (repeatable)")
 	if !opt.patch { // patch installs the stored lock
 		fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
