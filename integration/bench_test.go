@@ -1,8 +1,10 @@
 package integration
 
 import (
-	"cmp"
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -10,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,8 @@ import (
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
 	envllb "github.com/envkit/envkit/llb"
+	bkclient "github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // BenchmarkCondaBuild measures what the per-package layers buy, on the real
@@ -131,14 +134,22 @@ func BenchmarkCondaBuild(b *testing.B) {
 //   - patched-base: the base image's tag moved to a new image;
 //   - cold-zstd: cold again, the layers compressed with zstd instead of
 //     gzip (the image exporter's compression=zstd), to show what of a cold
-//     build is gzip on incompressible payload.
+//     build is gzip on incompressible payload;
+//   - cold-gzip1: cold again with gzip at level 1, envkit build's default;
+//   - real-gzip, real-gzip1, real-zstd: cold builds of the same
+//     environment with compressible payloads (GenOptions.Compressible: as
+//     shared libraries compress) with BuildKit's default gzip, gzip level 1
+//     and zstd: what each costs and saves on real packages (skipped with
+//     ENVKIT_BENCH_COMPRESSIBLE=0).
 //
 // Besides ns/op each reports pushed-B/op (what the registry stored: layers,
 // config, manifest; harness.Blobs.Since) and ideal-B/op (the payload the
 // change brings: every package cold, the changed package's own bytes,
 // nothing for unchanged and patched-base) and export-s/op (the part of the
 // wall time BuildKit reported for compressing and pushing layers, which the
-// floor does not do); the floor reports what it fetched as fetched-B/op.
+// floor does not do) and cpu-s/op (the CPU time of the stack's processes:
+// buildkitd, its execs, the registry); the floor reports what it fetched as
+// fetched-B/op and its own CPU time as cpu-s/op.
 func BenchmarkCondaBuildLarge(b *testing.B) {
 	e := harness.Get(b)
 	for _, n := range benchSizes(b) {
@@ -181,7 +192,7 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 	builds := 0
 	// run runs b.N builds, each after prepare (untimed), and reports the
 	// bytes pushed and the ideal per build.
-	run := func(name string, prepare func(b *testing.B), ideal func() int64) {
+	run := func(g *genEnv, name string, prepare func(b *testing.B), ideal func() int64) {
 		b.Run(name, func(b *testing.B) {
 			var pushed, want int64
 			var export, cpu time.Duration
@@ -191,7 +202,7 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 				builds++
 				cpu0 := stackCPU()
 				b.StartTimer()
-				r := g.build(b, e, e.Ref(fmt.Sprintf("bench/large-%d:%d", n, builds)))
+				r, phases := buildTimed(b, e, g, e.Ref(fmt.Sprintf("bench/large-%d:%d", n, builds)))
 				b.StopTimer()
 				cpu += stackCPU() - cpu0
 				pushed += r.PushedBytes
@@ -199,7 +210,7 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 				export += r.Export
 				b.Logf("%s: %d layers, built and pushed in %v (layers exported and pushed in %v), %d blobs, %d bytes stored (ideal %d)",
 					name, len(r.Image.Manifest.Layers), r.Took.Round(time.Millisecond), r.Export.Round(time.Millisecond), r.PushedBlobs, r.PushedBytes, ideal())
-				b.Logf("%s: phases (vertices, summed vertex time; vertices overlap): %s", name, phases(r.Output))
+				b.Logf("%s: phases: %s", name, phases)
 			}
 			b.ReportMetric(float64(pushed)/float64(b.N), "pushed-B/op")
 			b.ReportMetric(float64(want)/float64(b.N), "ideal-B/op")
@@ -223,13 +234,29 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 			b.Fatalf("%v\n%s", err, out)
 		}
 	}
-	run("cold", prune, g.G.TotalSize)
-	run("unchanged", none, func() int64 { return 0 })
-	run("small", func(b *testing.B) { bump(b, small) }, func() int64 { return g.G.Sizes[small] })
-	run("large", func(b *testing.B) { bump(b, large) }, func() int64 { return g.G.Sizes[large] })
-	run("patched-base", func(b *testing.B) { level++; pushBase(b) }, func() int64 { return 0 })
+	run(g, "cold", prune, g.G.TotalSize)
+	run(g, "unchanged", none, func() int64 { return 0 })
+	run(g, "small", func(b *testing.B) { bump(b, small) }, func() int64 { return g.G.Sizes[small] })
+	run(g, "large", func(b *testing.B) { bump(b, large) }, func() int64 { return g.G.Sizes[large] })
+	run(g, "patched-base", func(b *testing.B) { level++; pushBase(b) }, func() int64 { return 0 })
 	g.output = "compression=zstd"
-	run("cold-zstd", prune, g.G.TotalSize)
+	run(g, "cold-zstd", prune, g.G.TotalSize)
+	g.output = "compression=gzip,compression-level=1" // envkit build's default
+	run(g, "cold-gzip1", prune, g.G.TotalSize)
+	// The same environment with payloads that compress as shared libraries
+	// do: what each compression costs and saves on real packages.
+	if os.Getenv("ENVKIT_BENCH_COMPRESSIBLE") == "0" {
+		return
+	}
+	c := newGenEnv(b, e, condatest.GenOptions{N: n, Big: 3, Seed: "bench-" + strconv.Itoa(n), Compressible: true}, baseRef)
+	for _, x := range []struct{ name, output string }{
+		{"real-gzip", ""},
+		{"real-gzip1", "compression=gzip,compression-level=1"},
+		{"real-zstd", "compression=zstd"},
+	} {
+		c.output = x.output
+		run(c, x.name, prune, c.G.TotalSize)
+	}
 }
 
 // selfCPU is the CPU time (user and system) this process has used.
@@ -286,7 +313,7 @@ func stackCPU() time.Duration {
 	return time.Duration(sum) * time.Second / 100 // USER_HZ
 }
 
-// phaseOf names the phase of a vertex of the plain progress by its name.
+// phaseOf names the phase of a vertex by its name.
 func phaseOf(name string) string {
 	switch {
 	case strings.HasPrefix(name, "conda: fetch "):
@@ -301,6 +328,8 @@ func phaseOf(name string) string {
 		return "probe"
 	case strings.HasPrefix(name, "exporting") || strings.HasPrefix(name, "pushing"):
 		return "export"
+	case strings.HasPrefix(name, "conda: merge"):
+		return "merge"
 	case strings.HasPrefix(name, "[internal]") || strings.HasPrefix(name, "resolve"):
 		return "frontend"
 	}
@@ -310,46 +339,122 @@ func phaseOf(name string) string {
 	return name
 }
 
-// plainVertex matches a vertex's first line (its name) and plainDone its
-// end ("#12 DONE 3.2s") in buildctl's --progress plain output.
-var (
-	plainVertex = regexp.MustCompile(`(?m)^#(\d+) (\S.*)$`)
-	plainDone   = regexp.MustCompile(`(?m)^#(\d+) (?:DONE ([0-9.]+)s|CACHED)$`)
-	plainStatus = regexp.MustCompile(`(?m)^#\d+ ((?:exporting|pushing) layers) ([0-9.]+)s done$`)
-)
-
-// phases sums the vertex durations of a build's plain progress by phase
-// (phaseOf): "link 100×41.2s fetch 600×20.1s ...", largest first. Vertices
-// run concurrently, so the sums overlap; they say where BuildKit's time
-// goes, not the wall time.
-func phases(out []byte) string {
-	names := map[string]string{}
-	for _, m := range plainVertex.FindAllSubmatch(out, -1) {
-		if _, ok := names[string(m[1])]; !ok {
-			names[string(m[1])] = string(m[2])
+// timeline reads a build's rawjson progress (one client.SolveStatus a
+// line) and returns the part of the wall time BuildKit reported for
+// exporting and pushing layers, and the build's phases (phaseOf) in the
+// order they began: "fetch 600× 1.2–30.4s busy 29.0s, link ...", times
+// from began, busy the union of the phase's vertex spans (its wall time,
+// whatever its vertices overlap).
+func timeline(out []byte, began time.Time) (time.Duration, string) {
+	type span struct{ start, end time.Time }
+	spans := map[string]map[string]span{} // phase -> vertex or status -> span
+	names := map[digest.Digest]string{}
+	add := func(ph, id string, st, co *time.Time) {
+		if st == nil || co == nil {
+			return
+		}
+		if spans[ph] == nil {
+			spans[ph] = map[string]span{}
+		}
+		spans[ph][id] = span{*st, *co}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var st bkclient.SolveStatus
+		if json.Unmarshal(sc.Bytes(), &st) != nil {
+			continue
+		}
+		for _, v := range st.Vertexes {
+			if v.Name != "" {
+				names[v.Digest] = v.Name
+			}
+			if !v.Cached {
+				add(phaseOf(names[v.Digest]), string(v.Digest), v.Started, v.Completed)
+			}
+		}
+		for _, s := range st.Statuses {
+			if s.ID == "exporting layers" || s.ID == "pushing layers" {
+				add(s.ID, string(s.Vertex), s.Started, s.Completed)
+			}
 		}
 	}
-	count, sum := map[string]int{}, map[string]float64{}
-	for _, m := range plainDone.FindAllSubmatch(out, -1) {
-		ph := phaseOf(names[string(m[1])])
-		count[ph]++
-		if len(m[2]) > 0 {
-			s, _ := strconv.ParseFloat(string(m[2]), 64)
-			sum[ph] += s
+	type phase struct {
+		name       string
+		n          int
+		start, end time.Time
+		busy       time.Duration
+	}
+	var phs []phase
+	var export time.Duration
+	for name, m := range spans {
+		ss := slices.Collect(maps.Values(m))
+		slices.SortFunc(ss, func(a, b span) int { return a.start.Compare(b.start) })
+		ph := phase{name: name, n: len(ss), start: ss[0].start}
+		cur := ss[0]
+		for _, x := range ss[1:] {
+			if x.start.After(cur.end) {
+				ph.busy += cur.end.Sub(cur.start)
+				cur = x
+			} else if x.end.After(cur.end) {
+				cur.end = x.end
+			}
 		}
+		ph.busy += cur.end.Sub(cur.start)
+		for _, x := range ss {
+			if x.end.After(ph.end) {
+				ph.end = x.end
+			}
+		}
+		if name == "exporting layers" || name == "pushing layers" {
+			export += ph.busy
+		}
+		phs = append(phs, ph)
 	}
-	for _, m := range plainStatus.FindAllSubmatch(out, -1) {
-		s, _ := strconv.ParseFloat(string(m[2]), 64)
-		count[string(m[1])]++
-		sum[string(m[1])] += s
-	}
-	keys := slices.Collect(maps.Keys(sum))
-	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(sum[b], sum[a]) })
+	slices.SortFunc(phs, func(a, b phase) int { return a.start.Compare(b.start) })
 	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d×%.1fs", k, count[k], sum[k]))
+	for _, ph := range phs {
+		parts = append(parts, fmt.Sprintf("%s %d× %.1f–%.1fs busy %.1fs", ph.name, ph.n,
+			ph.start.Sub(began).Seconds(), ph.end.Sub(began).Seconds(), ph.busy.Seconds()))
 	}
-	return strings.Join(parts, " ")
+	return export, strings.Join(parts, ", ")
+}
+
+// buildTimed is genEnv.build with BuildKit's progress as rawjson, which
+// has each vertex's start and end: the same build, measured the same way,
+// with the export time and the phases read from the progress (timeline).
+func buildTimed(tb testing.TB, e *harness.Env, g *genEnv, ref string) (genBuild, string) {
+	tb.Helper()
+	src := frontend(tb, e) // pushed before the window opens
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	before, err := e.Reg.BlobBytes()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := "type=image,name=" + ref + ",push=true,registry.insecure=true"
+	if g.output != "" {
+		out += "," + g.output
+	}
+	began := time.Now()
+	raw, err := e.Buildctl(ctx, "build", "--progress", "rawjson", "--frontend", "gateway.v0", "--opt", "source="+src,
+		"--local", "context="+g.p.dir, "--local", "dockerfile="+g.p.dir, "--opt", "filename="+g.p.file, "--output", out)
+	took := time.Since(began)
+	if err != nil {
+		tb.Fatalf("%v\n%s", err, raw)
+	}
+	after, err := e.Reg.BlobBytes()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	export, phases := timeline(raw, began)
+	r := genBuild{Ref: ref, Image: img, Took: took, Export: export, Output: raw}
+	r.PushedBlobs, r.PushedBytes = after.Since(before)
+	return r, phases
 }
 
 // linkFloor resolves g's specs from its channel, fetches each package over
