@@ -423,6 +423,7 @@ func timeline(out []byte, began time.Time) (time.Duration, string) {
 // buildTimed is genEnv.build with BuildKit's progress as rawjson, which
 // has each vertex's start and end: the same build, measured the same way,
 // with the export time and the phases read from the progress (timeline).
+// ENVKIT_BENCH_MAX_LAYERS sets the build's layer limit (ENVKIT_MAX_LAYERS).
 func buildTimed(tb testing.TB, e *harness.Env, g *genEnv, ref string) (genBuild, string) {
 	tb.Helper()
 	src := frontend(tb, e) // pushed before the window opens
@@ -436,9 +437,13 @@ func buildTimed(tb testing.TB, e *harness.Env, g *genEnv, ref string) (genBuild,
 	if g.output != "" {
 		out += "," + g.output
 	}
+	args := []string{"build", "--progress", "rawjson", "--frontend", "gateway.v0", "--opt", "source=" + src,
+		"--local", "context=" + g.p.dir, "--local", "dockerfile=" + g.p.dir, "--opt", "filename=" + g.p.file, "--output", out}
+	if m := os.Getenv("ENVKIT_BENCH_MAX_LAYERS"); m != "" {
+		args = append(args, "--opt", "build-arg:ENVKIT_MAX_LAYERS="+m)
+	}
 	began := time.Now()
-	raw, err := e.Buildctl(ctx, "build", "--progress", "rawjson", "--frontend", "gateway.v0", "--opt", "source="+src,
-		"--local", "context="+g.p.dir, "--local", "dockerfile="+g.p.dir, "--opt", "filename="+g.p.file, "--output", out)
+	raw, err := e.Buildctl(ctx, args...)
 	took := time.Since(began)
 	if err != nil {
 		tb.Fatalf("%v\n%s", err, raw)
