@@ -56,6 +56,9 @@ type Conda struct {
 	// Large is the archive size from which a package keeps a layer of its
 	// own when packages share layers; 0 means budget.DefaultLarge.
 	Large int64
+	// Auth are the hosts whose credentials (secret SecretID) the build
+	// has: a package's fetch from one of them sends them.
+	Auth Auth
 }
 
 // Groups returns the packages of each layer, in link order: one package
@@ -153,6 +156,7 @@ func (c *Conda) fetch(r *record.RepoDataRecord) (bkllb.State, []byte, error) {
 		bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)),
 		bkllb.Filename(r.FileName),
 		bkllb.WithCustomName("conda: fetch " + r.FileName),
+		c.Auth.For(r.URL),
 	}
 	if c.Locations != nil {
 		for _, l := range c.Locations(r) {
