@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"strings"
 
@@ -448,4 +449,30 @@ func wrapLocations(err error, sm *llb.SourceMap) error {
 		err = withSource(err, sm, rs)
 	}
 	return err
+}
+
+// localWheel returns a wheel the lock names by a relative file: URL
+// (file:dist/x.whl, a pip line's local wheel: resolve.LocalWheel) as a
+// state holding it at /<file name), transferred from the dockerfile local
+// rather than fetched: it is one of the environment's own files, which
+// its hash covers. ok is false for any other URL; the error is for a URL
+// that names no wheel of the pip lines, or another version of it (the
+// lock's sha256 is not the wheel's).
+func (b *builder) localWheel(env *spec.Environment, rawURL, sha string) (st llb.State, ok bool, err error) {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.Scheme != "file" || u.Opaque == "" {
+		return llb.State{}, false, nil
+	}
+	rel := u.Opaque
+	f := env.PipFileByPath(rel)
+	switch {
+	case f == nil || !f.Wheel:
+		return llb.State{}, true, fmt.Errorf("%s: no pip line of the environment names the wheel %s", rawURL, rel)
+	case f.SHA256 != sha:
+		return llb.State{}, true, fmt.Errorf("%s: the lock's sha256 %s is not the wheel's (%s): lock the environment again", rawURL, sha, f.SHA256)
+	}
+	src := path.Join(path.Dir(b.opts.Filename), rel)
+	local := b.local(b.opts.DockerfileLocal, "pip: load "+rel, llb.FollowPaths([]string{src}))
+	return llb.Scratch().File(llb.Copy(local, src, "/"+path.Base(rel), &llb.CopyInfo{FollowSymlinks: true}),
+		llb.WithCustomName("pip: "+path.Base(rel)+" from "+rel)), true, nil
 }
