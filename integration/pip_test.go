@@ -293,3 +293,81 @@ func TestPipWheels(t *testing.T) {
 		t.Errorf("%d of %d layers changed, want 2 (helper-lib's and the metadata's)", changed, len(img2.Manifest.Layers))
 	}
 }
+
+// An arm64 image with a platform wheel (manylinux2014_aarch64) builds on
+// this amd64 machine, which has no emulation: the helper installs the
+// wheel on the build platform.
+func TestPipArm64(t *testing.T) {
+	e := harness.Get(t)
+	wheels := []pipWheel{{name: "fastlib", version: "1.0", tag: "cp310-cp310-manylinux2014_aarch64",
+		files: map[string]string{"fastlib/__init__.py": "", "fastlib/_speed.so": "ELF aarch64 " + t.Name() + "\n"}}}
+	pe := newPipEnv(t, e, "linux-aarch64", []condatest.Package{python("linux-aarch64")}, wheels, "fastlib")
+	ref := e.Ref("it/pip-arm64:1")
+	if out, err := clients[0].build(t, e, pe.p, ref, []string{"linux/arm64"}, "lockfile=conda-lock.yml"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	site := envllb.DefaultPrefix + "/lib/python3.10/site-packages/"
+	ctx := ctxFor(t)
+	if got, err := e.Reg.ReadFile(ctx, ref, "linux/arm64", site+"fastlib/_speed.so"); err != nil || string(got) != "ELF aarch64 "+t.Name()+"\n" {
+		t.Errorf("fastlib/_speed.so = %q, %v", got, err)
+	}
+	if got, err := e.Reg.ReadFile(ctx, ref, "linux/arm64", site+"fastlib-1.0.dist-info/WHEEL"); err != nil || !strings.Contains(string(got), "Tag: cp310-cp310-manylinux2014_aarch64") {
+		t.Errorf("WHEEL = %q, %v", got, err)
+	}
+}
+
+// Wheels that must not be installed are refused, the error naming the
+// wheel, its URL and the pip line behind it (marked in the conda file):
+// a lock whose sha256 is not the wheel's (both digests named), a wheel
+// with a member outside site-packages, a wheel whose RECORD does not match
+// its member. Without a lock that locks the pip lines, the first one is
+// marked.
+func TestPipRefusals(t *testing.T) {
+	e := harness.Get(t)
+	good := pipWheel{name: "good-pkg", version: "1.0", files: map[string]string{"good_pkg/__init__.py": t.Name() + "\n"}}
+	for _, c := range []struct {
+		name   string
+		wheel  pipWheel
+		sha256 func(real string) string
+		want   []string
+	}{
+		{name: "sha256", wheel: pipWheel{name: "bad-sum", version: "1.0", files: map[string]string{"bad_sum/__init__.py": t.Name() + "\n"}},
+			sha256: func(string) string { return sha256Hex([]byte("other bytes")) },
+			want: []string{"conda.yml:5: pip package bad_sum-1.0-py3-none-any.whl (requested at conda.yml:5): fetching {files}/bad_sum-1.0-py3-none-any.whl",
+				"expected sha256:" + sha256Hex([]byte("other bytes")), "sha256:{real}", ">>>     - bad-sum"}},
+		{name: "escape", wheel: pipWheel{name: "escape-pkg", version: "1.0", files: map[string]string{"escape_pkg/__init__.py": "", "../../../../etc/evil.conf": "evil\n"}},
+			want: []string{"conda.yml:5: installing pip package escape_pkg-1.0-py3-none-any.whl (requested at conda.yml:5) from {files}/escape_pkg-1.0-py3-none-any.whl failed",
+				"escape_pkg-1.0-py3-none-any.whl: ../../../../etc/evil.conf", "unsafe path", ">>>     - escape-pkg"}},
+		{name: "record", wheel: pipWheel{name: "record-pkg", version: "1.0", files: map[string]string{"record_pkg/__init__.py": "X = 1\n"},
+			edit: map[string]string{"record_pkg/__init__.py": "X = 2 # not what RECORD says\n"}},
+			want: []string{"conda.yml:5: installing pip package record_pkg-1.0-py3-none-any.whl (requested at conda.yml:5)",
+				"record_pkg-1.0-py3-none-any.whl: record_pkg-1.0.dist-info/RECORD:1: archive disagrees with RECORD: record_pkg/__init__.py", ">>>     - record-pkg"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good}, c.wheel.name, "good-pkg")
+			real := sha256Hex(c.wheel.bytes(t))
+			sums := map[string]string{}
+			if c.sha256 != nil {
+				sums[c.wheel.filename()] = c.sha256(real)
+			}
+			pe.lock(t, []pipWheel{good, c.wheel}, sums)
+			out, err := clients[0].build(t, e, pe.p, e.Ref("it/pip-refused:"+c.name), nil, "lockfile=conda-lock.yml")
+			if err == nil {
+				t.Fatalf("the build succeeded\n%s", out)
+			}
+			var wants []string
+			for _, w := range c.want {
+				wants = append(wants, strings.NewReplacer("{files}", pe.files, "{real}", real).Replace(w))
+			}
+			mustContain(t, c.name, string(out), wants...)
+		})
+	}
+	t.Run("no-lock", func(t *testing.T) {
+		pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good}, "good-pkg")
+		out, err := clients[1].build(t, e, pe.p, e.Ref("it/pip-refused:no-lock"), nil)
+		if err == nil {
+			t.Fatalf("the build succeeded\n%s", out)
+		}
+		mustContain(t, "no lock", string(out), "conda.yml:5:7: dependencies.pip: pip packages are not resolved by the frontend yet", ">>>     - good-pkg")
+	})
+}
