@@ -296,7 +296,8 @@ func TestPipWheels(t *testing.T) {
 
 // An arm64 image with a platform wheel (manylinux2014_aarch64) builds on
 // this amd64 machine, which has no emulation: the helper installs the
-// wheel on the build platform.
+// wheel on the build platform. Compiling its bytecode, which needs its
+// python to run, is refused.
 func TestPipArm64(t *testing.T) {
 	e := harness.Get(t)
 	wheels := []pipWheel{{name: "fastlib", version: "1.0", tag: "cp310-cp310-manylinux2014_aarch64",
@@ -314,6 +315,13 @@ func TestPipArm64(t *testing.T) {
 	if got, err := e.Reg.ReadFile(ctx, ref, "linux/arm64", site+"fastlib-1.0.dist-info/WHEEL"); err != nil || !strings.Contains(string(got), "Tag: cp310-cp310-manylinux2014_aarch64") {
 		t.Errorf("WHEEL = %q, %v", got, err)
 	}
+	// Bytecode is compiled by the environment's python, which this builder
+	// cannot run: the build says so.
+	out, err := clients[1].build(t, e, pe.p, e.Ref("it/pip-arm64:bytecode"), []string{"linux/arm64"}, "build-arg:ENVKIT_LOCKFILE=conda-lock.yml", "build-arg:ENVKIT_COMPILE_BYTECODE=1")
+	if err == nil {
+		t.Fatalf("bytecode for linux/arm64 on linux/amd64 built\n%s", out)
+	}
+	mustContain(t, "bytecode", string(out), "ENVKIT_COMPILE_BYTECODE=1: the bytecode is compiled by the environment's python for linux/arm64, which does not run on this linux/amd64 builder without emulation")
 }
 
 // Wheels that must not be installed are refused, the error naming the
