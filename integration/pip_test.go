@@ -3,104 +3,92 @@ package integration
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
+	"io"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/pypitest"
 	envllb "github.com/envkit/envkit/llb"
 )
 
-// pipWheel is a wheel made for a test; its lock entry is made from its
-// bytes.
+// pipWheel is a wheel made for a test (internal/pypitest builds it); its
+// lock entry is made from its bytes.
 type pipWheel struct {
 	name, version string
-	tag           string            // py3-none-any by default
+	tag           string            // py3-none-any by default; a platform tag puts the files in platlib
 	files         map[string]string // payload; a module <name>/__init__.py by default
 	entryPoints   string
 	deps          []string // the lock's dependencies of the package
-	// edit changes the archive's members after RECORD is written (a
-	// member whose bytes RECORD does not list).
+	// edit replaces members' bytes after RECORD is written (a member
+	// whose bytes RECORD does not list).
 	edit map[string]string
 }
 
-func (w pipWheel) dist() string { return strings.ReplaceAll(w.name, "-", "_") }
-
-func (w pipWheel) filename() string {
-	tag := w.tag
-	if tag == "" {
-		tag = "py3-none-any"
+func (w pipWheel) wheel() pypitest.Wheel {
+	pw := pypitest.Wheel{Meta: pypitest.Meta{Name: w.name, Version: w.version}, Tag: w.tag, EntryPoints: w.entryPoints,
+		Platlib: w.tag != "" && !strings.HasSuffix(w.tag, "-none-any")}
+	for _, n := range slices.Sorted(maps.Keys(w.files)) {
+		pw.Files = append(pw.Files, pypitest.FileSpec{Path: n, Content: w.files[n]})
 	}
-	return w.dist() + "-" + w.version + "-" + tag + ".whl"
+	return pw
 }
 
-// bytes builds the wheel: payload, METADATA, WHEEL, entry_points.txt and
-// RECORD, as bdist_wheel writes them.
+func (w pipWheel) filename() string { return w.wheel().Filename() }
+
+// bytes builds the wheel, then applies edit.
 func (w pipWheel) bytes(t testing.TB) []byte {
 	t.Helper()
-	di := w.dist() + "-" + w.version + ".dist-info/"
-	files := w.files
-	if files == nil {
-		files = map[string]string{w.dist() + "/__init__.py": fmt.Sprintf("VERSION = %q\n", w.version)}
+	b, err := w.wheel().Bytes()
+	if err != nil {
+		t.Fatal(err)
 	}
-	type member struct{ name, body string }
-	var ms []member
-	for _, n := range slices.Sorted(maps.Keys(files)) {
-		ms = append(ms, member{n, files[n]})
+	if len(w.edit) == 0 {
+		return b
 	}
-	tag := w.tag
-	if tag == "" {
-		tag = "py3-none-any"
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	purelib := strings.HasSuffix(tag, "-none-any")
-	ms = append(ms, member{di + "METADATA", "Metadata-Version: 2.1\nName: " + w.name + "\nVersion: " + w.version + "\n"},
-		member{di + "WHEEL", fmt.Sprintf("Wheel-Version: 1.0\nGenerator: envkit-test\nRoot-Is-Purelib: %t\nTag: %s\n", purelib, tag)})
-	if w.entryPoints != "" {
-		ms = append(ms, member{di + "entry_points.txt", w.entryPoints})
-	}
-	var record strings.Builder
-	for _, m := range ms {
-		s := sha256.Sum256([]byte(m.body))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", m.name, base64.RawURLEncoding.EncodeToString(s[:]), len(m.body))
-	}
-	fmt.Fprintf(&record, "%sRECORD,,\n", di)
-	ms = append(ms, member{di + "RECORD", record.String()})
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	for _, m := range ms {
-		if e, ok := w.edit[m.name]; ok {
-			m.body = e
-		}
-		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate, Modified: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-		h.SetMode(0o644)
-		f, err := zw.CreateHeader(h)
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		h := f.FileHeader
+		fw, err := zw.CreateHeader(&h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Write([]byte(m.body)); err != nil {
+		body, ok := w.edit[f.Name]
+		if !ok {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = string(data)
+		}
+		if _, err := fw.Write([]byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return out.Bytes()
 }
 
-func sha256Hex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 // pipEnv is a project whose conda file has pip lines, with a conda
 // channel and a directory of wheels served on 127.0.0.1.
@@ -118,9 +106,7 @@ func newPipEnv(t *testing.T, e *harness.Env, subdir string, pkgs []condatest.Pac
 	t.Helper()
 	ch := condaChannel(t, pkgs...)
 	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platform: subdir}
-	srv := httptest.NewServer(http.FileServer(http.Dir(pe.wheelDir)))
-	t.Cleanup(srv.Close)
-	pe.files = srv.URL + "/files"
+	pe.files = pypitest.Serve(t, pe.wheelDir) + pypitest.FilesDir
 	var pip strings.Builder
 	for _, l := range pipLines {
 		fmt.Fprintf(&pip, "    - %s\n", strings.ReplaceAll(l, "{files}", pe.files))
@@ -144,15 +130,15 @@ func (pe *pipEnv) lock(t *testing.T, wheels []pipWheel, sha256s map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(pe.wheelDir, "files"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(pe.wheelDir, pypitest.FilesDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range wheels {
 		b := w.bytes(t)
-		if err := os.WriteFile(filepath.Join(pe.wheelDir, "files", w.filename()), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(pe.wheelDir, pypitest.FilesDir, w.filename()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		sum := sha256Hex(b)
+		sum := pypitest.Sum(b)
 		if s, ok := sha256s[w.filename()]; ok {
 			sum = s
 		}
@@ -340,9 +326,9 @@ func TestPipRefusals(t *testing.T) {
 		want   []string
 	}{
 		{name: "sha256", wheel: pipWheel{name: "bad-sum", version: "1.0", files: map[string]string{"bad_sum/__init__.py": t.Name() + "\n"}},
-			sha256: func(string) string { return sha256Hex([]byte("other bytes")) },
+			sha256: func(string) string { return pypitest.Sum([]byte("other bytes")) },
 			want: []string{"conda.yml:5: pip package bad_sum-1.0-py3-none-any.whl (requested at conda.yml:5): fetching {files}/bad_sum-1.0-py3-none-any.whl",
-				"expected sha256:" + sha256Hex([]byte("other bytes")), "sha256:{real}", ">>>     - bad-sum"}},
+				"expected sha256:" + pypitest.Sum([]byte("other bytes")), "sha256:{real}", ">>>     - bad-sum"}},
 		{name: "escape", wheel: pipWheel{name: "escape-pkg", version: "1.0", files: map[string]string{"escape_pkg/__init__.py": "", "../../../../etc/evil.conf": "evil\n"}},
 			want: []string{"conda.yml:5: installing pip package escape_pkg-1.0-py3-none-any.whl (requested at conda.yml:5) from {files}/escape_pkg-1.0-py3-none-any.whl failed",
 				"escape_pkg-1.0-py3-none-any.whl: ../../../../etc/evil.conf", "unsafe path", ">>>     - escape-pkg"}},
@@ -353,7 +339,7 @@ func TestPipRefusals(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good}, c.wheel.name, "good-pkg")
-			real := sha256Hex(c.wheel.bytes(t))
+			real := pypitest.Sum(c.wheel.bytes(t))
 			sums := map[string]string{}
 			if c.sha256 != nil {
 				sums[c.wheel.filename()] = c.sha256(real)
