@@ -89,7 +89,6 @@ func (w pipWheel) bytes(t testing.TB) []byte {
 	return out.Bytes()
 }
 
-
 // pipEnv is a project whose conda file has pip lines, with a conda
 // channel and a directory of wheels served on 127.0.0.1.
 type pipEnv struct {
