@@ -83,15 +83,28 @@ func pipPython(b *testing.B) (string, string) {
 	return "", ""
 }
 
-// timed runs cmd and returns its wall time and peak resident memory.
-func timed(b *testing.B, cmd *exec.Cmd) (time.Duration, int64) {
+// usage is what a process took.
+type usage struct {
+	wall, cpu time.Duration // cpu: user and system
+	maxRSS    int64
+}
+
+func (u *usage) add(o usage) {
+	u.wall += o.wall
+	u.cpu += o.cpu
+	u.maxRSS = max(u.maxRSS, o.maxRSS)
+}
+
+// timed runs cmd and returns its wall and CPU time and peak resident
+// memory.
+func timed(b *testing.B, cmd *exec.Cmd) usage {
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("%s: %v\n%s", cmd, err, out)
 	}
 	d := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return d, ru.Maxrss << 10 // KiB on Linux
+	return usage{wall: d, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), maxRSS: ru.Maxrss << 10} // KiB on Linux
 }
 
 // BenchmarkInstall100Wheels installs 100 generated wheels into a fresh
@@ -100,8 +113,9 @@ func timed(b *testing.B, cmd *exec.Cmd) (time.Duration, int64) {
 // each wheel verified against its sha256 and RECORD, over the ones before)
 // and pyenv's pip (pip install --no-deps --no-index --target DIR *.whl,
 // which also compiles bytecode; and with --no-compile, which envkit
-// leaves to ENVKIT_COMPILE_BYTECODE). Reported: seconds per install and
-// peak RSS of each process, and pip's time over envkit's.
+// leaves to ENVKIT_COMPILE_BYTECODE). Reported: wall and CPU (user and
+// system) seconds per install and peak RSS of each process, and pip's
+// times over envkit's (on a busy machine the CPU ratio moves less).
 //
 //	go test -run '^$' -bench Install100Wheels -benchtime 3x ./internal/helper/run
 func BenchmarkInstall100Wheels(b *testing.B) {
@@ -121,8 +135,7 @@ func BenchmarkInstall100Wheels(b *testing.B) {
 	for _, w := range wheels {
 		archives = append(archives, w.Archive)
 	}
-	var envkit, pip, pipNoCompile time.Duration
-	var envkitRSS, pipRSS, pipNoCompileRSS int64
+	var envkit, pip, pipNoCompile usage
 	for i := 0; b.Loop(); i++ {
 		out := filepath.Join(dir, fmt.Sprint("out", i))
 		for _, d := range []string{out + "-envkit", out + "-pip", out + "-pip-nc"} {
@@ -132,14 +145,10 @@ func BenchmarkInstall100Wheels(b *testing.B) {
 		}
 		cmd := exec.Command(os.Args[0], (&helper.Wheel{Input: input, Dest: out + "-envkit"}).Args()...)
 		cmd.Env = append(os.Environ(), runHelperEnv+"=1")
-		d, rss := timed(b, cmd)
-		envkit, envkitRSS = envkit+d, max(envkitRSS, rss)
-
+		envkit.add(timed(b, cmd))
 		pipArgs := []string{"-m", "pip", "install", "--no-deps", "--no-index", "--disable-pip-version-check", "--quiet", "--target"}
-		d, rss = timed(b, exec.Command(py, append(append(pipArgs, out+"-pip"), archives...)...))
-		pip, pipRSS = pip+d, max(pipRSS, rss)
-		d, rss = timed(b, exec.Command(py, append(append(append(pipArgs, out+"-pip-nc"), "--no-compile"), archives...)...))
-		pipNoCompile, pipNoCompileRSS = pipNoCompile+d, max(pipNoCompileRSS, rss)
+		pip.add(timed(b, exec.Command(py, append(append(pipArgs, out+"-pip"), archives...)...)))
+		pipNoCompile.add(timed(b, exec.Command(py, append(append(append(pipArgs, out+"-pip-nc"), "--no-compile"), archives...)...)))
 		for _, d := range []string{out + "-envkit", out + "-pip", out + "-pip-nc"} {
 			if err := os.RemoveAll(d); err != nil {
 				b.Fatal(err)
@@ -147,13 +156,17 @@ func BenchmarkInstall100Wheels(b *testing.B) {
 		}
 	}
 	n := float64(b.N)
-	b.ReportMetric(envkit.Seconds()/n, "envkit-s/op")
-	b.ReportMetric(pip.Seconds()/n, "pip-s/op")
-	b.ReportMetric(pipNoCompile.Seconds()/n, "pip-no-compile-s/op")
-	b.ReportMetric(pip.Seconds()/envkit.Seconds(), "pip/envkit")
-	b.ReportMetric(pipNoCompile.Seconds()/envkit.Seconds(), "pip-no-compile/envkit")
-	b.ReportMetric(float64(envkitRSS)/(1<<20), "envkit-maxrss-MiB")
-	b.ReportMetric(float64(pipRSS)/(1<<20), "pip-maxrss-MiB")
-	b.ReportMetric(float64(pipNoCompileRSS)/(1<<20), "pip-no-compile-maxrss-MiB")
+	for _, m := range []struct {
+		name string
+		u    usage
+	}{{"envkit", envkit}, {"pip", pip}, {"pip-no-compile", pipNoCompile}} {
+		b.ReportMetric(m.u.wall.Seconds()/n, m.name+"-s/op")
+		b.ReportMetric(m.u.cpu.Seconds()/n, m.name+"-cpu-s/op")
+		b.ReportMetric(float64(m.u.maxRSS)/(1<<20), m.name+"-maxrss-MiB")
+	}
+	b.ReportMetric(pip.wall.Seconds()/envkit.wall.Seconds(), "pip/envkit")
+	b.ReportMetric(pipNoCompile.wall.Seconds()/envkit.wall.Seconds(), "pip-no-compile/envkit")
+	b.ReportMetric(pip.cpu.Seconds()/envkit.cpu.Seconds(), "pip/envkit-cpu")
+	b.ReportMetric(pipNoCompile.cpu.Seconds()/envkit.cpu.Seconds(), "pip-no-compile/envkit-cpu")
 	b.Logf("pip %s (%s); 100 wheels", pipVersion, py)
 }
