@@ -15,7 +15,6 @@ import (
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
 	condaplatform "github.com/envkit/envkit/conda/platform"
-	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
@@ -226,33 +225,6 @@ func (s *condaSolver) failure(err error, def *llb.Definition, c *envllb.Conda, i
 		return withPackageSource(wheelError(err, wops, pe), s.sourceMap())
 	}
 	return withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap())
-}
-
-// pipEnv returns the pip part of the environment on platform from its
-// lock (the conda file's pip lines installed as the lock gives them), nil
-// when the conda file has no pip line. Without a lock that locks pip
-// packages for platform, the first pip line is an error.
-func (s *condaSolver) pipEnv(l *lock.Lock, platform string, recs []*record.RepoDataRecord) (*pipEnv, error) {
-	ef := s.env.Conda
-	if len(ef.Pip) == 0 {
-		return nil, nil
-	}
-	pkgs := pipPackages(l, platform)
-	if len(pkgs) == 0 {
-		it := ef.Pip[0]
-		msg := "pip packages are not resolved by the frontend yet: it installs them from a lock file only"
-		if lf := s.b.opts.Lockfile; lf != "" {
-			msg = fmt.Sprintf("pip packages are not resolved by the frontend yet, and the lock file %s locks none for %s", lf, platform)
-		}
-		return nil, diag.List{{File: ef.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip", Msg: msg,
-			Hint: "pass a conda-lock file whose pip packages (manager: pip) are locked for " + platform + " with --opt " + KeyLockfile + "=FILE (--build-arg " +
-				strings.TrimPrefix(KeyLockfileArg, "build-arg:") + "=FILE), or install them with docker_steps"}}
-	}
-	name := s.b.opts.Lockfile
-	if name == "" {
-		name = "the lock"
-	}
-	return newPipEnv(ef, name, platform, pkgs, recs)
 }
 
 // locked reports whether the build's lock file locks every platform for
