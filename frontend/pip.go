@@ -6,10 +6,12 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
+	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/internal/diag"
 	envllb "github.com/envkit/envkit/llb"
@@ -99,6 +101,10 @@ type pipEnv struct {
 	wheels   []*envllb.Wheel
 	// origins are the wheels' origins, by normalised name.
 	origins map[string]pipOrigin
+	// python is the environment's conda python; compat the wheel tags it
+	// takes on the platform (nil when envkit cannot tell: not Linux).
+	python *record.RepoDataRecord
+	compat *tags.Compat
 }
 
 // newPipEnv turns the pip packages a platform's lock holds (pkgs) into
@@ -107,7 +113,7 @@ type pipEnv struct {
 // lines name, direct_url.json for a "name @ url" line. recs are the
 // platform's conda records: the wheels are installed for their python.
 // Errors name the lock file and the package, at the pip line behind it.
-func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Package, recs []*record.RepoDataRecord) (*pipEnv, error) {
+func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Package, recs []*record.RepoDataRecord) (pe *pipEnv, err error) {
 	lines := pipLines(ef)
 	byName := map[string]pipLine{}
 	for _, l := range lines {
@@ -115,10 +121,15 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 			byName[n] = l
 		}
 	}
-	pe := &pipEnv{ef: ef, lockName: lockName, origins: pipOrigins(lines, pkgs)}
-	if !slices.ContainsFunc(recs, func(r *record.RepoDataRecord) bool { return r.Name == "python" }) {
+	pe = &pipEnv{ef: ef, lockName: lockName, origins: pipOrigins(lines, pkgs)}
+	i := slices.IndexFunc(recs, func(r *record.RepoDataRecord) bool { return r.Name == "python" })
+	if i < 0 {
 		return nil, pe.errorf(nil, "", "add python (e.g. python=3.12) to the conda dependencies",
 			"pip packages need a python among the conda packages, and the environment has none for %s", platform)
+	}
+	pe.python = recs[i]
+	if pe.compat, err = wheelCompat(recs[i], platform); err != nil {
+		return nil, pe.errorf(nil, "", "pin python to a CPython version in the conda dependencies", "%v", err)
 	}
 	locked := map[string]*lock.Package{}
 	for _, p := range pkgs {
@@ -197,6 +208,12 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 	if !name.Equal(tw.Name, p.Name) {
 		return nil, pe.errorf(p, "url", hint, "pip package %s: its URL names the wheel of another project (%s)", p.Name, fn)
 	}
+	if pe.compat != nil {
+		if _, ok := pe.compat.WheelRank(tw); !ok {
+			return nil, pe.errorf(p, "url", hint, "pip package %s: %s is not for this environment's python %s on %s",
+				p.Name, fn, pe.python.Version, platform)
+		}
+	}
 	if p.SHA256 == "" {
 		return nil, pe.errorf(p, "hash.sha256", hint, "pip package %s: no sha256 to fetch %s by", p.Name, fn)
 	}
@@ -204,6 +221,34 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 		return nil, pe.errorf(p, "hash.sha256", hint, "pip package %s: sha256 %q is not a hex sha256", p.Name, p.SHA256)
 	}
 	return &envllb.Wheel{Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256, Filename: fn}, nil
+}
+
+// wheelCompat returns the wheel tags a conda python takes on a Linux
+// platform (nil elsewhere), whatever the glibc: the lock's resolution
+// chose the manylinux level; this check catches a wheel for another python
+// or machine, such as a lock's wheels kept over a conda part solved again.
+func wheelCompat(py *record.RepoDataRecord, platform string) (*tags.Compat, error) {
+	p := condaplatform.Platform(platform)
+	if p.OS() != "linux" {
+		return nil, nil
+	}
+	arch := map[string]string{"64": "x86_64", "32": "i686"}[p.Arch()]
+	if arch == "" {
+		arch = p.Arch()
+	}
+	v := strings.Split(py.Version.String(), ".")
+	if len(v) < 2 {
+		return nil, fmt.Errorf("python %s: no major.minor version", py.Version)
+	}
+	major, err1 := strconv.Atoi(v[0])
+	minor, err2 := strconv.Atoi(v[1])
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("python %s: no major.minor version", py.Version)
+	}
+	ft := slices.ContainsFunc(py.Depends, func(d string) bool {
+		return strings.HasPrefix(d, "python_abi") && strings.HasSuffix(d, "t")
+	})
+	return tags.NewCompat(tags.Target{Python: [2]int{major, minor}, FreeThreaded: ft, OS: tags.Linux, Arch: arch, Glibc: [2]int{2, 99}})
 }
 
 // errorf reports a problem with a locked pip package's field (p nil: with

@@ -15,6 +15,7 @@ import (
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/internal/helper"
 	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/pypi/tags"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
@@ -50,7 +51,7 @@ func pipTestPackages() []*lock.Package {
 }
 
 func pythonRecords() []*record.RepoDataRecord {
-	return []*record.RepoDataRecord{{PackageRecord: record.PackageRecord{Name: "python", Build: "0", Subdir: "linux-64"}}}
+	return []*record.RepoDataRecord{{PackageRecord: record.PackageRecord{Name: "python", Version: version.MustParse("3.10.12"), Build: "0", Subdir: "linux-64"}}}
 }
 
 func parseConda(t *testing.T, data string) *envfile.EnvFile {
@@ -121,6 +122,14 @@ func TestPipEnvErrors(t *testing.T) {
 		}, nil, 6, "pip package requests: its URL names the wheel of another project (evil-2.31.0-py3-none-any.whl)"},
 		{func(p []*lock.Package) []*lock.Package { p[1].URL = "file:///etc/idna-3.4-py3-none-any.whl"; return p }, nil, 6, "is not an http(s) URL"},
 		{func(p []*lock.Package) []*lock.Package { return p }, []*record.RepoDataRecord{}, 5, "pip packages need a python among the conda packages"},
+		{func(p []*lock.Package) []*lock.Package {
+			p[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7-cp311-cp311-manylinux2014_x86_64.whl"
+			return p
+		}, nil, 6, "pip package urllib3: urllib3-2.0.7-cp311-cp311-manylinux2014_x86_64.whl is not for this environment's python 3.10.12 on linux-64"},
+		{func(p []*lock.Package) []*lock.Package {
+			p[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7-cp310-cp310-manylinux2014_aarch64.whl"
+			return p
+		}, nil, 6, "urllib3-2.0.7-cp310-cp310-manylinux2014_aarch64.whl is not for this environment's python 3.10.12 on linux-64"},
 		{func(p []*lock.Package) []*lock.Package { return slices.Delete(p, 2, 3) }, nil, 6, "conda-lock.yml: no pip package Requests is locked for linux-64"},
 		{func(p []*lock.Package) []*lock.Package { p[2].Version = "1.9"; return p }, nil, 6, "conda-lock.yml: pip package requests is locked at 1.9, which >=2 does not allow"},
 	} {
@@ -195,5 +204,36 @@ func TestWheelError(t *testing.T) {
 	other := failed(byName["conda: link python-3.10.12-0"], "exit code: 1")
 	if got := wheelError(other, ops, pe); got != other { //nolint:errorlint // the very error, not one wrapping it
 		t.Errorf("a conda package's failure became %q", got)
+	}
+}
+
+// A conda python takes the wheels pip would give it on its platform,
+// whatever the manylinux level (the lock chose it), and no other.
+func TestWheelCompat(t *testing.T) {
+	py := pythonRecords()[0]
+	for platform, cases := range map[string]map[string]bool{
+		"linux-64": {
+			"a-1-py3-none-any.whl": true, "a-1-cp310-cp310-manylinux2014_x86_64.whl": true, "a-1-cp37-abi3-manylinux_2_28_x86_64.whl": true,
+			"a-1-cp310-cp310-musllinux_1_2_x86_64.whl": false, "a-1-cp311-cp311-manylinux2014_x86_64.whl": false, "a-1-py2-none-any.whl": false,
+			"a-1-cp310-cp310-manylinux2014_aarch64.whl": false, "a-1-cp310-cp310-win_amd64.whl": false,
+		},
+		"linux-aarch64": {"a-1-cp310-cp310-manylinux2014_aarch64.whl": true, "a-1-cp310-cp310-manylinux2014_x86_64.whl": false},
+	} {
+		c, err := wheelCompat(py, platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fn, want := range cases {
+			w, err := tags.ParseWheelFilename(fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := c.WheelRank(w); ok != want {
+				t.Errorf("%s: %s compatible %v, want %v", platform, fn, ok, want)
+			}
+		}
+	}
+	if c, err := wheelCompat(py, "osx-arm64"); c != nil || err != nil {
+		t.Errorf("osx-arm64: %v, %v: want no check", c, err)
 	}
 }
