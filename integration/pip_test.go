@@ -364,3 +364,50 @@ func TestPipRefusals(t *testing.T) {
 		mustContain(t, "no lock", string(out), "conda.yml:5:7: dependencies.pip: pip packages are not resolved by the frontend yet", ">>>     - good-pkg")
 	})
 }
+
+// Over the image's layer limit wheels share layers with wheels only, one
+// exec installing each group: the image keeps to the limit and has every
+// wheel's files and dist-info, each group's later wheel winning a file
+// they share.
+func TestPipBudget(t *testing.T) {
+	e := harness.Get(t)
+	var wheels []pipWheel
+	var lines []string
+	for i := range 12 {
+		n := fmt.Sprintf("budget-%02d", i)
+		wheels = append(wheels, pipWheel{name: n, version: "1.0", files: map[string]string{
+			strings.ReplaceAll(n, "-", "_") + "/__init__.py": "", "budget_shared.txt": n + "\n"}})
+		lines = append(lines, n)
+	}
+	pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, wheels, lines...)
+	ctx := ctxFor(t)
+	base, err := e.Reg.Image(ctx, e.Base.Multi, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := len(base.Manifest.Layers) + 1 + 3 // the metadata's, python's and two for the wheels
+	ref := e.Ref("it/pip-budget:1")
+	img := mustBuild(t, e, clients[0], pe.p, ref, "lockfile=conda-lock.yml", fmt.Sprintf("max-layers=%d", limit))
+	if n := len(img.Manifest.Layers); n > limit || n < len(base.Manifest.Layers)+3 {
+		t.Errorf("%d layers under a limit of %d", n, limit)
+	}
+	site := envllb.DefaultPrefix + "/lib/python3.10/site-packages/"
+	for _, w := range wheels {
+		d := strings.ReplaceAll(w.name, "-", "_")
+		if got, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", site+d+"-1.0.dist-info/INSTALLER"); err != nil || string(got) != "envkit\n" {
+			t.Errorf("%s: INSTALLER %q, %v", w.name, got, err)
+		}
+	}
+	if got, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", site+"budget_shared.txt"); err != nil || string(got) != "budget-11\n" {
+		t.Errorf("the file every wheel installs holds %q, %v: want the last wheel's", got, err)
+	}
+	var groups int
+	for _, h := range img.Config.History {
+		if strings.HasPrefix(h.CreatedBy, "envkit: pip package") {
+			groups++
+		}
+	}
+	if groups < 1 || groups > 2 {
+		t.Errorf("%d pip history entries for a budget of two wheel layers", groups)
+	}
+}
