@@ -87,6 +87,10 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		}
 	}
 	caps := b.c.BuildOpts().LLBCaps
+	sb, err := newSBOMs(b.c.BuildOpts().Opts)
+	if err != nil {
+		return nil, err
+	}
 	rb, err := b.bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		var conda *envllb.Conda
 		if condas != nil {
@@ -101,6 +105,7 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		if err != nil {
 			return nil, b.sourceError(layerLimitError(env, err))
 		}
+		labelLock(r.Image, conda)
 		def, err := r.State.Marshal(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("marshal LLB: %w", err)
@@ -119,10 +124,16 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := sb.add(env, in.Hash, platform, r, conda); err != nil {
+			return nil, err
+		}
 		return &dockerui.BuildResult{Reference: ref, Image: r.Image, BaseImage: r.BaseImage, Epoch: r.Epoch}, nil
 	})
 	if err != nil {
 		return nil, wrapLocations(err, in.SourceMap)
+	}
+	if err := sb.attach(ctx, b.c, rb); err != nil {
+		return nil, err
 	}
 	return rb.Finalize()
 }

@@ -176,7 +176,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"build", "env", "hash", "lock", "patch", "search", "stack", "validate"}) {
+	if !slices.Equal(names, []string{"build", "env", "hash", "lock", "patch", "sbom", "search", "stack", "validate"}) {
 		t.Errorf("commands %v", names)
 	}
 	// A few defaults by name, so that the loop above cannot pass on none.

@@ -53,7 +53,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		&cobra.Group{ID: "env", Title: "Environment commands:"},
 		&cobra.Group{ID: "conda", Title: "Conda commands:"},
 	)
-	for _, c := range []*cobra.Command{validateCmd(), hashCmd(), buildCmd(), patchCmd(), envCmd()} {
+	for _, c := range []*cobra.Command{validateCmd(), hashCmd(), buildCmd(), patchCmd(), sbomCmd(), envCmd()} {
 		c.GroupID = "env"
 		root.AddCommand(c)
 	}

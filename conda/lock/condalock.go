@@ -18,7 +18,7 @@ var (
 	clTopKeys     = []string{"version", "metadata", "package"}
 	clMetaKeys    = []string{"content_hash", "channels", "platforms", "sources", "time_metadata", "git_metadata", "inputs_metadata", "custom_metadata"}
 	clMetaNeed    = []string{"content_hash", "channels", "platforms", "sources"}
-	clPackageKeys = []string{"name", "version", "manager", "platform", "dependencies", "url", "hash", "source", "build", "category", "optional", "constrains", "noarch", "size"}
+	clPackageKeys = []string{"name", "version", "manager", "platform", "dependencies", "url", "hash", "source", "build", "category", "optional", "constrains", "noarch", "size", "license"}
 	clPackageNeed = []string{"name", "version", "manager", "platform", "url", "hash"}
 )
 
@@ -218,6 +218,9 @@ func (d *decoder) condaLockRecord(p *Package, m map[string]*yaml.Node, field str
 		}
 		r.Size = v
 	}
+	// and the licence, for the bill of materials of an image installed
+	// from the lock.
+	r.License = d.optStr(m["license"], sub(field, "license"))
 	r.Depends = dependsList(p.Dependencies)
 	if c := m["constrains"]; c != nil {
 		r.Constrains = dependsList(d.strMap(c, sub(field, "constrains")))
@@ -253,6 +256,7 @@ type (
 		Build        string            `yaml:"build,omitempty"`
 		Noarch       string            `yaml:"noarch,omitempty"`
 		Size         int64             `yaml:"size,omitempty"`
+		License      string            `yaml:"license,omitempty"`
 		Category     string            `yaml:"category"`
 		Optional     bool              `yaml:"optional"`
 	}
@@ -304,7 +308,7 @@ func WriteCondaLock(w io.Writer, l *Lock) error {
 			cp.Category = MainCategory
 		}
 		if p.Record != nil {
-			cp.Build, cp.Noarch, cp.Size = p.Record.Build, string(p.Record.Noarch), p.Record.Size
+			cp.Build, cp.Noarch, cp.Size, cp.License = p.Record.Build, string(p.Record.Noarch), p.Record.Size, p.Record.License
 		}
 		f.Package = append(f.Package, cp)
 	}

@@ -321,11 +321,12 @@ package:
 
 // What linking needs and the layer budget groups by survive a conda-lock
 // file: a noarch: python package stays one, and sizes are kept, so that
-// installing from a lock gives the layers a solve gives.
-func TestCondaLockKeepsNoarchAndSize(t *testing.T) {
+// installing from a lock gives the layers a solve gives; and licences, for
+// the image's bill of materials.
+func TestCondaLockKeepsNoarchSizeAndLicense(t *testing.T) {
 	sol := solution()
 	py := rec("pyhello", "0.1", "py_0", "noarch")
-	py.Noarch, py.Size = record.NoarchPython, 52<<20
+	py.Noarch, py.Size, py.License = record.NoarchPython, 52<<20, "BSD-3-Clause"
 	sol = append(sol, py)
 	l := &Lock{Channels: []Channel{{URL: "conda-forge"}}}
 	if err := l.SetPlatform("linux-64", "h", sol); err != nil {
@@ -347,11 +348,11 @@ func TestCondaLockKeepsNoarchAndSize(t *testing.T) {
 	for _, r := range recs {
 		if r.Name == "pyhello" {
 			found = true
-			if r.Noarch != record.NoarchPython || r.Size != 52<<20 {
-				t.Errorf("pyhello read back as noarch %q, size %d\n%s", r.Noarch, r.Size, buf.String())
+			if r.Noarch != record.NoarchPython || r.Size != 52<<20 || r.License != "BSD-3-Clause" {
+				t.Errorf("pyhello read back as noarch %q, size %d, license %q\n%s", r.Noarch, r.Size, r.License, buf.String())
 			}
-		} else if r.Size != 1234 || r.Noarch != "" {
-			t.Errorf("%s read back as noarch %q, size %d", r.Name, r.Noarch, r.Size)
+		} else if r.Size != 1234 || r.Noarch != "" || r.License != "MIT" {
+			t.Errorf("%s read back as noarch %q, size %d, license %q", r.Name, r.Noarch, r.Size, r.License)
 		}
 	}
 	if !found {
