@@ -97,9 +97,11 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 			conda = condas[idx]
 		}
 		if b.opts.CompileBytecode {
-			if conda, err = b.bytecode(env, conda, platform); err != nil {
+			c, err := b.bytecode(conda, platform)
+			if err != nil {
 				return nil, err
 			}
+			conda = c
 		}
 		r, err := envllb.Convert(ctx, in, platform, conda, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps, MaxLayers: b.opts.MaxLayers})
 		if err != nil {
@@ -358,7 +360,7 @@ func wrapLocations(err error, sm *llb.SourceMap) error {
 // (the compile-bytecode option): with the environment's own python, which
 // runs on the builder's platform only (no emulation), and needs a conda
 // environment.
-func (b *builder) bytecode(env *spec.Environment, conda *envllb.Conda, target *ocispecs.Platform) (*envllb.Conda, error) {
+func (b *builder) bytecode(conda *envllb.Conda, target *ocispecs.Platform) (*envllb.Conda, error) {
 	arg := strings.TrimPrefix(KeyBytecodeArg, "build-arg:") + "=1"
 	if conda == nil {
 		return nil, fmt.Errorf("build option %s: the environment has no conda environment whose bytecode to compile", arg)
