@@ -366,6 +366,9 @@ func (b *builder) bytecode(conda *envllb.Conda, target *ocispecs.Platform) (*env
 		return nil, fmt.Errorf("build option %s: the environment has no conda environment whose bytecode to compile", arg)
 	}
 	build := b.bc.BuildPlatforms[0]
+	if target == nil {
+		target = &build
+	}
 	if t := platforms.Normalize(*target); !platforms.OnlyStrict(platforms.Normalize(build)).Match(t) {
 		return nil, fmt.Errorf("build option %s: the bytecode is compiled by the environment's python for %s, which does not run on this %s builder without emulation; build %s without it, or on a %s builder",
 			arg, platforms.Format(t), platforms.Format(build), platforms.Format(t), platforms.Format(t))
