@@ -411,3 +411,28 @@ func TestPipBudget(t *testing.T) {
 		t.Errorf("%d pip history entries for a budget of two wheel layers", groups)
 	}
 }
+
+// Wheel layers are reproducible: after BuildKit's cache is emptied, a
+// rebuild installs every wheel again into the same layers, and with
+// SOURCE_DATE_EPOCH makes the same image.
+func TestPipReproducible(t *testing.T) {
+	e := harness.Get(t)
+	pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, pipTestWheels(t, "repro"),
+		"demo-cli", "fastlib==1.0", "direct-pkg @ {files}/direct_pkg-0.1-py3-none-any.whl")
+	build := func(ref string) *harness.Image {
+		return mustBuild(t, e, clients[0], pe.p, ref, "lockfile=conda-lock.yml", "build-arg:SOURCE_DATE_EPOCH=1700000000")
+	}
+	a := build(e.Ref("it/pip-repro:1"))
+	if out, err := e.Buildctl(ctxFor(t), "prune", "--all"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	b := build(e.Ref("it/pip-repro:2"))
+	if a.Digest != b.Digest {
+		for i := range a.Manifest.Layers {
+			if i < len(b.Manifest.Layers) && a.Manifest.Layers[i].Digest != b.Manifest.Layers[i].Digest {
+				t.Errorf("layer %d differs: %s vs %s", i, a.Manifest.Layers[i].Digest, b.Manifest.Layers[i].Digest)
+			}
+		}
+		t.Errorf("image %s, rebuilt %s", a.Digest, b.Digest)
+	}
+}
