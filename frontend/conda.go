@@ -120,6 +120,11 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 		Gateway:   s.gateway,
 		Previous:  s.previous,
 	}
+	pip, err := s.pipRequest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req.Pip = pip
 	if s.previous != nil {
 		for i, subdir := range subdirs {
 			if slices.Contains(subdirs[:i], subdir) {
@@ -151,14 +156,8 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 	for i, subdir := range subdirs {
 		// Each image keeps the lock of its own platform, so that its
 		// metadata layer does not change with the other targets.
-		pl := platformLock(l, subdir)
-		if len(ef.Pip) > 0 && len(pipPackages(pl, subdir)) == 0 {
-			// The conda resolution locks no pip package: the lock file's
-			// are installed.
-			pl.Packages = append(pl.Packages, pipPackages(s.previous, subdir)...)
-		}
 		var lockYAML bytes.Buffer
-		if err := lock.WriteCondaLock(&lockYAML, pl); err != nil {
+		if err := lock.WriteCondaLock(&lockYAML, platformLock(l, subdir)); err != nil {
 			return nil, err
 		}
 		// The packages are installed as that lock gives them, whether they

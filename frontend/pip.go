@@ -24,28 +24,18 @@ import (
 )
 
 // pipEnv returns the pip part of the environment on platform from its
-// lock (the conda file's pip lines installed as the lock gives them), nil
-// when the conda file has no pip line. Without a lock that locks pip
-// packages for platform, the first pip line is an error.
+// lock (resolved with the conda part, or the lock file's): the wheels to
+// install, nil when the conda file has no pip line or its lines resolved
+// to no pip package (conda packages satisfy them).
 func (s *condaSolver) pipEnv(l *lock.Lock, platform string, recs []*record.RepoDataRecord) (*pipEnv, error) {
 	ef := s.env.Conda
-	if len(ef.Pip) == 0 {
+	pkgs := pipPackages(l, platform)
+	if len(ef.Pip) == 0 || len(pkgs) == 0 {
 		return nil, nil
 	}
-	pkgs := pipPackages(l, platform)
-	if len(pkgs) == 0 {
-		it := ef.Pip[0]
-		msg := "pip packages are not resolved by the frontend yet: it installs them from a lock file only"
-		if lf := s.b.opts.Lockfile; lf != "" {
-			msg = fmt.Sprintf("pip packages are not resolved by the frontend yet, and the lock file %s locks none for %s", lf, platform)
-		}
-		return nil, diag.List{{File: ef.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip", Msg: msg,
-			Hint: "pass a conda-lock file whose pip packages (manager: pip) are locked for " + platform + " with --opt " + KeyLockfile + "=FILE (--build-arg " +
-				strings.TrimPrefix(KeyLockfileArg, "build-arg:") + "=FILE), or install them with docker_steps"}}
-	}
-	name := s.b.opts.Lockfile
-	if name == "" {
-		name = "the lock"
+	name := "the resolution"
+	if lf := s.b.opts.Lockfile; lf != "" {
+		name = lf
 	}
 	return newPipEnv(ef, name, platform, pkgs, recs)
 }
@@ -162,10 +152,11 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 
 func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
 
-// checkLine checks that the lock's package p (nil when it has none) is
-// what pip line l asks for, so that a lock made for another request is not
-// installed as if it were this one's. A line with a marker is left alone:
-// it may not apply to the platform.
+// checkLine checks that the lock's package p (nil when it has none: a
+// conda package satisfies the line) is what pip line l asks for, so that
+// a lock made for another request is not installed as if it were this
+// one's (conda/resolve's CheckLock checks a lock file's pip packages too).
+// A line with a marker is left alone: it may not apply to the platform.
 func (pe *pipEnv) checkLine(l pipLine, p *lock.Package, platform string) error {
 	const hint = "lock the environment again (envkit lock) with its pip packages"
 	at := func(format string, args ...any) error {
@@ -173,10 +164,8 @@ func (pe *pipEnv) checkLine(l pipLine, p *lock.Package, platform string) error {
 			Msg: pe.lockName + ": " + fmt.Sprintf(format, args...), Hint: hint}}
 	}
 	switch {
-	case l.req.Marker != nil:
+	case l.req.Marker != nil, p == nil: // a conda package may satisfy it
 		return nil
-	case p == nil:
-		return at("no pip package %s is locked for %s", l.req.Name, platform)
 	case l.req.Specifier.Len() > 0:
 		v, err := version.Parse(p.Version)
 		if err != nil {

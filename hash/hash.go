@@ -6,7 +6,8 @@
 // "docker.io/library/ubuntu:latest" agree), the Docker steps, a build
 // context's files (sorted relative paths, modes and content, honouring
 // .dockerignore) and Dockerfile path, the conda channels, dependencies and
-// pip requirements in their written order, and the baked environment
+// pip requirements and options in their written order (credentials in
+// URLs left out), and the baked environment
 // variables (sorted by name: a mapping's key order does not matter).
 //
 // Not in it: name, version, description, tags, properties, inference_config
@@ -29,6 +30,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/pypi/reqfile"
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -115,7 +117,7 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 		c.Conda = &conda{
 			Channels:     collapse(envfile.Values(ef.Channels)),
 			Dependencies: collapse(envfile.Values(ef.Dependencies)),
-			Pip:          collapse(envfile.Values(ef.Pip)),
+			Pip:          pipLines(ef.Pip),
 		}
 	}
 	for _, kv := range env.Env() {
@@ -164,6 +166,19 @@ func normalizeSteps(s string) string {
 
 // collapse folds runs of white space inside each item ("python = 3.8" and
 // "python =  3.8" agree).
+// pipLines are the pip lines as collapse gives them, without the
+// credentials of any URL in them ("--extra-index-url https://user:token@host/"
+// hashes as "--extra-index-url https://host/"): a rotated token is the same
+// environment, and the hash, which is printed and tagged, never carries a
+// secret.
+func pipLines(items []envfile.Item) []string {
+	out := collapse(envfile.Values(items))
+	for i, l := range out {
+		out[i] = reqfile.Redact(l)
+	}
+	return out
+}
+
 func collapse(xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {

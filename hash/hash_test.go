@@ -78,6 +78,9 @@ func TestRules(t *testing.T) {
 		"add package":          strings.Replace(base, "    - numpy\n", "    - numpy\n    - scipy\n", 1),
 		"change pin":           strings.Replace(base, "python=3.10", "python=3.11", 1),
 		"pip pin":              strings.Replace(base, "requests==2.31", "requests==2.32", 1),
+		"pip index":            strings.Replace(base, "      - requests==2.31\n", "      - --extra-index-url https://pkgs.example/simple\n      - requests==2.31\n", 1),
+		"pip index host":       strings.Replace(base, "      - requests==2.31\n", "      - --extra-index-url https://other.example/simple\n      - requests==2.31\n", 1),
+		"pip pre":              strings.Replace(base, "      - requests==2.31\n", "      - --pre\n      - requests==2.31\n", 1),
 		"image tag":            strings.Replace(base, "ubuntu:22.04", "ubuntu:24.04", 1),
 		"env var value":        strings.Replace(base, "A: \"1\"", "A: \"3\"", 1),
 		"env var added":        base + "  C: c\n",
@@ -237,5 +240,35 @@ func TestContextSymlinksOut(t *testing.T) {
 	defer root.Close()
 	if _, err := Canonical(env, root); err == nil || !strings.Contains(err.Error(), ".dockerignore") || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf(".dockerignore out: %v", err)
+	}
+}
+
+// TestPipCredentials: credentials in a pip line's URLs are not hashed (a
+// rotated token is the same environment) and never in the canonical form.
+func TestPipCredentials(t *testing.T) {
+	with := func(line string) string {
+		return strings.Replace(base, "      - requests==2.31\n", "      - "+line+"\n      - requests==2.31\n", 1)
+	}
+	for line, without := range map[string]string{
+		"--extra-index-url https://user:s3cret@pkgs.example/simple":     "--extra-index-url https://pkgs.example/simple",
+		"--extra-index-url=https://token@pkgs.example/simple":           "--extra-index-url=https://pkgs.example/simple",
+		"-i https://other:t0ken@pkgs.example/simple":                    "-i https://pkgs.example/simple",
+		"pkg @ https://u:s3cret@files.example/pkg-1.0-py3-none-any.whl": "pkg @ https://files.example/pkg-1.0-py3-none-any.whl",
+	} {
+		y := with(line)
+		if h := mustHash(t, y, nil); h != mustHash(t, with(without), nil) {
+			t.Errorf("%q hashes differently from the line without credentials", line)
+		}
+		env, err := spec.Load("env.yml", []byte(y), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Canonical(env, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if regexp.MustCompile(`s3cret|t0ken|token@`).Match(c) {
+			t.Errorf("canonical form carries credentials: %s", c)
+		}
 	}
 }

@@ -3,11 +3,13 @@ package integration
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,14 +29,14 @@ type pipWheel struct {
 	tag           string            // py3-none-any by default; a platform tag puts the files in platlib
 	files         map[string]string // payload; a module <name>/__init__.py by default
 	entryPoints   string
-	deps          []string // the lock's dependencies of the package
+	deps          []string // Requires-Dist
 	// edit replaces members' bytes after RECORD is written (a member
 	// whose bytes RECORD does not list).
 	edit map[string]string
 }
 
 func (w pipWheel) wheel() pypitest.Wheel {
-	pw := pypitest.Wheel{Meta: pypitest.Meta{Name: w.name, Version: w.version}, Tag: w.tag, EntryPoints: w.entryPoints,
+	pw := pypitest.Wheel{Meta: pypitest.Meta{Name: w.name, Version: w.version, RequiresDist: w.deps}, Tag: w.tag, EntryPoints: w.entryPoints,
 		Platlib: w.tag != "" && !strings.HasSuffix(w.tag, "-none-any")}
 	for _, n := range slices.Sorted(maps.Keys(w.files)) {
 		pw.Files = append(pw.Files, pypitest.FileSpec{Path: n, Content: w.files[n]})
@@ -99,54 +101,76 @@ type pipEnv struct {
 	platform string // conda subdir
 }
 
-// newPipEnv writes the channel, the wheels and the project; pipLines go
-// under the conda file's pip: ({files} is the wheels' base URL).
+// newPipEnv writes the channel, an index of the wheels (internal/pypitest)
+// and the project, whose conda file's pip: section reads that index and
+// has pipLines ({files} is the index's files URL), and locks it with
+// envkit lock.
 func newPipEnv(t *testing.T, e *harness.Env, subdir string, pkgs []condatest.Package, wheels []pipWheel, pipLines ...string) *pipEnv {
 	t.Helper()
 	ch := condaChannel(t, pkgs...)
 	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platform: subdir}
-	pe.files = pypitest.Serve(t, pe.wheelDir) + pypitest.FilesDir
-	var pip strings.Builder
+	idx := pypitest.Serve(t, pe.wheelDir)
+	pe.files = idx + pypitest.FilesDir
+	pip := "    - --index-url " + idx + "\n"
 	for _, l := range pipLines {
-		fmt.Fprintf(&pip, "    - %s\n", strings.ReplaceAll(l, "{files}", pe.files))
+		pip += "    - " + strings.ReplaceAll(l, "{files}", pe.files) + "\n"
 	}
-	conda := "channels: [" + ch + "]\ndependencies:\n  - python=3.10\n  - pip:\n" + pip.String()
+	conda := "channels: [" + ch + "]\ndependencies:\n  - python=3.10\n  - pip:\n" + pip
 	pe.p = newProject(t, "environment.yml", syntax(t, e)+"name: pip-env\nimage: "+e.Base.Multi+"\nconda_file: conda.yml\n", map[string]string{"conda.yml": conda})
 	pe.lock(t, wheels, nil)
 	return pe
 }
 
-// lock writes the wheels and conda-lock.yml: the conda part as envkit
-// lock gives it, then a pip entry per wheel; sha256s overrides a wheel's
-// sha256 by file name.
+// lock writes the wheels as the index (an edited wheel's bytes replacing
+// its file) and conda-lock.yml as envkit lock resolves the conda file from
+// them, a wheel's sha256 then taken from sha256s (by file name) when given,
+// else from its file.
 func (pe *pipEnv) lock(t *testing.T, wheels []pipWheel, sha256s map[string]string) {
 	t.Helper()
-	out, err := exec.Command(pe.bin, "lock", "-p", pe.platform, "-f", filepath.Join(pe.p.dir, "conda.yml")).Output()
-	if err != nil {
-		t.Fatalf("envkit lock: %v", err)
+	var projects []pypitest.Project
+	for _, w := range wheels {
+		pw := w.wheel()
+		projects = append(projects, pypitest.Project{Name: w.name, Files: []pypitest.File{{Wheel: &pw}}})
 	}
-	l, err := lock.ReadCondaLock("conda-lock.yml", out)
-	if err != nil {
+	if err := pypitest.WriteIndex(pe.wheelDir, projects...); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(pe.wheelDir, pypitest.FilesDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	sums := map[string]string{}
 	for _, w := range wheels {
 		b := w.bytes(t)
 		if err := os.WriteFile(filepath.Join(pe.wheelDir, pypitest.FilesDir, w.filename()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		sum := pypitest.Sum(b)
+		sums[w.filename()] = pypitest.Sum(b)
 		if s, ok := sha256s[w.filename()]; ok {
-			sum = s
+			sums[w.filename()] = s
 		}
-		deps := map[string]string{}
-		for _, d := range w.deps {
-			deps[d] = ""
+	}
+	cmd := exec.Command(pe.bin, "lock", "-p", pe.platform, "-f", filepath.Join(pe.p.dir, "conda.yml"))
+	cmd.Env = append(os.Environ(), "ENVKIT_CACHE="+t.TempDir()) // the index changes between locks
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			stderr = ee.Stderr
 		}
-		l.Packages = append(l.Packages, &lock.Package{Name: w.name, Version: w.version, Manager: lock.Pip, Platform: pe.platform,
-			URL: pe.files + "/" + w.filename(), SHA256: sum, Dependencies: deps, Category: lock.MainCategory})
+		t.Fatalf("envkit lock: %v\n%s", err, stderr)
+	}
+	l, err := lock.ReadCondaLock("conda-lock.yml", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pip int
+	for _, p := range l.Packages {
+		if p.Manager == lock.Pip {
+			pip++
+			if s, ok := sums[path.Base(p.URL)]; ok {
+				p.SHA256 = s
+			}
+		}
+	}
+	if pip != len(wheels) {
+		t.Fatalf("envkit lock locked %d pip packages, want the %d wheels:\n%s", pip, len(wheels), out)
 	}
 	var b bytes.Buffer
 	if err := lock.WriteCondaLock(&b, l); err != nil {
@@ -313,8 +337,7 @@ func TestPipArm64(t *testing.T) {
 // wheel, its URL and the pip line behind it (marked in the conda file):
 // a lock whose sha256 is not the wheel's (both digests named), a wheel
 // with a member outside site-packages, a wheel whose RECORD does not match
-// its member. Without a lock that locks the pip lines, the first one is
-// marked.
+// its member.
 func TestPipRefusals(t *testing.T) {
 	e := harness.Get(t)
 	good := pipWheel{name: "good-pkg", version: "1.0", files: map[string]string{"good_pkg/__init__.py": t.Name() + "\n"}}
@@ -326,18 +349,18 @@ func TestPipRefusals(t *testing.T) {
 	}{
 		{name: "sha256", wheel: pipWheel{name: "bad-sum", version: "1.0", files: map[string]string{"bad_sum/__init__.py": t.Name() + "\n"}},
 			sha256: func(string) string { return pypitest.Sum([]byte("other bytes")) },
-			want: []string{"conda.yml:5: pip package bad_sum-1.0-py3-none-any.whl (requested at conda.yml:5): fetching {files}/bad_sum-1.0-py3-none-any.whl",
+			want: []string{"conda.yml:6: pip package bad_sum-1.0-py3-none-any.whl (requested at conda.yml:6): fetching {files}/bad_sum-1.0-py3-none-any.whl",
 				"expected sha256:" + pypitest.Sum([]byte("other bytes")), "sha256:{real}", ">>>     - bad-sum"}},
 		{name: "escape", wheel: pipWheel{name: "escape-pkg", version: "1.0", files: map[string]string{"escape_pkg/__init__.py": "", "../../../../etc/evil.conf": "evil\n"}},
-			want: []string{"conda.yml:5: installing pip package escape_pkg-1.0-py3-none-any.whl (requested at conda.yml:5) from {files}/escape_pkg-1.0-py3-none-any.whl failed",
+			want: []string{"conda.yml:6: installing pip package escape_pkg-1.0-py3-none-any.whl (requested at conda.yml:6) from {files}/escape_pkg-1.0-py3-none-any.whl failed",
 				"escape_pkg-1.0-py3-none-any.whl: ../../../../etc/evil.conf", "unsafe path", ">>>     - escape-pkg"}},
 		{name: "record", wheel: pipWheel{name: "record-pkg", version: "1.0", files: map[string]string{"record_pkg/__init__.py": "X = 1\n"},
 			edit: map[string]string{"record_pkg/__init__.py": "X = 2 # not what RECORD says\n"}},
-			want: []string{"conda.yml:5: installing pip package record_pkg-1.0-py3-none-any.whl (requested at conda.yml:5)",
+			want: []string{"conda.yml:6: installing pip package record_pkg-1.0-py3-none-any.whl (requested at conda.yml:6)",
 				"record_pkg-1.0-py3-none-any.whl: record_pkg-1.0.dist-info/RECORD:1: archive disagrees with RECORD: record_pkg/__init__.py", ">>>     - record-pkg"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good}, c.wheel.name, "good-pkg")
+			pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good, c.wheel}, c.wheel.name, "good-pkg")
 			real := pypitest.Sum(c.wheel.bytes(t))
 			sums := map[string]string{}
 			if c.sha256 != nil {
@@ -355,14 +378,6 @@ func TestPipRefusals(t *testing.T) {
 			mustContain(t, c.name, string(out), wants...)
 		})
 	}
-	t.Run("no-lock", func(t *testing.T) {
-		pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good}, "good-pkg")
-		out, err := clients[1].build(t, e, pe.p, e.Ref("it/pip-refused:no-lock"), nil)
-		if err == nil {
-			t.Fatalf("the build succeeded\n%s", out)
-		}
-		mustContain(t, "no lock", string(out), "conda.yml:5:7: dependencies.pip: pip packages are not resolved by the frontend yet", ">>>     - good-pkg")
-	})
 }
 
 // Over the image's layer limit wheels share layers with wheels only, one

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,15 +16,27 @@ import (
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
+	"github.com/envkit/envkit/internal/rootfs"
+	"github.com/envkit/envkit/pypi/index"
+	pipresolve "github.com/envkit/envkit/pypi/resolve"
+	"github.com/envkit/envkit/spec"
 	"github.com/spf13/cobra"
 )
 
 const lockLong = `Solves the conda specs (from FILE's conda environment, or SPEC arguments)
-for each platform and prints the lock on stdout:
+for each platform, then FILE's pip: lines for the python of that solution
+(a pip requirement a conda package satisfies is not installed again), and
+prints the lock on stdout:
   --format conda-lock  conda-lock v1 YAML, every platform (default)
-  --format explicit    an @EXPLICIT file; one platform only
-  --format json        the solution as records: a JSON array for one platform,
-                       an object of arrays keyed by platform for several
+  --format explicit    an @EXPLICIT file; one platform only (pip packages
+                       as "# pip name @ url#sha256=..." lines)
+  --format json        the solution: a JSON array for one platform, an object
+                       of arrays keyed by platform for several; conda records
+                       ("manager": "conda") then pip packages ("manager": "pip",
+                       name, version, url, sha256)
+pip lines take pip's requirements-file options: -i/--index-url,
+--extra-index-url, --pre, --only-binary, --no-binary, -r and -c (files
+beside FILE), --hash; index pages are cached beside the repodata.
 Channels: --channel flags first (highest priority), then the file's channels.
 "nodefaults" is ignored: envkit has no implicit default channels.
 Platforms: --platform flags, else the file's platforms:, else this machine's.
@@ -47,7 +60,7 @@ func lockCmd() *cobra.Command {
 	var o lockOptions
 	c := &cobra.Command{
 		Use:   "lock (-f FILE | SPEC...)",
-		Short: "solve a conda environment and print its lock",
+		Short: "solve a conda environment (and its pip packages) and print its lock",
 		Long:  lockLong,
 		Example: "  envkit lock -f conda.yml --platform linux-64 --platform linux-aarch64 > conda-lock.yml\n" +
 			"  envkit lock \"python 3.12.*\" numpy -c conda-forge --format explicit\n" +
@@ -177,10 +190,13 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			fmt.Fprintf(stderr, "envkit: %s: a %s environment has no conda environment to lock\n", o.file, def.Kind())
 			return nil, nil, exitFailure
 		}
-		if len(env.Pip) > 0 {
-			fmt.Fprintf(stderr, "envkit: warning: %s: %d pip requirement(s) are not part of the conda lock\n", o.file, len(env.Pip))
-		}
 		req.Specs = envfile.Values(env.Dependencies)
+		pip, err := pipRequest(o.file, env, stderr)
+		if err != nil {
+			printDiagnostics(stderr, err)
+			return nil, nil, exitFailure
+		}
+		req.Pip = pip
 		// Command-line channels come first, as with conda; the file's
 		// local paths are relative to the file that lists them.
 		dir := filepath.Dir(env.File)
@@ -206,6 +222,63 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 		}
 	}
 	return req, env, exitOK
+}
+
+// pipRequest reads the pip: section of env, a conda environment of the
+// environment file file: its -r and -c files are read inside file's
+// directory; the indexes are read through a client with a disk cache
+// beside the repodata's. Nil when there are no pip lines.
+func pipRequest(file string, env *envfile.EnvFile, stderr io.Writer) (*resolve.Pip, error) {
+	if len(env.Pip) == 0 {
+		return nil, nil
+	}
+	base := filepath.Dir(file)
+	pf, err := resolve.ParsePip(env, func(p string) ([]byte, error) {
+		rel, err := filepath.Rel(base, filepath.FromSlash(p))
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, errors.New("outside the environment's directory")
+		}
+		dir, err := rootfs.Open(base)
+		if err != nil {
+			return nil, err
+		}
+		defer dir.Close()
+		data, err := spec.ReadFile(dir, filepath.ToSlash(rel), maxFileSize)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, errors.New("no such file")
+		case err != nil && strings.Contains(err.Error(), "escapes"):
+			return nil, errors.New("a symlink that leads outside the environment's directory")
+		case err != nil:
+			return nil, unwrapPathError(err)
+		}
+		return data, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range pf.Warnings {
+		fmt.Fprintf(stderr, "warning: %v\n", w)
+	}
+	warn := func(err error) { fmt.Fprintf(stderr, "envkit: warning: %v\n", err) }
+	return &resolve.Pip{
+		File:        pf,
+		SpecOrigins: resolve.SpecOrigins(env),
+		Warn:        func(w string) { fmt.Fprintf(stderr, "envkit: warning: %s\n", w) },
+		Index: func(indexes []string) (pipresolve.Index, error) {
+			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn}), nil
+		},
+	}, nil
+}
+
+// pypiCacheDir is where index pages and metadata are cached, beside the
+// repodata cache.
+func pypiCacheDir() string {
+	d := condaCacheDir()
+	if d == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(d), "pypi")
 }
 
 // fileChannel resolves a channel written in an environment file in dir: a
@@ -273,21 +346,53 @@ func checkLock(req *resolve.Request, file string, stdout, stderr io.Writer) int 
 // maxStaleProblems bounds the reasons --check prints for one platform.
 const maxStaleProblems = 20
 
-// writeLockJSON prints the solution: an array of records for one platform,
-// an object of arrays keyed by platform for several.
+// writeLockJSON prints the solution: an array of packages for one
+// platform, an object of arrays keyed by platform for several. Conda
+// records come first ("manager": "conda"), then the pip packages
+// ("manager": "pip", name as the index spells it, version, url, sha256).
 func writeLockJSON(w io.Writer, l *lock.Lock) error {
 	byPlatform := map[string][]*record.RepoDataRecord{}
+	pip := map[string][]pipJSON{}
 	for _, p := range l.Packages {
-		if p.Manager == lock.Conda && p.Record != nil {
+		switch {
+		case p.Manager == lock.Conda && p.Record != nil:
 			byPlatform[p.Platform] = append(byPlatform[p.Platform], p.Record)
+		case p.Manager == lock.Pip:
+			pip[p.Platform] = append(pip[p.Platform], pipJSON{Manager: string(lock.Pip), Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256})
 		}
 	}
-	if len(l.Platforms) == 1 {
-		return writeJSON(w, recordsJSON(sortedByName(byPlatform[l.Platforms[0]])))
+	list := func(platform string) []any {
+		recs := sortedByName(byPlatform[platform])
+		out := make([]any, 0, len(recs)+len(pip[platform]))
+		for _, r := range recs {
+			out = append(out, lockRecordJSON{Manager: string(lock.Conda), recordJSON: toRecordJSON(r)})
+		}
+		for _, p := range pip[platform] {
+			out = append(out, p)
+		}
+		return out
 	}
-	out := make(map[string][]recordJSON, len(l.Platforms))
+	if len(l.Platforms) == 1 {
+		return writeJSON(w, list(l.Platforms[0]))
+	}
+	out := make(map[string][]any, len(l.Platforms))
 	for _, p := range l.Platforms {
-		out[p] = recordsJSON(sortedByName(byPlatform[p]))
+		out[p] = list(p)
 	}
 	return writeJSON(w, out)
+}
+
+// lockRecordJSON is a conda record as lock --format json prints it.
+type lockRecordJSON struct {
+	Manager string `json:"manager"`
+	recordJSON
+}
+
+// pipJSON is a pip package as lock --format json prints it.
+type pipJSON struct {
+	Manager string `json:"manager"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	URL     string `json:"url"`
+	SHA256  string `json:"sha256"`
 }

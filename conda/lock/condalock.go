@@ -158,6 +158,11 @@ func (d *decoder) readCondaLockPackage(n *yaml.Node, field string, platforms []s
 			}
 		}
 	case Pip:
+		if len(d.errs) == nerr && skipErr == nil {
+			if err := ValidPipFile(p.Name, p.Version, p.URL); err != nil {
+				skipNode, skipField, skipErr = m["url"], sub(field, "url"), err
+			}
+		}
 	default:
 		if m["manager"] != nil {
 			d.fail(m["manager"], sub(field, "manager"), "must be conda or pip, not %q", p.Manager)

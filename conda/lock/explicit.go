@@ -10,6 +10,7 @@ import (
 	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/internal/diag"
+	pypiname "github.com/envkit/envkit/pypi/name"
 )
 
 // Comment lines with a meaning in explicit files: conda writes the
@@ -58,6 +59,10 @@ func ReadExplicit(file string, data []byte) (*Lock, error) {
 			p, err := parsePipLine(line[len(pipComment):])
 			if err != nil {
 				fail(no, "pip", "%v", err)
+				continue
+			}
+			if err := ValidPipFile(p.Name, p.Version, p.URL); err != nil {
+				skipped = append(skipped, Skipped{Name: p.Name, Warning: skipWarning(file, no, "pip", p.Name, err)})
 				continue
 			}
 			pip = append(pip, p)
@@ -180,6 +185,11 @@ func parsePipLine(s string) (*Package, error) {
 		p.URL, p.SHA256 = base, strings.ToLower(h)
 	}
 	p.Version = wheelVersion(p.URL)
+	if p.Version == "" { // an sdist named name-version.tar.gz
+		if n, v, err := splitPipFilename(p.URL[strings.LastIndexByte(p.URL, '/')+1:]); err == nil && pypiname.Normalize(n) == pypiname.Normalize(p.Name) {
+			p.Version = v
+		}
+	}
 	return p, nil
 }
 

@@ -117,6 +117,8 @@ func (d *decoder) readPixiPackage(n *yaml.Node, field string, idx pixiIndex) {
 			idx.conda[u] = r
 		}
 	case m["conda_source"] != nil:
+	case m["pypi"] != nil && !strings.Contains(m["pypi"].Value, "://"):
+		// A path: a source package pixi builds.
 	case m["pypi"] != nil:
 		u := d.str(m["pypi"], sub(field, "pypi"))
 		p := &Package{
@@ -134,6 +136,10 @@ func (d *decoder) readPixiPackage(n *yaml.Node, field string, idx pixiIndex) {
 		var err error
 		if p.MD5, p.SHA256, f, err = checkDigests(d.optStr(m["md5"], sub(field, "md5")), d.optStr(m["sha256"], sub(field, "sha256"))); err != nil {
 			idx.skipped[u] = d.skipAt(m[f], sub(field, f), "", p.Name, err)
+			return
+		}
+		if err := ValidPipFile(p.Name, p.Version, u); err != nil {
+			idx.skipped[u] = d.skipAt(m["pypi"], sub(field, "pypi"), "", p.Name, err)
 			return
 		}
 		idx.pypi[u] = p
@@ -291,6 +297,8 @@ func (d *decoder) addPixiPackage(l *Lock, sel *yaml.Node, field, platform string
 	case m["conda"] != nil || m["conda_source"] != nil:
 		src := d.optStr(m["conda"], sub(field, "conda")) + d.optStr(m["conda_source"], sub(field, "conda_source"))
 		l.Notes = append(l.Notes, fmt.Sprintf("%s: left out source package %s (pixi builds it; only binary packages can be installed)", platform, src))
+	case m["pypi"] != nil && !strings.Contains(m["pypi"].Value, "://"):
+		l.Notes = append(l.Notes, fmt.Sprintf("%s: left out pypi source package %s (a path: pixi builds it; only files from an index or a URL can be installed)", platform, m["pypi"].Value))
 	case m["pypi"] != nil:
 		u := d.str(m["pypi"], sub(field, "pypi"))
 		if s, ok := idx.skipped[u]; ok {

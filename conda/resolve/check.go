@@ -209,6 +209,7 @@ func (r *Request) check(p *prepared, l *lock.Lock, plat, hash string) *StaleErro
 			add(RuleRequired, rec.Dist(), "neither requested nor a dependency of a locked package that is%s", why)
 		}
 	}
+	r.checkPip(l, plat, recs, add)
 	if len(se.Problems) == 0 {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/version"
 	"github.com/envkit/envkit/internal/testdata"
+	"github.com/envkit/envkit/pypi/reqfile"
 )
 
 // roundTrip writes l as conda-lock.yml and reads it back, as a lock file
@@ -240,9 +241,49 @@ func TestCheckLockRealCondaLock(t *testing.T) {
 				specs = append(specs, n)
 			}
 		}
-		req := Request{Specs: specs, Channels: chans, Platforms: []string{plat}, ContentHash: l.ContentHash[plat]}
+		// Its pip packages, the same way, pinned as pip lines.
+		pipNeeded := map[string]bool{}
+		for _, p := range l.Packages {
+			if p.Platform == plat && p.Manager == lock.Pip {
+				for d := range p.Dependencies {
+					pipNeeded[d] = true
+				}
+			}
+		}
+		var pipLines []reqfile.Line
+		for _, p := range l.Packages {
+			if p.Platform == plat && p.Manager == lock.Pip && !pipNeeded[p.Name] {
+				text := p.Name + "==" + p.Version
+				if !strings.HasPrefix(p.URL, "https://files.pythonhosted.org/") {
+					text = p.Name + " @ " + p.URL // a direct URL (pydashi's GitHub archive)
+				}
+				pipLines = append(pipLines, reqfile.Line{Text: text, Line: len(pipLines) + 1, Column: 1})
+			}
+		}
+		pf, err := reqfile.ParseLines("environment.yml", pipLines, reqfile.Options{})
+		if err != nil || len(pipLines) == 0 {
+			t.Fatalf("%s: %d pip lines: %v", plat, len(pipLines), err)
+		}
+		req := Request{Specs: specs, Channels: chans, Platforms: []string{plat}, ContentHash: l.ContentHash[plat], Pip: &Pip{File: pf}}
 		if err := req.CheckLock(l, plat); err != nil {
 			t.Errorf("%s (%d packages, %d specs): %v", plat, len(names), len(specs), err)
+		}
+		// PyPI written otherwise is PyPI.
+		for _, ixURL := range []string{"https://pypi.org/simple", "https://PyPI.org/simple/"} {
+			pf2, err := reqfile.ParseLines("environment.yml", append([]reqfile.Line{{Text: "-i " + ixURL, Line: 100, Column: 1}}, pipLines...), reqfile.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Pip = &Pip{File: pf2}
+			if err := req.CheckLock(l, plat); err != nil {
+				t.Errorf("%s with -i %s: %v", plat, ixURL, err)
+			}
+		}
+		// Without its pip part, the request does not install them.
+		req.Pip = nil
+		var se *StaleError
+		if err := req.CheckLock(l, plat); !errors.As(err, &se) || se.Problems[0].Rule != RuleRequired {
+			t.Errorf("%s: without pip requirements: %v", plat, err)
 		}
 		if len(specs) == 0 || len(specs) == len(names) {
 			t.Errorf("%s: %d top-level packages of %d", plat, len(specs), len(names))

@@ -2,12 +2,15 @@ package resolve
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/pypi/reqfile"
+	pipresolve "github.com/envkit/envkit/pypi/resolve"
 )
 
 // InEnvFile places err, from resolving a Request made from ef (Specs from
@@ -25,6 +28,18 @@ func InEnvFile(err error, ef *envfile.EnvFile) diag.List {
 	if errors.As(err, &se) && se.Index >= 0 && se.Index < len(ef.Dependencies) {
 		it := ef.Dependencies[se.Index]
 		return diag.List{{File: ef.File, Line: it.Line, Column: it.Column, Field: "dependencies", Msg: se.Error()}}
+	}
+	var pipErr *PipError
+	if errors.As(err, &pipErr) && pipErr.Pos.Line > 0 {
+		e := &diag.Error{File: pipErr.Pos.File, Line: pipErr.Pos.Line, Column: pipErr.Pos.Column, Msg: pipErr.Error()}
+		if pipErr.Pos.File == ef.File {
+			e.Field = "dependencies.pip"
+		}
+		var ce *pipresolve.ConflictError
+		if errors.As(err, &ce) {
+			e.Msg = pipErr.Platform + ": " + ce.Error()
+		}
+		return diag.List{e}
 	}
 	var pe *PlatformError
 	if errors.As(err, &pe) && errors.Is(err, ErrPlatform) {
@@ -63,4 +78,29 @@ func repodataURL(err error) string {
 		return le.URL
 	}
 	return ""
+}
+
+// ParsePip reads the pip: section of ef (reqfile.ParseLines), with its
+// -r and -c files read through open (nil refuses them); errors are at
+// their line under dependencies.pip. It returns nil when ef has no pip
+// lines.
+func ParsePip(ef *envfile.EnvFile, open func(path string) ([]byte, error)) (*reqfile.File, error) {
+	if ef == nil || len(ef.Pip) == 0 {
+		return nil, nil
+	}
+	lines := make([]reqfile.Line, len(ef.Pip))
+	for i, it := range ef.Pip {
+		lines[i] = reqfile.Line{Text: it.Value, Line: it.Line, Column: it.Column}
+	}
+	return reqfile.ParseLines(ef.File, lines, reqfile.Options{Open: open, Field: "dependencies.pip"})
+}
+
+// SpecOrigins returns where each of ef's dependencies is written
+// ("conda.yml:5"), for Pip.SpecOrigins.
+func SpecOrigins(ef *envfile.EnvFile) []string {
+	out := make([]string, len(ef.Dependencies))
+	for i, it := range ef.Dependencies {
+		out[i] = fmt.Sprintf("%s:%d", ef.File, it.Line)
+	}
+	return out
 }

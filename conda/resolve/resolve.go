@@ -80,6 +80,9 @@ type Request struct {
 	// Gateway fetches and caches repodata. Nil means a gateway without a
 	// disk cache.
 	Gateway *repodata.Gateway
+	// Pip is the pip part (a conda file's pip: section), resolved after
+	// each platform's conda solve; nil for none.
+	Pip *Pip
 }
 
 // SpecError reports a spec of Request.Specs that cannot be used.
@@ -233,14 +236,16 @@ func (r *Request) hash(p *prepared, platform string) string {
 		fmt.Fprintf(&b, "virtual %s=%s\n", strings.TrimPrefix(k, "__"), v[k])
 	}
 	fmt.Fprintf(&b, "priority %s\n", r.ChannelPriority)
+	r.Pip.hashPip(&b)
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:])
 }
 
 // Resolve solves r for each of its platforms and returns the lock. A
 // platform of r.Previous with the same content hash that CheckLock finds
-// sound is reused without fetching or solving. Errors: *SpecError for an invalid spec, ErrNoChannels,
-// and *PlatformError (wrapping *solver.UnsatError when unsatisfiable).
+// sound is reused without fetching or solving, its pip packages with it. Errors: *SpecError for an invalid spec, ErrNoChannels,
+// *PlatformError (wrapping *solver.UnsatError when unsatisfiable), and
+// *PipError when the pip part cannot be resolved.
 func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 	p, err := r.prepare()
 	if err != nil {
@@ -258,7 +263,9 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 		if r.Previous != nil && r.check(p, r.Previous, plat, h) == nil {
 			if recs := lockedRecords(r.Previous, plat); recs != nil {
 				if err := out.SetPlatform(plat, h, recs); err == nil {
-					continue
+					if err := out.SetPip(plat, lockedPip(r.Previous, plat)); err == nil {
+						continue
+					}
 				}
 			}
 		}
@@ -307,6 +314,24 @@ func Resolve(ctx context.Context, r Request) (*lock.Lock, error) {
 		}
 		if err := out.SetPlatform(plat, hashes[plat], sols[i]); err != nil {
 			return nil, err
+		}
+	}
+	// conda first, then pip, on each platform's solution; platforms in
+	// parallel over one index, errors in platform order.
+	if r.Pip.active() {
+		ix, ixErr := r.pipIndex()
+		pips := make([][]*lock.Package, len(todo))
+		for i, plat := range todo {
+			wg.Go(func() { pips[i], errs[i] = r.resolvePip(ctx, plat, sols[i], ix, ixErr) })
+		}
+		wg.Wait()
+		for i, plat := range todo {
+			if errs[i] != nil {
+				return nil, errs[i]
+			}
+			if err := out.SetPip(plat, pips[i]); err != nil {
+				return nil, &PipError{Platform: plat, Err: err}
+			}
 		}
 	}
 	return out, nil

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/envkit/envkit/pypi/name"
@@ -104,35 +105,78 @@ func Sum(b []byte) string {
 // index.html for each project (files linked as ../_files/<file>#sha256=…,
 // with data-requires-python, data-yanked and data-core-metadata), the
 // files and their .metadata files under <dir>/_files/, and <dir>/
-// index.html listing the projects. Files of the same name are written once.
+// index.html listing the projects.
 func WriteIndex(dir string, projects ...Project) error {
 	files := filepath.Join(dir, FilesDir)
 	if err := os.MkdirAll(files, 0o755); err != nil {
 		return err
 	}
-	var root strings.Builder
-	root.WriteString("<!DOCTYPE html>\n<html><body>\n")
-	names := make([]string, 0, len(projects))
-	for _, p := range projects {
+	// Build and write the files in parallel (file creation is what costs),
+	// then the pages.
+	type written struct{ sum, mdSum string }
+	out := make([][]written, len(projects))
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for pi, p := range projects {
 		if err := name.Validate(p.Name); err != nil {
 			return fmt.Errorf("pypitest: %w", err)
 		}
+		out[pi] = make([]written, len(p.Files))
+		for fi, f := range p.Files {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				fail := func(err error) {
+					select {
+					case errs <- fmt.Errorf("pypitest: project %s: %w", p.Name, err):
+					default:
+					}
+				}
+				data, err := f.Bytes()
+				if err != nil {
+					fail(err)
+					return
+				}
+				fn := f.Filename()
+				if err := os.WriteFile(filepath.Join(files, fn), data, 0o644); err != nil {
+					fail(err)
+					return
+				}
+				out[pi][fi].sum = Sum(data)
+				if f.Metadata != MetadataNone {
+					md := f.MetadataBytes()
+					if err := os.WriteFile(filepath.Join(files, fn+".metadata"), md, 0o644); err != nil {
+						fail(err)
+						return
+					}
+					out[pi][fi].mdSum = Sum(md)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	var root strings.Builder
+	root.WriteString("<!DOCTYPE html>\n<html><body>\n")
+	names := make([]string, 0, len(projects))
+	for pi, p := range projects {
 		norm := name.Normalize(p.Name)
 		names = append(names, norm)
 		var page strings.Builder
 		fmt.Fprintf(&page, "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.1\"><title>Links for %s</title></head><body>\n<h1>Links for %s</h1>\n", html.EscapeString(norm), html.EscapeString(norm))
-		for _, f := range p.Files {
-			data, err := f.Bytes()
-			if err != nil {
-				return fmt.Errorf("pypitest: project %s: %w", p.Name, err)
-			}
+		for fi, f := range p.Files {
 			fn := f.Filename()
-			if err := os.WriteFile(filepath.Join(files, fn), data, 0o644); err != nil {
-				return err
-			}
+			w := out[pi][fi]
 			href := "../" + FilesDir + "/" + fn
 			if !f.NoHash {
-				href += "#sha256=" + Sum(data)
+				href += "#sha256=" + w.sum
 			}
 			attrs := fmt.Sprintf(" href=\"%s\"", html.EscapeString(href))
 			rp := f.RequiresPython
@@ -145,19 +189,13 @@ func WriteIndex(dir string, projects ...Project) error {
 			if f.Yanked {
 				attrs += fmt.Sprintf(" data-yanked=\"%s\"", html.EscapeString(f.YankedReason))
 			}
-			if f.Metadata != MetadataNone {
-				md := f.MetadataBytes()
-				if err := os.WriteFile(filepath.Join(files, fn+".metadata"), md, 0o644); err != nil {
-					return err
-				}
-				switch f.Metadata {
-				case MetadataCore:
-					attrs += fmt.Sprintf(" data-core-metadata=\"sha256=%s\"", Sum(md))
-				case MetadataLegacy:
-					attrs += fmt.Sprintf(" data-dist-info-metadata=\"sha256=%s\"", Sum(md))
-				case MetadataNoHash:
-					attrs += " data-core-metadata=\"true\""
-				}
+			switch f.Metadata {
+			case MetadataCore:
+				attrs += fmt.Sprintf(" data-core-metadata=\"sha256=%s\"", w.mdSum)
+			case MetadataLegacy:
+				attrs += fmt.Sprintf(" data-dist-info-metadata=\"sha256=%s\"", w.mdSum)
+			case MetadataNoHash:
+				attrs += " data-core-metadata=\"true\""
 			}
 			fmt.Fprintf(&page, "<a%s>%s</a><br/>\n", attrs, html.EscapeString(fn))
 		}

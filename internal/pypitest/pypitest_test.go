@@ -142,3 +142,32 @@ func TestPackse(t *testing.T) {
 		t.Errorf("scenario %+v", s)
 	}
 }
+
+// TestMemIndex reads the test projects from memory as from the files.
+func TestMemIndex(t *testing.T) {
+	m, err := NewMemIndex(testProjects()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := m.Project(ctx, "Alpha_Pkg")
+	if err != nil || len(p.Files()) != 3 {
+		t.Fatalf("%+v %v", p, err)
+	}
+	f := p.Files()[0]
+	md, err := m.Metadata(ctx, f)
+	if err != nil || md.Name != "Alpha.Pkg" || len(md.RequiresDist) != 2 || f.RequiresPython != ">=3.8" || f.SHA256() == "" {
+		t.Errorf("%+v %+v %v", f, md, err)
+	}
+	beta, _ := m.Project(ctx, "beta")
+	if fs := beta.Files(); !fs[0].Yanked || fs[1].RequiresPython != "" {
+		t.Errorf("beta %+v", fs)
+	}
+	var nf *index.NotFoundError
+	if _, err := m.Project(ctx, "gamma"); !errors.As(err, &nf) {
+		t.Errorf("gamma: %v", err)
+	}
+	if m.Requests["alpha-pkg"] != 1 || m.Requests[f.Filename] != 1 {
+		t.Errorf("requests %v", m.Requests)
+	}
+}
