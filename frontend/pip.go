@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -13,6 +14,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/pypi/name"
@@ -46,18 +48,22 @@ type pipLine struct {
 	req  *requirement.Requirement
 }
 
-// pipLines parses the requirement lines of ef's pip section; options
-// (--index-url ...) and what is not a PEP 508 requirement (-r file, a
-// local path) name no package and are left out.
+// pipLines returns the requirement lines of ef's pip section as pip reads
+// them (pypi/reqfile, through conda/resolve: options such as --hash cut
+// off, --index-url and other option lines naming no package). The
+// frontend reads no -r file (its resolution refuses one first), so a
+// section it cannot read gives no line.
 func pipLines(ef *envfile.EnvFile) []pipLine {
+	f, err := resolve.ParsePip(ef, func(string) ([]byte, error) { return nil, errors.New("not read") })
+	if err != nil || f == nil {
+		return nil
+	}
 	var out []pipLine
-	for _, it := range ef.Pip {
-		if strings.HasPrefix(strings.TrimSpace(it.Value), "-") {
+	for _, q := range f.Requirements {
+		if q.Requirement == nil || q.Pos.File != ef.File {
 			continue
 		}
-		if r, err := requirement.Parse(it.Value); err == nil {
-			out = append(out, pipLine{item: it, req: r})
-		}
+		out = append(out, pipLine{item: envfile.Item{Value: q.Text, Line: q.Pos.Line, Column: q.Pos.Column}, req: q.Requirement})
 	}
 	return out
 }
@@ -126,7 +132,7 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 		locked[name.Normalize(p.Name)] = p
 	}
 	for _, l := range lines {
-		if err := pe.checkLine(l, locked[l.req.NormalizedName()], platform); err != nil {
+		if err := pe.checkLine(l, locked[l.req.NormalizedName()]); err != nil {
 			return nil, err
 		}
 	}
@@ -157,7 +163,7 @@ func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
 // a lock made for another request is not installed as if it were this
 // one's (conda/resolve's CheckLock checks a lock file's pip packages too).
 // A line with a marker is left alone: it may not apply to the platform.
-func (pe *pipEnv) checkLine(l pipLine, p *lock.Package, platform string) error {
+func (pe *pipEnv) checkLine(l pipLine, p *lock.Package) error {
 	const hint = "lock the environment again (envkit lock) with its pip packages"
 	at := func(format string, args ...any) error {
 		return diag.List{{File: pe.ef.File, Line: l.item.Line, Column: l.item.Column, Field: "dependencies.pip",

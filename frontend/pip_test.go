@@ -27,7 +27,7 @@ dependencies:
   - python=3.10
   - pip:
     - --index-url http://127.0.0.1:9/simple
-    - Requests>=2
+    - Requests>=2 --hash=sha256:ac52a19ae6a0a0d0bbc52c7a53e4b9aa93cbbd0fc9dfbd6b8d85f5ec0d1e8c16
     - my_pkg @ http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl
     - colorama; sys_platform == "win32"
 `
@@ -66,7 +66,8 @@ func parseConda(t *testing.T, data string) *envfile.EnvFile {
 // The lock's pip packages become wheels in the order of their names: each
 // fetched by its sha256 from its URL, REQUESTED for those the pip lines
 // name (whatever their spelling), direct_url.json for a "name @ url" line;
-// each knows the pip line that brought it in.
+// each knows the pip line that brought it in (options such as --hash
+// are not part of the name).
 func TestPipEnv(t *testing.T) {
 	ef := parseConda(t, pipConda)
 	pe, err := newPipEnv(ef, "conda-lock.yml", "linux-64", pipTestPackages(), pythonRecords())
