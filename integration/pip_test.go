@@ -94,11 +94,11 @@ func (w pipWheel) bytes(t testing.TB) []byte {
 // pipEnv is a project whose conda file has pip lines, with a conda
 // channel and a directory of wheels served on 127.0.0.1.
 type pipEnv struct {
-	p        project
-	wheelDir string
-	files    string // the wheels' base URL
-	bin      string
-	platform string // conda subdir
+	p         project
+	wheelDir  string
+	files     string // the wheels' base URL
+	bin       string
+	platforms []string // conda subdirs, comma-separated in newPipEnv's subdir
 }
 
 // newPipEnv writes the channel, an index of the wheels (internal/pypitest)
@@ -108,7 +108,7 @@ type pipEnv struct {
 func newPipEnv(t *testing.T, e *harness.Env, subdir string, pkgs []condatest.Package, wheels []pipWheel, pipLines ...string) *pipEnv {
 	t.Helper()
 	ch := condaChannel(t, pkgs...)
-	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platform: subdir}
+	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platforms: strings.Split(subdir, ",")}
 	idx := pypitest.Serve(t, pe.wheelDir)
 	pe.files = idx + pypitest.FilesDir
 	pip := "    - --index-url " + idx + "\n"
@@ -130,7 +130,12 @@ func (pe *pipEnv) lock(t *testing.T, wheels []pipWheel, sha256s map[string]strin
 	var projects []pypitest.Project
 	for _, w := range wheels {
 		pw := w.wheel()
-		projects = append(projects, pypitest.Project{Name: w.name, Files: []pypitest.File{{Wheel: &pw}}})
+		i := slices.IndexFunc(projects, func(p pypitest.Project) bool { return p.Name == w.name })
+		if i < 0 {
+			i = len(projects)
+			projects = append(projects, pypitest.Project{Name: w.name})
+		}
+		projects[i].Files = append(projects[i].Files, pypitest.File{Wheel: &pw})
 	}
 	if err := pypitest.WriteIndex(pe.wheelDir, projects...); err != nil {
 		t.Fatal(err)
@@ -146,7 +151,11 @@ func (pe *pipEnv) lock(t *testing.T, wheels []pipWheel, sha256s map[string]strin
 			sums[w.filename()] = s
 		}
 	}
-	cmd := exec.Command(pe.bin, "lock", "-p", pe.platform, "-f", filepath.Join(pe.p.dir, "conda.yml"))
+	args := []string{"lock", "-f", filepath.Join(pe.p.dir, "conda.yml")}
+	for _, p := range pe.platforms {
+		args = append(args, "-p", p)
+	}
+	cmd := exec.Command(pe.bin, args...)
 	cmd.Env = append(os.Environ(), "ENVKIT_CACHE="+t.TempDir()) // the index changes between locks
 	out, err := cmd.Output()
 	if err != nil {
@@ -160,17 +169,17 @@ func (pe *pipEnv) lock(t *testing.T, wheels []pipWheel, sha256s map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pip int
+	files := map[string]bool{}
 	for _, p := range l.Packages {
 		if p.Manager == lock.Pip {
-			pip++
+			files[path.Base(p.URL)] = true
 			if s, ok := sums[path.Base(p.URL)]; ok {
 				p.SHA256 = s
 			}
 		}
 	}
-	if pip != len(wheels) {
-		t.Fatalf("envkit lock locked %d pip packages, want the %d wheels:\n%s", pip, len(wheels), out)
+	if len(files) != len(wheels) {
+		t.Fatalf("envkit lock locked %d wheels, want the %d:\n%s", len(files), len(wheels), out)
 	}
 	var b bytes.Buffer
 	if err := lock.WriteCondaLock(&b, l); err != nil {
@@ -449,5 +458,36 @@ func TestPipReproducible(t *testing.T) {
 			}
 		}
 		t.Errorf("image %s, rebuilt %s", a.Digest, b.Digest)
+	}
+}
+
+// One build for amd64 and arm64 installs each platform's own wheels (its
+// platform wheel, the pure-Python one on both), each image keeping its
+// own platform's lock.
+func TestPipMultiPlatform(t *testing.T) {
+	e := harness.Get(t)
+	fast := func(arch string) pipWheel {
+		return pipWheel{name: "fastlib", version: "1.0", tag: "cp310-cp310-manylinux2014_" + arch,
+			files: map[string]string{"fastlib/__init__.py": "", "fastlib/_speed.so": "ELF " + arch + "\n"}}
+	}
+	wheels := []pipWheel{fast("x86_64"), fast("aarch64"), {name: "pure-pkg", version: "2.0"}}
+	pe := newPipEnv(t, e, "linux-64,linux-aarch64", []condatest.Package{python("linux-64"), python("linux-aarch64")}, wheels, "fastlib", "pure-pkg")
+	ref := e.Ref("it/pip-multi:1")
+	if out, err := clients[0].build(t, e, pe.p, ref, []string{"linux/amd64", "linux/arm64"}, "lockfile=conda-lock.yml"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ctx := ctxFor(t)
+	site := envllb.DefaultPrefix + "/lib/python3.10/site-packages/"
+	for plat, arch := range map[string]string{"linux/amd64": "x86_64", "linux/arm64": "aarch64"} {
+		if got, err := e.Reg.ReadFile(ctx, ref, plat, site+"fastlib/_speed.so"); err != nil || string(got) != "ELF "+arch+"\n" {
+			t.Errorf("%s: fastlib/_speed.so = %q, %v", plat, got, err)
+		}
+		if got, err := e.Reg.ReadFile(ctx, ref, plat, site+"pure_pkg-2.0.dist-info/INSTALLER"); err != nil || string(got) != "envkit\n" {
+			t.Errorf("%s: pure-pkg: %q, %v", plat, got, err)
+		}
+		lk, err := e.Reg.ReadFile(ctx, ref, plat, envllb.DefaultPrefix+"/"+envllb.LockPath)
+		if err != nil || !strings.Contains(string(lk), "manylinux2014_"+arch+".whl") || strings.Count(string(lk), "manager: pip") != 2 {
+			t.Errorf("%s: the image's lock (%v):\n%s", plat, err, lk)
+		}
 	}
 }
