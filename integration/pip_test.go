@@ -107,6 +107,12 @@ type pipEnv struct {
 // envkit lock.
 func newPipEnv(t *testing.T, e *harness.Env, subdir string, pkgs []condatest.Package, wheels []pipWheel, pipLines ...string) *pipEnv {
 	t.Helper()
+	return newPipEnvOn(t, e, e.Base.Multi, "python=3.10", subdir, pkgs, wheels, pipLines...)
+}
+
+// newPipEnvOn is newPipEnv on another base image, with another python spec.
+func newPipEnvOn(t *testing.T, e *harness.Env, base, python, subdir string, pkgs []condatest.Package, wheels []pipWheel, pipLines ...string) *pipEnv {
+	t.Helper()
 	ch := condaChannel(t, pkgs...)
 	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platforms: strings.Split(subdir, ",")}
 	idx := pypitest.Serve(t, pe.wheelDir)
@@ -115,8 +121,8 @@ func newPipEnv(t *testing.T, e *harness.Env, subdir string, pkgs []condatest.Pac
 	for _, l := range pipLines {
 		pip += "    - " + strings.ReplaceAll(l, "{files}", pe.files) + "\n"
 	}
-	conda := "channels: [" + ch + "]\ndependencies:\n  - python=3.10\n  - pip:\n" + pip
-	pe.p = newProject(t, "environment.yml", syntax(t, e)+"name: pip-env\nimage: "+e.Base.Multi+"\nconda_file: conda.yml\n", map[string]string{"conda.yml": conda})
+	conda := "channels: [" + ch + "]\ndependencies:\n  - " + python + "\n  - pip:\n" + pip
+	pe.p = newProject(t, "environment.yml", syntax(t, e)+"name: pip-env\nimage: "+base+"\nconda_file: conda.yml\n", map[string]string{"conda.yml": conda})
 	pe.lock(t, wheels, nil)
 	return pe
 }
