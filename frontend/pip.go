@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/envkit/envkit/conda/envfile"
@@ -124,7 +123,7 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 			"pip packages need a python among the conda packages, and the environment has none for %s", platform)
 	}
 	pe.python = recs[i]
-	if pe.compat, err = wheelCompat(recs[i], platform); err != nil {
+	if pe.compat, err = wheelCompat(recs, platform); err != nil {
 		return nil, pe.errorf(nil, "", "pin python to a CPython version in the conda dependencies", "%v", err)
 	}
 	locked := map[string]*lock.Package{}
@@ -218,32 +217,22 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 	return &envllb.Wheel{Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256, Filename: fn}, nil
 }
 
-// wheelCompat returns the wheel tags a conda python takes on a Linux
-// platform (nil elsewhere), whatever the glibc: the lock's resolution
-// chose the manylinux level; this check catches a wheel for another python
-// or machine, such as a lock's wheels kept over a conda part solved again.
-func wheelCompat(py *record.RepoDataRecord, platform string) (*tags.Compat, error) {
-	p := condaplatform.Platform(platform)
-	if p.OS() != "linux" {
+// wheelCompat returns the wheel tags a conda solution's python takes on
+// platform (conda/resolve's pip target), whatever the glibc: the lock's
+// resolution chose the manylinux level (with the request's virtual
+// packages); this check catches a wheel for another python or machine,
+// such as a lock's wheels kept over a conda part solved again. Nil for a
+// platform that is not Linux.
+func wheelCompat(recs []*record.RepoDataRecord, platform string) (*tags.Compat, error) {
+	if condaplatform.Platform(platform).OS() != "linux" {
 		return nil, nil
 	}
-	arch := map[string]string{"64": "x86_64", "32": "i686"}[p.Arch()]
-	if arch == "" {
-		arch = p.Arch()
+	t, err := resolve.NewPipTarget(platform, recs, nil)
+	if err != nil {
+		return nil, err
 	}
-	v := strings.Split(py.Version.String(), ".")
-	if len(v) < 2 {
-		return nil, fmt.Errorf("python %s: no major.minor version", py.Version)
-	}
-	major, err1 := strconv.Atoi(v[0])
-	minor, err2 := strconv.Atoi(v[1])
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("python %s: no major.minor version", py.Version)
-	}
-	ft := slices.ContainsFunc(py.Depends, func(d string) bool {
-		return strings.HasPrefix(d, "python_abi") && strings.HasSuffix(d, "t")
-	})
-	return tags.NewCompat(tags.Target{Python: [2]int{major, minor}, FreeThreaded: ft, OS: tags.Linux, Arch: arch, Glibc: [2]int{2, 99}})
+	t.Tags.Glibc = [2]int{2, 99}
+	return tags.NewCompat(t.Tags)
 }
 
 // errorf reports a problem with a locked pip package's field (p nil: with

@@ -210,7 +210,7 @@ func TestWheelError(t *testing.T) {
 // A conda python takes the wheels pip would give it on its platform,
 // whatever the manylinux level (the lock chose it), and no other.
 func TestWheelCompat(t *testing.T) {
-	py := pythonRecords()[0]
+	recs := pythonRecords()
 	for platform, cases := range map[string]map[string]bool{
 		"linux-64": {
 			"a-1-py3-none-any.whl": true, "a-1-cp310-cp310-manylinux2014_x86_64.whl": true, "a-1-cp37-abi3-manylinux_2_28_x86_64.whl": true,
@@ -219,7 +219,7 @@ func TestWheelCompat(t *testing.T) {
 		},
 		"linux-aarch64": {"a-1-cp310-cp310-manylinux2014_aarch64.whl": true, "a-1-cp310-cp310-manylinux2014_x86_64.whl": false},
 	} {
-		c, err := wheelCompat(py, platform)
+		c, err := wheelCompat(recs, platform)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,25 @@ func TestWheelCompat(t *testing.T) {
 			}
 		}
 	}
-	if c, err := wheelCompat(py, "osx-arm64"); c != nil || err != nil {
+	// A free-threaded python (python_abi *_cp313t) takes cp313t wheels.
+	ft := []*record.RepoDataRecord{
+		{PackageRecord: record.PackageRecord{Name: "python", Version: version.MustParse("3.13.0"), Build: "h0_0_cp313t", Subdir: "linux-64"}},
+		{PackageRecord: record.PackageRecord{Name: "python_abi", Version: version.MustParse("3.13"), Build: "7_cp313t", Subdir: "linux-64"}},
+	}
+	c, err := wheelCompat(ft, "linux-64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fn, want := range map[string]bool{"a-1-cp313-cp313t-manylinux2014_x86_64.whl": true, "a-1-cp313-cp313-manylinux2014_x86_64.whl": false} {
+		w, err := tags.ParseWheelFilename(fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.WheelRank(w); ok != want {
+			t.Errorf("free-threaded: %s compatible %v, want %v", fn, ok, want)
+		}
+	}
+	if c, err := wheelCompat(recs, "osx-arm64"); c != nil || err != nil {
 		t.Errorf("osx-arm64: %v, %v: want no check", c, err)
 	}
 }
