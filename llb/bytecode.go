@@ -67,6 +67,7 @@ func (c *Conda) bytecodeLayer(st bkllb.State) (bkllb.State, error) {
 		bkllb.AddEnv("PYTHONPATH", ""),
 		bkllb.AddEnv("PYTHONDONTWRITEBYTECODE", ""),
 		bkllb.Dir("/"),
+		bkllb.User("0:0"), // the environment's files are root's, whatever USER the base sets
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("python: compile bytecode in "+site),
 	)

@@ -44,8 +44,8 @@ func TestConvertBytecode(t *testing.T) {
 		!slices.Equal(args[4:], []string{DefaultPrefix + "/lib/python3.10/site-packages"}) {
 		t.Errorf("compile argv %q", args)
 	}
-	if e.Network != pb.NetMode_NONE || !slices.Contains(e.Meta.Env, "PYTHONHASHSEED=0") {
-		t.Errorf("compile exec: network %v, env %q", e.Network, e.Meta.Env)
+	if e.Network != pb.NetMode_NONE || !slices.Contains(e.Meta.Env, "PYTHONHASHSEED=0") || e.Meta.User != "0:0" {
+		t.Errorf("compile exec: network %v, env %q, user %q", e.Network, e.Meta.Env, e.Meta.User)
 	}
 	// It runs on the merge of the environment's layers, and the image is
 	// that merge with the diff on top.
