@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/diag"
 	envllb "github.com/envkit/envkit/llb"
@@ -44,7 +45,12 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{}); err != nil || ok {
 		return res, err
 	}
-	b := &builder{c: c, bc: bc, src: src, opts: opts}
+	b := &builder{c: c, bc: bc, src: src, opts: opts, data: src.Data}
+	if src.SourceMap != nil { // the text shown and recorded: credentials in URLs masked
+		sm := *src.SourceMap
+		sm.Data = channel.MaskCredentials(sm.Data)
+		src.SourceMap = &sm
+	}
 	return b.build(ctx)
 }
 
@@ -58,6 +64,12 @@ type builder struct {
 	maps map[string]*llb.SourceMap
 	// dir reads the files beside the environment file that load fetched.
 	dir fs.FS
+	// data is the environment file as read; src's text, which source
+	// maps carry into errors and the LLB, has its URLs' credentials
+	// masked (channel.MaskCredentials).
+	data []byte
+	// creds are the hosts whose credentials (secrets) were looked for.
+	creds credentials
 }
 
 func (b *builder) build(ctx context.Context) (*client.Result, error) {
@@ -153,7 +165,7 @@ func (b *builder) targets() []ocispecs.Platform {
 // the dockerfile local and in one transfer, the conda file it names and the
 // lock file the build names.
 func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
-	env, err := spec.Parse(b.opts.Filename, b.src.Data)
+	env, err := spec.Parse(b.opts.Filename, b.data)
 	if err != nil {
 		return env, err
 	}
@@ -182,7 +194,7 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 			b.addSourceMap(st, path.Join(dir, path.Clean(env.CondaFile)), dt)
 		}
 	}
-	return spec.Load(b.opts.Filename, b.src.Data, b.dir)
+	return spec.Load(b.opts.Filename, b.data, b.dir)
 }
 
 // input gathers what the conversion needs: the Dockerfile to run, its
@@ -290,7 +302,7 @@ func (b *builder) addSourceMap(st llb.State, name string, data []byte) {
 	if b.maps == nil {
 		b.maps = map[string]*llb.SourceMap{}
 	}
-	b.maps[name] = llb.NewSourceMap(&st, name, "YAML", data)
+	b.maps[name] = llb.NewSourceMap(&st, name, "YAML", channel.MaskCredentials(data))
 }
 
 // sourceError attaches the positions of envkit's diagnostics to err, so that

@@ -15,6 +15,7 @@ import (
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
 	condaplatform "github.com/envkit/envkit/conda/platform"
+	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
@@ -23,6 +24,7 @@ import (
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -80,10 +82,10 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		}
 		if ch, err := channel.Parse(c.Value); err != nil || !isHTTP(ch.BaseURL) {
 			return nil, diag.List{{File: env.Conda.File, Line: c.Line, Column: c.Column, Field: "channels",
-				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", c.Value), Hint: "use a channel name or an http(s) URL"}}
+				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", channel.Redact(c.Value)), Hint: "use a channel name or an http(s) URL"}}
 		}
 	}
-	tr := &buildkitTransport{ctx: ctx, c: b.c}
+	tr := &buildkitTransport{ctx: ctx, c: b.c, inURL: urlCredentialHosts(envfile.Values(env.Conda.Channels))}
 	gw := &repodata.Gateway{Client: &http.Client{Transport: tr}}
 	cs := &condaSolver{b: b, env: env, gateway: gw, transport: tr}
 	if lf := b.opts.Lockfile; lf != "" {
@@ -94,6 +96,7 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		if cs.previous, err = lock.Read(lf, data); err != nil {
 			return nil, err
 		}
+		cs.previous.Redact() // credentials reach BuildKit as secrets alone (auth.go)
 	}
 	return cs, nil
 }
@@ -138,8 +141,16 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			}
 		}
 	}
-	if s.transport != nil && !s.locked(req, subdirs) { // nil: the gateway fetches directly (tests)
-		absent, err := s.b.probe(ctx, probeURLs(req.Channels, subdirs), build, time.Now())
+	var auth envllb.Auth
+	if s.transport != nil { // nil: the gateway fetches directly (tests)
+		var err error
+		if auth, err = s.b.credentials(ctx, append(channelHosts(req.Channels), urlHosts(pipIndexes(req)...)...), build); err != nil {
+			return nil, err
+		}
+		s.transport.auth = auth
+	}
+	if s.transport != nil && !s.locked(req, subdirs) {
+		absent, err := s.b.probe(ctx, probeURLs(req.Channels, subdirs), build, time.Now(), auth)
 		if err != nil {
 			s.b.src.Warn(ctx, fmt.Sprintf("probing the channels for their repodata files: %v (fetching each form in turn)", err), client.WarnOpts{})
 		}
@@ -147,7 +158,12 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 	}
 	l, err := resolve.Resolve(ctx, req)
 	if err != nil {
-		return nil, s.solveError(err)
+		return nil, s.transport.explain(s.solveError(err))
+	}
+	if s.transport != nil { // packages may come from other hosts (CEP 15 base_url)
+		if auth, err = s.b.credentials(ctx, urlHosts(packageURLs(l)...), build); err != nil {
+			return nil, err
+		}
 	}
 	helperImage := llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c))
 	out := make([]*envllb.Conda, len(targets))
@@ -186,6 +202,7 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			Helper:     helperImage,
 			HelperPath: helper.Path,
 			Locations:  packageLocations(s.origins[i], ef, s.sourceMap()),
+			Auth:       auth,
 		}
 		if pe := s.pips[i]; pe != nil {
 			out[i].Wheels, out[i].WheelLocations = pe.wheels, pe.locations(s.sourceMap())
@@ -221,9 +238,16 @@ func (s *condaSolver) failure(err error, def *llb.Definition, c *envllb.Conda, i
 		if werr != nil {
 			return err
 		}
-		return withPackageSource(wheelError(err, wops, pe), s.sourceMap())
+		// refusedFetch reads a failed fetch's URL from its records.
+		fetches := map[digest.Digest]envllb.PackageOp{}
+		for d, op := range wops {
+			if op.Fetch {
+				fetches[d] = envllb.PackageOp{Fetch: true, Records: []*record.RepoDataRecord{{URL: op.Wheels[0].URL}}}
+			}
+		}
+		return refusedFetch(withPackageSource(wheelError(err, wops, pe), s.sourceMap()), err, fetches, c.Auth)
 	}
-	return withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap())
+	return refusedFetch(withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap()), err, ops, c.Auth)
 }
 
 // locked reports whether the build's lock file locks every platform for

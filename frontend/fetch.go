@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	envllb "github.com/envkit/envkit/llb"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/errdefs"
@@ -25,9 +26,16 @@ type buildkitTransport struct {
 	// absent are URLs known not to exist (probe): answered 404 without
 	// asking BuildKit, whose HTTP source shows a 404 as a failed step.
 	absent map[string]bool
+	// auth are the hosts whose credentials the build has (secrets): their
+	// fetches send them.
+	auth envllb.Auth
+	// inURL are the hosts whose channel URLs carry a credential, which is
+	// not sent (errors say so).
+	inURL map[string]bool
 
-	mu    sync.Mutex
-	tries map[string]int // requests per URL so far
+	mu      sync.Mutex
+	tries   map[string]int // requests per URL so far
+	refused []refusal      // 401s and 403s, in order
 }
 
 // fetchFile is the file name of the n-th request (from 0) for a URL.
@@ -61,7 +69,7 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if file != "body" {
 		name += " (" + strings.TrimPrefix(file, "body.") + ")"
 	}
-	st := llb.HTTP(url, llb.Filename(file), llb.WithCustomName(name))
+	st := llb.HTTP(url, llb.Filename(file), llb.WithCustomName(name), t.auth.For(url))
 	def, err := st.Marshal(t.ctx)
 	if err != nil {
 		return nil, err
@@ -69,6 +77,7 @@ func (t *buildkitTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	res, err := t.c.Solve(req.Context(), client.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 	if err != nil {
 		if code, ok := httpStatus(err); ok {
+			t.refuse(url, code)
 			return response(req, code, nil), nil
 		}
 		return nil, err

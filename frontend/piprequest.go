@@ -3,7 +3,6 @@ package frontend
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/envkit/envkit/conda/resolve"
@@ -35,6 +34,7 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 	var hc *http.Client
 	if s.transport != nil { // nil: the index is read directly (tests)
 		hc = &http.Client{Transport: s.transport}
+		s.transport.credentialsIn(pf.Indexes())
 	}
 	return &resolve.Pip{
 		File:        pf,
@@ -46,11 +46,10 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 		},
 		Index: func(indexes []string) (pipresolve.Index, error) {
 			if hc != nil {
-				for _, u := range indexes {
-					if index.Redact(u) != u {
-						return nil, fmt.Errorf("index %s: the frontend cannot send an index's credentials yet (BuildKit's HTTP source fetches it)", index.Redact(u))
-					}
-				}
+				// An index URL's user information is not sent through
+				// BuildKit, whose LLB would show it: the host's secret
+				// is (auth.go), and a refusal says so.
+				indexes = redactIndexes(indexes)
 			}
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, HTTPClient: hc}), nil
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/internal/helper"
+	envllb "github.com/envkit/envkit/llb"
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -55,12 +56,21 @@ func probeURLs(channels []string, subdirs []string) []string {
 // forms; the helper's probe answers without failing, and its day argument
 // makes BuildKit reuse the answers for the rest of the UTC day. Anything
 // but a 404 or 410 (200, a 5xx, no answer) leaves the URL to be fetched,
-// with the Gateway's retries and errors.
-func (b *builder) probe(ctx context.Context, urls []string, build ocispecs.Platform, now time.Time) (map[string]bool, error) {
+// with the Gateway's retries and errors. Requests to the hosts of auth
+// carry their credentials (the same secrets as the fetches); which hosts
+// those are is part of the exec's input, so that answers got without
+// credentials are not reused by a build that has them.
+func (b *builder) probe(ctx context.Context, urls []string, build ocispecs.Platform, now time.Time, auth envllb.Auth) (map[string]bool, error) {
 	if len(urls) == 0 {
 		return nil, nil
 	}
-	in, err := (&helper.ProbeInput{URLs: urls}).Encode()
+	var hosts []string
+	for _, h := range urlHosts(urls...) {
+		if auth[h] {
+			hosts = append(hosts, h)
+		}
+	}
+	in, err := (&helper.ProbeInput{URLs: urls, Hosts: hosts}).Encode()
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +81,11 @@ func (b *builder) probe(ctx context.Context, urls []string, build ocispecs.Platf
 	}
 	input := llb.Scratch().File(llb.Mkfile("/"+helper.ProbeInputFile, 0o644, in), llb.WithCustomName("[internal] conda: repodata files to probe"))
 	helperImage := llb.Image(b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(b.c))
-	run := helperImage.Run(
+	run := helperImage.Run(append([]llb.RunOption{
 		llb.Args(append([]string{helper.Path}, p.Args()...)),
 		llb.AddMount(helper.InputDir, input, llb.Readonly),
 		llb.WithCustomName(fmt.Sprintf("[internal] conda: probe channels for their repodata files (%d URLs)", len(urls))),
-	)
+	}, authSecrets(hosts)...)...)
 	ref, err := b.solve(ctx, run.AddMount(helper.OutputDir, llb.Scratch()))
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/pypi/reqfile"
@@ -115,7 +116,7 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 	}
 	if ef := env.Conda; ef != nil {
 		c.Conda = &conda{
-			Channels:     collapse(envfile.Values(ef.Channels)),
+			Channels:     redact(collapse(envfile.Values(ef.Channels))),
 			Dependencies: collapse(envfile.Values(ef.Dependencies)),
 			Pip:          pipLines(ef.Pip),
 		}
@@ -164,8 +165,16 @@ func normalizeSteps(s string) string {
 	return strings.Trim(strings.Join(lines, "\n"), "\n")
 }
 
-// collapse folds runs of white space inside each item ("python = 3.8" and
-// "python =  3.8" agree).
+// redact drops the credentials channels carry (conda's /t/<token>, user
+// information): a credential is not part of what makes the image, and the
+// hash, written into the image and shown, must not reveal it.
+func redact(channels []string) []string {
+	for i, c := range channels {
+		channels[i] = channel.Redact(c)
+	}
+	return channels
+}
+
 // pipLines are the pip lines as collapse gives them, without the
 // credentials of any URL in them ("--extra-index-url https://user:token@host/"
 // hashes as "--extra-index-url https://host/"): a rotated token is the same
@@ -179,6 +188,8 @@ func pipLines(items []envfile.Item) []string {
 	return out
 }
 
+// collapse folds runs of white space inside each item ("python = 3.8" and
+// "python =  3.8" agree).
 func collapse(xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {

@@ -272,3 +272,24 @@ func TestPipCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestChannelCredentialsLeaveTheHash(t *testing.T) {
+	plain := strings.Replace(base, "[conda-forge, defaults]", "[\"https://conda.example.com/private\", defaults]", 1)
+	for _, ch := range []string{"https://conda.example.com/t/tk-s3kr1t/private", "https://alice:s3kr1t@conda.example.com/private"} {
+		y := strings.Replace(base, "[conda-forge, defaults]", "[\""+ch+"\", defaults]", 1)
+		if mustHash(t, y, nil) != mustHash(t, plain, nil) {
+			t.Errorf("%s: the credential changed the hash", ch)
+		}
+		env, err := spec.Load("env.yml", []byte(y), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		canon, err := Canonical(env, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(canon), "s3kr1t") || !strings.Contains(string(canon), "https://conda.example.com/private") {
+			t.Errorf("%s: canonical form %s", ch, canon)
+		}
+	}
+}

@@ -66,6 +66,9 @@ type Conda struct {
 	// own python, in a layer of its own on top: the target platform must
 	// be the build platform, where that python runs.
 	CompileBytecode bool
+	// Auth are the hosts whose credentials (secret SecretID) the build
+	// has: a package's or wheel's fetch from one of them sends them.
+	Auth Auth
 }
 
 // Groups returns the conda packages of each layer, in link order: one
@@ -147,6 +150,7 @@ func (c *Conda) fetch(r *record.RepoDataRecord) (bkllb.State, []byte, error) {
 		bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)),
 		bkllb.Filename(r.FileName),
 		bkllb.WithCustomName("conda: fetch " + r.FileName),
+		c.Auth.For(r.URL),
 	}
 	if c.Locations != nil {
 		for _, l := range c.Locations(r) {

@@ -100,6 +100,7 @@ func (c *Conda) fetchWheel(w *Wheel) (bkllb.State, error) {
 		bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, w.SHA256)),
 		bkllb.Filename(w.Filename),
 		bkllb.WithCustomName("pip: fetch " + w.Filename),
+		c.Auth.For(w.URL),
 	}
 	if c.WheelLocations != nil {
 		for _, l := range c.WheelLocations(w) {

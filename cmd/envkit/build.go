@@ -10,6 +10,7 @@ import (
 	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"io"
 	"os"
 	"path/filepath"
@@ -51,6 +52,8 @@ type buildOptions struct {
 	cacheTo   []string // --cache-to: BuildKit cache exports
 	// cacheImports and cacheExports are cacheFrom and cacheTo parsed.
 	cacheImports, cacheExports []client.CacheOptionsEntry
+	secrets                    []string          // --secret
+	authSecrets                map[string][]byte // the session's secrets, by id (buildSecrets)
 }
 
 // lookupDefinition writes the registered or curated environment opt.envRef
@@ -146,6 +149,7 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 	fl.BoolVar(&opt.json, "json", false, `print {"hash", "image" (REF@DIGEST), "digest", "reused", "tags"} as JSON`)
 	fl.StringVar(&opt.workspace, "workspace", "", "workspace REGISTRY/NAMESPACE whose images repository holds the image by hash (default $"+workspace.EnvVar+", else "+workspace.DefaultAddress+" on the local stack; with --addr and neither, -t's repository)")
 	fl.StringArrayVar(&opt.cacheFrom, "cache-from", nil, "import BuildKit's cache, as buildctl --import-cache: e.g. type=registry,ref=REGISTRY/REPO:cache (repeatable)")
+	fl.StringArrayVar(&opt.secrets, "secret", nil, secretFlagHelp)
 	fl.StringArrayVar(&opt.cacheTo, "cache-to", nil, "export BuildKit's cache, as buildctl --export-cache: e.g. type=registry,ref=REGISTRY/REPO:cache,mode=max (repeatable)")
 	if !opt.patch { // patch installs the stored lock
 		fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
@@ -198,6 +202,10 @@ func runBuild(opt buildOptions, stdout, stderr io.Writer) int {
 	if err != nil {
 		printDiagnostics(stderr, err)
 		return exitFailure
+	}
+	if opt.authSecrets, err = buildSecrets(opt.secrets, env, stderr); err != nil {
+		fmt.Fprintf(stderr, "envkit: %v\n", err)
+		return credentialsExit(err)
 	}
 	ctxFS, err := buildContextFS(opt.file, env)
 	if err != nil {
@@ -547,6 +555,9 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 		Session: []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 			AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(stderr)),
 		})},
+	}
+	if len(opt.authSecrets) > 0 { // channels' credentials (credentials.go)
+		so.Session = append(so.Session, secretsprovider.FromMap(opt.authSecrets))
 	}
 	mode := progressui.DisplayMode(opt.progress)
 	if opt.progress == "" {

@@ -34,12 +34,25 @@ func condaCacheDir() string {
 }
 
 // condaGateway returns a repodata gateway on the cache dir that reports
-// skipped records on stderr.
-func condaGateway(stderr io.Writer) *repodata.Gateway {
+// skipped records on stderr and sends each host its credentials.
+func condaGateway(stderr io.Writer, creds *credentials) *repodata.Gateway {
 	return &repodata.Gateway{
+		Client:   authClient(creds),
 		CacheDir: condaCacheDir(),
 		Warn:     func(err error) { fmt.Fprintf(stderr, "envkit: warning: %v\n", err) },
 	}
+}
+
+// explainAuth adds to err, from a resolve through g (condaGateway), which
+// host refused a request for want of credentials, and how to give them.
+func explainAuth(g *repodata.Gateway, err error) error {
+	if g == nil || g.Client == nil {
+		return err
+	}
+	if t, ok := g.Client.Transport.(*authTransport); ok {
+		return t.explain(err)
+	}
+	return err
 }
 
 // interruptible returns a context cancelled by Ctrl-C.

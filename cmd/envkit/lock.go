@@ -14,6 +14,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/solver"
 	"github.com/envkit/envkit/internal/rootfs"
@@ -53,6 +54,7 @@ type lockOptions struct {
 	format, file, priority       string
 	lockfile                     string
 	check                        bool
+	secrets                      []string // --secret
 	solverTimeout                time.Duration
 }
 
@@ -92,6 +94,7 @@ func lockCmd() *cobra.Command {
 	fl.StringVar(&o.priority, "channel-priority", "strict", "strict, flexible or disabled")
 	fl.StringVar(&o.lockfile, "lockfile", "", "previous lock (any format envkit reads): reused when fresh, preferred otherwise")
 	fl.BoolVar(&o.check, "check", false, "with --lockfile: only report whether it is stale for the request")
+	fl.StringArrayVar(&o.secrets, "secret", nil, secretFlagHelp)
 	fl.DurationVar(&o.solverTimeout, "solver-timeout", solver.DefaultTimeout, "how long each platform's solve may search before giving up (0: no limit)")
 	addReadFlags(c)
 	return c
@@ -120,6 +123,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return exitFailure
 		}
+		req.Previous.Redact() // as the channels' credentials, never written (credentials.go)
 		for _, s := range req.Previous.Skipped {
 			fmt.Fprintf(stderr, "warning: %v\n", s.Warning)
 		}
@@ -132,7 +136,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	l, err := resolve.Resolve(ctx, *req)
 	if err != nil {
-		return lockFailure(stderr, err, env, len(specs) > 0)
+		return lockFailure(stderr, err, env, len(specs) > 0, req.Gateway)
 	}
 	if env != nil {
 		l.Sources = []string{filepath.Base(env.File)}
@@ -155,7 +159,7 @@ func runLock(o *lockOptions, specs []string, stdout, stderr io.Writer) int {
 // lockRequest builds the resolve request from the flags and the
 // environment file or SPEC arguments.
 func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Request, *envfile.EnvFile, int) {
-	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms, Gateway: condaGateway(stderr)}
+	req := &resolve.Request{Specs: specs, Channels: o.channels, Platforms: o.platforms}
 	switch {
 	case o.solverTimeout < 0:
 		fmt.Fprintf(stderr, "envkit lock: --solver-timeout %v: want a positive duration, or 0 for no limit\n", o.solverTimeout)
@@ -176,6 +180,11 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 		fmt.Fprintf(stderr, "envkit lock: --channel-priority %q: want strict, flexible or disabled\n", o.priority)
 		return nil, nil, exitUsage
 	}
+	creds, err := newCredentials(o.secrets, nil, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "envkit lock: %v\n", err)
+		return nil, nil, credentialsExit(err)
+	}
 	var env *envfile.EnvFile
 	if o.file != "" {
 		def, err := loadEnvironment(o.file)
@@ -191,7 +200,7 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			return nil, nil, exitFailure
 		}
 		req.Specs = envfile.Values(env.Dependencies)
-		pip, err := pipRequest(o.file, env, stderr)
+		pip, err := pipRequest(o.file, env, creds, stderr)
 		if err != nil {
 			printDiagnostics(stderr, err)
 			return nil, nil, exitFailure
@@ -221,6 +230,8 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			req.Virtual[p] = v
 		}
 	}
+	creds.addChannels(req.Channels)
+	req.Gateway = condaGateway(stderr, creds)
 	return req, env, exitOK
 }
 
@@ -228,7 +239,7 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 // environment file file: its -r and -c files are read inside file's
 // directory; the indexes are read through a client with a disk cache
 // beside the repodata's. Nil when there are no pip lines.
-func pipRequest(file string, env *envfile.EnvFile, stderr io.Writer) (*resolve.Pip, error) {
+func pipRequest(file string, env *envfile.EnvFile, creds *credentials, stderr io.Writer) (*resolve.Pip, error) {
 	if len(env.Pip) == 0 {
 		return nil, nil
 	}
@@ -266,7 +277,7 @@ func pipRequest(file string, env *envfile.EnvFile, stderr io.Writer) (*resolve.P
 		SpecOrigins: resolve.SpecOrigins(env),
 		Warn:        func(w string) { fmt.Fprintf(stderr, "envkit: warning: %s\n", w) },
 		Index: func(indexes []string) (pipresolve.Index, error) {
-			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn}), nil
+			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn, HTTPClient: authClient(creds)}), nil
 		},
 	}, nil
 }
@@ -297,12 +308,12 @@ func fileChannel(c, dir string) string {
 
 // lockFailure reports a resolve error; an invalid spec or platform of a
 // file is shown at its line, no channels at the file (resolve.InEnvFile).
-func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool) int {
+func lockFailure(stderr io.Writer, err error, env *envfile.EnvFile, fromArgs bool, g *repodata.Gateway) int {
 	if d := resolve.InEnvFile(err, env); d != nil {
-		printDiagnostics(stderr, d)
+		printDiagnostics(stderr, explainAuth(g, d))
 		return exitFailure
 	}
-	code := condaFailure(stderr, err)
+	code := condaFailure(stderr, explainAuth(g, err))
 	var be *solver.BudgetError
 	if errors.As(err, &be) {
 		fmt.Fprintln(stderr, "hint: search longer with --solver-timeout (e.g. --solver-timeout 5m, or 0 for no limit), or pin some of the requested versions")

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/internal/rootfs"
@@ -215,7 +216,7 @@ func printDiagnostics(w io.Writer, err error) {
 		if !ok {
 			if dir, data, err := readConfined(e.File, max(maxFileSize, maxLockfileSize)); err == nil {
 				dir.Close()
-				lines = strings.Split(string(data), "\n")
+				lines = strings.Split(string(channel.MaskCredentials(data)), "\n")
 			}
 			files[e.File] = lines
 		}

@@ -205,10 +205,11 @@ func sbomOfFile(ctx context.Context, o *sbomOptions, file string, p platforms.Pl
 			fmt.Fprintf(stderr, "envkit: %v\n", err)
 			return in, exitFailure
 		}
+		req.Previous.Redact() // credentials are never written (credentials.go)
 	}
 	l, err := resolve.Resolve(ctx, *req)
 	if err != nil {
-		return in, lockFailure(stderr, err, ef, false)
+		return in, lockFailure(stderr, err, ef, false, req.Gateway)
 	}
 	if in.Lock, err = installedLock(l, string(subdir)); err != nil {
 		fmt.Fprintf(stderr, "envkit: %v\n", err)

@@ -40,9 +40,14 @@ func searchCmd() *cobra.Command {
 func runSearch(o searchOptions, spec string, stdout, stderr io.Writer) int {
 	ctx, cancel := interruptible()
 	defer cancel()
-	recs, err := resolve.Search(ctx, condaGateway(stderr), o.channels, o.platform, spec)
+	creds, err := newCredentials(nil, o.channels, stderr)
 	if err != nil {
 		return condaFailure(stderr, err)
+	}
+	g := condaGateway(stderr, creds)
+	recs, err := resolve.Search(ctx, g, o.channels, o.platform, spec)
+	if err != nil {
+		return condaFailure(stderr, explainAuth(g, err))
 	}
 	if o.json {
 		if err := writeJSON(stdout, recordsJSON(recs)); err != nil {

@@ -68,7 +68,9 @@ func WithWorkDir(dir string) Option { return func(o *options) { o.cwd = dir } }
 //   - a bare name, optionally with labels: "conda-forge", "bioconda",
 //     "conda-forge/label/dev" -> <alias>/<name>
 //   - "pkgs/main", "pkgs/r", "pkgs/msys2" -> https://repo.anaconda.com/pkgs/...
-//   - an http(s) URL: "https://repo.example/chan"
+//   - an http(s) URL: "https://repo.example/chan"; a credential in it
+//     (conda's token, "https://host/t/<token>/chan", or user information,
+//     "https://user:password@host/chan") is dropped (SplitCredential)
 //   - a file:// URL or a local directory, absolute or relative
 //     ("/srv/chan", "./chan", "../chan", "~" is not expanded)
 //
@@ -80,7 +82,7 @@ func Parse(s string, opts ...Option) (Channel, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	raw := s
+	raw := Redact(s) // errors never show a credential
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Channel{}, fmt.Errorf("channel: empty channel name")
@@ -91,6 +93,10 @@ func Parse(s string, opts ...Option) (Channel, error) {
 	lower := strings.ToLower(s)
 	switch {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
+		// A credential (conda's /t/<token>, user:password@) is not part
+		// of the channel: SplitCredential gives it to the caller that
+		// fetches.
+		s = Redact(s)
 		u, err := url.Parse(s)
 		if err != nil {
 			return Channel{}, fmt.Errorf("channel %q: %w", raw, err)

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -484,7 +485,18 @@ type Probe struct {
 // ProbeInput is the probe's payload: the URLs to ask for.
 type ProbeInput struct {
 	URLs []string `json:"urls"`
+	// Hosts are host names (no port) whose Authorization header value the
+	// exec may have, the i-th in the environment variable AuthEnv(i) (a
+	// BuildKit secret mounted as an optional environment variable, empty
+	// when the build does not have it): sent
+	// with each request to that host, and reported in ProbeOutput.Auth. A
+	// probe with no URLs only reports which of them it has.
+	Hosts []string `json:"hosts,omitempty"`
 }
+
+// AuthEnv is the environment variable that holds the Authorization header
+// value for ProbeInput.Hosts[i].
+func AuthEnv(i int) string { return "ENVKIT_AUTH_" + strconv.Itoa(i) }
 
 // ProbeOutput holds the probe's answers.
 type ProbeOutput struct {
@@ -493,6 +505,9 @@ type ProbeOutput struct {
 	Status map[string]int `json:"status"`
 	// Errors are the transport failures, by URL.
 	Errors map[string]string `json:"errors,omitempty"`
+	// Auth holds the hosts of ProbeInput.Hosts whose header value the exec
+	// had: "" when it can be sent, else why not (never the value itself).
+	Auth map[string]string `json:"auth,omitempty"`
 }
 
 // Args returns the exec's arguments after the helper's path.
