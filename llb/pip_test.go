@@ -325,3 +325,27 @@ func TestConvertWheelsBudget(t *testing.T) {
 		t.Errorf("a limit of 3: %v", err)
 	}
 }
+
+// A wheel from a host whose secret the build has is fetched with it;
+// others without.
+func TestWheelAuth(t *testing.T) {
+	c := testConda(testRecords(t)...)
+	c.Wheels = testWheels()
+	c.Wheels[0].URL = "https://private.example/simple/files/" + c.Wheels[0].Filename
+	c.Auth = Auth{"private.example": true}
+	layers, err := c.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := marshal(t, bkllb.Merge(layers))
+	for i, w := range c.Wheels {
+		_, src := g.mount(t, g.named(t, "pip: install "+w.Filename), helper.WheelDir+"/0")
+		want := ""
+		if i == 0 {
+			want = "envkit-auth-private.example"
+		}
+		if got := src.GetSource().Attrs[pb.AttrHTTPAuthHeaderSecret]; got != want {
+			t.Errorf("%s: auth header secret %q, want %q", w.Filename, got, want)
+		}
+	}
+}
