@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/envkit/envkit/internal/pypitest"
 	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/metadata"
 )
 
 // BenchmarkResolve resolves the root requirements of a generated index of
@@ -32,21 +34,21 @@ func BenchmarkResolve(b *testing.B) {
 	b.ReportMetric(float64(n), "packages")
 }
 
-// TestGenerated resolves generated indexes and checks each resolution:
+// TestGenerated resolves generated indexes (in memory; BenchmarkResolve
+// and the packse scenarios read files) and checks each resolution:
 // every requirement of every chosen package (for the target, with its
 // extras) is met by the chosen versions, and each root project is there.
 func TestGenerated(t *testing.T) {
-	seeds := []uint64{1, 2, 3}
+	seeds := 12
 	if testing.Short() {
-		seeds = seeds[:1]
+		seeds = 3
 	}
-	for _, seed := range seeds {
-		g := pypitest.Generate(pypitest.GenOptions{Projects: 60, Versions: 10, Roots: 8, Seed: seed})
-		dir := t.TempDir()
-		if err := pypitest.WriteIndex(dir, g.Projects...); err != nil {
+	for seed := range uint64(seeds) {
+		g := pypitest.Generate(pypitest.GenOptions{Projects: 150, Versions: 15, Roots: 10, Seed: seed + 1})
+		ix, err := pypitest.NewMemIndex(g.Projects...)
+		if err != nil {
 			t.Fatal(err)
 		}
-		ix := &index.Client{Indexes: []string{dir}}
 		req := request(t, ix, g.Requires...)
 		res, err := Resolve(context.Background(), req)
 		if err != nil {
@@ -106,5 +108,39 @@ func BenchmarkResolveMem(b *testing.B) {
 			}
 			b.ReportMetric(float64(n), "packages")
 		})
+	}
+}
+
+// latencyIndex answers each request after a fixed delay, as a remote
+// index would.
+type latencyIndex struct {
+	Index
+	delay time.Duration
+}
+
+func (l latencyIndex) Project(ctx context.Context, name string) (*index.Project, error) {
+	time.Sleep(l.delay)
+	return l.Index.Project(ctx, name)
+}
+
+func (l latencyIndex) Metadata(ctx context.Context, f index.File) (*metadata.Metadata, error) {
+	time.Sleep(l.delay)
+	return l.Index.Metadata(ctx, f)
+}
+
+// BenchmarkResolveLatency resolves the generated 200 x 20 index with 10 ms
+// per request (a remote index): what reading pages and metadata ahead and
+// in parallel saves.
+func BenchmarkResolveLatency(b *testing.B) {
+	g := pypitest.Generate(pypitest.GenOptions{})
+	mem, err := pypitest.NewMemIndex(g.Projects...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix := latencyIndex{Index: mem, delay: 10 * time.Millisecond}
+	for b.Loop() {
+		if _, err := Resolve(context.Background(), request(b, ix, g.Requires...)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

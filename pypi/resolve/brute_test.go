@@ -12,8 +12,9 @@ import (
 )
 
 // TestAgainstBruteForce checks the resolver against an exhaustive search
-// on many small random indexes: it finds a solution exactly when one
-// exists, and what it finds meets every requirement.
+// on many small random indexes (cycles, extras, a package conda installs):
+// it finds a solution exactly when one exists, and what it finds meets
+// every requirement.
 func TestAgainstBruteForce(t *testing.T) {
 	runs := 400
 	if testing.Short() {
@@ -29,11 +30,17 @@ func TestAgainstBruteForce(t *testing.T) {
 		}
 		return ops[r.IntN(len(ops))] + vers[r.IntN(len(vers))]
 	}
+	extra := func() string {
+		if r.IntN(4) == 0 {
+			return "[x]"
+		}
+		return ""
+	}
 	for run := range runs {
 		// deps[project][version] are requirement strings.
 		deps := map[string]map[string][]string{}
 		var projects []pypitest.Project
-		for pi, n := range names {
+		for _, n := range names {
 			if r.IntN(8) == 0 {
 				continue // a project that does not exist
 			}
@@ -43,27 +50,38 @@ func TestAgainstBruteForce(t *testing.T) {
 				if r.IntN(5) == 0 {
 					continue
 				}
-				var ds []string
-				for _, m := range names[pi+1:] {
+				m := pypitest.Meta{Name: n, Version: v}
+				for _, d := range names { // cycles and self-dependencies included
 					if r.IntN(3) == 0 {
-						ds = append(ds, m+spec())
+						m.RequiresDist = append(m.RequiresDist, d+extra()+spec())
 					}
 				}
-				deps[n][v] = ds
-				p.Files = append(p.Files, whl(n, v, ds...))
+				if r.IntN(3) == 0 {
+					m.Extras(map[string][]string{"x": {names[r.IntN(len(names))] + extra() + spec()}})
+				}
+				deps[n][v] = m.RequiresDist
+				p.Files = append(p.Files, pypitest.File{Wheel: &pypitest.Wheel{Meta: m}})
 			}
 			projects = append(projects, p)
 		}
-		roots := []string{"a" + spec(), names[1+r.IntN(4)] + spec()}
+		roots := []string{"a" + extra() + spec(), names[1+r.IntN(4)] + spec()}
 		ix, err := pypitest.NewMemIndex(projects...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := Resolve(context.Background(), request(t, ix, roots...))
+		req := request(t, ix, roots...)
+		if r.IntN(3) == 0 {
+			// conda installs e 2.0: the index's e is never a candidate,
+			// and conda's e brings no dependencies here.
+			req.Installed = map[string]Installed{"e": {Name: "e", Version: version.MustParse("2.0")}}
+			deps["e"] = map[string][]string{"2.0": nil}
+		}
+		res, err := Resolve(context.Background(), req)
 		exists := bruteForce(names, deps, roots)
 		var ue *UnsatError
+		var ce *ConflictError
 		switch {
-		case err != nil && !errors.As(err, &ue):
+		case err != nil && !errors.As(err, &ue) && !errors.As(err, &ce):
 			t.Fatalf("run %d: %v", run, err)
 		case err != nil && exists:
 			t.Fatalf("run %d: roots %v, index %v: a solution exists, yet:\n%v", run, roots, deps, err)
@@ -74,6 +92,9 @@ func TestAgainstBruteForce(t *testing.T) {
 			for _, p := range res.Packages {
 				chosen[p.Name] = p.Version.String()
 			}
+			for _, p := range res.Satisfied {
+				chosen[p.Name] = p.Version.String()
+			}
 			if !meets(chosen, deps, roots) {
 				t.Fatalf("run %d: roots %v, index %v: %v does not meet the requirements", run, roots, deps, chosen)
 			}
@@ -82,21 +103,59 @@ func TestAgainstBruteForce(t *testing.T) {
 }
 
 // meets reports whether chosen (name to version) meets the roots and the
-// dependencies of every chosen version.
+// dependencies of every chosen version, with the extras the requirements
+// ask for (an extra a version does not provide is ignored).
 func meets(chosen map[string]string, deps map[string]map[string][]string, roots []string) bool {
-	ok := func(req string) bool {
-		r := requirement.MustParse(req)
+	active := map[string]map[string]bool{}
+	activate := func(r *requirement.Requirement) bool {
+		changed := false
+		for _, e := range r.Extras {
+			if active[r.Name] == nil {
+				active[r.Name] = map[string]bool{}
+			}
+			if !active[r.Name][e] {
+				active[r.Name][e] = true
+				changed = true
+			}
+		}
+		return changed
+	}
+	applies := func(n string, r *requirement.Requirement) bool {
+		if r.Applies(requirement.Environment{}) {
+			return true
+		}
+		for e := range active[n] {
+			if r.Applies(requirement.Environment{Extra: e}) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, req := range roots {
+		activate(requirement.MustParse(req))
+	}
+	for changed := true; changed; {
+		changed = false
+		for n, v := range chosen {
+			for _, d := range deps[n][v] {
+				if r := requirement.MustParse(d); applies(n, r) && activate(r) {
+					changed = true
+				}
+			}
+		}
+	}
+	ok := func(r *requirement.Requirement) bool {
 		v, in := chosen[r.Name]
 		return in && r.Specifier.Matches(version.MustParse(v))
 	}
 	for _, req := range roots {
-		if !ok(req) {
+		if !ok(requirement.MustParse(req)) {
 			return false
 		}
 	}
 	for n, v := range chosen {
 		for _, d := range deps[n][v] {
-			if !ok(d) {
+			if r := requirement.MustParse(d); applies(n, r) && !ok(r) {
 				return false
 			}
 		}

@@ -2,53 +2,85 @@ package resolve
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/envkit/envkit/pypi/requirement"
 )
+
+// maxExplainLines bounds an explanation (a large conflict would otherwise
+// print thousands of lines), as the conda solver's does.
+const maxExplainLines = 60
 
 // explain renders the derivation of a failure as PubGrub's report does
 // (pub's solver.md, "Error Reporting"): one sentence per derivation step,
-// "Because X and Y, Z.", numbering the facts used more than once.
-func (s *solver) explain(failure *incompat) (text string) {
+// "Because X and Y, Z.", numbering the facts used more than once; then the
+// candidates rejected, one per line.
+func (s *solver) explain(failure *incompat) *UnsatError {
 	r := &reporter{s: s, counts: map[*incompat]int{}, numbers: map[*incompat]int{}, used: map[int]bool{}}
 	r.count(failure)
-	var b strings.Builder
-	b.WriteString("the pip requirements cannot be resolved:\n")
+	var out []string
 	if failure.kind != kDerived {
-		fmt.Fprintf(&b, "  Because %s, %s.\n", s.incText(failure), s.failText())
-		return strings.TrimSuffix(b.String(), "\n")
-	}
-	r.visit(failure, true)
-	defer func() {
-		var groups [][]string
-		for inc := range r.counts {
-			if inc.kind == kNoVersions && len(inc.rejects) > 1 {
-				groups = append(groups, inc.rejects)
+		out = append(out, fmt.Sprintf("  Because %s, %s.", s.incText(failure), s.failText()))
+	} else {
+		r.visit(failure, true)
+		width := 0
+		if len(r.used) > 0 {
+			width = len(fmt.Sprint(len(r.numbers))) + 2
+		}
+		for _, l := range r.lines {
+			switch {
+			case r.used[l.n]:
+				out = append(out, fmt.Sprintf("  %*s %s", width, fmt.Sprintf("(%d)", l.n), l.text))
+			case l.text == "":
+				out = append(out, "")
+			default:
+				out = append(out, fmt.Sprintf("  %s%s", strings.Repeat(" ", width+min(width, 1)), l.text))
 			}
 		}
-		sort.Slice(groups, func(i, j int) bool { return groups[i][0] < groups[j][0] })
-		if len(groups) > 0 {
-			text += "\nrejected candidates:"
-			for _, g := range groups {
-				text += "\n  " + strings.Join(g, "\n  ")
+	}
+	var groups [][]string
+	e := &UnsatError{}
+	names := map[string]bool{}
+	for inc := range r.counts {
+		if inc.kind == kNoVersions && len(inc.rejects) > 1 {
+			groups = append(groups, inc.rejects)
+		}
+		if inc.kind == kDep && len(inc.terms) > 0 && inc.terms[0].pkg == s.root {
+			e.Requirements = append(e.Requirements, inc.req+origin(inc.origin))
+		}
+		if inc.kind != kDerived {
+			for _, t := range inc.terms {
+				if t.pkg != s.root {
+					names[t.pkg.proj.norm] = true
+				}
+			}
+			if inc.kind == kDep && inc.empty != "" {
+				if rq, err := requirement.Parse(inc.req); err == nil {
+					names[rq.NormalizedName()] = true
+				}
 			}
 		}
-	}()
-	width := 0
-	if len(r.used) > 0 {
-		width = len(fmt.Sprint(len(r.numbers))) + 2
 	}
-	for _, l := range r.lines {
-		if r.used[l.n] {
-			fmt.Fprintf(&b, "  %*s %s\n", width, fmt.Sprintf("(%d)", l.n), l.text)
-		} else if l.text == "" {
-			b.WriteString("\n")
-		} else {
-			fmt.Fprintf(&b, "  %s%s\n", strings.Repeat(" ", width+min(width, 1)), l.text)
+	sort.Strings(e.Requirements)
+	e.Requirements = slices.Compact(e.Requirements)
+	e.Packages = sortedKeys(names)
+	sort.Slice(groups, func(i, j int) bool { return groups[i][0] < groups[j][0] })
+	if len(groups) > 0 {
+		out = append(out, "rejected candidates:")
+		for _, g := range groups {
+			for _, x := range g {
+				out = append(out, "  "+x)
+			}
 		}
 	}
-	text = strings.TrimSuffix(b.String(), "\n")
-	return text
+	if len(out) > maxExplainLines {
+		n := len(out) - maxExplainLines
+		out = append(out[:maxExplainLines], fmt.Sprintf("... (%d more lines)", n))
+	}
+	e.text = "the pip requirements cannot be resolved:\n" + strings.Join(out, "\n")
+	return e
 }
 
 type line struct {
@@ -159,6 +191,17 @@ func (r *reporter) visit(inc *incompat, conclusion bool) {
 	}
 }
 
+// maxAlternatives bounds the alternatives one sentence lists.
+const maxAlternatives = 6
+
+// orList joins alternatives with "or", the first few of many.
+func orList(items []string) string {
+	if len(items) > maxAlternatives+1 {
+		return strings.Join(items[:maxAlternatives], " or ") + fmt.Sprintf(" or %d others", len(items)-maxAlternatives)
+	}
+	return strings.Join(items, " or ")
+}
+
 // and2 joins two facts, once when they read the same.
 func and2(a, b string) string {
 	if a == b {
@@ -189,7 +232,11 @@ func (s *solver) failText() string { return "the requirements cannot be installe
 // request.
 func (s *solver) pkgName(p *pkg) string {
 	if p.base != nil {
-		return p.base.proj.display + "[" + p.extra + "]"
+		e := p.extraText
+		if e == "" {
+			e = p.extra
+		}
+		return p.base.proj.display + "[" + e + "]"
 	}
 	return p.proj.display
 }
@@ -264,6 +311,9 @@ func (s *solver) incText(inc *incompat) string {
 	case kDep:
 		self := inc.terms[0]
 		who := s.versionText(self) + " depends on"
+		if n := self.pkg.n(); n > 1 && self.set.count() == n {
+			who = "every version of " + s.pkgName(self.pkg) + " depends on"
+		}
 		if self.pkg == s.root {
 			who = "the request requires"
 		}
@@ -306,7 +356,7 @@ func (s *solver) incText(inc *incompat) string {
 	case len(pos) == 0 && len(neg) == 1:
 		return s.requiredText(neg[0]) + " is required"
 	case len(pos) == 0:
-		return "one of " + strings.Join(texts(neg, s.requiredText), " or ") + " is required"
+		return "one of " + orList(texts(neg, s.requiredText)) + " is required"
 	case len(neg) == 0 && len(pos) == 1:
 		if pos[0].set.count() == pos[0].pkg.n() {
 			return "no version of " + s.pkgName(pos[0].pkg) + " can be installed"
@@ -320,10 +370,10 @@ func (s *solver) incText(inc *incompat) string {
 	}
 	subject := joinWords(texts(pos, s.positiveText))
 	if len(pos) == 1 && pos[0].pkg == s.root {
-		return "the request requires " + strings.Join(texts(neg, s.requiredText), " or ")
+		return "the request requires " + orList(texts(neg, s.requiredText))
 	}
 	if len(pos) > 1 {
-		return "together, " + subject + " require " + strings.Join(texts(neg, s.requiredText), " or ")
+		return "together, " + subject + " require " + orList(texts(neg, s.requiredText))
 	}
-	return subject + " requires " + strings.Join(texts(neg, s.requiredText), " or ")
+	return subject + " requires " + orList(texts(neg, s.requiredText))
 }

@@ -69,7 +69,7 @@ func packseRequest(t testing.TB, s *pypitest.Scenario, ix Index) Request {
 }
 
 // TestPackse runs every packse scenario against its own index, read as a
-// directory, and compares the resolution with the scenario's expectation.
+// directory and over HTTP, and compares the resolution with the scenario's expectation.
 func TestPackse(t *testing.T) {
 	paths, err := filepath.Glob(testdata.Path(t, "pypi", "packse", "*", "*.toml"))
 	if err != nil || len(paths) == 0 {
@@ -83,14 +83,17 @@ func TestPackse(t *testing.T) {
 			if why, ok := packseSkip[s.Name]; ok {
 				t.Skip(why)
 			}
-			res, err := Resolve(context.Background(), packseRequest(t, s, &index.Client{Indexes: []string{s.Dir}}))
 			if want, ok := packseBetter[s.Name]; ok {
 				if s.Packages != nil {
 					t.Errorf("packse now lists the packages of %s: drop it from packseBetter", s.Name)
 				}
 				s.Packages = want
 			}
-			checkPackse(t, s, res, err)
+			// The index as a directory, and served over HTTP.
+			for _, ix := range []string{s.Dir, pypitest.Serve(t, s.Dir)} {
+				res, err := Resolve(context.Background(), packseRequest(t, s, &index.Client{Indexes: []string{ix}}))
+				checkPackse(t, s, res, err)
+			}
 		})
 	}
 	for n := range packseSkip {
@@ -106,6 +109,9 @@ func checkPackse(t *testing.T, s *pypitest.Scenario, res *Result, err error) {
 		var ue *UnsatError
 		if !errors.As(err, &ue) {
 			t.Fatalf("want an unsatisfiable request, got %v, %+v", err, res)
+		}
+		if len(ue.Packages) == 0 || len(ue.Requirements) == 0 || !strings.Contains(ue.Error(), filepath.Base(s.Path)) {
+			t.Errorf("the explanation names no package or no root requirement: %+v\n%s", ue, ue)
 		}
 		t.Logf("%s\n%s", s.Explanation, ue)
 		return

@@ -103,6 +103,13 @@ func (pv *provider) goLimited(f func()) {
 	}()
 }
 
+// known returns the project if it was started, else nil.
+func (pv *provider) known(norm string) *project {
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	return pv.proj[norm]
+}
+
 // project starts fetching a project (once) and returns it; wait on ready.
 func (pv *provider) project(norm, display string) *project {
 	pv.mu.Lock()
@@ -434,8 +441,24 @@ func (pv *provider) metadata(p *project, vi int) *future[*metadata.Metadata] {
 	pv.goLimited(func() {
 		defer close(fut.done)
 		fut.val, fut.err = pv.req.Index.Metadata(pv.ctx, f)
+		if fut.err == nil {
+			pv.discover(fut.val)
+		}
 	})
 	return fut
+}
+
+// discover starts reading the pages of a version's dependencies (and so
+// the metadata of their likely versions): the graph is read ahead of the
+// solver, in parallel, as uv does.
+func (pv *provider) discover(m *metadata.Metadata) {
+	env := pv.req.Env
+	env.Extra = ""
+	for _, r := range m.RequiresDist {
+		if r.Applies(env) && name.Valid(r.Name) {
+			pv.project(r.NormalizedName(), r.Name)
+		}
+	}
 }
 
 // sdistVersion reads the version of an sdist file name of project norm

@@ -60,19 +60,24 @@ type Selector struct {
 // Has reports whether the selector names the (normalised) project.
 func (s Selector) Has(norm string) bool { return s.All || s.Names[norm] }
 
-// Request is what to resolve and for which target.
+// Request is what to resolve and for which target (see Target).
 type Request struct {
-	Requirements []Requirement // root requirements, in written order
+	Requirements []Requirement // root requirements, in written order; markers evaluated with Env
 	Constraints  []Requirement // -c constraints (restrict, never add)
-	Python       version.Version
-	Env          requirement.Environment
-	Tags         *tags.Compat
-	Index        Index
-	Installed    map[string]Installed       // by normalised name
-	Preferred    map[string]version.Version // by normalised name (a previous lock)
-	Pre          bool                       // --pre
-	OnlyBinary   Selector
-	NoBinary     Selector
+	// Python is the target interpreter's full version, for Requires-Python.
+	Python version.Version
+	// Env is the target's marker environment (its Extra is ignored).
+	Env requirement.Environment
+	// Tags ranks wheels for the target; a wheel it does not rank is unusable.
+	Tags  *tags.Compat
+	Index Index
+	// Installed are fixed: a requirement on one is met by it or fails.
+	Installed map[string]Installed // by normalised name
+	// Preferred versions are chosen whenever they fit.
+	Preferred  map[string]version.Version // by normalised name (a previous lock)
+	Pre        bool                       // --pre
+	OnlyBinary Selector                   // --only-binary: no sdist
+	NoBinary   Selector                   // --no-binary: no wheel
 	// Concurrency bounds the index requests in flight; 0 means 16.
 	Concurrency int
 }
@@ -86,7 +91,7 @@ type Package struct {
 	Requested bool     // named by a root requirement
 	Extras    []string // extras selected for it
 	Requires  []string // normalised names of its dependencies in the result (or Installed)
-	DirectURL string   // for "name @ url" root requirements
+	DirectURL string   // for "name @ url" root requirements (without credentials)
 }
 
 // Result is a resolution.
@@ -100,7 +105,12 @@ type Result struct {
 
 // UnsatError is an unsatisfiable request; Error() explains why.
 type UnsatError struct {
-	text string
+	// Requirements are the root requirements the explanation involves, as
+	// written, with their origins ("numpy>=2 (conda.yml:12)"), sorted.
+	Requirements []string
+	// Packages are the normalised names of the projects involved, sorted.
+	Packages []string
+	text     string
 }
 
 func (e *UnsatError) Error() string { return e.text }
@@ -127,6 +137,15 @@ func (e *ConflictError) Error() string {
 }
 
 // Resolve resolves the request. The context's deadline bounds it.
+//
+// Each version is one file: the best-ranked wheel for Tags, else an sdist
+// (whose metadata must be trusted: PKG-INFO 2.2 with static dependencies),
+// with Requires-Python (the index's, then the metadata's) met by Python.
+// A yanked file is taken only when no other file of the version fits and
+// a requirement met so far pins the version with == or === (or it is the
+// Preferred version: a lock's choice stays usable once yanked). Pre-releases
+// are taken with Pre, for a project a requirement names one of, or when no
+// final release is left. Missing extras are ignored with a warning.
 func Resolve(ctx context.Context, req Request) (*Result, error) {
 	if req.Index == nil {
 		return nil, errors.New("resolve: no index")
@@ -137,19 +156,31 @@ func Resolve(ctx context.Context, req Request) (*Result, error) {
 	if req.Python.IsZero() {
 		return nil, errors.New("resolve: no target Python version")
 	}
+	req.Installed = normKeys(req.Installed)
+	req.Preferred = normKeys(req.Preferred)
+	req.OnlyBinary.Names = normKeys(req.OnlyBinary.Names)
+	req.NoBinary.Names = normKeys(req.NoBinary.Names)
 	env := req.Env
 	env.Extra = ""
 	// Root requirements that conda's packages satisfy, or conflict with.
+	urls := map[string]Requirement{}
 	for _, r := range req.Requirements {
 		if r.Requirement == nil || !r.Applies(env) {
 			continue
+		}
+		if r.URL != "" {
+			if o, ok := urls[r.NormalizedName()]; ok && o.URL != r.URL {
+				return nil, fmt.Errorf("%s%s and %s%s: two direct URLs for %s", reqText(o.Requirement), origin(o.Origin),
+					reqText(r.Requirement), origin(r.Origin), r.NormalizedName())
+			}
+			urls[r.NormalizedName()] = r
 		}
 		inst, ok := req.Installed[r.NormalizedName()]
 		if !ok {
 			continue
 		}
 		if r.URL != "" || !r.Specifier.Matches(inst.Version) {
-			return nil, &ConflictError{Requirement: r.String(), Origin: r.Origin, Installed: inst}
+			return nil, &ConflictError{Requirement: reqText(r.Requirement), Origin: r.Origin, Installed: inst}
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -234,6 +265,11 @@ func (s *solver) result() *Result {
 			if pk.Name == "" {
 				pk.Name = base.proj.display
 			}
+			if pk.DirectURL != "" {
+				// Credentials in a direct URL fetch it, but stay out of
+				// the result (and so of a lock).
+				pk.DirectURL, pk.File.URL = index.Redact(pk.DirectURL), index.Redact(pk.File.URL)
+			}
 			byBase[base] = pk
 			order = append(order, base)
 		}
@@ -273,6 +309,18 @@ func (s *solver) result() *Result {
 		res.Satisfied = append(res.Satisfied, satisfied[n])
 	}
 	return res
+}
+
+// normKeys copies a map by project name with the names normalised.
+func normKeys[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[name.Normalize(k)] = v
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -196,6 +196,12 @@ func TestYanked(t *testing.T) {
 		t.Errorf("b pinned: got %s", got)
 	}
 	wantContains(t, unsat(t, request(t, ix, "b")), `b==1.0 is yanked ("broken build")`, "the request requires b (conda.yml:1)")
+	// A version a previous lock chose stays usable once yanked.
+	req := request(t, ix, "a")
+	req.Preferred = map[string]version.Version{"a": version.MustParse("2.0")}
+	if got := versions(t, req); got != "a==2.0" {
+		t.Errorf("locked a 2.0: got %s", got)
+	}
 	wantContains(t, unsat(t, request(t, ix, "a>1")), "a==2.0 is yanked")
 }
 
@@ -259,6 +265,11 @@ func TestExtrasAndMarkers(t *testing.T) {
 	if got := versions(t, request(t, ix, "a")); got != "A==1.0 b==1.0" {
 		t.Errorf("no extra: got %s", got)
 	}
+	// Nor the solver nor its read-ahead asks for what a marker or an extra
+	// not asked for leaves out.
+	if ix.projects["w"] != 0 || ix.projects["c"] != 0 || ix.projects["d"] != 0 {
+		t.Errorf("pages read: %v", ix.projects)
+	}
 	if got := versions(t, request(t, ix, "a[fast]")); got != "A==1.0 b==1.0 c==2.0" {
 		t.Errorf("[fast]: got %s", got)
 	}
@@ -283,7 +294,7 @@ func TestInstalled(t *testing.T) {
 		proj("pandas", whl("pandas", "2.2.0", "numpy>=1.22"), whl("pandas", "3.0.0", "numpy>=2")),
 		proj("old", whl("old", "1.0", "numpy<1.20")))
 	req := request(t, ix, "pandas", "numpy")
-	req.Installed = map[string]Installed{"numpy": {Name: "numpy", Version: version.MustParse("1.26.4"), Origin: "numpy-1.26.4-py312h1234_0 (conda)"}}
+	req.Installed = map[string]Installed{"NumPy": {Name: "numpy", Version: version.MustParse("1.26.4"), Origin: "numpy-1.26.4-py312h1234_0 (conda)"}}
 	res, err := Resolve(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -337,6 +348,7 @@ func TestDirectURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := pypitest.Serve(t, dir)
+	local := "file://" + filepath.Join(dir, w.Filename())
 	for _, frag := range []string{"#sha256=" + pypitest.Sum(data), ""} {
 		u := base + w.Filename() + frag
 		got := resolved(t, request(t, ix, "direct @ "+u))
@@ -346,8 +358,23 @@ func TestDirectURL(t *testing.T) {
 		}
 	}
 	wantContains(t, unsat(t, request(t, ix, "direct @ "+base+w.Filename(), "direct>=1")), "direct>=1")
+	if _, err := Resolve(context.Background(), request(t, ix, "direct @ "+base+w.Filename(), "direct @ "+local)); err == nil ||
+		!strings.Contains(err.Error(), "two direct URLs for direct") || !strings.Contains(err.Error(), "conda.yml:2") {
+		t.Errorf("two URLs: %v", err)
+	}
+	// Whatever the order, the URL is the project.
+	if got := resolved(t, request(t, ix, "direct<1", "direct @ "+base+w.Filename()))["Direct"]; got.DirectURL == "" {
+		t.Errorf("direct<1 first: %+v", got)
+	}
+	// Credentials fetch the file but stay out of the result.
+	secret := strings.Replace(base, "http://", "http://user:s3cret@", 1) + w.Filename()
+	if got := resolved(t, request(t, ix, "direct @ "+secret))["Direct"]; got.DirectURL != base+w.Filename() || got.File.URL != base+w.Filename() {
+		t.Errorf("%s: %+v", secret, got)
+	}
+	if text := unsat(t, request(t, ix, "direct @ "+secret, "direct>=1")); strings.Contains(text, "s3cret") {
+		t.Errorf("the explanation shows the credentials:\n%s", text)
+	}
 	// A local file, and a wrong digest.
-	local := "file://" + filepath.Join(dir, w.Filename())
 	if got := resolved(t, request(t, ix, "direct @ "+local))["Direct"]; got.File.SHA256() != pypitest.Sum(data) {
 		t.Errorf("%s: %+v", local, got)
 	}
@@ -450,6 +477,29 @@ rejected candidates:
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
+	_, err := Resolve(context.Background(), request(t, ix, "app"))
+	var ue *UnsatError
+	if !errors.As(err, &ue) || strings.Join(ue.Requirements, "|") != "app (conda.yml:1)" || strings.Join(ue.Packages, ",") != "app,torch" {
+		t.Errorf("%+v", ue)
+	}
+}
+
+// TestExplainBounded: a long chain is cut at maxExplainLines.
+func TestExplainBounded(t *testing.T) {
+	var projects []pypitest.Project
+	for i := range 200 {
+		n, next := "p"+itoa(i), "p"+itoa(i+1)
+		projects = append(projects, proj(n, whl(n, "1.0", next+">=1"), whl(n, "2.0", next+">=2")))
+	}
+	mem, err := pypitest.NewMemIndex(projects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := unsat(t, request(t, mem, "p0"))
+	lines := strings.Split(text, "\n")
+	if len(lines) != maxExplainLines+2 || !strings.HasPrefix(lines[len(lines)-1], "... (") {
+		t.Errorf("%d lines:\n%s", len(lines), text)
+	}
 }
 
 // TestNoHashOnIndex checks that a chosen file the index lists without a
@@ -458,7 +508,9 @@ func TestNoHashOnIndex(t *testing.T) {
 	f := whl("a", "1.0")
 	f.NoHash = true
 	ix, dir := newIndex(t, proj("a", f))
-	for _, ixs := range []Index{ix, &index.Client{Indexes: []string{pypitest.Serve(t, dir)}}} {
+	// The countingIndex is no Hasher: the resolver reads the file itself;
+	// index.Client downloads it.
+	for _, ixs := range []Index{ix, &index.Client{Indexes: []string{pypitest.Serve(t, dir)}, CacheDir: filepath.Join(t.TempDir(), "cache")}} {
 		got := resolved(t, request(t, ixs, "a"))["a"]
 		data, err := os.ReadFile(filepath.Join(dir, pypitest.FilesDir, "a-1.0-py3-none-any.whl"))
 		if err != nil {
@@ -567,4 +619,35 @@ func TestSelfDependency(t *testing.T) {
 		t.Errorf("%+v", got)
 	}
 	wantContains(t, unsat(t, request(t, ix, "a<2")), "a==1.0 depends on a>=2")
+}
+
+// TestBacktrackingPairs: packse's wrong-backtracking-basic twenty times
+// over in one request; no pair falls back to its ancient version.
+func TestBacktrackingPairs(t *testing.T) {
+	var projects []pypitest.Project
+	var roots []string
+	for i := range 20 {
+		a, b := "a"+itoa(i), "b"+itoa(i)
+		bs := []pypitest.File{whl(b, "1.0", "too-old")}
+		for j := range 10 {
+			bs = append(bs, whl(b, "2."+itoa(j), a+"==1.0"))
+		}
+		projects = append(projects, proj(a, whl(a, "1.0"), whl(a, "2.0")), proj(b, bs...))
+		roots = append(roots, a, b)
+	}
+	projects = append(projects, proj("too-old", whl("too-old", "1.0")))
+	mem, err := pypitest.NewMemIndex(projects...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := resolved(t, request(t, mem, roots...))
+	for i := range 20 {
+		a, b := "a"+itoa(i), "b"+itoa(i)
+		if got[a].Version.String() != "1.0" || got[b].Version.String() != "2.9" {
+			t.Errorf("%s %s, %s %s", a, got[a].Version, b, got[b].Version)
+		}
+	}
+	if _, ok := got["too-old"]; ok {
+		t.Error("too-old is in the result")
+	}
 }

@@ -53,6 +53,30 @@ func (s set) and(o set) set {
 	return out
 }
 
+// andWith intersects s with o in place.
+func (s set) andWith(o set) {
+	for i := range s.w {
+		s.w[i] &= o.w[i]
+	}
+}
+
+func (s set) or(o set) set {
+	out := s.clone()
+	for i := range out.w {
+		out.w[i] |= o.w[i]
+	}
+	return out
+}
+
+func (s set) equal(o set) bool {
+	for i := range s.w {
+		if s.w[i] != o.w[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func (s set) not() set {
 	out := s.clone()
 	for i := range out.w {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/envkit/envkit/pypi/index"
@@ -27,12 +28,15 @@ type pkg struct {
 	id    int
 	key   string // "" for the root, "name" or "name[extra]"
 	base  *pkg   // for an extra: its project's package
-	extra string
+	extra string // normalised (PEP 685)
 	proj  *project
-	order int // discovery order
+	// extraText is the extra as first written, for messages.
+	extraText string
+	order     int // discovery order
 
 	prio      int          // raised when the package is decided before a culprit
 	conflicts int          // decisions refused since the last raise
+	tried     int          // versions picked so far
 	boosts    int          // raises so far (at most maxBoosts: two packages cannot take turns forever)
 	pinned    map[int]bool // versions pinned with == or ===: usable even when yanked
 	preOK     bool         // a requirement on it names a pre-release
@@ -104,14 +108,20 @@ type solver struct {
 	decided   []int // version index, -1 when undecided
 	level     int
 
-	deps     map[depKey][]dep
-	warnings []string
-	warned   map[string]bool
+	deps    map[depKey][]dep
+	depIncs map[depKey][]*incompat // the dependency incompatibilities added per version
+	// dependents are the dependency incompatibilities merged across
+	// versions, by dependent package, dependency and requirement.
+	dependents map[dependentsKey]*incompat
+	warnings   []string
+	warned     map[string]bool
 }
 
 func newSolver(ctx context.Context, req Request) *solver {
 	s := &solver{ctx: ctx, req: req, env: req.Env, byKey: map[string]*pkg{}, extrasOf: map[*pkg][]*pkg{},
-		requested: map[string]bool{}, cons: map[string][]Requirement{}, deps: map[depKey][]dep{}, warned: map[string]bool{}}
+		requested: map[string]bool{}, cons: map[string][]Requirement{}, deps: map[depKey][]dep{}, depIncs: map[depKey][]*incompat{},
+		dependents: map[dependentsKey]*incompat{},
+		warned:     map[string]bool{}}
 	s.env.Extra = ""
 	s.pv = newProvider(ctx, req, s.warn)
 	rootProj := &project{display: "the request", ready: make(chan struct{}),
@@ -171,6 +181,14 @@ func (s *solver) pkgFor(proj *project, extra string) (*pkg, error) {
 		return s.addPkg(key, base, extra, proj), nil
 	}
 	p := s.addPkg(key, nil, "", proj)
+	// A locked version stays usable if it was yanked since (as uv allows).
+	if pref, ok := s.req.Preferred[proj.norm]; ok {
+		for i, v := range proj.versions {
+			if v.Equal(pref) {
+				p.pinned[i] = true
+			}
+		}
+	}
 	// Constraints restrict the project from the start.
 	for _, c := range s.cons[proj.norm] {
 		allowed := emptySet(p.n())
@@ -212,10 +230,42 @@ func (s *solver) addIncompat(inc *incompat) *incompat {
 			return inc
 		}
 	}
+	if merged := s.mergeDependents(inc); merged != nil {
+		inc = merged
+	}
 	for _, t := range inc.terms {
 		s.incompats[t.pkg.id] = append(s.incompats[t.pkg.id], inc)
 	}
 	return inc
+}
+
+type dependentsKey struct {
+	p, q        int
+	req, origin string
+}
+
+// mergeDependents merges a dependency with the same one of other versions
+// (as pubgrub-rs does): "p==1 depends on q>=2" and "p==2 depends on q>=2"
+// become "p>=1,<=2 depends on q>=2", which is as true, one fact for the
+// solver to weigh and one sentence in an explanation. It returns the merged
+// incompatibility (the one it replaces is dropped), or nil.
+func (s *solver) mergeDependents(inc *incompat) *incompat {
+	if inc.kind != kDep || len(inc.terms) != 2 || inc.terms[0].pkg == s.root || !inc.terms[0].set.positive() {
+		return nil
+	}
+	self, dep := inc.terms[0], inc.terms[1]
+	k := dependentsKey{self.pkg.id, dep.pkg.id, inc.req, inc.origin}
+	old := s.dependents[k]
+	if old == nil || !old.terms[1].set.equal(dep.set) {
+		s.dependents[k] = inc
+		return nil
+	}
+	merged := &incompat{terms: []term{{self.pkg, old.terms[0].set.or(self.set)}, dep}, kind: kDep, req: inc.req, origin: inc.origin}
+	for _, t := range old.terms {
+		s.incompats[t.pkg.id] = slices.DeleteFunc(s.incompats[t.pkg.id], func(i *incompat) bool { return i == old })
+	}
+	s.dependents[k] = merged
+	return merged
 }
 
 func mergeTerms(ts []term) []term {
@@ -278,7 +328,7 @@ func (s *solver) assign(p *pkg, st set, cause *incompat) {
 		s.decided[p.id] = st.versions()[0]
 	}
 	s.partial = append(s.partial, assignment{pkg: p, set: st, level: level, cause: cause})
-	s.cur[p.id] = s.cur[p.id].and(st)
+	s.cur[p.id].andWith(st)
 }
 
 func (s *solver) backtrack(level int) {
@@ -293,7 +343,7 @@ func (s *solver) backtrack(level int) {
 		s.decided[p.id] = -1
 	}
 	for _, a := range s.partial {
-		s.cur[a.pkg.id] = s.cur[a.pkg.id].and(a.set)
+		s.cur[a.pkg.id].andWith(a.set)
 		if a.cause == nil {
 			s.decided[a.pkg.id] = a.set.versions()[0]
 		}
@@ -301,7 +351,8 @@ func (s *solver) backtrack(level int) {
 }
 
 // propagate is PubGrub's unit propagation from the changed packages.
-func (s *solver) propagate(changed []*pkg) error {
+func (s *solver) propagate(start []*pkg) error {
+	changed := slices.Clone(start) // a work list of its own: start may be s.pkgs
 	queued := map[*pkg]bool{}
 	for _, p := range changed {
 		queued[p] = true
@@ -351,7 +402,7 @@ func (s *solver) satisfier(p *pkg, st set) int {
 		if a.pkg != p {
 			continue
 		}
-		acc = acc.and(a.set)
+		acc.andWith(a.set)
 		if acc.subsetOf(st) {
 			return i
 		}
@@ -370,7 +421,7 @@ func (s *solver) resolveConflict(inc *incompat) (*incompat, error) {
 	created := false
 	for {
 		if s.isFailure(inc) {
-			return nil, &UnsatError{text: s.explain(inc)}
+			return nil, s.explain(inc)
 		}
 		satIdx, satTerm := -1, -1
 		idx := make([]int, len(inc.terms))
@@ -430,19 +481,20 @@ func (s *solver) solve() error {
 			s.cons[c.NormalizedName()] = append(s.cons[c.NormalizedName()], c)
 		}
 	}
-	// Start every root project (a direct URL first: it is the project).
-	for _, r := range s.req.Requirements {
-		if r.Requirement == nil || !r.Applies(env) {
-			continue
-		}
-		norm := r.NormalizedName()
-		s.requested[norm] = true
-		if r.URL != "" {
-			if _, ok := s.req.Installed[norm]; !ok {
-				s.pv.direct(norm, r.Name, r.URL)
+	// Start every root project, direct URLs first: such a project is its
+	// URL's file, whatever else names it.
+	for _, url := range []bool{true, false} {
+		for _, r := range s.req.Requirements {
+			if r.Requirement == nil || !r.Applies(env) || (r.URL != "") != url {
+				continue
 			}
-		} else {
-			s.pv.project(norm, r.Name)
+			norm := r.NormalizedName()
+			s.requested[norm] = true
+			if _, inst := s.req.Installed[norm]; url && !inst && s.pv.known(norm) == nil {
+				s.pv.direct(norm, r.Name, r.URL)
+			} else {
+				s.pv.project(norm, r.Name)
+			}
 		}
 	}
 	for _, c := range s.cons {
@@ -493,8 +545,8 @@ func (s *solver) choose() *pkg {
 	return best
 }
 
-// usable reports whether version vi of p may be chosen, and whether only
-// as a pre-release.
+// usable reports whether version vi of p may be chosen: a file fits the
+// target, and it is not yanked or the version is pinned.
 func (s *solver) usable(p *pkg, vi int) bool {
 	base := p
 	if p.base != nil {
@@ -515,9 +567,16 @@ func (s *solver) pick(p *pkg) int {
 			return vi
 		}
 		if both := cur.and(s.cur[p.base.id]).minus(singleton(p.n(), p.n())); !both.isEmpty() {
-			cur = both
+			if vi := s.pickIn(p, both); vi >= 0 {
+				return vi
+			}
 		}
 	}
+	return s.pickIn(p, cur)
+}
+
+// pickIn is pick within a set of p's versions.
+func (s *solver) pickIn(p *pkg, cur set) int {
 	allowed := cur.versions()
 	proj := p.proj
 	if pref, ok := s.req.Preferred[proj.norm]; ok {
@@ -555,17 +614,33 @@ func (s *solver) decide(p *pkg) ([]*pkg, error) {
 		s.addIncompat(&incompat{terms: []term{{p, allowed}}, kind: kNoVersions, rejects: s.rejects(p, allowed)})
 		return []*pkg{p}, nil
 	}
-	deps, why, err := s.dependencies(p, vi)
-	if err != nil {
-		return nil, err
+	if p.tried++; p.tried > 1 && p.base == nil && p.proj.installed == nil {
+		// Backtracking through p's versions: read the metadata of the next
+		// few while this one is looked at (as uv's batch prefetch).
+		s.prefetchBelow(p, allowed, vi, 4)
 	}
-	if why != "" {
-		s.addIncompat(&incompat{terms: []term{{p, singleton(p.n(), vi)}}, kind: kUnavailable, reason: why})
-		return []*pkg{p}, nil
+	key := depKey{p.id, vi}
+	deps, seen := s.depIncs[key]
+	if !seen {
+		// A version's dependencies are read and added once; after a
+		// backjump the same version finds them in place.
+		var why string
+		var err error
+		deps, why, err = s.dependencies(p, vi)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
+			s.addIncompat(&incompat{terms: []term{{p, singleton(p.n(), vi)}}, kind: kUnavailable, reason: why})
+			return []*pkg{p}, nil
+		}
+		s.depIncs[key] = deps
+		for _, inc := range deps {
+			s.addIncompat(inc)
+		}
 	}
 	var conflict *incompat
 	for _, inc := range deps {
-		s.addIncompat(inc)
 		if conflict == nil && s.satisfiedWith(inc, p, vi) {
 			conflict = inc
 		}
@@ -707,6 +782,9 @@ func (s *solver) depIncompats(self term, reqs []Requirement, key *depKey) ([]*in
 			if err != nil {
 				return nil, err
 			}
+			if q.extraText == "" {
+				q.extraText = e // as first written, for messages
+			}
 			match := emptySet(q.n())
 			for vi, v := range q.proj.versions {
 				if r.URL != "" || r.Specifier.Matches(v) {
@@ -729,10 +807,11 @@ func (s *solver) depIncompats(self term, reqs []Requirement, key *depKey) ([]*in
 	return out, nil
 }
 
-// reqText is a requirement without its marker.
+// reqText is a requirement without its marker, nor credentials in its URL.
 func reqText(r *requirement.Requirement) string {
 	c := *r
 	c.Marker = nil
+	c.URL = index.Redact(c.URL)
 	return c.String()
 }
 
@@ -744,6 +823,17 @@ func (s *solver) prefetch(q *pkg, match set) {
 		if c := q.proj.cands[vs[i]]; c.ok && !c.yanked && !q.proj.versions[vs[i]].IsPrerelease() {
 			s.pv.metadata(q.proj, vs[i])
 			return
+		}
+	}
+}
+
+// prefetchBelow starts reading the metadata of up to n usable versions
+// of p in allowed older than vi.
+func (s *solver) prefetchBelow(p *pkg, allowed set, vi, n int) {
+	for i := vi - 1; i >= 0 && n > 0; i-- {
+		if allowed.has(i) && s.usable(p, i) {
+			s.pv.metadata(p.proj, i)
+			n--
 		}
 	}
 }
