@@ -497,3 +497,26 @@ func TestPipMultiPlatform(t *testing.T) {
 		}
 	}
 }
+
+// envkit build (the frontend in-process) resolves and installs pip lines
+// too, the wheels installed by the frontend image's helper.
+func TestCLIBuildPip(t *testing.T) {
+	e := harness.Get(t)
+	dir := t.TempDir()
+	if err := pypitest.WriteIndex(dir, pypitest.Project{Name: "cli-pkg", Files: []pypitest.File{{Wheel: &pypitest.Wheel{
+		Meta: pypitest.Meta{Name: "cli-pkg", Version: "1.0"}, EntryPoints: "[console_scripts]\ncli-pkg = cli_pkg:main\n"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	idx := pypitest.Serve(t, dir)
+	ch := condaChannel(t, python("linux-64"))
+	p := newProject(t, "env.yml", "name: cli-pip\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: [python=3.10, {pip: [--index-url "+idx+", cli-pkg]}]\n", map[string]string{})
+	ref := e.Ref("it/cli-pip:1")
+	out, err := exec.Command(envkitBinary(t), "build", "--addr", e.BuildkitAddr, "-t", ref, "--progress", "plain", "--helper-image", frontend(t, e), filepath.Join(p.dir, p.file)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got, err := e.Reg.ReadFile(ctxFor(t), ref, "linux/amd64", envllb.DefaultPrefix+"/bin/cli-pkg")
+	if err != nil || !strings.HasPrefix(string(got), "#!"+envllb.DefaultPrefix+"/bin/python3.10\n") {
+		t.Errorf("bin/cli-pkg = %q, %v", got, err)
+	}
+}
