@@ -192,7 +192,7 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 	}
 	fn := path.Base(u.Path)
 	if !strings.HasSuffix(fn, ".whl") {
-		return nil, pe.errorf(p, "url", "pin a version that has a wheel for "+platform,
+		return nil, pe.errorf(p, "url", "add --only-binary :all: to the pip lines (the resolution then takes wheels only), or pin a version that has a wheel for "+platform,
 			"pip package %s: %s is not a wheel; envkit does not build sdists yet", p.Name, p.URL)
 	}
 	tw, err := tags.ParseWheelFilename(fn)
