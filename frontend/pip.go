@@ -128,7 +128,11 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 	}
 	locked := map[string]*lock.Package{}
 	for _, p := range pkgs {
-		locked[name.Normalize(p.Name)] = p
+		n := name.Normalize(p.Name)
+		if prev, dup := locked[n]; dup {
+			return nil, pe.errorf(p, "", "lock the environment again (envkit lock)", "pip package %s is locked twice for %s: %s and %s", p.Name, platform, prev.URL, p.URL)
+		}
+		locked[n] = p
 	}
 	for _, l := range lines {
 		if err := pe.checkLine(l, locked[l.req.NormalizedName()]); err != nil {

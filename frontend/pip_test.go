@@ -131,6 +131,9 @@ func TestPipEnvErrors(t *testing.T) {
 			p[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7-cp310-cp310-manylinux2014_aarch64.whl"
 			return p
 		}, nil, 6, "urllib3-2.0.7-cp310-cp310-manylinux2014_aarch64.whl is not for this environment's python 3.10.12 on linux-64"},
+		{func(p []*lock.Package) []*lock.Package {
+			return append(p, pipLock("urllib3", "1.26.0", "urllib3-1.26.0-py3-none-any.whl"))
+		}, nil, 6, "pip package urllib3 is locked twice for linux-64: http://127.0.0.1:9/files/urllib3-2.0.7-py3-none-any.whl and http://127.0.0.1:9/files/urllib3-1.26.0-py3-none-any.whl"},
 		{func(p []*lock.Package) []*lock.Package { p[2].Version = "1.9"; return p }, nil, 6, "conda-lock.yml: pip package requests is locked at 1.9, which >=2 does not allow"},
 	} {
 		recs := c.recs
