@@ -131,12 +131,12 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 		}
 		layers = append(layers, l)
 	}
-	for _, ws := range wheels {
-		l, err := c.wheelLayer(ws, python)
+	for _, b := range wheelBatches(wheels, c.PackageLayers > 0 && len(groups)+len(wheels) > batchMinLayers) {
+		ls, err := c.wheelLayers(b, python)
 		if err != nil {
 			return nil, err
 		}
-		layers = append(layers, l)
+		layers = append(layers, ls...)
 	}
 	meta, err := c.metaLayer()
 	if err != nil {
