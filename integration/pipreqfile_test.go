@@ -121,3 +121,77 @@ func TestPipRequirementsFileRegistered(t *testing.T) {
 		t.Errorf("the file built by path after its registered version: %+v", again)
 	}
 }
+
+// A pip line of a -r file that names a wheel of the environment's
+// directory: resolved from the wheel (its dependency from the index),
+// locked as file:<path> with its sha256, taken from the dockerfile local
+// (not fetched) and installed in its layer, REQUESTED as the -r file
+// names it; the hash label is envkit hash's, and another wheel at the same
+// path changes the hash and the image.
+func TestPipLocalWheel(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ch := condaChannel(t, condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"})
+	idxDir := t.TempDir()
+	if err := pypitest.WriteIndex(idxDir,
+		pypitest.Project{Name: "itsdangerous", Files: []pypitest.File{{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "itsdangerous", Version: "2.1.2"}}}}},
+	); err != nil {
+		t.Fatal(err)
+	}
+	idx := pypitest.Serve(t, idxDir)
+	toolWheel := func(requires string) string {
+		t.Helper()
+		b, err := pypitest.File{Wheel: &pypitest.Wheel{Meta: pypitest.Meta{Name: "tool", Version: "1.0", RequiresDist: []string{requires}}}}.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: pip-local-wheel\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n", map[string]string{
+		"conda.yml":                        "channels: [" + ch + "]\ndependencies:\n  - python=3.12\n  - pip:\n    - --index-url " + idx + "\n    - -r reqs/requirements.txt\n",
+		"reqs/requirements.txt":            "../wheels/tool-1.0-py3-none-any.whl\n",
+		"wheels/tool-1.0-py3-none-any.whl": toolWheel("itsdangerous>=2"),
+	})
+	file := filepath.Join(p.dir, p.file)
+	envkitHash := func() string {
+		t.Helper()
+		out, err := exec.Command(bin, "hash", "--full", file).Output()
+		if err != nil {
+			t.Fatalf("envkit hash: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	ctx := ctxFor(t)
+	site := envllb.DefaultPrefix + "/lib/python3.12/site-packages/"
+	ref := e.Ref("it/pip-local-wheel:1")
+	img := mustBuild(t, e, clients[0], p, ref)
+	h1 := envkitHash()
+	if got := img.Config.Config.Labels[envllb.LabelHash]; got != h1 {
+		t.Errorf("label %s, envkit hash %s", got, h1)
+	}
+	for path, want := range map[string]string{
+		site + "tool/__init__.py":                       "__version__ = \"1.0\"\n",
+		site + "tool-1.0.dist-info/REQUESTED":           "",
+		site + "tool-1.0.dist-info/METADATA":            "Requires-Dist: itsdangerous>=2",
+		site + "itsdangerous-2.1.2.dist-info/INSTALLER": "envkit\n",
+		envllb.DefaultPrefix + "/" + envllb.LockPath:    "url: file:wheels/tool-1.0-py3-none-any.whl",
+	} {
+		got, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", path)
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("%s = %q, %v; want %q in it", path, got, err, want)
+		}
+	}
+	// Another wheel at the same path: another hash, another image with it.
+	if err := os.WriteFile(filepath.Join(p.dir, "wheels", "tool-1.0-py3-none-any.whl"), []byte(toolWheel("itsdangerous>=2.1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref2 := e.Ref("it/pip-local-wheel:2")
+	img2 := mustBuild(t, e, clients[0], p, ref2)
+	h2 := envkitHash()
+	if h2 == h1 || img2.Config.Config.Labels[envllb.LabelHash] != h2 || img2.Digest == img.Digest {
+		t.Errorf("another wheel: hash %s (was %s), label %s, digest %s (was %s)", h2, h1, img2.Config.Config.Labels[envllb.LabelHash], img2.Digest, img.Digest)
+	}
+	if got, err := e.Reg.ReadFile(ctx, ref2, "linux/amd64", site+"tool-1.0.dist-info/METADATA"); err != nil || !strings.Contains(string(got), "Requires-Dist: itsdangerous>=2.1") {
+		t.Errorf("the new wheel's METADATA: %q %v", got, err)
+	}
+}
