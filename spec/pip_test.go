@@ -136,6 +136,8 @@ func TestLoadPipFilesRefused(t *testing.T) {
 			"conda.yml:6:7: dependencies.pip: ./w/x-1.0-py3-none-any.whl: no such file"},
 		"wheel in -r outside": {pipConda("-r a.txt"), fstest.MapFS{"a.txt": {Data: []byte("../x-1.0-py3-none-any.whl\n")}},
 			"a.txt:1:1: ../x-1.0-py3-none-any.whl: outside the environment's directory"},
+		"project directory": {pipConda("./src"), fstest.MapFS{"src/pyproject.toml": {Data: []byte("[project]\n")}},
+			"conda.yml:5:7: dependencies.pip: ./src: only a wheel is read from a path (not a project directory or an sdist)"},
 		"wheel too large": {pipConda("x-1.0-py3-none-any.whl"), fstest.MapFS{"x-1.0-py3-none-any.whl": {Data: make([]byte, 2001)}},
 			"x-1.0-py3-none-any.whl is larger than the limit of 2000 bytes"},
 	} {
