@@ -14,6 +14,7 @@ import (
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
+	"github.com/envkit/envkit/conda/record"
 	condaplatform "github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
@@ -55,6 +56,9 @@ type condaSolver struct {
 	// origins say, by target (resolve's order), why each package is in
 	// the environment (resolve.Origins), for naming a failed package.
 	origins []map[string]resolve.Origin
+	// pips are the targets' pip parts (nil without pip lines), for naming
+	// a failed wheel.
+	pips []*pipEnv
 	// previous is the build's lock file: a platform it locks for this very
 	// request is installed as locked, without fetching repodata or
 	// solving; otherwise its packages are preferred.
@@ -64,12 +68,6 @@ type condaSolver struct {
 func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*condaSolver, error) {
 	if env.Conda == nil {
 		return nil, nil
-	}
-	if len(env.Conda.Pip) > 0 {
-		it := env.Conda.Pip[0]
-		return nil, diag.List{{File: env.Conda.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip",
-			Msg:  "pip packages are not materialized by the frontend yet",
-			Hint: "install them with docker_steps (RUN pip install ...) until the pip layer lands"}}
 	}
 	if b.opts.HelperImage == "" {
 		p := env.Pos("conda_file")
@@ -150,11 +148,18 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 	helperImage := llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c))
 	out := make([]*envllb.Conda, len(targets))
 	s.origins = make([]map[string]resolve.Origin, len(targets))
+	s.pips = make([]*pipEnv, len(targets))
 	for i, subdir := range subdirs {
 		// Each image keeps the lock of its own platform, so that its
 		// metadata layer does not change with the other targets.
+		pl := platformLock(l, subdir)
+		if len(ef.Pip) > 0 && len(pipPackages(pl, subdir)) == 0 {
+			// The conda resolution locks no pip package: the lock file's
+			// are installed.
+			pl.Packages = append(pl.Packages, pipPackages(s.previous, subdir)...)
+		}
 		var lockYAML bytes.Buffer
-		if err := lock.WriteCondaLock(&lockYAML, platformLock(l, subdir)); err != nil {
+		if err := lock.WriteCondaLock(&lockYAML, pl); err != nil {
 			return nil, err
 		}
 		// The packages are installed as that lock gives them, whether they
@@ -170,6 +175,9 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			return nil, err
 		}
 		s.origins[i] = resolve.Origins(req.Specs, recs)
+		if s.pips[i], err = s.pipEnv(kept, subdir, recs); err != nil {
+			return nil, err
+		}
 		out[i] = &envllb.Conda{
 			Records:    recs,
 			Specs:      req.Specs,
@@ -180,6 +188,9 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			Helper:     helperImage,
 			HelperPath: helper.Path,
 			Locations:  packageLocations(s.origins[i], ef, s.sourceMap()),
+		}
+		if pe := s.pips[i]; pe != nil {
+			out[i].Wheels, out[i].WheelLocations = pe.wheels, pe.locations(s.sourceMap())
 		}
 	}
 	return out, nil
@@ -207,7 +218,41 @@ func (s *condaSolver) failure(err error, def *llb.Definition, c *envllb.Conda, i
 	if perr != nil {
 		return err
 	}
+	if pe := s.pips[idx]; pe != nil && !failedIn(err, ops) {
+		wops, werr := envllb.WheelOps(def, c.Wheels)
+		if werr != nil {
+			return err
+		}
+		return withPackageSource(wheelError(err, wops, pe), s.sourceMap())
+	}
 	return withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap())
+}
+
+// pipEnv returns the pip part of the environment on platform from its
+// lock (the conda file's pip lines installed as the lock gives them), nil
+// when the conda file has no pip line. Without a lock that locks pip
+// packages for platform, the first pip line is an error.
+func (s *condaSolver) pipEnv(l *lock.Lock, platform string, recs []*record.RepoDataRecord) (*pipEnv, error) {
+	ef := s.env.Conda
+	if len(ef.Pip) == 0 {
+		return nil, nil
+	}
+	pkgs := pipPackages(l, platform)
+	if len(pkgs) == 0 {
+		it := ef.Pip[0]
+		msg := "pip packages are not resolved by the frontend yet: it installs them from a lock file only"
+		if lf := s.b.opts.Lockfile; lf != "" {
+			msg = fmt.Sprintf("pip packages are not resolved by the frontend yet, and the lock file %s locks none for %s", lf, platform)
+		}
+		return nil, diag.List{{File: ef.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip", Msg: msg,
+			Hint: "pass a conda-lock file whose pip packages (manager: pip) are locked for " + platform + " with --opt " + KeyLockfile + "=FILE (--build-arg " +
+				strings.TrimPrefix(KeyLockfileArg, "build-arg:") + "=FILE), or install them with docker_steps"}}
+	}
+	name := s.b.opts.Lockfile
+	if name == "" {
+		name = "the lock"
+	}
+	return newPipEnv(ef, name, platform, pkgs, recs)
 }
 
 // locked reports whether the build's lock file locks every platform for
