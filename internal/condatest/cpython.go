@@ -26,7 +26,7 @@ import (
 
 // cpythonFixture is part of the cache key of CPython's packages: bump it
 // whenever the same installation should give other packages.
-const cpythonFixture = "1"
+const cpythonFixture = "2"
 
 // Python is a real CPython from a pyenv installation on this machine, made
 // into relocatable conda packages the way conda-build makes conda-forge's:
@@ -34,18 +34,21 @@ const cpythonFixture = "1"
 //   - python-X.Y.Z-h<hash>_0.conda holds the installation in conda's layout
 //     (bin/pythonX.Y with its python3 and python links, lib/libpythonX.Y.so*,
 //     lib/pythonX.Y with lib-dynload and an empty site-packages, include/),
-//     without the test suites (test/, tests/ in the standard library), idlelib, tkinter, turtledemo, ensurepip's
-//     bundled wheels, __pycache__, the static libpython and man pages; its
+//     without the test suites (test/, tests/ in the standard library),
+//     idlelib, tkinter, turtledemo, ensurepip's bundled wheels,
+//     __pycache__, the static libpython and man pages; its
 //     ELF files are stripped of debug information (when strip is on the
 //     PATH) and their absolute RPATH is made relative with patchelf
 //     (`--set-rpath '$ORIGIN/../lib'` on the executable, '$ORIGIN/../..' on
-//     the extension modules, as conda-build does); the files that still
-//     hold the installation's path carry it as their prefix placeholder:
-//     text files (sysconfigdata, the Makefile, pkg-config files,
-//     pythonX.Y-config, scripts' shebangs) with Placeholder, libpython in
-//     binary mode with the installation's own path (conda-build's binary
-//     prefix detection), so an environment's prefix must be no longer than
-//     that path;
+//     the extension modules, as conda-build does); the text files that
+//     still hold the installation's path (sysconfigdata, the Makefile,
+//     pkg-config files, pythonX.Y-config, scripts' shebangs) hold
+//     Placeholder instead, replaced when linked. Binary files that hold it
+//     (libpython's compiled-in PREFIX, a fallback python never uses: it
+//     finds its prefix from its executable's place) get no placeholder:
+//     conda-build's binary replacement needs its long, unique build prefix,
+//     and a pyenv path ends in the version, whose string the linker merged
+//     into the path's tail (replacing the path empties sys.version);
 //   - hostlibs-1.0-h<hash>_0.conda, which python depends on, holds the C
 //     libraries its extension modules link that are not the GNU C library's
 //     (OpenSSL, SQLite, zlib, libffi, xz, bzip2, libuuid), copied from this
@@ -425,15 +428,10 @@ func (m *pythonMaker) file(p, rel string) (f File, keep bool, err error) {
 		}
 	}
 	f.Content = string(data)
-	if !strings.Contains(f.Content, m.root) {
-		return f, true, nil
+	if !strings.Contains(f.Content, m.root) || bytes.IndexByte(data, 0) >= 0 {
+		return f, true, nil // binary files keep the path: see Python
 	}
-	f.Prefix = true
-	if bytes.IndexByte(data, 0) >= 0 { // binary: the installation's path is the placeholder
-		f.Binary, f.Placeholder = true, m.root
-	} else {
-		f.Content = strings.ReplaceAll(f.Content, m.root, Placeholder)
-	}
+	f.Prefix, f.Content = true, strings.ReplaceAll(f.Content, m.root, Placeholder)
 	return f, true, nil
 }
 

@@ -93,16 +93,16 @@ func testCPython(t *testing.T, version string) {
 	for path, mode := range map[string]condapkg.FileMode{
 		"lib/" + mm + "/_sysconfigdata__linux_x86_64-linux-gnu.py": condapkg.FileModeText,
 		"bin/" + mm + "-config":    condapkg.FileModeText,
-		"lib/lib" + mm + ".so.1.0": condapkg.FileModeBinary,
 	} {
-		if e := entries[path]; e.PrefixPlaceholder == "" || e.FileMode != mode {
+		if e := entries[path]; e.PrefixPlaceholder != Placeholder || e.FileMode != mode {
 			t.Errorf("%s: placeholder %q, mode %s, want a %s placeholder", path, e.PrefixPlaceholder, e.FileMode, mode)
 		}
 	}
+	if e := entries["lib/lib"+mm+".so.1.0"]; e.PrefixPlaceholder != "" {
+		t.Errorf("libpython has the placeholder %q: replacing it would empty sys.version", e.PrefixPlaceholder)
+	}
 
-	// Linked into a prefix no longer than the installation's path (the
-	// binary placeholder's length).
-	prefix, err := os.MkdirTemp("/tmp", "py")
+	prefix, err := os.MkdirTemp("", "py")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +118,9 @@ func testCPython(t *testing.T, version string) {
 		}
 	}
 	cmd := exec.Command(filepath.Join(prefix, "bin", "python3"), "-c", `
-import sys, sysconfig, ssl, hashlib, json, sqlite3, zlib, ctypes, lzma, bz2, uuid
+import sys, sysconfig, platform, ssl, hashlib, json, sqlite3, zlib, ctypes, lzma, bz2, uuid
 print(sys.prefix)
-print(sysconfig.get_config_var("prefix"))
+print(sysconfig.get_config_var("prefix"), sys.version.split()[0], platform.python_implementation())
 print(hashlib.sha256(zlib.decompress(zlib.compress(b"abc"))).hexdigest())
 print(open("/proc/self/maps").read())
 `)
@@ -130,8 +130,8 @@ print(open("/proc/self/maps").read())
 		t.Fatalf("python3 from %s: %v\n%s", prefix, err, stderr(err))
 	}
 	lines := strings.SplitN(string(out), "\n", 4)
-	if len(lines) < 4 || lines[0] != prefix || lines[1] != prefix || lines[2] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
-		t.Fatalf("python3 printed %q, want sys.prefix and sysconfig's prefix %s and sha256(abc)", lines[:min(3, len(lines))], prefix)
+	if len(lines) < 4 || lines[0] != prefix || lines[1] != prefix+" "+py.Version+" CPython" || lines[2] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Fatalf("python3 printed %q, want sys.prefix, sysconfig's prefix %s, the version %s, CPython and sha256(abc)", lines[:min(3, len(lines))], prefix, py.Version)
 	}
 	maps := lines[3]
 	for _, lib := range []string{"/lib/lib" + mm + ".so.1.0", "/lib/libssl.so.3", "/lib/libsqlite3.so.0", "/lib/" + mm + "/lib-dynload/_ssl."} {
@@ -142,14 +142,14 @@ print(open("/proc/self/maps").read())
 	if strings.Contains(maps, py.Root) {
 		t.Errorf("python loaded files of %s:\n%s", py.Root, maps)
 	}
-	// No linked file names the installation (conda-meta's records list
-	// each file's placeholder).
+	// No linked text file names the installation (binary ones may: see
+	// Python).
 	err = filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() || strings.HasPrefix(p, filepath.Join(prefix, "conda-meta")) {
+		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		data, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(data, []byte(py.Root)) && !strings.Contains(p, "__pycache__") {
+		if err == nil && bytes.Contains(data, []byte(py.Root)) && bytes.IndexByte(data, 0) < 0 {
 			t.Errorf("%s holds %s", p, py.Root)
 		}
 		return err
