@@ -1,11 +1,22 @@
 package integration
 
 import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/testdata"
 	envllb "github.com/envkit/envkit/llb"
 )
 
@@ -13,7 +24,7 @@ import (
 // the python package (json, the stdlib), hostlibs (ssl, hashlib, sqlite3,
 // zlib, ctypes, lzma, bz2) and the system base (glibc, for all of them), and
 // prints where python thinks it lives.
-const cpythonCheck = `import sys, sysconfig, json, ssl, hashlib, sqlite3, zlib, ctypes, lzma, bz2; print(sys.prefix, sysconfig.get_config_var("prefix"), sys.version_info[:2] == (3, 12), ssl.OPENSSL_VERSION.split()[0], sqlite3.connect(":memory:").execute("select 6*7").fetchone()[0])`
+const cpythonCheck = `import sys, sysconfig, platform, json, ssl, hashlib, sqlite3, zlib, ctypes, lzma, bz2; print(sys.prefix, sysconfig.get_config_var("prefix"), sys.version.split()[0], platform.python_implementation(), ssl.OPENSSL_VERSION.split()[0], sqlite3.connect(":memory:").execute("select 6*7").fetchone()[0])`
 
 // A real CPython (a pyenv build made relocatable: condatest.CPython) is
 // installed by the frontend as a conda environment on a base that has glibc
@@ -28,7 +39,9 @@ func TestCPythonEnvironment(t *testing.T) {
 	p := newProject(t, "environment.yml", syntax(t, e)+"name: cpython\nimage: "+base+"\nconda_file: conda.yml\n",
 		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.12\n"})
 	ref := e.Ref("it/cpython:1")
+	began := time.Now()
 	img := mustBuild(t, e, clients[0], p, ref)
+	t.Logf("built through the frontend in %v", time.Since(began).Round(time.Millisecond))
 	var size int64
 	for _, l := range img.Manifest.Layers {
 		size += l.Size
@@ -38,16 +51,18 @@ func TestCPythonEnvironment(t *testing.T) {
 	if envs := strings.Join(img.Config.Config.Env, "\n"); !strings.Contains(envs, "PATH="+prefix+"/bin:") {
 		t.Errorf("the environment's bin is not on the image's PATH:\n%s", envs)
 	}
-	want := prefix + " " + prefix + " True OpenSSL 42\n"
+	want := prefix + " " + prefix + " " + py.Version + " CPython OpenSSL 42\n"
 
 	// A RUN on top of the image (docker_steps run before the environment
 	// is merged, so a Dockerfile FROM the image, as users extend one).
 	run := newProject(t, "Dockerfile", "FROM "+ref+"\nRUN python -c '"+cpythonCheck+"' > /check.txt && python3 -m sysconfig > /sysconfig.txt\n", map[string]string{})
 	ctx := ctxFor(t)
 	runRef := e.Ref("it/cpython-run:1")
+	began = time.Now()
 	if _, err := e.BuildDockerfile(ctx, run.dir, nil, runRef); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("RUN on top in %v", time.Since(began).Round(time.Millisecond))
 	got, err := e.Reg.ReadFile(ctx, runRef, "linux/amd64", "/check.txt")
 	if err != nil || string(got) != want {
 		t.Errorf("python in a RUN printed %q (%v), want %q", got, err, want)
@@ -61,8 +76,127 @@ func TestCPythonEnvironment(t *testing.T) {
 	}
 
 	// Under containerd, as the image's own command line.
+	began = time.Now()
 	out, err := e.CtrRun(ctx, t, ref, "python", "-c", cpythonCheck)
+	t.Logf("pulled and run under containerd in %v", time.Since(began).Round(time.Millisecond))
 	if err != nil || out != want {
 		t.Errorf("python under containerd printed %q (%v), want %q", out, err, want)
+	}
+}
+
+// The issue's real-wheels test: pip, setuptools and wheel as Debian ships
+// them, and a generated wheel with a console entry point and a platform
+// tag, served on 127.0.0.1 and locked (manager: pip) beside the real
+// CPython, install through the frontend; in a RUN on top of the image
+// python imports them, the entry point runs, and pip itself lists them and
+// finds no broken requirement. The python is 3.11, the one these wheels
+// were made for (Debian 12's): pip 23.0.1 fails on 3.12 (its vendored
+// pkg_resources uses pkgutil.ImpImporter, which 3.12 removed). setuptools
+// is imported before pip: with pip imported first, setuptools 66's
+// distutils hack asserts that distutils is its own and finds the
+// standard library's (in a plain venv with the same wheels too).
+func TestCPythonPipWheels(t *testing.T) {
+	e := harness.Get(t)
+	py := condatest.CPython(t, "3.11")
+	base := e.SystemBase(t, py.System)
+	ch := condaChannel(t, py.Packages...)
+
+	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platform: "linux-64"}
+	srv := httptest.NewServer(http.FileServer(http.Dir(pe.wheelDir)))
+	t.Cleanup(srv.Close)
+	pe.files = srv.URL + "/files"
+	if err := os.MkdirAll(filepath.Join(pe.wheelDir, "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	type locked struct{ name, version, file string }
+	var wheels []locked
+	for _, project := range []string{"pip", "setuptools", "wheel"} {
+		found, _ := filepath.Glob(testdata.Path(t, "pypi", "wheels", project+"-*-py3-none-any.whl"))
+		if len(found) != 1 {
+			t.Fatalf("testdata/pypi/wheels: %d wheels of %s, want one", len(found), project)
+		}
+		data, err := os.ReadFile(found[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := filepath.Base(found[0])
+		if err := os.WriteFile(filepath.Join(pe.wheelDir, "files", fn), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		version := strings.Split(fn, "-")[1]
+		wheels = append(wheels, locked{project, version, fn})
+	}
+	hello := pipWheel{name: "envkit-hello", version: "1.0", tag: "cp311-cp311-manylinux_2_17_x86_64",
+		entryPoints: "[console_scripts]\nenvkit-hello = envkit_hello:main\n",
+		files: map[string]string{"envkit_hello/__init__.py": "import sys, sysconfig\n\ndef main():\n" +
+			"    print('hello from', sys.prefix, __file__.startswith(sysconfig.get_path('platlib')))\n"}}
+	if err := os.WriteFile(filepath.Join(pe.wheelDir, "files", hello.filename()), hello.bytes(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wheels = append(wheels, locked{hello.name, hello.version, hello.filename()})
+
+	var pip strings.Builder
+	for _, w := range wheels {
+		fmt.Fprintf(&pip, "    - %s==%s\n", w.name, w.version)
+	}
+	pe.p = newProject(t, "environment.yml", syntax(t, e)+"name: cpython-pip\nimage: "+base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.11\n  - pip:\n" + pip.String()})
+	// The conda part as envkit lock gives it, then a pip entry per wheel.
+	out, err := exec.Command(pe.bin, "lock", "-p", pe.platform, "-f", filepath.Join(pe.p.dir, "conda.yml")).Output()
+	if err != nil {
+		t.Fatalf("envkit lock: %v", err)
+	}
+	l, err := lock.ReadCondaLock("conda-lock.yml", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range wheels {
+		data, err := os.ReadFile(filepath.Join(pe.wheelDir, "files", w.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Packages = append(l.Packages, &lock.Package{Name: w.name, Version: w.version, Manager: lock.Pip, Platform: pe.platform,
+			URL: pe.files + "/" + w.file, SHA256: sha256Hex(data), Dependencies: map[string]string{}, Category: lock.MainCategory})
+	}
+	var lb bytes.Buffer
+	if err := lock.WriteCondaLock(&lb, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pe.p.dir, "conda-lock.yml"), lb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := e.Ref("it/cpython-pip:1")
+	began := time.Now()
+	mustBuild(t, e, clients[0], pe.p, ref, "lockfile=conda-lock.yml")
+	t.Logf("built through the frontend in %v", time.Since(began).Round(time.Millisecond))
+
+	prefix := envllb.DefaultPrefix
+	run := newProject(t, "Dockerfile", "FROM "+ref+"\n"+
+		`RUN python -c "import setuptools, pip, wheel; print(pip.__version__, setuptools.__version__, wheel.__version__)" > /imports.txt`+
+		" && envkit-hello > /hello.txt"+
+		" && python -m pip list --disable-pip-version-check --format freeze > /list.txt"+
+		" && python -m pip check --disable-pip-version-check > /check.txt\n", map[string]string{})
+	ctx := ctxFor(t)
+	runRef := e.Ref("it/cpython-pip-run:1")
+	began = time.Now()
+	if out, err := e.BuildDockerfile(ctx, run.dir, nil, runRef); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Logf("RUN on top in %v", time.Since(began).Round(time.Millisecond))
+	var freeze []string
+	for _, w := range wheels {
+		freeze = append(freeze, w.name+"=="+w.version)
+	}
+	slices.Sort(freeze)
+	for file, want := range map[string]string{
+		"/imports.txt": wheels[0].version + " " + wheels[1].version + " " + wheels[2].version + "\n",
+		"/hello.txt":   "hello from " + prefix + " True\n",
+		"/list.txt":    strings.Join(freeze, "\n") + "\n",
+		"/check.txt":   "No broken requirements found.\n",
+	} {
+		got, err := e.Reg.ReadFile(ctx, runRef, "linux/amd64", file)
+		if err != nil || string(got) != want {
+			t.Errorf("%s = %q (%v), want %q", file, got, err, want)
+		}
 	}
 }

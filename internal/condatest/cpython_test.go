@@ -92,7 +92,7 @@ func testCPython(t *testing.T, version string) {
 	}
 	for path, mode := range map[string]condapkg.FileMode{
 		"lib/" + mm + "/_sysconfigdata__linux_x86_64-linux-gnu.py": condapkg.FileModeText,
-		"bin/" + mm + "-config":    condapkg.FileModeText,
+		"bin/" + mm + "-config": condapkg.FileModeText,
 	} {
 		if e := entries[path]; e.PrefixPlaceholder != Placeholder || e.FileMode != mode {
 			t.Errorf("%s: placeholder %q, mode %s, want a %s placeholder", path, e.PrefixPlaceholder, e.FileMode, mode)
