@@ -469,7 +469,7 @@ func (m *pythonMaker) elf(p, rel string) ([]byte, bool, error) {
 	}
 	if m.strip != "" {
 		if out, err := exec.Command(m.strip, "--strip-debug", tmp).CombinedOutput(); err != nil {
-			return nil, false, fmt.Errorf("strip --strip-debug: %v: %s", err, out)
+			return nil, false, fmt.Errorf("strip --strip-debug: %w: %s", err, out)
 		}
 	}
 	if len(rpath) > 0 {
@@ -488,7 +488,7 @@ func (m *pythonMaker) elf(p, rel string) ([]byte, bool, error) {
 
 func (m *pythonMaker) setRpath(file, rpath string) error {
 	if out, err := exec.Command(m.patchelf, "--set-rpath", rpath, file).CombinedOutput(); err != nil {
-		return fmt.Errorf("patchelf --set-rpath %s: %v: %s", rpath, err, out)
+		return fmt.Errorf("patchelf --set-rpath %s: %w: %s", rpath, err, out)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package condatest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -177,7 +178,7 @@ func archives(py *Python) []string {
 }
 
 func stderr(err error) []byte {
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		return ee.Stderr
 	}
 	return nil
