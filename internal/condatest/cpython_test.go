@@ -183,3 +183,40 @@ func stderr(err error) []byte {
 	}
 	return nil
 }
+
+// BenchmarkCPython measures making the packages of pyenv's CPython 3.12
+// (cold: stripped, patched, compressed) and finding them in the cache, and
+// reports their size.
+func BenchmarkCPython(b *testing.B) {
+	cache := b.TempDir()
+	b.Setenv("ENVKIT_CACHE", cache)
+	size := func(py *Python) float64 {
+		var n int64
+		for _, p := range py.Packages {
+			if fi, err := os.Stat(p.Archive); err == nil {
+				n += fi.Size()
+			}
+		}
+		return float64(n) / (1 << 20)
+	}
+	b.Run("cold", func(b *testing.B) {
+		var py *Python
+		for b.Loop() {
+			if err := os.RemoveAll(filepath.Join(cache, "condatest")); err != nil {
+				b.Fatal(err)
+			}
+			if py = CPython(b, "3.12"); py.Cached {
+				b.Fatal("cached after the cache was removed")
+			}
+		}
+		b.ReportMetric(size(py), "MiB")
+	})
+	b.Run("cached", func(b *testing.B) {
+		CPython(b, "3.12")
+		for b.Loop() {
+			if !CPython(b, "3.12").Cached {
+				b.Fatal("not cached")
+			}
+		}
+	})
+}
