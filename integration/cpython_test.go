@@ -88,8 +88,8 @@ func TestCPythonEnvironment(t *testing.T) {
 // them, and a generated wheel with a console entry point and a platform
 // tag, served on 127.0.0.1 and locked (manager: pip) beside the real
 // CPython, install through the frontend; in a RUN on top of the image
-// python imports them, the entry point runs, and pip itself lists them and
-// finds no broken requirement. The python is 3.11, the one these wheels
+// python imports them, the entry point runs (under containerd too), and
+// pip itself lists them and finds no broken requirement. The python is 3.11, the one these wheels
 // were made for (Debian 12's): pip 23.0.1 fails on 3.12 (its vendored
 // pkg_resources uses pkgutil.ImpImporter, which 3.12 removed). setuptools
 // is imported before pip: with pip imported first, setuptools 66's
@@ -188,6 +188,10 @@ func TestCPythonPipWheels(t *testing.T) {
 		freeze = append(freeze, w.name+"=="+w.version)
 	}
 	slices.Sort(freeze)
+	// The entry point under containerd, from the image's PATH.
+	if out, err := e.CtrRun(ctx, t, ref, "envkit-hello"); err != nil || out != "hello from "+prefix+" True\n" {
+		t.Errorf("envkit-hello under containerd printed %q (%v)", out, err)
+	}
 	for file, want := range map[string]string{
 		"/imports.txt": wheels[0].version + " " + wheels[1].version + " " + wheels[2].version + "\n",
 		"/hello.txt":   "hello from " + prefix + " True\n",

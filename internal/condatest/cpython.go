@@ -52,7 +52,8 @@ const cpythonFixture = "2"
 //   - hostlibs-1.0-h<hash>_0.conda, which python depends on, holds the C
 //     libraries its extension modules link that are not the GNU C library's
 //     (OpenSSL, SQLite, zlib, libffi, xz, bzip2, libuuid), copied from this
-//     machine into lib/ with RPATH '$ORIGIN', as conda-forge ships them in
+//     machine into lib/ (with RPATH '$ORIGIN' when they need one another,
+//     libssl libcrypto), as conda-forge ships them in
 //     packages of their own (openssl, libsqlite, libzlib, ...).
 //
 // The GNU C library is not packaged, as conda-forge never packages it (its
@@ -72,7 +73,8 @@ type Python struct {
 	// System maps each file the target system must provide (an absolute
 	// path in the image) to the file on this machine that holds it.
 	System map[string]string
-	// Left lists the extension modules left out, each with why.
+	// Left lists the extension modules left out because this machine
+	// lacks a library they need, each with the libraries.
 	Left []string
 	// Cached reports whether the packages came from the cache; Took is
 	// how long making or finding them took.
