@@ -16,6 +16,7 @@ import (
 	"github.com/envkit/envkit/pypi/name"
 	"github.com/envkit/envkit/pypi/requirement"
 	"github.com/envkit/envkit/pypi/tags"
+	"github.com/envkit/envkit/pypi/version"
 	"github.com/envkit/envkit/pypi/wheel"
 	"github.com/moby/buildkit/client/llb"
 )
@@ -92,6 +93,15 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 		return nil, pe.errorf(nil, "", "add python (e.g. python=3.12) to the conda dependencies",
 			"pip packages need a python among the conda packages, and the environment has none for %s", platform)
 	}
+	locked := map[string]*lock.Package{}
+	for _, p := range pkgs {
+		locked[name.Normalize(p.Name)] = p
+	}
+	for _, l := range lines {
+		if err := pe.checkLine(l, locked[l.req.NormalizedName()], platform); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range pkgs {
 		w, err := pe.wheel(p, platform)
 		if err != nil {
@@ -113,6 +123,33 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 }
 
 func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
+
+// checkLine checks that the lock's package p (nil when it has none) is
+// what pip line l asks for, so that a lock made for another request is not
+// installed as if it were this one's. A line with a marker is left alone:
+// it may not apply to the platform.
+func (pe *pipEnv) checkLine(l pipLine, p *lock.Package, platform string) error {
+	const hint = "lock the environment again (envkit lock) with its pip packages"
+	at := func(format string, args ...any) error {
+		return diag.List{{File: pe.ef.File, Line: l.item.Line, Column: l.item.Column, Field: "dependencies.pip",
+			Msg: pe.lockName + ": " + fmt.Sprintf(format, args...), Hint: hint}}
+	}
+	switch {
+	case l.req.Marker != nil:
+		return nil
+	case p == nil:
+		return at("no pip package %s is locked for %s", l.req.Name, platform)
+	case l.req.Specifier.Len() > 0:
+		v, err := version.Parse(p.Version)
+		if err != nil {
+			return at("pip package %s: version %q: %v", p.Name, p.Version, err)
+		}
+		if !l.req.Specifier.Matches(v) {
+			return at("pip package %s is locked at %s, which %s does not allow", p.Name, p.Version, l.req.Specifier)
+		}
+	}
+	return nil
+}
 
 // wheel checks a locked pip package and returns it as a wheel to install.
 func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error) {

@@ -28,6 +28,7 @@ dependencies:
     - --index-url http://127.0.0.1:9/simple
     - Requests>=2
     - my_pkg @ http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl
+    - colorama; sys_platform == "win32"
 `
 
 func pipLock(name, version, fn string, deps ...string) *lock.Package {
@@ -97,8 +98,10 @@ func TestPipEnv(t *testing.T) {
 	}
 }
 
-// What the lock gives that cannot be installed is refused at the pip line
-// behind the package, naming the lock file and the package.
+// What the lock gives that cannot be installed, or that a pip line does
+// not ask for, is refused at the pip line behind the package, naming the
+// lock file and the package (a line whose marker may not apply to the
+// platform, colorama's, is not checked).
 func TestPipEnvErrors(t *testing.T) {
 	ef := parseConda(t, pipConda)
 	for _, c := range []struct {
@@ -118,6 +121,8 @@ func TestPipEnvErrors(t *testing.T) {
 		}, nil, 6, "pip package requests: its URL names the wheel of another project (evil-2.31.0-py3-none-any.whl)"},
 		{func(p []*lock.Package) []*lock.Package { p[1].URL = "file:///etc/idna-3.4-py3-none-any.whl"; return p }, nil, 6, "is not an http(s) URL"},
 		{func(p []*lock.Package) []*lock.Package { return p }, []*record.RepoDataRecord{}, 5, "pip packages need a python among the conda packages"},
+		{func(p []*lock.Package) []*lock.Package { return slices.Delete(p, 2, 3) }, nil, 6, "conda-lock.yml: no pip package Requests is locked for linux-64"},
+		{func(p []*lock.Package) []*lock.Package { p[2].Version = "1.9"; return p }, nil, 6, "conda-lock.yml: pip package requests is locked at 1.9, which >=2 does not allow"},
 	} {
 		recs := c.recs
 		if recs == nil {

@@ -3,104 +3,91 @@ package integration
 import (
 	"archive/zip"
 	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
+	"io"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/pypitest"
 	envllb "github.com/envkit/envkit/llb"
 )
 
-// pipWheel is a wheel made for a test; its lock entry is made from its
-// bytes.
+// pipWheel is a wheel made for a test (internal/pypitest builds it); its
+// lock entry is made from its bytes.
 type pipWheel struct {
 	name, version string
-	tag           string            // py3-none-any by default
+	tag           string            // py3-none-any by default; a platform tag puts the files in platlib
 	files         map[string]string // payload; a module <name>/__init__.py by default
 	entryPoints   string
 	deps          []string // the lock's dependencies of the package
-	// edit changes the archive's members after RECORD is written (a
-	// member whose bytes RECORD does not list).
+	// edit replaces members' bytes after RECORD is written (a member
+	// whose bytes RECORD does not list).
 	edit map[string]string
 }
 
-func (w pipWheel) dist() string { return strings.ReplaceAll(w.name, "-", "_") }
-
-func (w pipWheel) filename() string {
-	tag := w.tag
-	if tag == "" {
-		tag = "py3-none-any"
+func (w pipWheel) wheel() pypitest.Wheel {
+	pw := pypitest.Wheel{Meta: pypitest.Meta{Name: w.name, Version: w.version}, Tag: w.tag, EntryPoints: w.entryPoints,
+		Platlib: w.tag != "" && !strings.HasSuffix(w.tag, "-none-any")}
+	for _, n := range slices.Sorted(maps.Keys(w.files)) {
+		pw.Files = append(pw.Files, pypitest.FileSpec{Path: n, Content: w.files[n]})
 	}
-	return w.dist() + "-" + w.version + "-" + tag + ".whl"
+	return pw
 }
 
-// bytes builds the wheel: payload, METADATA, WHEEL, entry_points.txt and
-// RECORD, as bdist_wheel writes them.
+func (w pipWheel) filename() string { return w.wheel().Filename() }
+
+// bytes builds the wheel, then applies edit.
 func (w pipWheel) bytes(t testing.TB) []byte {
 	t.Helper()
-	di := w.dist() + "-" + w.version + ".dist-info/"
-	files := w.files
-	if files == nil {
-		files = map[string]string{w.dist() + "/__init__.py": fmt.Sprintf("VERSION = %q\n", w.version)}
+	b, err := w.wheel().Bytes()
+	if err != nil {
+		t.Fatal(err)
 	}
-	type member struct{ name, body string }
-	var ms []member
-	for _, n := range slices.Sorted(maps.Keys(files)) {
-		ms = append(ms, member{n, files[n]})
+	if len(w.edit) == 0 {
+		return b
 	}
-	tag := w.tag
-	if tag == "" {
-		tag = "py3-none-any"
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	purelib := strings.HasSuffix(tag, "-none-any")
-	ms = append(ms, member{di + "METADATA", "Metadata-Version: 2.1\nName: " + w.name + "\nVersion: " + w.version + "\n"},
-		member{di + "WHEEL", fmt.Sprintf("Wheel-Version: 1.0\nGenerator: envkit-test\nRoot-Is-Purelib: %t\nTag: %s\n", purelib, tag)})
-	if w.entryPoints != "" {
-		ms = append(ms, member{di + "entry_points.txt", w.entryPoints})
-	}
-	var record strings.Builder
-	for _, m := range ms {
-		s := sha256.Sum256([]byte(m.body))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", m.name, base64.RawURLEncoding.EncodeToString(s[:]), len(m.body))
-	}
-	fmt.Fprintf(&record, "%sRECORD,,\n", di)
-	ms = append(ms, member{di + "RECORD", record.String()})
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	for _, m := range ms {
-		if e, ok := w.edit[m.name]; ok {
-			m.body = e
-		}
-		h := &zip.FileHeader{Name: m.name, Method: zip.Deflate, Modified: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-		h.SetMode(0o644)
-		f, err := zw.CreateHeader(h)
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		h := f.FileHeader
+		fw, err := zw.CreateHeader(&h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Write([]byte(m.body)); err != nil {
+		body, ok := w.edit[f.Name]
+		if !ok {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = string(data)
+		}
+		if _, err := fw.Write([]byte(body)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return out.Bytes()
 }
-
-func sha256Hex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 // pipEnv is a project whose conda file has pip lines, with a conda
 // channel and a directory of wheels served on 127.0.0.1.
@@ -118,9 +105,7 @@ func newPipEnv(t *testing.T, e *harness.Env, subdir string, pkgs []condatest.Pac
 	t.Helper()
 	ch := condaChannel(t, pkgs...)
 	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platform: subdir}
-	srv := httptest.NewServer(http.FileServer(http.Dir(pe.wheelDir)))
-	t.Cleanup(srv.Close)
-	pe.files = srv.URL + "/files"
+	pe.files = pypitest.Serve(t, pe.wheelDir) + pypitest.FilesDir
 	var pip strings.Builder
 	for _, l := range pipLines {
 		fmt.Fprintf(&pip, "    - %s\n", strings.ReplaceAll(l, "{files}", pe.files))
@@ -144,15 +129,15 @@ func (pe *pipEnv) lock(t *testing.T, wheels []pipWheel, sha256s map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(pe.wheelDir, "files"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(pe.wheelDir, pypitest.FilesDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range wheels {
 		b := w.bytes(t)
-		if err := os.WriteFile(filepath.Join(pe.wheelDir, "files", w.filename()), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(pe.wheelDir, pypitest.FilesDir, w.filename()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		sum := sha256Hex(b)
+		sum := pypitest.Sum(b)
 		if s, ok := sha256s[w.filename()]; ok {
 			sum = s
 		}
@@ -292,4 +277,90 @@ func TestPipWheels(t *testing.T) {
 	if changed != 2 || len(img2.Manifest.Layers) != len(img.Manifest.Layers) {
 		t.Errorf("%d of %d layers changed, want 2 (helper-lib's and the metadata's)", changed, len(img2.Manifest.Layers))
 	}
+}
+
+// An arm64 image with a platform wheel (manylinux2014_aarch64) builds on
+// this amd64 machine, which has no emulation: the helper installs the
+// wheel on the build platform. Compiling its bytecode, which needs its
+// python to run, is refused.
+func TestPipArm64(t *testing.T) {
+	e := harness.Get(t)
+	wheels := []pipWheel{{name: "fastlib", version: "1.0", tag: "cp310-cp310-manylinux2014_aarch64",
+		files: map[string]string{"fastlib/__init__.py": "", "fastlib/_speed.so": "ELF aarch64 " + t.Name() + "\n"}}}
+	pe := newPipEnv(t, e, "linux-aarch64", []condatest.Package{python("linux-aarch64")}, wheels, "fastlib")
+	ref := e.Ref("it/pip-arm64:1")
+	if out, err := clients[0].build(t, e, pe.p, ref, []string{"linux/arm64"}, "lockfile=conda-lock.yml"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	site := envllb.DefaultPrefix + "/lib/python3.10/site-packages/"
+	ctx := ctxFor(t)
+	if got, err := e.Reg.ReadFile(ctx, ref, "linux/arm64", site+"fastlib/_speed.so"); err != nil || string(got) != "ELF aarch64 "+t.Name()+"\n" {
+		t.Errorf("fastlib/_speed.so = %q, %v", got, err)
+	}
+	if got, err := e.Reg.ReadFile(ctx, ref, "linux/arm64", site+"fastlib-1.0.dist-info/WHEEL"); err != nil || !strings.Contains(string(got), "Tag: cp310-cp310-manylinux2014_aarch64") {
+		t.Errorf("WHEEL = %q, %v", got, err)
+	}
+	// Bytecode is compiled by the environment's python, which this builder
+	// cannot run: the build says so.
+	out, err := clients[1].build(t, e, pe.p, e.Ref("it/pip-arm64:bytecode"), []string{"linux/arm64"}, "build-arg:ENVKIT_LOCKFILE=conda-lock.yml", "build-arg:ENVKIT_COMPILE_BYTECODE=1")
+	if err == nil {
+		t.Fatalf("bytecode for linux/arm64 on linux/amd64 built\n%s", out)
+	}
+	mustContain(t, "bytecode", string(out), "ENVKIT_COMPILE_BYTECODE=1: the bytecode is compiled by the environment's python for linux/arm64, which does not run on this linux/amd64 builder without emulation")
+}
+
+// Wheels that must not be installed are refused, the error naming the
+// wheel, its URL and the pip line behind it (marked in the conda file):
+// a lock whose sha256 is not the wheel's (both digests named), a wheel
+// with a member outside site-packages, a wheel whose RECORD does not match
+// its member. Without a lock that locks the pip lines, the first one is
+// marked.
+func TestPipRefusals(t *testing.T) {
+	e := harness.Get(t)
+	good := pipWheel{name: "good-pkg", version: "1.0", files: map[string]string{"good_pkg/__init__.py": t.Name() + "\n"}}
+	for _, c := range []struct {
+		name   string
+		wheel  pipWheel
+		sha256 func(real string) string
+		want   []string
+	}{
+		{name: "sha256", wheel: pipWheel{name: "bad-sum", version: "1.0", files: map[string]string{"bad_sum/__init__.py": t.Name() + "\n"}},
+			sha256: func(string) string { return pypitest.Sum([]byte("other bytes")) },
+			want: []string{"conda.yml:5: pip package bad_sum-1.0-py3-none-any.whl (requested at conda.yml:5): fetching {files}/bad_sum-1.0-py3-none-any.whl",
+				"expected sha256:" + pypitest.Sum([]byte("other bytes")), "sha256:{real}", ">>>     - bad-sum"}},
+		{name: "escape", wheel: pipWheel{name: "escape-pkg", version: "1.0", files: map[string]string{"escape_pkg/__init__.py": "", "../../../../etc/evil.conf": "evil\n"}},
+			want: []string{"conda.yml:5: installing pip package escape_pkg-1.0-py3-none-any.whl (requested at conda.yml:5) from {files}/escape_pkg-1.0-py3-none-any.whl failed",
+				"escape_pkg-1.0-py3-none-any.whl: ../../../../etc/evil.conf", "unsafe path", ">>>     - escape-pkg"}},
+		{name: "record", wheel: pipWheel{name: "record-pkg", version: "1.0", files: map[string]string{"record_pkg/__init__.py": "X = 1\n"},
+			edit: map[string]string{"record_pkg/__init__.py": "X = 2 # not what RECORD says\n"}},
+			want: []string{"conda.yml:5: installing pip package record_pkg-1.0-py3-none-any.whl (requested at conda.yml:5)",
+				"record_pkg-1.0-py3-none-any.whl: record_pkg-1.0.dist-info/RECORD:1: archive disagrees with RECORD: record_pkg/__init__.py", ">>>     - record-pkg"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good}, c.wheel.name, "good-pkg")
+			real := pypitest.Sum(c.wheel.bytes(t))
+			sums := map[string]string{}
+			if c.sha256 != nil {
+				sums[c.wheel.filename()] = c.sha256(real)
+			}
+			pe.lock(t, []pipWheel{good, c.wheel}, sums)
+			out, err := clients[0].build(t, e, pe.p, e.Ref("it/pip-refused:"+c.name), nil, "lockfile=conda-lock.yml")
+			if err == nil {
+				t.Fatalf("the build succeeded\n%s", out)
+			}
+			var wants []string
+			for _, w := range c.want {
+				wants = append(wants, strings.NewReplacer("{files}", pe.files, "{real}", real).Replace(w))
+			}
+			mustContain(t, c.name, string(out), wants...)
+		})
+	}
+	t.Run("no-lock", func(t *testing.T) {
+		pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, []pipWheel{good}, "good-pkg")
+		out, err := clients[1].build(t, e, pe.p, e.Ref("it/pip-refused:no-lock"), nil)
+		if err == nil {
+			t.Fatalf("the build succeeded\n%s", out)
+		}
+		mustContain(t, "no lock", string(out), "conda.yml:5:7: dependencies.pip: pip packages are not resolved by the frontend yet", ">>>     - good-pkg")
+	})
 }

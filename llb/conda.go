@@ -62,6 +62,10 @@ type Conda struct {
 	// Large is the archive size from which a package keeps a layer of its
 	// own when packages share layers; 0 means budget.DefaultLarge.
 	Large int64
+	// CompileBytecode compiles the environment's site-packages with its
+	// own python, in a layer of its own on top: the target platform must
+	// be the build platform, where that python runs.
+	CompileBytecode bool
 }
 
 // Groups returns the conda packages of each layer, in link order: one

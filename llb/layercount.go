@@ -48,11 +48,15 @@ func layersInHistory(h []ocispecs.History) int {
 // in an image of at most maxLayers whose Docker part (on base) has docker
 // layers; they need at least least layers (1, or 2 with wheels after conda
 // packages, which no layer holds together).
-func packageLayers(maxLayers, docker, least int, base string) (int, error) {
+// A bytecode layer (bytecode) takes one more.
+func packageLayers(maxLayers, docker, least int, bytecode bool, base string) (int, error) {
 	least = max(least, 1)
 	n := maxLayers - docker - fixedLayers
+	if bytecode {
+		n--
+	}
 	if n < least {
-		return 0, &LayerLimitError{Base: base, Layers: docker, Max: maxLayers, Least: least}
+		return 0, &LayerLimitError{Base: base, Layers: docker, Max: maxLayers, Least: least, Bytecode: bytecode}
 	}
 	return n, nil
 }
@@ -70,20 +74,32 @@ type LayerLimitError struct {
 	// Least is the fewest layers the packages need: 1, or 2 for conda
 	// packages and wheels (0 means 1).
 	Least int
+	// Bytecode is true when the image has a bytecode layer too.
+	Bytecode bool
 }
 
 // Need is the smallest limit the image fits in.
-func (e *LayerLimitError) Need() int { return e.Layers + fixedLayers + max(e.Least, 1) }
+func (e *LayerLimitError) Need() int {
+	n := e.Layers + fixedLayers + max(e.Least, 1)
+	if e.Bytecode {
+		n++
+	}
+	return n
+}
 
 func (e *LayerLimitError) Error() string {
 	base := "the base image"
 	if e.Base != "" {
 		base += " " + e.Base
 	}
+	fixed := "the conda environment's metadata layer"
+	if e.Bytecode {
+		fixed += " and its bytecode layer"
+	}
 	what := "none for its packages"
 	if e.Least > 1 {
 		what = fmt.Sprintf("fewer than the %d its conda packages and wheels need", e.Least)
 	}
-	return fmt.Sprintf("%s and its Docker steps have %d layers: with the conda environment's metadata layer that leaves %s under the image's limit of %d layers (the image needs a limit of at least %d)",
-		base, e.Layers, what, e.Max, e.Need())
+	return fmt.Sprintf("%s and its Docker steps have %d layers: with %s that leaves %s under the image's limit of %d layers (the image needs a limit of at least %d)",
+		base, e.Layers, fixed, what, e.Max, e.Need())
 }

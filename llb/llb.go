@@ -123,7 +123,7 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		if len(conda.Records) > 0 && len(conda.Wheels) > 0 {
 			least = 2
 		}
-		n, err := packageLayers(maxLayers, dockerLayers(img, res.BaseImage), least, base)
+		n, err := packageLayers(maxLayers, dockerLayers(img, res.BaseImage), least, conda.CompileBytecode, base)
 		if err != nil {
 			return nil, err
 		}
@@ -169,6 +169,14 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 			img.History = append(img.History, h)
 		}
 		img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda environment metadata (conda-meta history, state, lock)"})
+		if c.CompileBytecode {
+			bc, err := c.bytecodeLayer(st)
+			if err != nil {
+				return nil, err
+			}
+			st = bkllb.Merge([]bkllb.State{st, bc}, bkllb.WithCustomName("python: merge the bytecode layer"))
+			img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: python bytecode (compileall, unchecked-hash)"})
+		}
 	}
 	baseName, baseDigest := baseReference(ctx, in, platform, opt.MetaResolver)
 	setConfig(img, in, baseName, baseDigest)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/envkit/envkit/internal/helper"
 	"github.com/envkit/envkit/internal/mergedir"
+	"github.com/envkit/envkit/internal/pypitest"
 	"github.com/envkit/envkit/internal/testdata"
 	"github.com/envkit/envkit/pypi/wheel"
 )
@@ -52,12 +53,32 @@ func runWheels(t *testing.T, in *helper.WheelInput) (string, error) {
 	return w.Dest, Main(context.Background(), w.Args(), &bytes.Buffer{})
 }
 
-// Three wheels in one exec give the layer that one exec per wheel, merged
-// in order, gives: the same entries, bytes, modes and times.
+// generatedWheel writes a wheel made by pypitest into dir.
+func generatedWheel(t *testing.T, dir string, w pypitest.Wheel) helper.WheelFile {
+	t.Helper()
+	data, err := w.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, w.Filename())
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return helper.WheelFile{Filename: w.Filename(), Archive: p, SHA256: pypitest.Sum(data)}
+}
+
+// Five wheels in one exec, two of which install the same file, give the
+// layer that one exec per wheel, merged in order, gives: the same entries,
+// bytes, modes and times, the later wheel's file winning.
 func TestWheelsGroupIsMergedLayers(t *testing.T) {
 	var files []helper.WheelFile
 	for _, f := range realWheels {
 		files = append(files, wheelFile(t, f))
+	}
+	dir := t.TempDir()
+	for _, n := range []string{"first", "second"} {
+		files = append(files, generatedWheel(t, dir, pypitest.Wheel{Meta: pypitest.Meta{Name: "clobber-" + n, Version: "1.0"},
+			Files: []pypitest.FileSpec{{Path: "shared/data.txt", Content: n + "\n"}, {Path: "clobber_" + n + ".py", Content: ""}}}))
 	}
 	files[0].Requested = true
 	files[2].DirectURL = &wheel.DirectURL{URL: "https://user:secret@files.example/wheel-0.38.4-py3-none-any.whl", Archive: &wheel.ArchiveInfo{}}
@@ -89,6 +110,9 @@ func TestWheelsGroupIsMergedLayers(t *testing.T) {
 		}
 	}
 	site := filepath.Join(group, prefix, "lib/python3.12/site-packages")
+	if b, err := os.ReadFile(filepath.Join(site, "shared/data.txt")); err != nil || string(b) != "second\n" {
+		t.Errorf("the clobbered file holds %q, %v: want the later wheel's", b, err)
+	}
 	for _, c := range []struct{ path, want string }{
 		{"pip-23.0.1.dist-info/INSTALLER", "envkit\n"},
 		{"pip-23.0.1.dist-info/REQUESTED", ""},
