@@ -3,8 +3,6 @@ package integration
 import (
 	"bytes"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
+	"github.com/envkit/envkit/internal/pypitest"
 	"github.com/envkit/envkit/internal/testdata"
 	envllb "github.com/envkit/envkit/llb"
 )
@@ -101,15 +100,19 @@ func TestCPythonPipWheels(t *testing.T) {
 	base := e.SystemBase(t, py.System)
 	ch := condaChannel(t, py.Packages...)
 
-	pe := &pipEnv{wheelDir: t.TempDir(), bin: envkitBinary(t), platform: "linux-64"}
-	srv := httptest.NewServer(http.FileServer(http.Dir(pe.wheelDir)))
-	t.Cleanup(srv.Close)
-	pe.files = srv.URL + "/files"
-	if err := os.MkdirAll(filepath.Join(pe.wheelDir, "files"), 0o755); err != nil {
+	wheelDir := t.TempDir()
+	files := pypitest.Serve(t, wheelDir) + pypitest.FilesDir
+	if err := os.MkdirAll(filepath.Join(wheelDir, pypitest.FilesDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	type locked struct{ name, version, file string }
 	var wheels []locked
+	add := func(name, version, file string, data []byte) {
+		if err := os.WriteFile(filepath.Join(wheelDir, pypitest.FilesDir, file), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		wheels = append(wheels, locked{name, version, file})
+	}
 	for _, project := range []string{"pip", "setuptools", "wheel"} {
 		found, _ := filepath.Glob(testdata.Path(t, "pypi", "wheels", project+"-*-py3-none-any.whl"))
 		if len(found) != 1 {
@@ -120,29 +123,26 @@ func TestCPythonPipWheels(t *testing.T) {
 			t.Fatal(err)
 		}
 		fn := filepath.Base(found[0])
-		if err := os.WriteFile(filepath.Join(pe.wheelDir, "files", fn), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		version := strings.Split(fn, "-")[1]
-		wheels = append(wheels, locked{project, version, fn})
+		add(project, strings.Split(fn, "-")[1], fn, data)
 	}
-	hello := pipWheel{name: "envkit-hello", version: "1.0", tag: "cp311-cp311-manylinux_2_17_x86_64",
-		entryPoints: "[console_scripts]\nenvkit-hello = envkit_hello:main\n",
-		files: map[string]string{"envkit_hello/__init__.py": "import sys, sysconfig\n\ndef main():\n" +
-			"    print('hello from', sys.prefix, __file__.startswith(sysconfig.get_path('platlib')))\n"}}
-	if err := os.WriteFile(filepath.Join(pe.wheelDir, "files", hello.filename()), hello.bytes(t), 0o644); err != nil {
+	hello := pypitest.Wheel{Meta: pypitest.Meta{Name: "envkit-hello", Version: "1.0"}, Tag: "cp311-cp311-manylinux_2_17_x86_64", Platlib: true,
+		EntryPoints: "[console_scripts]\nenvkit-hello = envkit_hello:main\n",
+		Files: []pypitest.FileSpec{{Path: "envkit_hello/__init__.py", Content: "import sys, sysconfig\n\ndef main():\n" +
+			"    print('hello from', sys.prefix, __file__.startswith(sysconfig.get_path('platlib')))\n"}}}
+	data, err := hello.Bytes()
+	if err != nil {
 		t.Fatal(err)
 	}
-	wheels = append(wheels, locked{hello.name, hello.version, hello.filename()})
+	add(hello.Name, hello.Version, hello.Filename(), data)
 
 	var pip strings.Builder
 	for _, w := range wheels {
 		fmt.Fprintf(&pip, "    - %s==%s\n", w.name, w.version)
 	}
-	pe.p = newProject(t, "environment.yml", syntax(t, e)+"name: cpython-pip\nimage: "+base+"\nconda_file: conda.yml\n",
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: cpython-pip\nimage: "+base+"\nconda_file: conda.yml\n",
 		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.11\n  - pip:\n" + pip.String()})
 	// The conda part as envkit lock gives it, then a pip entry per wheel.
-	out, err := exec.Command(pe.bin, "lock", "-p", pe.platform, "-f", filepath.Join(pe.p.dir, "conda.yml")).Output()
+	out, err := exec.Command(envkitBinary(t), "lock", "-p", "linux-64", "-f", filepath.Join(p.dir, "conda.yml")).Output()
 	if err != nil {
 		t.Fatalf("envkit lock: %v", err)
 	}
@@ -151,23 +151,23 @@ func TestCPythonPipWheels(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range wheels {
-		data, err := os.ReadFile(filepath.Join(pe.wheelDir, "files", w.file))
+		data, err := os.ReadFile(filepath.Join(wheelDir, pypitest.FilesDir, w.file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		l.Packages = append(l.Packages, &lock.Package{Name: w.name, Version: w.version, Manager: lock.Pip, Platform: pe.platform,
-			URL: pe.files + "/" + w.file, SHA256: sha256Hex(data), Dependencies: map[string]string{}, Category: lock.MainCategory})
+		l.Packages = append(l.Packages, &lock.Package{Name: w.name, Version: w.version, Manager: lock.Pip, Platform: "linux-64",
+			URL: files + "/" + w.file, SHA256: pypitest.Sum(data), Dependencies: map[string]string{}, Category: lock.MainCategory})
 	}
 	var lb bytes.Buffer
 	if err := lock.WriteCondaLock(&lb, l); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(pe.p.dir, "conda-lock.yml"), lb.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(p.dir, "conda-lock.yml"), lb.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ref := e.Ref("it/cpython-pip:1")
 	began := time.Now()
-	mustBuild(t, e, clients[0], pe.p, ref, "lockfile=conda-lock.yml")
+	mustBuild(t, e, clients[0], p, ref, "lockfile=conda-lock.yml")
 	t.Logf("built through the frontend in %v", time.Since(began).Round(time.Millisecond))
 
 	prefix := envllb.DefaultPrefix
