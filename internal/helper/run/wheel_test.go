@@ -205,13 +205,15 @@ func TestReadWheelInputErrors(t *testing.T) {
 	} {
 		in := wheelInput(f)
 		c.edit(in)
-		data, err := in.Encode()
-		if err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := in.Encode(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("encode: %v, want %q", err, c.want)
 		}
 		// The helper checks as much when the payload comes from elsewhere.
 		file := filepath.Join(t.TempDir(), helper.WheelInputFile)
-		data, _ = json.Marshal(in)
+		data, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(file, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
