@@ -18,6 +18,10 @@ import (
 // (streamed), not held in memory, so the bound is about time, not memory.
 const DefaultMaxWheelSize = 2 << 30
 
+// maxPipFilesTotal bounds the -r and -c files of an environment together,
+// in files of the size limit.
+const maxPipFilesTotal = 4
+
 // PipFile is a file of the environment's directory that a pip line of the
 // conda file names: a requirements or constraints file (-r, -c) or a
 // wheel. They are part of the environment: the hash covers them, and a
@@ -92,6 +96,9 @@ func (env *Environment) loadPip(dir fs.FS, limit, wheelLimit int64) diag.List {
 	for i, it := range ef.Pip {
 		lines[i] = reqfile.Line{Text: it.Value, Line: it.Line, Column: it.Column}
 	}
+	// All -r and -c files together: at most maxPipFilesTotal times the
+	// limit of one (reqfile bounds their number and nesting).
+	total := int64(0)
 	open := func(p string) ([]byte, error) {
 		rel, ok := env.RelPath(p)
 		if !ok {
@@ -106,6 +113,9 @@ func (env *Environment) loadPip(dir fs.FS, limit, wheelLimit int64) diag.List {
 		data, err := ReadFile(dir, rel, limit)
 		if err != nil {
 			return nil, readError(err)
+		}
+		if total += int64(len(data)); total > maxPipFilesTotal*limit {
+			return nil, fmt.Errorf("the -r and -c files are larger than %s in all", FormatSize(maxPipFilesTotal*limit))
 		}
 		sum := sha256.Sum256(data)
 		env.PipFiles = append(env.PipFiles, PipFile{Path: rel, Data: data, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})

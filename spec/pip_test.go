@@ -131,7 +131,10 @@ func TestLoadPipFilesRefused(t *testing.T) {
 		"nested":    {pipConda("-r a.txt"), fstest.MapFS{"a.txt": {Data: []byte("\n-r ../../b.txt\n")}}, "a.txt:2:4: -r ../../b.txt: outside the environment's directory"},
 		"cycle":     {pipConda("-r a.txt"), fstest.MapFS{"a.txt": {Data: []byte("-r b.txt\n")}, "b.txt": {Data: []byte("flask\n-r a.txt\n")}}, "b.txt:2:4: a.txt includes itself (conda.yml -> a.txt -> b.txt -> a.txt)"},
 		"too large": {pipConda("-r big.txt"), fstest.MapFS{"big.txt": {Data: []byte(strings.Repeat("SECRET\n", 1000))}}, "-r big.txt: big.txt is larger than the limit of 1000 bytes"},
-		"fifo":      {pipConda("-r p.txt"), fstest.MapFS{"p.txt": {Mode: os.ModeNamedPipe}}, "-r p.txt: p.txt is a named pipe (FIFO), not a regular file"},
+		"too large in all": {pipConda("-r a.txt", "-r b.txt"), fstest.MapFS{"a.txt": {Data: []byte("-r c.txt\n-r d.txt\n-r e.txt\n" + pad(900))},
+			"b.txt": {Data: []byte(pad(999))}, "c.txt": {Data: []byte(pad(999))}, "d.txt": {Data: []byte(pad(999))}, "e.txt": {Data: []byte(pad(999))}},
+			"conda.yml:6:10: dependencies.pip: -r b.txt: the -r and -c files are larger than 4000 bytes in all"},
+		"fifo": {pipConda("-r p.txt"), fstest.MapFS{"p.txt": {Mode: os.ModeNamedPipe}}, "-r p.txt: p.txt is a named pipe (FIFO), not a regular file"},
 		"wheel missing": {pipConda("flask", "./w/x-1.0-py3-none-any.whl"), nil,
 			"conda.yml:6:7: dependencies.pip: ./w/x-1.0-py3-none-any.whl: no such file"},
 		"wheel in -r outside": {pipConda("-r a.txt"), fstest.MapFS{"a.txt": {Data: []byte("../x-1.0-py3-none-any.whl\n")}},
@@ -197,3 +200,6 @@ func TestLoadPipFilesSymlinks(t *testing.T) {
 		t.Errorf("%v %+v", err, env)
 	}
 }
+
+// pad is a comment line of n bytes.
+func pad(n int) string { return "#" + strings.Repeat("x", n-2) + "\n" }
