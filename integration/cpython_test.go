@@ -1,22 +1,20 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
 	"github.com/envkit/envkit/internal/pypitest"
 	"github.com/envkit/envkit/internal/testdata"
 	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/pypi/name"
 )
 
 // cpythonCheck imports modules whose C libraries come from three places:
@@ -85,10 +83,11 @@ func TestCPythonEnvironment(t *testing.T) {
 
 // The issue's real-wheels test: pip, setuptools and wheel as Debian ships
 // them, and a generated wheel with a console entry point and a platform
-// tag, served on 127.0.0.1 and locked (manager: pip) beside the real
-// CPython, install through the frontend; in a RUN on top of the image
-// python imports them, the entry point runs (under containerd too), and
-// pip itself lists them and finds no broken requirement. The python is 3.11, the one these wheels
+// tag, served by a simple index on 127.0.0.1, are resolved by the frontend
+// from the conda file's pip lines beside the real CPython, installed as
+// wheel layers and compiled to bytecode by that python; in a RUN on top of
+// the image python imports them, the entry point runs (under containerd
+// too), and pip itself lists them and finds no broken requirement. The python is 3.11, the one these wheels
 // were made for (Debian 12's): pip 23.0.1 fails on 3.12 (its vendored
 // pkg_resources uses pkgutil.ImpImporter, which 3.12 removed). setuptools
 // is imported before pip: with pip imported first, setuptools 66's
@@ -135,39 +134,37 @@ func TestCPythonPipWheels(t *testing.T) {
 	}
 	add(hello.Name, hello.Version, hello.Filename(), data)
 
-	var pip strings.Builder
-	for _, w := range wheels {
-		fmt.Fprintf(&pip, "    - %s==%s\n", w.name, w.version)
-	}
-	p := newProject(t, "environment.yml", syntax(t, e)+"name: cpython-pip\nimage: "+base+"\nconda_file: conda.yml\n",
-		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.11\n  - pip:\n" + pip.String()})
-	// The conda part as envkit lock gives it, then a pip entry per wheel.
-	out, err := exec.Command(envkitBinary(t), "lock", "-p", "linux-64", "-f", filepath.Join(p.dir, "conda.yml")).Output()
-	if err != nil {
-		t.Fatalf("envkit lock: %v", err)
-	}
-	l, err := lock.ReadCondaLock("conda-lock.yml", out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A simple index of those files, without metadata files: the resolver
+	// reads each wheel's METADATA from the wheel itself.
 	for _, w := range wheels {
 		data, err := os.ReadFile(filepath.Join(wheelDir, pypitest.FilesDir, w.file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		l.Packages = append(l.Packages, &lock.Package{Name: w.name, Version: w.version, Manager: lock.Pip, Platform: "linux-64",
-			URL: files + "/" + w.file, SHA256: pypitest.Sum(data), Dependencies: map[string]string{}, Category: lock.MainCategory})
+		page := fmt.Sprintf("<html><body><a href=\"../%s/%s#sha256=%s\">%s</a></body></html>\n", pypitest.FilesDir, w.file, pypitest.Sum(data), w.file)
+		dir := filepath.Join(wheelDir, name.Normalize(w.name))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	var lb bytes.Buffer
-	if err := lock.WriteCondaLock(&lb, l); err != nil {
-		t.Fatal(err)
+	idx := strings.TrimSuffix(files, pypitest.FilesDir)
+
+	var pip strings.Builder
+	fmt.Fprintf(&pip, "    - --index-url %s\n", idx)
+	for _, w := range wheels {
+		fmt.Fprintf(&pip, "    - %s==%s\n", w.name, w.version)
 	}
-	if err := os.WriteFile(filepath.Join(p.dir, "conda-lock.yml"), lb.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p := newProject(t, "environment.yml", syntax(t, e)+"name: cpython-pip\nimage: "+base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - python=3.11\n  - pip:\n" + pip.String()})
+	// Resolved by the frontend (the pip lines, an index on 127.0.0.1),
+	// installed as wheel layers, compiled to bytecode by the environment's
+	// own python.
 	ref := e.Ref("it/cpython-pip:1")
 	began := time.Now()
-	mustBuild(t, e, clients[0], p, ref, "lockfile=conda-lock.yml")
+	mustBuild(t, e, clients[0], p, ref, "build-arg:ENVKIT_COMPILE_BYTECODE=1")
 	t.Logf("built through the frontend in %v", time.Since(began).Round(time.Millisecond))
 
 	prefix := envllb.DefaultPrefix
@@ -175,7 +172,8 @@ func TestCPythonPipWheels(t *testing.T) {
 		`RUN python -c "import setuptools, pip, wheel; print(pip.__version__, setuptools.__version__, wheel.__version__)" > /imports.txt`+
 		" && envkit-hello > /hello.txt"+
 		" && python -m pip list --disable-pip-version-check --format freeze > /list.txt"+
-		" && python -m pip check --disable-pip-version-check > /check.txt\n", map[string]string{})
+		" && python -m pip check --disable-pip-version-check > /check.txt"+
+		" && ls "+envllb.DefaultPrefix+"/lib/python3.11/site-packages/pip/__pycache__/ > /pycache.txt\n", map[string]string{})
 	ctx := ctxFor(t)
 	runRef := e.Ref("it/cpython-pip-run:1")
 	began = time.Now()
@@ -191,6 +189,10 @@ func TestCPythonPipWheels(t *testing.T) {
 	// The entry point under containerd, from the image's PATH.
 	if out, err := e.CtrRun(ctx, t, ref, "envkit-hello"); err != nil || out != "hello from "+prefix+" True\n" {
 		t.Errorf("envkit-hello under containerd printed %q (%v)", out, err)
+	}
+	// The bytecode layer: pip's modules compiled by python 3.11 itself.
+	if got, err := e.Reg.ReadFile(ctx, runRef, "linux/amd64", "/pycache.txt"); err != nil || !strings.Contains(string(got), "__init__.cpython-311.pyc") {
+		t.Errorf("pip/__pycache__ holds %q (%v), want __init__.cpython-311.pyc", got, err)
 	}
 	for file, want := range map[string]string{
 		"/imports.txt": wheels[0].version + " " + wheels[1].version + " " + wheels[2].version + "\n",
