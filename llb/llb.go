@@ -133,7 +133,7 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		if err != nil {
 			return nil, err
 		}
-		layers, err := c.Layers()
+		layers, err := c.LayersOn(st)
 		if err != nil {
 			return nil, err
 		}
