@@ -18,6 +18,9 @@ const (
 	sdistDir      = "/sdist"
 	sdistOutDir   = "/out"
 	sdistBuildDir = "/tmp"
+	// sdistScriptDir holds sdistScript, as sdistScriptFile.
+	sdistScriptDir  = "/envkit"
+	sdistScriptFile = "build_sdist.py"
 	// sdistEpoch is SOURCE_DATE_EPOCH for the builds: 1980-01-01, the
 	// earliest time a zip file (a wheel) holds.
 	sdistEpoch = "315532800"
@@ -131,7 +134,8 @@ func (c *Conda) sdistLayer(env bkllb.State, w *Wheel, python *link.Python) (bkll
 	if err != nil {
 		return bkllb.State{}, err
 	}
-	args := append([]string{path.Join(c.Prefix, python.Executable()), "-s", "-c", sdistScript,
+	script := bkllb.Scratch().File(bkllb.Mkfile("/"+sdistScriptFile, 0o644, []byte(sdistScript)), bkllb.WithCustomName("pip: the sdist build script"))
+	args := append([]string{path.Join(c.Prefix, python.Executable()), "-s", path.Join(sdistScriptDir, sdistScriptFile),
 		path.Join(sdistDir, w.Filename), sdistOutDir, string(tmpl), mount}, idx...)
 	opts := []bkllb.RunOption{
 		bkllb.Args(args),
@@ -144,6 +148,7 @@ func (c *Conda) sdistLayer(env bkllb.State, w *Wheel, python *link.Python) (bkll
 		bkllb.Dir(sdistBuildDir),
 		bkllb.User("0:0"), // the environment's files are root's, whatever USER the base sets
 		bkllb.AddMount(sdistDir, sdist, bkllb.Readonly),
+		bkllb.AddMount(sdistScriptDir, script, bkllb.Readonly),
 		bkllb.AddMount(sdistBuildDir, bkllb.Scratch(), bkllb.Tmpfs()),
 		bkllb.WithCustomName("pip: build a wheel from " + w.Filename),
 	}

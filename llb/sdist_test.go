@@ -47,12 +47,16 @@ func TestSdistLayers(t *testing.T) {
 		t.Error("the build has no network for its build dependencies")
 	}
 	args := e.Meta.Args
-	if args[0] != DefaultPrefix+"/bin/python3.10" || !strings.Contains(args[3], `"pip", "wheel", "--no-deps", "--no-cache-dir"`) ||
-		args[4] != "/sdist/demo-1.0.tar.gz" || !slices.Equal(args[len(args)-4:], []string{"--index-url", c.PipIndexes[0], "--extra-index-url", c.PipIndexes[1]}) {
+	if args[0] != DefaultPrefix+"/bin/python3.10" || args[2] != "/envkit/build_sdist.py" ||
+		args[3] != "/sdist/demo-1.0.tar.gz" || !slices.Equal(args[len(args)-4:], []string{"--index-url", c.PipIndexes[0], "--extra-index-url", c.PipIndexes[1]}) {
 		t.Errorf("build args %q", args)
 	}
 	if !slices.Contains(e.Meta.Env, "SOURCE_DATE_EPOCH="+sdistEpoch) {
 		t.Errorf("build env %q", e.Meta.Env)
+	}
+	_, sc := g.mount(t, build, sdistScriptDir)
+	if got := string(mkfile(t, sc, sdistScriptFile)); !strings.Contains(got, `"pip", "wheel", "--no-deps", "--no-cache-dir"`) {
+		t.Errorf("build script %q", got)
 	}
 	m, src := g.mount(t, build, sdistDir)
 	if s := src.GetSource(); !m.Readonly || s == nil || s.Attrs[pb.AttrHTTPChecksum] != "sha256:"+c.Wheels[1].SHA256 {
