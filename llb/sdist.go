@@ -70,8 +70,9 @@ func (c *Conda) sdistIndexArgs(w *Wheel) ([]string, error) {
 	var args []string
 	for i, ix := range c.PipIndexes {
 		u, err := url.Parse(ix)
-		if err != nil {
-			return nil, fmt.Errorf("building %s: index URL %q: %v", w.Filename, ix, err)
+		if err != nil || u == nil {
+			// Not its text, which may hold credentials.
+			return nil, fmt.Errorf("building %s: index URL %d of the pip lines does not parse", w.Filename, i+1)
 		}
 		if u.User != nil || c.Auth.Has(ix) {
 			u.User = nil
