@@ -124,7 +124,7 @@ func TestSdistBuild(t *testing.T) {
 	conda := "channels: [" + ch + "]\ndependencies:\n  - python=3.11\n  - pip:\n    - --index-url " + idx + "\n    - pip==23.0.1\n    - envkit-sdist\n"
 	p := newProject(t, "environment.yml", syntax(t, e)+"name: sdist\nimage: "+base+"\nconda_file: conda.yml\n", map[string]string{"conda.yml": conda})
 	ref := e.Ref("it/sdist:1")
-	img := mustBuild(t, e, clients[0], p, ref)
+	img := mustBuild(t, e, clients[0], p, ref, "build-arg:SOURCE_DATE_EPOCH=1700000000")
 	var history []string
 	for _, h := range img.Config.History {
 		history = append(history, h.CreatedBy)
@@ -171,12 +171,37 @@ func TestSdistBuild(t *testing.T) {
 	}
 
 	// A rebuild (another image name) takes the built wheel from the cache.
-	out, err := clients[1].build(t, e, p, e.Ref("it/sdist:2"), nil)
+	out, err := clients[1].build(t, e, p, e.Ref("it/sdist:2"), nil, "build-arg:SOURCE_DATE_EPOCH=1700000000")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if !cachedStep(string(out), "pip: build a wheel from envkit_sdist-1.0.tar.gz") {
 		t.Errorf("the sdist was built again:\n%s", out)
+	}
+
+	// Built again once BuildKit's cache is emptied, the wheel's layer
+	// (and the image) comes out the same (SOURCE_DATE_EPOCH).
+	if out, err := e.Buildctl(ctx, "prune", "--all"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err = clients[1].build(t, e, p, e.Ref("it/sdist:3"), nil, "build-arg:SOURCE_DATE_EPOCH=1700000000")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if cachedStep(string(out), "pip: build a wheel from envkit_sdist-1.0.tar.gz") {
+		t.Errorf("the sdist's build was cached after the prune:\n%s", out)
+	}
+	again, err := e.Reg.Image(ctx, e.Ref("it/sdist:3"), "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Digest != img.Digest {
+		for i := range img.Manifest.Layers {
+			if i < len(again.Manifest.Layers) && img.Manifest.Layers[i].Digest != again.Manifest.Layers[i].Digest {
+				t.Errorf("layer %d differs: %s vs %s", i, img.Manifest.Layers[i].Digest, again.Manifest.Layers[i].Digest)
+			}
+		}
+		t.Errorf("image %s, rebuilt from nothing %s", img.Digest, again.Digest)
 	}
 }
 
