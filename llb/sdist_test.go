@@ -2,6 +2,7 @@ package llb
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"encoding/hex"
 	"slices"
 	"strings"
@@ -117,4 +118,42 @@ func TestSdistRefusals(t *testing.T) {
 	if _, err := c.LayersOn(bkllb.Scratch()); err == nil || !strings.Contains(err.Error(), "takes credentials") {
 		t.Errorf("index with a secret: %v", err)
 	}
+}
+
+// Under a layer budget, an sdist's wheel keeps a layer of its own (its
+// install reads what its build wrote), the wheels around it sharing
+// theirs.
+func TestSdistBudget(t *testing.T) {
+	recs := testRecords(t)
+	c := testConda(recs...)
+	for i := range 12 {
+		c.Wheels = append(c.Wheels, testWheel(fmt.Sprintf("w%02d", i), "1.0", ""))
+	}
+	c.Wheels = append(c.Wheels[:6:6], append([]*Wheel{testSdist("demo", "1.0"), testWheel("pip", "23.0.1", "")}, c.Wheels[6:]...)...)
+	c.PackageLayers = len(recs) + 4
+	groups, err := c.WheelGroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, g := range groups {
+		for _, w := range g {
+			if w.Sdist {
+				found = true
+				if len(g) != 1 {
+					t.Errorf("the sdist shares its layer: %q", wheelGroupName(g))
+				}
+			}
+		}
+	}
+	cg, _ := c.Groups()
+	if !found || len(groups)+len(cg) > c.PackageLayers || len(groups) >= len(c.Wheels) {
+		t.Errorf("%d conda and %d wheel layers over a budget of %d (sdist in one: %v)", len(cg), len(groups), c.PackageLayers, found)
+	}
+	layers, err := c.LayersOn(bkllb.Image("docker.io/library/debian:bookworm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := marshal(t, bkllb.Merge(layers))
+	g.named(t, "pip: install the wheel built from demo-1.0.tar.gz")
 }
