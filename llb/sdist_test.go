@@ -2,8 +2,8 @@ package llb
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
