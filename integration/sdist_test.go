@@ -129,7 +129,7 @@ func TestSdistBuild(t *testing.T) {
 	for _, h := range img.Config.History {
 		history = append(history, h.CreatedBy)
 	}
-	if !strings.Contains(strings.Join(history, "\n"), "envkit: pip package envkit-sdist==1.0") {
+	if !strings.Contains(strings.Join(history, "\n"), "envkit: pip package envkit-sdist==1.0 (a wheel built from its sdist)") {
 		t.Errorf("no layer of the sdist's wheel in the history:\n%s", strings.Join(history, "\n"))
 	}
 
