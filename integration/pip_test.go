@@ -520,3 +520,49 @@ func TestCLIBuildPip(t *testing.T) {
 		t.Errorf("bin/cli-pkg = %q, %v", got, err)
 	}
 }
+
+// Twenty wheels (more than a few layers) are installed in batches, one
+// exec for several wheels' layers: still a layer per wheel, each with its
+// own wheel's files.
+func TestPipBatches(t *testing.T) {
+	e := harness.Get(t)
+	var wheels []pipWheel
+	var lines []string
+	for i := range 20 {
+		n := fmt.Sprintf("batch-%02d", i)
+		wheels = append(wheels, pipWheel{name: n, version: "1.0"})
+		lines = append(lines, n)
+	}
+	pe := newPipEnv(t, e, "linux-64", []condatest.Package{python("linux-64")}, wheels, lines...)
+	ref := e.Ref("it/pip-batches:1")
+	out, err := clients[0].build(t, e, pe.p, ref, nil, "lockfile=conda-lock.yml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "pip: install 8 wheels, batch_00-1.0-py3-none-any.whl to batch_07-1.0-py3-none-any.whl in 8 layers") {
+		t.Errorf("no batch of 8 wheels in the progress:\n%s", out)
+	}
+	ctx := ctxFor(t)
+	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := e.Reg.Image(ctx, e.Base.Multi, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(img.Manifest.Layers), len(base.Manifest.Layers)+1+20+1; got != want {
+		t.Errorf("%d layers, want %d: a layer per wheel", got, want)
+	}
+	files, err := e.Reg.Files(ctx, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := envllb.DefaultPrefix + "/lib/python3.10/site-packages/"
+	for i := range 20 {
+		p := fmt.Sprintf("%sbatch_%02d-1.0.dist-info/RECORD", site, i)
+		if f, ok := files[p]; !ok || f.Layer != len(base.Manifest.Layers)+1+i {
+			t.Errorf("%s: in the image %v, want it in layer %d", p, ok, len(base.Manifest.Layers)+1+i)
+		}
+	}
+}

@@ -151,17 +151,26 @@ func (c *Conda) LayersOn(base bkllb.State) ([]bkllb.State, error) {
 	}
 	below := len(layers)
 	var sdists []int // the layers of wheels built from sdists, to fill in
-	for _, ws := range wheels {
-		if len(ws) == 1 && ws[0].Sdist {
+	batch := c.PackageLayers > 0 && len(groups)+len(wheels) > batchMinLayers
+	for i := 0; i < len(wheels); {
+		if len(wheels[i]) == 1 && wheels[i][0].Sdist {
 			sdists = append(sdists, len(layers))
 			layers = append(layers, bkllb.State{})
+			i++
 			continue
 		}
-		l, err := c.wheelLayer(ws, python)
-		if err != nil {
-			return nil, err
+		j := i + 1
+		for j < len(wheels) && !(len(wheels[j]) == 1 && wheels[j][0].Sdist) {
+			j++
 		}
-		layers = append(layers, l)
+		for _, b := range wheelBatches(wheels[i:j:j], batch) {
+			ls, err := c.wheelLayers(b, python)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, ls...)
+		}
+		i = j
 	}
 	if len(sdists) > 0 {
 		env := []bkllb.State{base}

@@ -117,30 +117,68 @@ func (c *Conda) fetchWheel(w *Wheel) (bkllb.State, error) {
 	return bkllb.HTTP(w.URL, opts...), nil
 }
 
-// wheelLayer fetches a group of wheels and installs them, in order, into
-// one layer (helper.Wheel): one exec on the build platform with no
-// network, each wheel in a read-only mount of its own
-// (WheelDir/<i>/<file name>), the payload (the wheels and the python)
-// in another. The layer depends on its wheels and the environment's
-// python alone.
-func (c *Conda) wheelLayer(ws []*Wheel, python *link.Python) (bkllb.State, error) {
+// wheelBatches cuts the wheels' groups into runs installed by one exec
+// each, as batches does for conda groups: at most batchGroups groups and
+// batchPackages wheels, and batchBytes of the wheels whose size is known;
+// with batch false, each group is a run of its own.
+func wheelBatches(groups [][]*Wheel, batch bool) [][][]*Wheel {
+	size := func(g []*Wheel) int64 {
+		var n int64
+		for _, w := range g {
+			n += w.Size
+		}
+		return n
+	}
+	var out [][][]*Wheel
+	for i := 0; i < len(groups); {
+		j, n, count := i+1, size(groups[i]), len(groups[i])
+		for batch && j < len(groups) && j-i < batchGroups && n+size(groups[j]) <= batchBytes && count+len(groups[j]) <= batchPackages {
+			n += size(groups[j])
+			count += len(groups[j])
+			j++
+		}
+		out = append(out, groups[i:j:j])
+		i = j
+	}
+	return out
+}
+
+// wheelLayers fetches the wheels of one or more groups and installs them
+// (helper.Wheel) in one exec on the build platform with no network, each
+// group in order into a layer of its own: the exec's output mount, or for
+// a batch of groups OutputDir/<k> (WheelFile.Dest). Each wheel is in a
+// read-only mount of its own (WheelDir/<i>/<file name>), the payload (the
+// wheels and the python) in another. A layer depends on its wheels, the
+// other groups of its batch and the environment's python alone.
+func (c *Conda) wheelLayers(groups [][]*Wheel, python *link.Python) ([]bkllb.State, error) {
 	in := helper.WheelInput{Prefix: c.Prefix, Platform: c.Subdir, Python: wheelPython(python)}
 	var mounts []bkllb.RunOption
-	for i, w := range ws {
-		st, err := c.fetchWheel(w)
-		if err != nil {
-			return bkllb.State{}, err
+	var all []*Wheel
+	for k, g := range groups {
+		for _, w := range g {
+			i := len(all)
+			all = append(all, w)
+			st, err := c.fetchWheel(w)
+			if err != nil {
+				return nil, err
+			}
+			dir := path.Join(helper.WheelDir, strconv.Itoa(i))
+			mounts = append(mounts, bkllb.AddMount(dir, st, bkllb.Readonly))
+			f := helper.WheelFile{Filename: w.Filename, Archive: path.Join(dir, w.Filename), SHA256: w.SHA256, Requested: w.Requested, DirectURL: w.DirectURL}
+			if len(groups) > 1 {
+				f.Dest = path.Join(helper.OutputDir, strconv.Itoa(k))
+			}
+			in.Wheels = append(in.Wheels, f)
 		}
-		dir := path.Join(helper.WheelDir, strconv.Itoa(i))
-		mounts = append(mounts, bkllb.AddMount(dir, st, bkllb.Readonly))
-		in.Wheels = append(in.Wheels, helper.WheelFile{Filename: w.Filename, Archive: path.Join(dir, w.Filename), SHA256: w.SHA256,
-			Requested: w.Requested, DirectURL: w.DirectURL})
 	}
 	data, err := in.Encode()
 	if err != nil {
-		return bkllb.State{}, err
+		return nil, err
 	}
-	what := wheelGroupName(ws)
+	what := wheelGroupName(all)
+	if len(groups) > 1 {
+		what += fmt.Sprintf(" in %d layers", len(groups))
+	}
 	input := bkllb.Scratch().File(bkllb.Mkfile("/"+helper.WheelInputFile, 0o644, data), bkllb.WithCustomName("pip: wheels of "+what))
 	h := helper.Wheel{Input: path.Join(helper.InputDir, helper.WheelInputFile), Dest: helper.OutputDir}
 	opts := []bkllb.RunOption{
@@ -151,11 +189,19 @@ func (c *Conda) wheelLayer(ws []*Wheel, python *link.Python) (bkllb.State, error
 	}
 	opts = append(opts, mounts...)
 	if c.WheelLocations != nil {
-		for _, l := range c.WheelLocations(ws...) {
+		for _, l := range c.WheelLocations(all...) {
 			opts = append(opts, l)
 		}
 	}
-	return c.Helper.Run(opts...).AddMount(helper.OutputDir, bkllb.Scratch()), nil
+	run := c.Helper.Run(opts...)
+	if len(groups) == 1 {
+		return []bkllb.State{run.AddMount(helper.OutputDir, bkllb.Scratch())}, nil
+	}
+	out := make([]bkllb.State, len(groups))
+	for k := range groups {
+		out[k] = run.AddMount(path.Join(helper.OutputDir, strconv.Itoa(k)), bkllb.Scratch())
+	}
+	return out, nil
 }
 
 // wheelGroupName names a group of wheels in progress output and history.

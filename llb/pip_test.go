@@ -349,3 +349,72 @@ func TestWheelAuth(t *testing.T) {
 		}
 	}
 }
+
+// In an environment of more than batchMinLayers layers, one exec installs
+// up to batchGroups wheel layers, each into an output mount of its own
+// (the payload's Dest), merged in the wheels' order.
+func TestWheelBatches(t *testing.T) {
+	c := testConda(testRecords(t)[:1]...)
+	for i := range 30 {
+		c.Wheels = append(c.Wheels, testWheel(fmt.Sprintf("wheel%02d", i), "1.0", ""))
+	}
+	c.PackageLayers = 100
+	layers, err := c.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 1+30+1 {
+		t.Fatalf("%d layers for a package, 30 wheels and the metadata", len(layers))
+	}
+	g := marshal(t, bkllb.Merge(layers))
+	var execs int
+	for _, args := range g.execs() {
+		if len(args) > 1 && args[1] == helper.CommandWheel {
+			execs++
+		}
+	}
+	if execs != (30+batchGroups-1)/batchGroups {
+		t.Errorf("%d wheel execs for 30 wheels in batches of %d", execs, batchGroups)
+	}
+	// The merge's inputs are the batch execs' output mounts, in order:
+	// each layer's wheels are those of its exec's payload whose Dest is
+	// that mount.
+	var merge *pb.Op
+	for _, op := range g.ops {
+		if op.GetMerge() != nil {
+			merge = op
+		}
+	}
+	var got []*Wheel
+	for _, mi := range merge.GetMerge().Inputs {
+		in := merge.Inputs[mi.Input]
+		op := g.ops[digest.Digest(in.Digest)]
+		if helperCommand(op) != helper.CommandWheel {
+			continue
+		}
+		var dest string
+		for _, m := range op.GetExec().GetMounts() {
+			if m.Output == in.Index {
+				dest = m.Dest
+			}
+		}
+		_, pin := g.mount(t, op, helper.InputDir)
+		p := readPayload(t, mkfile(t, pin, helper.WheelInputFile), helper.ReadWheelInput)
+		var n int
+		for _, f := range p.Wheels {
+			if f.Dest == "" || !strings.HasPrefix(f.Dest, helper.OutputDir+"/") {
+				t.Errorf("%s: dest %q in a batch", f.Filename, f.Dest)
+			}
+			if f.Dest == dest {
+				got = append(got, c.Wheels[slices.IndexFunc(c.Wheels, func(w *Wheel) bool { return w.Filename == f.Filename })])
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("the layer at %s holds %d wheels, want 1", dest, n)
+		}
+	}
+	if !slices.Equal(got, c.Wheels) {
+		t.Errorf("the layers hold the wheels in another order: %d of %d", len(got), len(c.Wheels))
+	}
+}

@@ -248,7 +248,8 @@ func ReadLinkInput(file string) (*LinkInput, error) {
 }
 
 // Wheel is "wheel": install wheels (pip packages) into an environment,
-// all into one layer whose root is Dest. What to install is the Input
+// into one layer whose root is Dest (or, a batch, into the layers their
+// WheelFile.Dest name). What to install is the Input
 // file (WheelInput): the environment's prefix and python, and the wheels
 // in order, each over the ones before as merging one layer per wheel in
 // that order would. Wheels are installed after the conda packages, so
@@ -296,6 +297,10 @@ type WheelFile struct {
 	Requested bool `json:"requested,omitempty"`
 	// DirectURL is written as direct_url.json, for a "name @ url" line.
 	DirectURL *wheel.DirectURL `json:"direct_url,omitempty"`
+	// Dest, when set, is the root of the wheel's layer instead of the
+	// exec's --dest: one exec then installs several layers (a batch).
+	// Wheels with the same root share it, each over the ones before.
+	Dest string `json:"dest,omitempty"`
 }
 
 // Args returns the exec's arguments after the helper's path.
@@ -372,6 +377,11 @@ func (in *WheelInput) check() error {
 		}
 		if len(w.SHA256) != 64 || !hexDigits(w.SHA256) {
 			return fmt.Errorf("%s: sha256 %q is not a hex sha256", w.Filename, w.SHA256)
+		}
+		if w.Dest != "" {
+			if err := absolute("", w.Filename+": dest", w.Dest); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

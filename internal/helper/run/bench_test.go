@@ -98,6 +98,9 @@ func (u *usage) add(o usage) {
 // timed runs cmd and returns its wall and CPU time and peak resident
 // memory.
 func timed(b *testing.B, cmd *exec.Cmd) usage {
+	// Each starts with no dirty pages of the others' writes and removals
+	// to flush (which would bill the first one for the last one's).
+	syscall.Sync()
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("%s: %v\n%s", cmd, err, out)

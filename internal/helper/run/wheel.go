@@ -11,34 +11,41 @@ import (
 	"github.com/envkit/envkit/pypi/wheel"
 )
 
-// Wheels installs the wheels of w's input into w.Dest, in order, with
-// pypi/wheel's installer: each is checked against its sha256 and its
-// RECORD, and gets the environment's python in its scripts' shebangs. The
-// first goes straight into Dest; each later one into a directory of its
-// own beside the layer's files, moved over them as merging its own layer
-// over theirs would (mergedir), so the layer holds what one layer per
-// wheel gives. It writes nothing but files and needs no network.
+// Wheels installs the wheels of w's input, in order, with pypi/wheel's
+// installer, each into its layer's root (its Dest, else w.Dest): each is
+// checked against its sha256 and its RECORD, and gets the environment's
+// python in its scripts' shebangs. The first of a layer goes straight into
+// its root; each later one into a directory of its own beside the layer's
+// files, moved over them as merging its own layer over theirs would
+// (mergedir), so the layer holds what one layer per wheel gives. It writes
+// nothing but files and needs no network.
 func Wheels(ctx context.Context, w *helper.Wheel, stderr io.Writer) error {
 	in, err := helper.ReadWheelInput(w.Input)
 	if err != nil {
 		return err
 	}
-	for i, f := range in.Wheels {
+	used := map[string]bool{}
+	for _, f := range in.Wheels {
+		dest := f.Dest
+		if dest == "" {
+			dest = w.Dest
+		}
 		opts := wheel.Options{
 			Prefix:    in.Prefix,
-			Dest:      w.Dest,
+			Dest:      dest,
 			Python:    wheel.Python{Version: in.Python.Version, SitePackages: in.Python.SitePackages},
 			Requested: f.Requested,
 			DirectURL: f.DirectURL,
 			SHA256:    f.SHA256,
 		}
-		if i == 0 {
+		if !used[dest] {
+			used[dest] = true
 			if err := installWheel(ctx, f, opts, stderr); err != nil {
 				return err
 			}
 			continue
 		}
-		stage, err := os.MkdirTemp(w.Dest, ".envkit-wheel-")
+		stage, err := os.MkdirTemp(dest, ".envkit-wheel-")
 		if err != nil {
 			return err
 		}
@@ -46,7 +53,7 @@ func Wheels(ctx context.Context, w *helper.Wheel, stderr io.Writer) error {
 		if err := installWheel(ctx, f, opts, stderr); err != nil {
 			return err
 		}
-		if err := mergedir.Apply(w.Dest, stage); err != nil {
+		if err := mergedir.Apply(dest, stage); err != nil {
 			return fmt.Errorf("%s: %w", f.Filename, err)
 		}
 		if err := os.Remove(stage); err != nil {

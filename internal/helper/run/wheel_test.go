@@ -222,3 +222,33 @@ func TestReadWheelInputErrors(t *testing.T) {
 		}
 	}
 }
+
+// A batch: one exec installs wheels into the layers their Dest name, each
+// layer what an exec of its own gives it.
+func TestWheelsBatch(t *testing.T) {
+	a, b, c := wheelFile(t, realWheels[0]), wheelFile(t, realWheels[1]), wheelFile(t, realWheels[2])
+	root := t.TempDir()
+	a.Dest, b.Dest, c.Dest = filepath.Join(root, "0"), filepath.Join(root, "1"), filepath.Join(root, "1")
+	for _, d := range []string{a.Dest, b.Dest} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := runWheels(t, wheelInput(a, b, c)); err != nil {
+		t.Fatal(err)
+	}
+	a.Dest, b.Dest, c.Dest = "", "", ""
+	one, err := runWheels(t, wheelInput(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := runWheels(t, wheelInput(b, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for layer, want := range map[string]string{"0": one, "1": two} {
+		if got := tree(t, filepath.Join(root, layer)); !reflect.DeepEqual(got, tree(t, want)) {
+			t.Errorf("layer %s of the batch differs from its own exec's (%d and %d entries)", layer, len(got), len(tree(t, want)))
+		}
+	}
+}
