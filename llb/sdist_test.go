@@ -124,36 +124,48 @@ func TestSdistRefusals(t *testing.T) {
 // install reads what its build wrote), the wheels around it sharing
 // theirs.
 func TestSdistBudget(t *testing.T) {
-	recs := testRecords(t)
-	c := testConda(recs...)
-	for i := range 12 {
-		c.Wheels = append(c.Wheels, testWheel(fmt.Sprintf("w%02d", i), "1.0", ""))
-	}
-	c.Wheels = append(c.Wheels[:6:6], append([]*Wheel{testSdist("demo", "1.0"), testWheel("pip", "23.0.1", "")}, c.Wheels[6:]...)...)
-	c.PackageLayers = len(recs) + 4
-	groups, err := c.WheelGroups()
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, g := range groups {
-		for _, w := range g {
-			if w.Sdist {
-				found = true
-				if len(g) != 1 {
-					t.Errorf("the sdist shares its layer: %q", wheelGroupName(g))
+	for _, n := range []int{12, 40} { // 40: wheel layers in batches
+		recs := testRecords(t)
+		c := testConda(recs...)
+		for i := range n {
+			c.Wheels = append(c.Wheels, testWheel(fmt.Sprintf("w%02d", i), "1.0", ""))
+		}
+		c.Wheels = append(c.Wheels[:6:6], append([]*Wheel{testSdist("demo", "1.0"), testWheel("pip", "23.0.1", "")}, c.Wheels[6:]...)...)
+		c.PackageLayers = len(recs) + n*3/4
+		groups, err := c.WheelGroups()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, g := range groups {
+			for _, w := range g {
+				if w.Sdist {
+					found = true
+					if len(g) != 1 {
+						t.Errorf("%d wheels: the sdist shares its layer: %q", n, wheelGroupName(g))
+					}
 				}
 			}
 		}
+		cg, _ := c.Groups()
+		if !found || len(groups)+len(cg) > c.PackageLayers || len(groups) >= len(c.Wheels) {
+			t.Errorf("%d wheels: %d conda and %d wheel layers over a budget of %d (sdist in one: %v)", n, len(cg), len(groups), c.PackageLayers, found)
+		}
+		layers, err := c.LayersOn(bkllb.Image("docker.io/library/debian:bookworm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(layers) != len(cg)+len(groups)+1 {
+			t.Errorf("%d wheels: %d layers for %d groups", n, len(layers), len(cg)+len(groups))
+		}
+		g := marshal(t, bkllb.Merge(layers))
+		g.named(t, "pip: install the wheel built from demo-1.0.tar.gz")
+		batched := false
+		for _, name := range g.names {
+			batched = batched || strings.HasPrefix(name, "pip: install ") && strings.HasSuffix(name, " layers")
+		}
+		if batched != (n == 40) {
+			t.Errorf("%d wheels: batched %v", n, batched)
+		}
 	}
-	cg, _ := c.Groups()
-	if !found || len(groups)+len(cg) > c.PackageLayers || len(groups) >= len(c.Wheels) {
-		t.Errorf("%d conda and %d wheel layers over a budget of %d (sdist in one: %v)", len(cg), len(groups), c.PackageLayers, found)
-	}
-	layers, err := c.LayersOn(bkllb.Image("docker.io/library/debian:bookworm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := marshal(t, bkllb.Merge(layers))
-	g.named(t, "pip: install the wheel built from demo-1.0.tar.gz")
 }
