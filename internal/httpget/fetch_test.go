@@ -486,13 +486,13 @@ func TestDownloadBuffer(t *testing.T) {
 		t.Errorf("sum %x, want %x", sum, want)
 	}
 	got := make([]byte, b.Len())
-	if n, err := b.ReadAt(got, 0); n != len(got) || (err != nil && err != io.EOF) {
+	if n, err := b.ReadAt(got, 0); n != len(got) || (err != nil && !errors.Is(err, io.EOF)) {
 		t.Fatalf("ReadAt: %d, %v", n, err)
 	}
 	if string(got) != "the whole body" || calls.Load() != 2 {
 		t.Errorf("buffer holds %q after %d calls", got, calls.Load())
 	}
-	if _, err := b.ReadAt(make([]byte, 1), b.Len()); err != io.EOF {
+	if _, err := b.ReadAt(make([]byte, 1), b.Len()); !errors.Is(err, io.EOF) {
 		t.Errorf("ReadAt at the end: %v, want EOF", err)
 	}
 }
