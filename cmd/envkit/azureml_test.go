@@ -37,13 +37,17 @@ var azuremlCases = []azuremlCase{
 		files: []string{"conda-yamls/pydata.yml"}},
 	{name: "conda-inline", file: "azure-ai-ml-tests/environment_conda_inline.yml", conda: "environment_conda_inline.yml", python: "3.8"},
 	{name: "sklearn-1.5", file: "azureml-assets-curated/sklearn-1.5/context/conda_dependencies.yaml", conda: "conda_dependencies.yaml", python: "3.10", template: true},
+	{name: "examples/pip", file: "../../examples/pip/environment.yml", conda: "conda.yml", python: "3.10", files: []string{"conda.yml"}},
 }
 
 // copyCase copies the case's files into a temporary directory and returns
 // the copy of its file.
 func copyCase(t *testing.T, c azuremlCase) string {
 	t.Helper()
-	src := testdata.Path(t, "azureml", filepath.FromSlash(c.file))
+	src := filepath.Join("..", "..", filepath.FromSlash(strings.TrimPrefix(c.file, "../../")))
+	if !strings.HasPrefix(c.file, "../../") {
+		src = testdata.Path(t, "azureml", filepath.FromSlash(c.file))
+	}
 	dir := t.TempDir()
 	for _, f := range append([]string{filepath.Base(src)}, c.files...) {
 		data, err := os.ReadFile(filepath.Join(filepath.Dir(src), filepath.FromSlash(f)))
@@ -126,6 +130,21 @@ func TestAzureMLValidateAndHash(t *testing.T) {
 			}
 		})
 	}
+	examples, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "environment.yml"))
+	if err != nil || len(examples) < 4 {
+		t.Fatalf("examples: %q %v", examples, err)
+	}
+	for _, path := range examples {
+		t.Run(path, func(t *testing.T) {
+			if code, out, errs := runCLI(t, "validate", path); code != exitOK || errs != "" || !strings.Contains(out, ": valid ") {
+				t.Fatalf("validate: exit %d\n%s%s", code, out, errs)
+			}
+			code, h1, errs := runCLI(t, "hash", path)
+			if _, h2, _ := runCLI(t, "hash", path); code != exitOK || !hashRE.MatchString(h1) || h1 != h2 {
+				t.Fatalf("hash: exit %d %q %q\n%s", code, h1, h2, errs)
+			}
+		})
+	}
 	for _, c := range azuremlCases {
 		t.Run(c.name+"/comments", func(t *testing.T) {
 			file := copyCase(t, c)
@@ -152,7 +171,13 @@ func TestAzureMLValidateAndHash(t *testing.T) {
 			if _, h2, _ := runCLI(t, "hash", file); h2 != h1 {
 				t.Errorf("comments changed the hash: %q, then %q", h1, h2)
 			}
-			substitute(t, conda, func(s string) string { return strings.Replace(s, "matplotlib", "matplotlib-inline", 1) })
+			// Another project on the first pip line: another hash.
+			_, lines, err := azuremltest.Lines(loadConda(t, file), nil)
+			if err != nil || len(lines) == 0 {
+				t.Fatalf("pip lines %q: %v", lines, err)
+			}
+			first := requirement.MustParse(lines[0]).Name
+			substitute(t, conda, func(s string) string { return strings.Replace(s, "- "+first, "- "+first+"-two", 1) })
 			if _, h3, _ := runCLI(t, "hash", file); h3 == h1 || !hashRE.MatchString(h3) {
 				t.Errorf("a changed pip line kept the hash %q (%q)", h1, h3)
 			}

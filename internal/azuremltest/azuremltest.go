@@ -126,7 +126,7 @@ var requires = map[string][]string{
 	"starlette":                     {"anyio>=3.4.0"},
 	"anyio":                         {"idna>=2.8", "sniffio>=1.1"},
 	"pydantic":                      {"typing-extensions>=4.2.0"},
-	"inference-schema":              {"python-dateutil>=2.5.3", "pytz>=2017.2", "wrapt>=1.11.1"},
+	"inference-schema":              {"python-dateutil>=2.5.3", "pytz>=2017.2", "wrapt>=1.11.1", `numpy>=1.13.0; extra == "numpy-support"`},
 	"opencensus-ext-azure":          {"azure-core>=1.12.0", "azure-identity>=1.5.0", "opencensus>=0.11.0", "psutil>=5.6.3", "requests>=2.19.0"},
 	"opencensus":                    {"opencensus-context>=0.1.3", "google-api-core>=1.0.0"},
 	"google-api-core":               {"googleapis-common-protos>=1.56.2", "protobuf>=3.19.5", "requests>=2.18.0"},
