@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -9,8 +12,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +25,8 @@ import (
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
 	envllb "github.com/envkit/envkit/llb"
+	bkclient "github.com/moby/buildkit/client"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // BenchmarkCondaBuild measures what the per-package layers buy, on the real
@@ -127,14 +134,22 @@ func BenchmarkCondaBuild(b *testing.B) {
 //   - patched-base: the base image's tag moved to a new image;
 //   - cold-zstd: cold again, the layers compressed with zstd instead of
 //     gzip (the image exporter's compression=zstd), to show what of a cold
-//     build is gzip on incompressible payload.
+//     build is gzip on incompressible payload;
+//   - cold-gzip1: cold again with gzip at level 1, envkit build's default;
+//   - real-gzip, real-gzip1, real-zstd: cold builds of the same
+//     environment with compressible payloads (GenOptions.Compressible: as
+//     shared libraries compress) with BuildKit's default gzip, gzip level 1
+//     and zstd: what each costs and saves on real packages (skipped with
+//     ENVKIT_BENCH_COMPRESSIBLE=0).
 //
 // Besides ns/op each reports pushed-B/op (what the registry stored: layers,
 // config, manifest; harness.Blobs.Since) and ideal-B/op (the payload the
 // change brings: every package cold, the changed package's own bytes,
 // nothing for unchanged and patched-base) and export-s/op (the part of the
 // wall time BuildKit reported for compressing and pushing layers, which the
-// floor does not do); the floor reports what it fetched as fetched-B/op.
+// floor does not do) and cpu-s/op (the CPU time of the stack's processes:
+// buildkitd, its execs, the registry); the floor reports what it fetched as
+// fetched-B/op and its own CPU time as cpu-s/op.
 func BenchmarkCondaBuildLarge(b *testing.B) {
 	e := harness.Get(b)
 	for _, n := range benchSizes(b) {
@@ -177,34 +192,40 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 	builds := 0
 	// run runs b.N builds, each after prepare (untimed), and reports the
 	// bytes pushed and the ideal per build.
-	run := func(name string, prepare func(b *testing.B), ideal func() int64) {
+	run := func(g *genEnv, name string, prepare func(b *testing.B), ideal func() int64) {
 		b.Run(name, func(b *testing.B) {
 			var pushed, want int64
-			var export time.Duration
+			var export, cpu time.Duration
 			b.StopTimer()
 			for i := 0; i < b.N; i++ {
 				prepare(b)
 				builds++
+				cpu0 := stackCPU()
 				b.StartTimer()
-				r := g.build(b, e, e.Ref(fmt.Sprintf("bench/large-%d:%d", n, builds)))
+				r, phases := buildTimed(b, e, g, e.Ref(fmt.Sprintf("bench/large-%d:%d", n, builds)))
 				b.StopTimer()
+				cpu += stackCPU() - cpu0
 				pushed += r.PushedBytes
 				want += ideal()
 				export += r.Export
 				b.Logf("%s: %d layers, built and pushed in %v (layers exported and pushed in %v), %d blobs, %d bytes stored (ideal %d)",
 					name, len(r.Image.Manifest.Layers), r.Took.Round(time.Millisecond), r.Export.Round(time.Millisecond), r.PushedBlobs, r.PushedBytes, ideal())
+				b.Logf("%s: phases: %s", name, phases)
 			}
 			b.ReportMetric(float64(pushed)/float64(b.N), "pushed-B/op")
 			b.ReportMetric(float64(want)/float64(b.N), "ideal-B/op")
 			b.ReportMetric(export.Seconds()/float64(b.N), "export-s/op")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 	none := func(*testing.B) {}
 	b.Run("floor", func(b *testing.B) {
 		var fetched int64
+		cpu0 := selfCPU()
 		for i := 0; i < b.N; i++ {
 			fetched += linkFloor(b, g)
 		}
+		b.ReportMetric((selfCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		b.ReportMetric(float64(fetched)/float64(b.N), "fetched-B/op")
 		b.ReportMetric(float64(g.G.TotalSize()), "ideal-B/op")
 	})
@@ -213,13 +234,232 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 			b.Fatalf("%v\n%s", err, out)
 		}
 	}
-	run("cold", prune, g.G.TotalSize)
-	run("unchanged", none, func() int64 { return 0 })
-	run("small", func(b *testing.B) { bump(b, small) }, func() int64 { return g.G.Sizes[small] })
-	run("large", func(b *testing.B) { bump(b, large) }, func() int64 { return g.G.Sizes[large] })
-	run("patched-base", func(b *testing.B) { level++; pushBase(b) }, func() int64 { return 0 })
+	run(g, "cold", prune, g.G.TotalSize)
+	run(g, "unchanged", none, func() int64 { return 0 })
+	run(g, "small", func(b *testing.B) { bump(b, small) }, func() int64 { return g.G.Sizes[small] })
+	run(g, "large", func(b *testing.B) { bump(b, large) }, func() int64 { return g.G.Sizes[large] })
+	run(g, "patched-base", func(b *testing.B) { level++; pushBase(b) }, func() int64 { return 0 })
 	g.output = "compression=zstd"
-	run("cold-zstd", prune, g.G.TotalSize)
+	run(g, "cold-zstd", prune, g.G.TotalSize)
+	g.output = "compression=gzip,compression-level=1" // envkit build's default
+	run(g, "cold-gzip1", prune, g.G.TotalSize)
+	// The same environment with payloads that compress as shared libraries
+	// do: what each compression costs and saves on real packages.
+	if os.Getenv("ENVKIT_BENCH_COMPRESSIBLE") == "0" {
+		return
+	}
+	c := newGenEnv(b, e, condatest.GenOptions{N: n, Big: 3, Seed: "bench-" + strconv.Itoa(n), Compressible: true}, baseRef)
+	for _, x := range []struct{ name, output string }{
+		{"real-gzip", ""},
+		{"real-gzip1", "compression=gzip,compression-level=1"},
+		{"real-zstd", "compression=zstd"},
+	} {
+		c.output = x.output
+		run(c, x.name, prune, c.G.TotalSize)
+	}
+}
+
+// selfCPU is the CPU time (user and system) this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// stackCPU is the CPU time (user and system) the processes this test
+// binary started (the stack: buildkitd, the registry) and their descendants
+// have used, from /proc: each live descendant's own time and that of its
+// children it has waited for (runc and the helper execs under buildkitd).
+func stackCPU() time.Duration {
+	dirs, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	ticks := map[int]int64{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)
+		i := strings.LastIndexByte(string(data), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) < 15 {
+			continue
+		}
+		parent[pid], _ = strconv.Atoi(f[1])
+		for _, k := range f[11:15] {
+			t, _ := strconv.ParseInt(k, 10, 64)
+			ticks[pid] += t
+		}
+	}
+	self := os.Getpid()
+	var sum int64
+	for pid, t := range ticks {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == self {
+				sum += t
+				break
+			}
+		}
+	}
+	return time.Duration(sum) * time.Second / 100 // USER_HZ
+}
+
+// phaseOf names the phase of a vertex by its name.
+func phaseOf(name string) string {
+	switch {
+	case strings.HasPrefix(name, "conda: fetch "):
+		return "fetch"
+	case strings.HasPrefix(name, "conda: record"):
+		return "inputs"
+	case strings.HasPrefix(name, "conda: link "):
+		return "link"
+	case strings.HasPrefix(name, "conda: environment metadata"):
+		return "meta"
+	case strings.Contains(name, "probe"):
+		return "probe"
+	case strings.HasPrefix(name, "exporting") || strings.HasPrefix(name, "pushing"):
+		return "export"
+	case strings.HasPrefix(name, "conda: merge"):
+		return "merge"
+	case strings.HasPrefix(name, "[internal]") || strings.HasPrefix(name, "resolve"):
+		return "frontend"
+	}
+	if i := strings.IndexByte(name, ' '); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// timeline reads a build's rawjson progress (one client.SolveStatus a
+// line) and returns the part of the wall time BuildKit reported for
+// exporting and pushing layers, and the build's phases (phaseOf) in the
+// order they began: "fetch 600× 1.2–30.4s busy 29.0s, link ...", times
+// from began, busy the union of the phase's vertex spans (its wall time,
+// whatever its vertices overlap).
+func timeline(out []byte, began time.Time) (time.Duration, string) {
+	type span struct{ start, end time.Time }
+	spans := map[string]map[string]span{} // phase -> vertex or status -> span
+	names := map[digest.Digest]string{}
+	add := func(ph, id string, st, co *time.Time) {
+		if st == nil || co == nil {
+			return
+		}
+		if spans[ph] == nil {
+			spans[ph] = map[string]span{}
+		}
+		spans[ph][id] = span{*st, *co}
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var st bkclient.SolveStatus
+		if json.Unmarshal(sc.Bytes(), &st) != nil {
+			continue
+		}
+		for _, v := range st.Vertexes {
+			if v.Name != "" {
+				names[v.Digest] = v.Name
+			}
+			if !v.Cached {
+				add(phaseOf(names[v.Digest]), string(v.Digest), v.Started, v.Completed)
+			}
+		}
+		for _, s := range st.Statuses {
+			if s.ID == "exporting layers" || s.ID == "pushing layers" {
+				add(s.ID, string(s.Vertex), s.Started, s.Completed)
+			}
+		}
+	}
+	type phase struct {
+		name       string
+		n          int
+		start, end time.Time
+		busy       time.Duration
+	}
+	var phs []phase
+	var export time.Duration
+	for name, m := range spans {
+		ss := slices.Collect(maps.Values(m))
+		slices.SortFunc(ss, func(a, b span) int { return a.start.Compare(b.start) })
+		ph := phase{name: name, n: len(ss), start: ss[0].start}
+		cur := ss[0]
+		for _, x := range ss[1:] {
+			if x.start.After(cur.end) {
+				ph.busy += cur.end.Sub(cur.start)
+				cur = x
+			} else if x.end.After(cur.end) {
+				cur.end = x.end
+			}
+		}
+		ph.busy += cur.end.Sub(cur.start)
+		for _, x := range ss {
+			if x.end.After(ph.end) {
+				ph.end = x.end
+			}
+		}
+		if name == "exporting layers" || name == "pushing layers" {
+			export += ph.busy
+		}
+		phs = append(phs, ph)
+	}
+	slices.SortFunc(phs, func(a, b phase) int { return a.start.Compare(b.start) })
+	var parts []string
+	for _, ph := range phs {
+		parts = append(parts, fmt.Sprintf("%s %d× %.1f–%.1fs busy %.1fs", ph.name, ph.n,
+			ph.start.Sub(began).Seconds(), ph.end.Sub(began).Seconds(), ph.busy.Seconds()))
+	}
+	return export, strings.Join(parts, ", ")
+}
+
+// buildTimed is genEnv.build with BuildKit's progress as rawjson, which
+// has each vertex's start and end: the same build, measured the same way,
+// with the export time and the phases read from the progress (timeline).
+// ENVKIT_BENCH_MAX_LAYERS sets the build's layer limit (ENVKIT_MAX_LAYERS).
+func buildTimed(tb testing.TB, e *harness.Env, g *genEnv, ref string) (genBuild, string) {
+	tb.Helper()
+	src := frontend(tb, e) // pushed before the window opens
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	before, err := e.Reg.BlobBytes()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := "type=image,name=" + ref + ",push=true,registry.insecure=true"
+	if g.output != "" {
+		out += "," + g.output
+	}
+	args := []string{"build", "--progress", "rawjson", "--frontend", "gateway.v0", "--opt", "source=" + src,
+		"--local", "context=" + g.p.dir, "--local", "dockerfile=" + g.p.dir, "--opt", "filename=" + g.p.file, "--output", out}
+	if m := os.Getenv("ENVKIT_BENCH_MAX_LAYERS"); m != "" {
+		args = append(args, "--opt", "build-arg:ENVKIT_MAX_LAYERS="+m)
+	}
+	began := time.Now()
+	raw, err := e.Buildctl(ctx, args...)
+	took := time.Since(began)
+	if err != nil {
+		tb.Fatalf("%v\n%s", err, raw)
+	}
+	after, err := e.Reg.BlobBytes()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	export, phases := timeline(raw, began)
+	r := genBuild{Ref: ref, Image: img, Took: took, Export: export, Output: raw}
+	r.PushedBlobs, r.PushedBytes = after.Since(before)
+	return r, phases
 }
 
 // linkFloor resolves g's specs from its channel, fetches each package over

@@ -113,7 +113,16 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 		return nil, err
 	}
 	layers := make([]bkllb.State, 0, len(groups)+1)
-	for _, g := range groups {
+	for _, b := range batches(groups, c.PackageLayers > 0 && len(groups) > batchMinLayers) {
+		if len(b) > 1 {
+			ls, err := c.batchLayers(b, python)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, ls...)
+			continue
+		}
+		g := b[0]
 		var l bkllb.State
 		var err error
 		if len(g) == 1 {
@@ -225,6 +234,102 @@ func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (
 		bkllb.WithCustomName("conda: link " + what),
 	}, append(mounts, c.runLocations(recs...)...)...)...)
 	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
+}
+
+// Batches of layers linked by one exec: consecutive groups whose archives
+// weigh at most batchBytes together, at most batchGroups of them. An exec
+// costs its container's start, its mounts and its snapshot (about a tenth
+// of a second of CPU here, more than linking a small package); a batch
+// shares that between its layers. Its price is paid on a rebuild: a new
+// version of one package relinks the layers of its whole batch (they come
+// out the same, so their blobs are not pushed again), which the bounds keep
+// small; a package larger than batchBytes is linked by an exec of its own.
+// A batch links at most batchPackages packages, so that its argv (a
+// --package argument each) stays a few KiB. Batches are made under a layer
+// budget (PackageLayers, which Convert always sets) for environments of
+// more than batchMinLayers layers; smaller ones keep an exec per layer, the
+// finest rebuilds and failures that name one layer's packages, where the
+// execs cost little.
+const (
+	batchBytes     = 32 << 20
+	batchGroups    = 8
+	batchPackages  = 64
+	batchMinLayers = 16
+)
+
+// batches cuts groups into runs of consecutive groups (batchBytes,
+// batchGroups), keeping their order; with batch false, each group is a run
+// of its own.
+func batches(groups [][]*record.RepoDataRecord, batch bool) [][][]*record.RepoDataRecord {
+	size := func(g []*record.RepoDataRecord) int64 {
+		var n int64
+		for _, r := range g {
+			n += r.Size
+		}
+		return n
+	}
+	var out [][][]*record.RepoDataRecord
+	for i := 0; i < len(groups); {
+		j, n, pkgs := i+1, size(groups[i]), len(groups[i])
+		for batch && j < len(groups) && j-i < batchGroups && n+size(groups[j]) <= batchBytes && pkgs+len(groups[j]) <= batchPackages {
+			n += size(groups[j])
+			pkgs += len(groups[j])
+			j++
+		}
+		out = append(out, groups[i:j:j])
+		i = j
+	}
+	return out
+}
+
+// batchLayers fetches the packages of several groups and links them in one
+// exec, each group in order into an output mount of its own
+// (OutputDir/<k>): a layer per group, as groupLayer gives it.
+func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Python) ([]bkllb.State, error) {
+	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Scratch: helper.ScratchDir}
+	var files *bkllb.FileAction
+	var mounts []bkllb.RunOption
+	var all []*record.RepoDataRecord
+	for k, g := range groups {
+		dest := path.Join(helper.OutputDir, strconv.Itoa(k))
+		for _, r := range g {
+			i := len(all)
+			all = append(all, r)
+			pkg, in, err := c.fetch(r)
+			if err != nil {
+				return nil, err
+			}
+			name := "/" + strconv.Itoa(i) + ".json"
+			if files == nil {
+				files = bkllb.Mkfile(name, 0o644, in)
+			} else {
+				files = files.Mkfile(name, 0o644, in)
+			}
+			dir := path.Join(helper.PackageDir, strconv.Itoa(i))
+			mounts = append(mounts, bkllb.AddMount(dir, pkg, bkllb.Readonly))
+			l.Packages = append(l.Packages, helper.LinkPackage{Input: path.Join(helper.InputDir, name), Archive: path.Join(dir, r.FileName), Dest: dest})
+			if r.Noarch == record.NoarchPython {
+				if python == nil {
+					return nil, fmt.Errorf("%s is a noarch: python package, but the environment has no python", r.Dist())
+				}
+				l.Python = python
+			}
+		}
+	}
+	what := fmt.Sprintf("%s in %d layers", groupName(all), len(groups))
+	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: records of "+what))
+	run := c.Helper.Run(append([]bkllb.RunOption{
+		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
+		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
+		bkllb.Network(bkllb.NetModeNone),
+		bkllb.WithCustomName("conda: link " + what),
+	}, append(mounts, c.runLocations(all...)...)...)...)
+	out := make([]bkllb.State, len(groups))
+	for k := range groups {
+		out[k] = run.AddMount(path.Join(helper.OutputDir, strconv.Itoa(k)), bkllb.Scratch())
+	}
+	return out, nil
 }
 
 // groupName names a group of packages in progress output and history:

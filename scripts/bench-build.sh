@@ -5,7 +5,12 @@
 # (the same packages fetched and linked by envkit's linker in one process),
 # and prints a table: wall time, bytes the registry stored, the ideal (the
 # changed payload), their ratio, the wall time over the floor's, and the
-# part of the wall time BuildKit spent compressing and pushing layers.
+# part of the wall time BuildKit spent compressing and pushing layers, and
+# the CPU time (user + system) of the stack's processes (buildkitd, its
+# execs, the registry) or of the floor, beside the floor's. The real-* cases
+# build the same environment with compressible payloads (as shared
+# libraries compress) under three layer compressions
+# (ENVKIT_BENCH_COMPRESSIBLE=0 skips them).
 #
 #   scripts/bench-build.sh                          # 600 and 1,000 packages
 #   ENVKIT_BENCH_SIZES=200 scripts/bench-build.sh   # one size
@@ -46,12 +51,12 @@ table() {
 	}
 	function mib(x) { return sprintf("%.1f", x / 1048576) }
 	END {
-		split("floor cold unchanged small large patched-base cold-zstd", cases, " ")
-		printf "| packages | case | wall | MiB pushed | MiB ideal | pushed / ideal | wall / floor | export + push |\n"
-		printf "|---:|---|---:|---:|---:|---:|---:|---:|\n"
+		nc = split("floor cold unchanged small large patched-base cold-zstd cold-gzip1 real-gzip real-gzip1 real-zstd", cases, " ")
+		printf "| packages | case | wall | MiB pushed | MiB ideal | pushed / ideal | wall / floor | export + push | CPU | CPU / floor |\n"
+		printf "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
 		for (s = 1; s <= ns; s++) {
-			n = sizes[s]; floor = v[n, "floor", "ns/op"]
-			for (k = 1; k <= 7; k++) {
+			n = sizes[s]; floor = v[n, "floor", "ns/op"]; fcpu = v[n, "floor", "cpu-s/op"]
+			for (k = 1; k <= nc; k++) {
 				c = cases[k]; key = n SUBSEP c
 				if (!((key, "ns/op") in v)) continue
 				ns_ = v[key, "ns/op"]; ideal = v[key, "ideal-B/op"]
@@ -63,7 +68,9 @@ table() {
 					export = sprintf("%.1f s", v[key, "export-s/op"])
 				}
 				rel = floor > 0 ? sprintf("%.2f×", ns_ / floor) : "-"
-				printf "| %s | %s | %.1f s | %s | %s | %s | %s | %s |\n", n, c, ns_ / 1e9, pushed, mib(ideal), ratio, rel, export
+				cpu = v[key, "cpu-s/op"]
+				crel = fcpu > 0 ? sprintf("%.2f×", cpu / fcpu) : "-"
+				printf "| %s | %s | %.1f s | %s | %s | %s | %s | %s | %.1f s | %s |\n", n, c, ns_ / 1e9, pushed, mib(ideal), ratio, rel, export, cpu, crel
 			}
 		}
 	}'

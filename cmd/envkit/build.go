@@ -12,8 +12,10 @@ import (
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +56,61 @@ type buildOptions struct {
 	cacheImports, cacheExports []client.CacheOptionsEntry
 	secrets                    []string          // --secret
 	authSecrets                map[string][]byte // the session's secrets, by id (buildSecrets)
+	// compression and compressionLevel are the image's layer compression
+	// (the image exporter's compression and compression-level); level ""
+	// is envkit's default level for the compression.
+	compression      string
+	compressionLevel string
+	// exporterAttrs are the image exporter's attributes they give.
+	exporterAttrs map[string]string
+}
+
+// The layer compression envkit build uses by default: gzip at its fastest
+// level, which every registry and runtime reads (Docker 20.10 does not
+// read zstd) and which, as go-containerregistry's default (crane, ko),
+// compresses a conda environment's shared libraries about 10% less than
+// gzip's default level in half the time, and incompressible payloads six
+// times faster.
+const (
+	defaultCompression      = "gzip"
+	defaultCompressionLevel = 1
+)
+
+// exporterCompression is what opt's --compression and --compression-level
+// give the image exporter's attributes, or a usage error.
+func exporterCompression(opt buildOptions) (map[string]string, error) {
+	attrs := map[string]string{"compression": opt.compression}
+	levelSet := opt.compressionLevel != ""
+	level := 0
+	if levelSet {
+		var err error
+		if level, err = strconv.Atoi(opt.compressionLevel); err != nil {
+			return nil, usageErrorf("--compression-level %q: not a number", opt.compressionLevel)
+		}
+	}
+	switch opt.compression {
+	case "gzip":
+		if !levelSet {
+			level = defaultCompressionLevel
+		}
+		if level < 1 || level > 9 {
+			return nil, usageErrorf("--compression-level %d: gzip's levels are 1 to 9", level)
+		}
+	case "zstd":
+		if levelSet && (level < 1 || level > 22) {
+			return nil, usageErrorf("--compression-level %d: zstd's levels are 1 to 22", level)
+		}
+	case "uncompressed":
+		if levelSet {
+			return nil, usageErrorf("--compression-level: uncompressed layers have no level")
+		}
+	default:
+		return nil, usageErrorf("--compression %q: want gzip, zstd or uncompressed", opt.compression)
+	}
+	if level > 0 {
+		attrs["compression-level"] = strconv.Itoa(level)
+	}
+	return attrs, nil
 }
 
 // lookupDefinition writes the registered or curated environment opt.envRef
@@ -122,6 +179,9 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 			if opt.cacheExports, err = bkbuild.ParseExportCache(opt.cacheTo); err != nil {
 				return usageErrorf("--cache-to: %v", err)
 			}
+			if opt.exporterAttrs, err = exporterCompression(*opt); err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				opt.file = args[0]
 				if _, err := os.Stat(args[0]); err != nil {
@@ -149,6 +209,8 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 	fl.BoolVar(&opt.json, "json", false, `print {"hash", "image" (REF@DIGEST), "digest", "reused", "tags"} as JSON`)
 	fl.StringVar(&opt.workspace, "workspace", "", "workspace REGISTRY/NAMESPACE whose images repository holds the image by hash (default $"+workspace.EnvVar+", else "+workspace.DefaultAddress+" on the local stack; with --addr and neither, -t's repository)")
 	fl.StringArrayVar(&opt.cacheFrom, "cache-from", nil, "import BuildKit's cache, as buildctl --import-cache: e.g. type=registry,ref=REGISTRY/REPO:cache (repeatable)")
+	fl.StringVar(&opt.compression, "compression", defaultCompression, "layer compression: gzip, zstd (smaller and faster; Docker 23 and containerd 1.5 or later read it, Docker 20.10 does not) or uncompressed")
+	fl.StringVar(&opt.compressionLevel, "compression-level", "", "compression level: gzip 1-9 (unset: 1, the fastest), zstd 1-22 (unset: BuildKit's default)")
 	fl.StringArrayVar(&opt.secrets, "secret", nil, secretFlagHelp)
 	fl.StringArrayVar(&opt.cacheTo, "cache-to", nil, "export BuildKit's cache, as buildctl --export-cache: e.g. type=registry,ref=REGISTRY/REPO:cache,mode=max (repeatable)")
 	if !opt.patch { // patch installs the stored lock
@@ -541,6 +603,7 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 		attrs[frontend.KeyHelperImage] = opt.helper
 	}
 	exp := map[string]string{"name": strings.Join(opt.names, ","), "push": "true"}
+	maps.Copy(exp, opt.exporterAttrs)
 	if opt.insecure {
 		exp["registry.insecure"] = "true"
 	}

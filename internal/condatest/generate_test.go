@@ -1,11 +1,14 @@
 package condatest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -271,5 +274,50 @@ func BenchmarkGenerate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Compressible payloads compress with gzip about as a shared library does,
+// the default ones not at all; both are the same bytes on every run.
+func TestGenerateCompressible(t *testing.T) {
+	ratio := func(compressible bool) float64 {
+		g, err := Generate(GenOptions{N: 30, Seed: "c", Compressible: compressible})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw, packed int64
+		for _, p := range g.Packages {
+			for _, f := range p.Files {
+				if f.Random == 0 {
+					continue
+				}
+				if f.Compressible != compressible {
+					t.Fatalf("%s %s: Compressible %v", p.Stem(), f.Path, f.Compressible)
+				}
+				var buf bytes.Buffer
+				zw := gzip.NewWriter(&buf)
+				if _, err := io.Copy(zw, p.random(f)); err != nil {
+					t.Fatal(err)
+				}
+				if err := zw.Close(); err != nil {
+					t.Fatal(err)
+				}
+				raw += f.Random
+				packed += int64(buf.Len())
+			}
+		}
+		return float64(raw) / float64(packed)
+	}
+	if r := ratio(true); r < 2 || r > 3.2 {
+		t.Errorf("compressible payloads: gzip ratio %.2f, want 2–3.2", r)
+	}
+	if r := ratio(false); r > 1.01 {
+		t.Errorf("random payloads: gzip ratio %.2f, want about 1", r)
+	}
+	f := File{Path: "lib/x.bin", Random: 100_000, Compressible: true}
+	a, _ := io.ReadAll(Package{Name: "x", Version: "1", Build: "0"}.random(f))
+	b, _ := io.ReadAll(Package{Name: "x", Version: "1", Build: "0"}.random(f))
+	if len(a) != 100_000 || !bytes.Equal(a, b) {
+		t.Errorf("compressible data: %d bytes, the same twice: %v", len(a), bytes.Equal(a, b))
 	}
 }

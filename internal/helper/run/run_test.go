@@ -166,6 +166,44 @@ func TestLinkChecksum(t *testing.T) {
 	}
 }
 
+// Of packages extracted ahead of their linking, one with a bad archive ends
+// the link with its name, and no extraction is left in the layer.
+func TestLinkChecksumAhead(t *testing.T) {
+	root := t.TempDir()
+	var pkgs []condatest.Package
+	names := []string{"a", "b", "c", "d", "e", "f"}
+	for _, n := range names {
+		pkgs = append(pkgs, condatest.Package{Name: n, Version: "1", Build: "0", Files: []condatest.File{{Path: n + ".bin", Random: 1 << 20}}})
+	}
+	recs := channel(t, root, pkgs...)
+	recs["d"].SHA256 = strings.Repeat("0", 64)
+	out := filepath.Join(root, "out")
+	l := &helper.Link{Prefix: prefix, Platform: "linux-64", Scratch: t.TempDir()}
+	for _, n := range names {
+		p := helper.LinkPackage{Input: filepath.Join(root, "in", n, helper.LinkInputFile), Archive: archive(root, recs[n]), Dest: out}
+		writeInput(t, p.Input, (&helper.LinkInput{Record: recs[n]}).Encode)
+		l.Packages = append(l.Packages, p)
+	}
+	err := Main(context.Background(), l.Args(), &bytes.Buffer{})
+	if err == nil || !errors.Is(err, condapkg.ErrChecksum) || !strings.Contains(err.Error(), "d-1-0.conda") {
+		t.Errorf("checksum mismatch: %v", err)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".envkit") {
+			t.Errorf("left in the layer: %s", e.Name())
+		}
+	}
+	for _, n := range names[:3] {
+		if _, err := os.Stat(filepath.Join(out, prefix, n+".bin")); err != nil {
+			t.Errorf("%s, linked before the bad package: %v", n, err)
+		}
+	}
+}
+
 // meta writes history, state and the lock, all at the epoch.
 func TestMeta(t *testing.T) {
 	root := t.TempDir()
