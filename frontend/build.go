@@ -12,6 +12,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/diag"
@@ -106,6 +107,13 @@ func (b *builder) build(ctx context.Context) (*client.Result, error) {
 		var conda *envllb.Conda
 		if condas != nil {
 			conda = condas[idx]
+		}
+		if b.opts.CompileBytecode {
+			c, err := b.bytecode(conda, platform)
+			if err != nil {
+				return nil, err
+			}
+			conda = c
 		}
 		r, err := envllb.Convert(ctx, in, platform, conda, envllb.Options{Config: b.bc.Config, Client: b.bc, MetaResolver: b.c, LLBCaps: &caps, MaxLayers: b.opts.MaxLayers})
 		if err != nil {
@@ -358,4 +366,26 @@ func wrapLocations(err error, sm *llb.SourceMap) error {
 		err = withSource(err, sm, rs)
 	}
 	return err
+}
+
+// bytecode asks conda's conversion to compile the environment's bytecode
+// (the compile-bytecode option): with the environment's own python, which
+// runs on the builder's platform only (no emulation), and needs a conda
+// environment.
+func (b *builder) bytecode(conda *envllb.Conda, target *ocispecs.Platform) (*envllb.Conda, error) {
+	arg := strings.TrimPrefix(KeyBytecodeArg, "build-arg:") + "=1"
+	if conda == nil {
+		return nil, fmt.Errorf("build option %s: the environment has no conda environment whose bytecode to compile", arg)
+	}
+	build := b.bc.BuildPlatforms[0]
+	if target == nil {
+		target = &build
+	}
+	if t := platforms.Normalize(*target); !platforms.OnlyStrict(platforms.Normalize(build)).Match(t) {
+		return nil, fmt.Errorf("build option %s: the bytecode is compiled by the environment's python for %s, which does not run on this %s builder without emulation; build %s without it, or on a %s builder",
+			arg, platforms.Format(t), platforms.Format(build), platforms.Format(t), platforms.Format(t))
+	}
+	c := *conda
+	c.CompileBytecode = true
+	return &c, nil
 }

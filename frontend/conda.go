@@ -15,6 +15,7 @@ import (
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
 	condaplatform "github.com/envkit/envkit/conda/platform"
+	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/diag"
@@ -23,6 +24,7 @@ import (
 	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -55,6 +57,9 @@ type condaSolver struct {
 	// origins say, by target (resolve's order), why each package is in
 	// the environment (resolve.Origins), for naming a failed package.
 	origins []map[string]resolve.Origin
+	// pips are the targets' pip parts (nil without pip lines), for naming
+	// a failed wheel.
+	pips []*pipEnv
 	// previous is the build's lock file: a platform it locks for this very
 	// request is installed as locked, without fetching repodata or
 	// solving; otherwise its packages are preferred.
@@ -160,12 +165,10 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			return nil, err
 		}
 	}
-	if err := s.pipNotInstalled(l); err != nil {
-		return nil, err
-	}
 	helperImage := llb.Image(s.b.opts.HelperImage, llb.Platform(build), llb.WithMetaResolver(s.b.c))
 	out := make([]*envllb.Conda, len(targets))
 	s.origins = make([]map[string]resolve.Origin, len(targets))
+	s.pips = make([]*pipEnv, len(targets))
 	for i, subdir := range subdirs {
 		// Each image keeps the lock of its own platform, so that its
 		// metadata layer does not change with the other targets.
@@ -186,6 +189,9 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			return nil, err
 		}
 		s.origins[i] = resolve.Origins(req.Specs, recs)
+		if s.pips[i], err = s.pipEnv(kept, subdir, recs); err != nil {
+			return nil, err
+		}
 		out[i] = &envllb.Conda{
 			Records:    recs,
 			Specs:      req.Specs,
@@ -197,6 +203,9 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			HelperPath: helper.Path,
 			Locations:  packageLocations(s.origins[i], ef, s.sourceMap()),
 			Auth:       auth,
+		}
+		if pe := s.pips[i]; pe != nil {
+			out[i].Wheels, out[i].WheelLocations = pe.wheels, pe.locations(s.sourceMap())
 		}
 	}
 	return out, nil
@@ -223,6 +232,20 @@ func (s *condaSolver) failure(err error, def *llb.Definition, c *envllb.Conda, i
 	ops, perr := envllb.PackageOps(def, c.Records)
 	if perr != nil {
 		return err
+	}
+	if pe := s.pips[idx]; pe != nil && !failedIn(err, ops) {
+		wops, werr := envllb.WheelOps(def, c.Wheels)
+		if werr != nil {
+			return err
+		}
+		// refusedFetch reads a failed fetch's URL from its records.
+		fetches := map[digest.Digest]envllb.PackageOp{}
+		for d, op := range wops {
+			if op.Fetch {
+				fetches[d] = envllb.PackageOp{Fetch: true, Records: []*record.RepoDataRecord{{URL: op.Wheels[0].URL}}}
+			}
+		}
+		return refusedFetch(withPackageSource(wheelError(err, wops, pe), s.sourceMap()), err, fetches, c.Auth)
 	}
 	return refusedFetch(withPackageSource(packageError(err, ops, s.origins[idx], s.env.Conda), s.sourceMap()), err, ops, c.Auth)
 }

@@ -71,6 +71,61 @@ func packageError(err error, ops map[digest.Digest]envllb.PackageOp, origins map
 	return out
 }
 
+// failedIn reports whether err is the failure of one of ops' vertices.
+func failedIn[T any](err error, ops map[digest.Digest]T) bool {
+	var ve *errdefs.VertexError
+	if !errors.As(err, &ve) || ve.Vertex == nil {
+		return false
+	}
+	_, ok := ops[digest.Digest(ve.Digest)]
+	return ok
+}
+
+// wheelError names the wheel behind err when err is the failure of a
+// vertex that fetches or installs wheels (ops, from envllb.WheelOps): the
+// wheel's file, its URL, the sha256 it is fetched by, and the pip line
+// that brought it in, directly or through which packages. BuildKit's
+// message is kept verbatim inside, as packageError does; the helper's own
+// message (which member, which RECORD line) is in the step's log above it.
+func wheelError(err error, ops map[digest.Digest]envllb.WheelOp, pe *pipEnv) error {
+	var ve *errdefs.VertexError
+	if err == nil || !errors.As(err, &ve) || ve.Vertex == nil {
+		return err
+	}
+	op, ok := ops[digest.Digest(ve.Digest)]
+	if !ok || len(op.Wheels) == 0 {
+		return err
+	}
+	f := &packageFailure{}
+	var why []string
+	for _, w := range op.Wheels {
+		o, line := pe.why(w)
+		why = append(why, w.Filename+" ("+o+")")
+		if line > 0 && !slices.Contains(f.lines, line) {
+			f.lines = append(f.lines, line)
+		}
+	}
+	prefix := pe.ef.File
+	if len(f.lines) == 1 {
+		prefix = fmt.Sprintf("%s:%d", pe.ef.File, f.lines[0])
+	}
+	if op.Fetch {
+		w := op.Wheels[0]
+		f.msg = fmt.Sprintf("%s: pip package %s: fetching %s, expected sha256:%s, failed: %s", prefix, why[0], w.URL, w.SHA256, ve.Error())
+	} else {
+		urls := make([]string, len(op.Wheels))
+		for i, w := range op.Wheels {
+			urls[i] = w.URL
+		}
+		f.msg = fmt.Sprintf("%s: installing pip package %s from %s failed (the step's log says why): %s", prefix, strings.Join(why, ", "), strings.Join(urls, ", "), ve.Error())
+	}
+	out := errdefs.WrapVertex(f, digest.Digest(ve.Digest))
+	for _, src := range errdefs.Sources(err) {
+		out = errdefs.WithSource(out, src)
+	}
+	return out
+}
+
 // origin says why r is in the environment ("requested at conda.yml:7",
 // "required by numpy (conda.yml:7) → libblas") and gives the line of its
 // spec (0 when unknown).

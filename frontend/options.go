@@ -32,6 +32,8 @@ const (
 	KeySource         = "source"
 	KeyMaxLayers      = "max-layers"
 	KeyMaxLayersArg   = "build-arg:ENVKIT_MAX_LAYERS"
+	KeyBytecode       = "compile-bytecode"
+	KeyBytecodeArg    = "build-arg:ENVKIT_COMPILE_BYTECODE"
 	// KeyPlatform is read by BuildKit's dockerui (the target platforms),
 	// not by envkit; it is here for the CLI.
 	KeyPlatform = "platform"
@@ -69,6 +71,9 @@ type options struct {
 	// MaxLayers bounds the layers of an image with a conda environment:
 	// its packages share layers when they do not fit.
 	MaxLayers int
+	// CompileBytecode compiles the conda environment's site-packages with
+	// its own python, in a layer of its own.
+	CompileBytecode bool
 }
 
 // option is one row of optionTable: keys in precedence order (the first
@@ -141,6 +146,16 @@ var optionTable = []option{
 				return fmt.Errorf("want a number of layers, at least 1")
 			}
 			o.MaxLayers = n
+			return nil
+		}},
+	{keys: []string{KeyBytecode, KeyBytecodeArg}, unsetIfEmpty: true,
+		doc: "1 compiles the conda environment's site-packages (its pip packages' and noarch: python packages' modules) with the environment's own python, deterministically (unchecked-hash .pyc), in a layer of its own; for a target platform the builder runs natively only (default: 0, Python compiles at first import)",
+		set: func(o *options, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want 1 or 0")
+			}
+			o.CompileBytecode = b
 			return nil
 		}},
 }

@@ -39,6 +39,8 @@ func TestParseOptions(t *testing.T) {
 		{"max-layers as build arg", map[string]string{KeyMaxLayersArg: "120"}, with(func(o *options) { o.MaxLayers = 120 })},
 		{"max-layers before build arg", map[string]string{KeyMaxLayers: "60", KeyMaxLayersArg: "120"}, with(func(o *options) { o.MaxLayers = 60 })},
 		{"empty max-layers build arg is the default", map[string]string{KeyMaxLayersArg: ""}, defaults},
+		{"bytecode", map[string]string{KeyBytecodeArg: "1"}, with(func(o *options) { o.CompileBytecode = true })},
+		{"bytecode off", map[string]string{KeyBytecode: "0", KeyBytecodeArg: "1"}, defaults},
 		{"helper from source", map[string]string{KeySource: "127.0.0.1:5765/envkit/frontend:latest"}, with(func(o *options) { o.HelperImage = "127.0.0.1:5765/envkit/frontend:latest" })},
 		{"helper image before source", map[string]string{KeySource: "reg/frontend:1", KeyHelperImage: "reg/helper:2"}, with(func(o *options) { o.HelperImage = "reg/helper:2" })},
 		{"empty helper image defers to source", map[string]string{KeySource: "reg/frontend:1", KeyHelperImage: ""}, with(func(o *options) { o.HelperImage = "reg/frontend:1" })},
@@ -74,6 +76,7 @@ func TestParseOptionsBadValues(t *testing.T) {
 		{map[string]string{KeyHelperImage: "Not An Image"}, `envkit:helper-image="Not An Image": not an image reference`},
 		{map[string]string{KeyMaxLayers: "0"}, `max-layers="0": want a number of layers, at least 1`},
 		{map[string]string{KeyMaxLayersArg: "many"}, `build-arg:ENVKIT_MAX_LAYERS="many": want a number of layers`},
+		{map[string]string{KeyBytecodeArg: "yes please"}, `build-arg:ENVKIT_COMPILE_BYTECODE="yes please": want 1 or 0`},
 		{map[string]string{KeyHelperImage: "", KeySource: "reg/Frontend"}, `source="reg/Frontend": not an image reference`},
 	} {
 		_, err := parseOptions(tc.opts)

@@ -3,13 +3,9 @@ package frontend
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 
-	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/resolve"
-	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/pypi/index"
 	pipresolve "github.com/envkit/envkit/pypi/resolve"
 	"github.com/moby/buildkit/frontend/gateway/client"
@@ -58,24 +54,4 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, HTTPClient: hc}), nil
 		},
 	}, nil
-}
-
-// pipNotInstalled refuses a resolution that locks pip packages, at the
-// first pip line, until the frontend installs them (branch pip-layers):
-// an image without the packages its file asks for must not build.
-func (s *condaSolver) pipNotInstalled(l *lock.Lock) error {
-	ef := s.env.Conda
-	var names []string
-	for _, p := range l.Packages {
-		if p.Manager == lock.Pip {
-			names = append(names, p.Platform+": "+p.Name+"-"+p.Version)
-		}
-	}
-	if len(ef.Pip) == 0 || len(names) == 0 {
-		return nil
-	}
-	it := ef.Pip[0]
-	return diag.List{{File: ef.File, Line: it.Line, Column: it.Column, Field: "dependencies.pip",
-		Msg:  fmt.Sprintf("pip packages are resolved (%s) but not installed by the frontend yet", strings.Join(names, ", ")),
-		Hint: "install them with docker_steps (RUN pip install ...) until the pip layers land"}}
 }

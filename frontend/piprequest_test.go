@@ -3,6 +3,8 @@ package frontend
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +15,9 @@ import (
 )
 
 // The conda file's pip lines are part of the frontend's request: resolved
-// after the conda solve for its python, from the index; the frontend
-// refuses to build them until it installs them, naming what it resolved.
+// after the conda solve for its python, from the index, into the wheels
+// the platform installs (REQUESTED for the line's package, not for its
+// dependency); a line conda does not satisfy is refused at its line.
 func TestCondaResolvePip(t *testing.T) {
 	url, _ := serveChannel(t,
 		condatest.Package{Name: "python", Version: "3.12.0", Build: "h0_0"},
@@ -37,11 +40,19 @@ func TestCondaResolvePip(t *testing.T) {
 		}
 		return l[0]
 	}
-	e := one(head + "    - flask\n")
-	if e.File != "conda.yml" || e.Line != 6 || !strings.Contains(e.Msg, "linux-64: Flask-3.0.0, linux-64: itsdangerous-2.1.2") {
-		t.Errorf("resolved: %v", e)
+	condas, err := condaFor(t, head+"    - flask\n").resolve(context.Background(), []ocispecs.Platform{amd64}, amd64)
+	if err != nil {
+		t.Fatal(err)
 	}
-	e = one(head + "    - numpy>=2\n")
+	var wheels []string
+	for _, w := range condas[0].Wheels {
+		wheels = append(wheels, fmt.Sprintf("%s %v %s", w.Filename, w.Requested, w.URL))
+	}
+	if want := []string{"flask-3.0.0-py3-none-any.whl true " + idx + "_files/flask-3.0.0-py3-none-any.whl",
+		"itsdangerous-2.1.2-py3-none-any.whl false " + idx + "_files/itsdangerous-2.1.2-py3-none-any.whl"}; !slices.Equal(wheels, want) {
+		t.Errorf("wheels %q, want %q", wheels, want)
+	}
+	e := one(head + "    - numpy>=2\n")
 	if e.Line != 7 || !strings.Contains(e.Msg, "numpy 1.26.4 installed by numpy-1.26.4-py312_0 (conda, conda.yml:4)") {
 		t.Errorf("conflict: %v", e)
 	}

@@ -373,11 +373,17 @@ func TestSecretsPrivateIndex(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "127.0.0.1 wants credentials (401 Unauthorized)") || !strings.Contains(string(out), "--secret id=envkit-auth-127.0.0.1,env=VAR") {
 		t.Errorf("without the secret: %v\n%s", err, out)
 	}
-	// Resolved: the frontend does not install pip packages yet, and says
-	// which it resolved.
-	out, err = build(e.Ref("it/pip-private:1"), "--secret", "id=envkit-auth-127.0.0.1,env=PIP_AUTH")
-	if err == nil || !strings.Contains(string(out), "pip packages are resolved (linux-64: Flask-3.0.0, linux-64: itsdangerous-2.1.2)") || bytes.Contains(out, []byte(token)) {
+	// Resolved and installed: the wheels are fetched with the secret too.
+	ref := e.Ref("it/pip-private:1")
+	out, err = build(ref, "--secret", "id=envkit-auth-127.0.0.1,env=PIP_AUTH")
+	if err != nil || bytes.Contains(out, []byte(token)) {
 		t.Errorf("with the secret: %v\n%s", err, out)
+	}
+	site := envllb.DefaultPrefix + "/lib/python3.12/site-packages/"
+	for _, f := range []string{"flask-3.0.0.dist-info/REQUESTED", "itsdangerous-2.1.2.dist-info/INSTALLER"} {
+		if _, err := e.Reg.ReadFile(ctxFor(t), ref, "linux/amd64", site+f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 
 	bin := envkitBinary(t)

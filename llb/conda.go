@@ -9,7 +9,6 @@ import (
 	"github.com/envkit/envkit/conda/link"
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/internal/helper"
-	"github.com/envkit/envkit/llb/budget"
 	bkllb "github.com/moby/buildkit/client/llb"
 	"github.com/opencontainers/go-digest"
 )
@@ -48,48 +47,42 @@ type Conda struct {
 	// client marks the lines when the step fails. They are not part of the
 	// ops: caching is unchanged.
 	Locations func(recs ...*record.RepoDataRecord) []bkllb.ConstraintsOpt
-	// PackageLayers bounds the layers the packages take: when there are
-	// more packages, they share layers (package budget). 0 means one
+	// Wheels are the environment's pip packages, installed after the
+	// conda packages (over them, as pip would), in this order; they need
+	// a python among Records.
+	Wheels []*Wheel
+	// WheelLocations, if set, gives the source locations of the pip lines
+	// that need wheels, as Locations does for conda packages.
+	WheelLocations func(ws ...*Wheel) []bkllb.ConstraintsOpt
+	// PackageLayers bounds the layers the packages and wheels take: when
+	// there are more, they share layers (package budget). 0 means one
 	// layer per package. Convert sets it to what the image's layer limit
 	// leaves after the base image and the Docker steps.
 	PackageLayers int
 	// Large is the archive size from which a package keeps a layer of its
 	// own when packages share layers; 0 means budget.DefaultLarge.
 	Large int64
+	// CompileBytecode compiles the environment's site-packages with its
+	// own python, in a layer of its own on top: the target platform must
+	// be the build platform, where that python runs.
+	CompileBytecode bool
 	// Auth are the hosts whose credentials (secret SecretID) the build
-	// has: a package's fetch from one of them sends them.
+	// has: a package's or wheel's fetch from one of them sends them.
 	Auth Auth
 }
 
-// Groups returns the packages of each layer, in link order: one package
-// per layer when they fit PackageLayers, otherwise runs of packages cut by
-// package names and around large packages (package budget), so that a new
-// version of a package changes its own group alone.
+// Groups returns the conda packages of each layer, in link order: one
+// package per layer when they fit PackageLayers (with the wheels),
+// otherwise runs of packages cut by package names and around large
+// packages (package budget), so that a new version of a package changes
+// its own group alone. WheelGroups gives the wheels'.
 func (c *Conda) Groups() ([][]*record.RepoDataRecord, error) {
-	if c.PackageLayers <= 0 || len(c.Records) <= c.PackageLayers {
-		gs := make([][]*record.RepoDataRecord, len(c.Records))
-		for i := range c.Records {
-			gs[i] = c.Records[i : i+1 : i+1]
-		}
-		return gs, nil
-	}
-	pkgs := make([]budget.Package, len(c.Records))
-	for i, r := range c.Records {
-		pkgs[i] = budget.Package{Name: r.Name, Size: r.Size}
-	}
-	plan, err := budget.Split(pkgs, c.PackageLayers, c.Large)
-	if err != nil {
-		return nil, err
-	}
-	gs := make([][]*record.RepoDataRecord, len(plan.Groups))
-	for i, g := range plan.Groups {
-		gs[i] = c.Records[g.Start:g.End:g.End]
-	}
-	return gs, nil
+	gs, _, err := c.layerPlan()
+	return gs, err
 }
 
-// Layers returns a layer per group of packages (Groups), then the
-// environment's metadata layer. Each package is its archive fetched by its
+// Layers returns a layer per group of packages (Groups), a layer per
+// group of wheels (WheelGroups), then the environment's metadata layer. Each package is its archive fetched by its
 // sha256 (a content-addressed source BuildKit caches and shares), linked by
 // the helper into the group's scratch mount; one exec links a group's
 // packages in order, each over the ones before as merging a layer per
@@ -108,11 +101,14 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 			python = py
 		}
 	}
-	groups, err := c.Groups()
+	if len(c.Wheels) > 0 && python == nil {
+		return nil, fmt.Errorf("%s is a pip package, but the environment has no python to install it for", c.Wheels[0].Dist())
+	}
+	groups, wheels, err := c.layerPlan()
 	if err != nil {
 		return nil, err
 	}
-	layers := make([]bkllb.State, 0, len(groups)+1)
+	layers := make([]bkllb.State, 0, len(groups)+len(wheels)+1)
 	for _, b := range batches(groups, c.PackageLayers > 0 && len(groups) > batchMinLayers) {
 		if len(b) > 1 {
 			ls, err := c.batchLayers(b, python)
@@ -134,6 +130,13 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 			return nil, err
 		}
 		layers = append(layers, l)
+	}
+	for _, b := range wheelBatches(wheels, c.PackageLayers > 0 && len(groups)+len(wheels) > batchMinLayers) {
+		ls, err := c.wheelLayers(b, python)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, ls...)
 	}
 	meta, err := c.metaLayer()
 	if err != nil {

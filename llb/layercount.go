@@ -46,17 +46,24 @@ func layersInHistory(h []ocispecs.History) int {
 
 // packageLayers is how many layers a conda environment's packages may take
 // in an image of at most maxLayers whose Docker part (on base) has docker
-// layers.
-func packageLayers(maxLayers, docker int, base string) (int, error) {
+// layers; they need at least least layers (1, or 2 with wheels after conda
+// packages, which no layer holds together).
+// A bytecode layer (bytecode) takes one more.
+func packageLayers(maxLayers, docker, least int, bytecode bool, base string) (int, error) {
+	least = max(least, 1)
 	n := maxLayers - docker - fixedLayers
-	if n < 1 {
-		return 0, &LayerLimitError{Base: base, Layers: docker, Max: maxLayers}
+	if bytecode {
+		n--
+	}
+	if n < least {
+		return 0, &LayerLimitError{Base: base, Layers: docker, Max: maxLayers, Least: least, Bytecode: bytecode}
 	}
 	return n, nil
 }
 
-// LayerLimitError is a base image (with its Docker steps) that leaves no
-// layer for a conda environment's packages under the image's layer limit.
+// LayerLimitError is a base image (with its Docker steps) that leaves too
+// few layers for a conda environment's packages under the image's layer
+// limit.
 type LayerLimitError struct {
 	// Base names the base image ("" when unknown).
 	Base string
@@ -64,16 +71,35 @@ type LayerLimitError struct {
 	Layers int
 	// Max is the image's layer limit.
 	Max int
+	// Least is the fewest layers the packages need: 1, or 2 for conda
+	// packages and wheels (0 means 1).
+	Least int
+	// Bytecode is true when the image has a bytecode layer too.
+	Bytecode bool
 }
 
 // Need is the smallest limit the image fits in.
-func (e *LayerLimitError) Need() int { return e.Layers + fixedLayers + 1 }
+func (e *LayerLimitError) Need() int {
+	n := e.Layers + fixedLayers + max(e.Least, 1)
+	if e.Bytecode {
+		n++
+	}
+	return n
+}
 
 func (e *LayerLimitError) Error() string {
 	base := "the base image"
 	if e.Base != "" {
 		base += " " + e.Base
 	}
-	return fmt.Sprintf("%s and its Docker steps have %d layers: with the conda environment's metadata layer that leaves none for its packages under the image's limit of %d layers (the image needs a limit of at least %d)",
-		base, e.Layers, e.Max, e.Need())
+	fixed := "the conda environment's metadata layer"
+	if e.Bytecode {
+		fixed += " and its bytecode layer"
+	}
+	what := "none for its packages"
+	if e.Least > 1 {
+		what = fmt.Sprintf("fewer than the %d its conda packages and wheels need", e.Least)
+	}
+	return fmt.Sprintf("%s and its Docker steps have %d layers: with %s that leaves %s under the image's limit of %d layers (the image needs a limit of at least %d)",
+		base, e.Layers, fixed, what, e.Max, e.Need())
 }

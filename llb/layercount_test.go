@@ -77,13 +77,13 @@ func TestDockerLayers(t *testing.T) {
 }
 
 func TestPackageLayers(t *testing.T) {
-	if n, err := packageLayers(100, 12, "ubuntu"); n != 87 || err != nil {
+	if n, err := packageLayers(100, 12, 1, false, "ubuntu"); n != 87 || err != nil {
 		t.Errorf("100 - 12 - metadata = %d, %v", n, err)
 	}
-	if n, err := packageLayers(100, 98, "ubuntu"); n != 1 || err != nil {
+	if n, err := packageLayers(100, 98, 1, false, "ubuntu"); n != 1 || err != nil {
 		t.Errorf("100 - 98 - metadata = %d, %v", n, err)
 	}
-	_, err := packageLayers(100, 99, "registry.example/deep:1")
+	_, err := packageLayers(100, 99, 1, false, "registry.example/deep:1")
 	var le *LayerLimitError
 	if !errors.As(err, &le) || le.Need() != 101 {
 		t.Fatalf("err %v", err)
@@ -92,5 +92,18 @@ func TestPackageLayers(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not say %q", err, want)
 		}
+	}
+	// Conda packages and wheels need two layers.
+	_, err = packageLayers(100, 98, 2, false, "ubuntu")
+	if !errors.As(err, &le) || le.Need() != 101 || !strings.Contains(err.Error(), "fewer than the 2 its conda packages and wheels need") {
+		t.Errorf("wheels: %v", err)
+	}
+	// A bytecode layer takes one more.
+	if n, err := packageLayers(100, 12, 1, true, "ubuntu"); n != 86 || err != nil {
+		t.Errorf("100 - 12 - metadata - bytecode = %d, %v", n, err)
+	}
+	_, err = packageLayers(100, 98, 1, true, "ubuntu")
+	if !errors.As(err, &le) || le.Need() != 101 || !strings.Contains(err.Error(), "metadata layer and its bytecode layer") {
+		t.Errorf("bytecode: %v", err)
 	}
 }

@@ -2,8 +2,9 @@
 // platform: the base (an image, or a Docker build context), then the Docker
 // steps, then the conda environment merged on top, one layer per package
 // (or per group of packages, within the image's layer limit: package
-// budget) linked by envkit's helper (package internal/helper) and one for
-// the environment's metadata. It only converts: it does no I/O of its own; the
+// budget) linked by envkit's helper (package internal/helper), one per
+// wheel (or group of wheels) of its pip packages installed by the same
+// helper after them, and one for the environment's metadata. It only converts: it does no I/O of its own; the
 // frontend hands it what it read through the gateway.
 package llb
 
@@ -118,13 +119,17 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		if in.Env.Build != nil {
 			base = finalStageBase(in.Dockerfile)
 		}
-		n, err := packageLayers(maxLayers, dockerLayers(img, res.BaseImage), base)
+		least := 1
+		if len(conda.Records) > 0 && len(conda.Wheels) > 0 {
+			least = 2
+		}
+		n, err := packageLayers(maxLayers, dockerLayers(img, res.BaseImage), least, conda.CompileBytecode, base)
 		if err != nil {
 			return nil, err
 		}
 		c := *conda
 		c.PackageLayers = n
-		groups, err := c.Groups()
+		groups, wheels, err := c.layerPlan()
 		if err != nil {
 			return nil, err
 		}
@@ -133,8 +138,11 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 			return nil, err
 		}
 		name := fmt.Sprintf("conda: merge %d packages", len(c.Records))
-		if len(groups) < len(c.Records) {
-			name += fmt.Sprintf(" in %d layers", len(groups))
+		if len(c.Wheels) > 0 {
+			name += fmt.Sprintf(" and %d wheels", len(c.Wheels))
+		}
+		if len(groups)+len(wheels) < len(c.Records)+len(c.Wheels) {
+			name += fmt.Sprintf(" in %d layers", len(groups)+len(wheels))
 		}
 		st = bkllb.Merge(append([]bkllb.State{st}, layers...), bkllb.WithCustomName(name))
 		img.Config.Env = condaEnv(c.Prefix, img.Config.Env)
@@ -149,7 +157,26 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 			}
 			img.History = append(img.History, h)
 		}
+		for _, g := range wheels {
+			h := ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: pip package " + g[0].Dist(), Comment: g[0].URL}
+			if len(g) > 1 {
+				dists := make([]string, len(g))
+				for i, w := range g {
+					dists[i] = w.Dist()
+				}
+				h = ocispecs.History{Created: res.Epoch, CreatedBy: fmt.Sprintf("envkit: pip packages (%d) %s", len(g), strings.Join(dists, " "))}
+			}
+			img.History = append(img.History, h)
+		}
 		img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: conda environment metadata (conda-meta history, state, lock)"})
+		if c.CompileBytecode {
+			bc, err := c.bytecodeLayer(st)
+			if err != nil {
+				return nil, err
+			}
+			st = bkllb.Merge([]bkllb.State{st, bc}, bkllb.WithCustomName("python: merge the bytecode layer"))
+			img.History = append(img.History, ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: python bytecode (compileall, unchecked-hash)"})
+		}
 	}
 	baseName, baseDigest := baseReference(ctx, in, platform, opt.MetaResolver)
 	setConfig(img, in, baseName, baseDigest)

@@ -29,40 +29,95 @@ type PackageOp struct {
 // the ops as BuildKit received them, whatever constraints the whole
 // definition was marshaled with.
 func PackageOps(def *bkllb.Definition, recs []*record.RepoDataRecord) (map[digest.Digest]PackageOp, error) {
-	type key struct{ url, checksum string }
-	byKey := make(map[key]*record.RepoDataRecord, len(recs))
+	byKey := make(map[sourceKey]*record.RepoDataRecord, len(recs))
 	for _, r := range recs {
-		byKey[key{r.URL, digest.NewDigestFromEncoded(digest.SHA256, r.SHA256).String()}] = r
+		byKey[sourceKey{r.URL, digest.NewDigestFromEncoded(digest.SHA256, r.SHA256).String()}] = r
 	}
-	out := map[digest.Digest]PackageOp{}
+	fetches, execs, err := sourceOps(def, byKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[digest.Digest]PackageOp, len(fetches)+len(execs))
+	for d, r := range fetches {
+		out[d] = PackageOp{Fetch: true, Records: []*record.RepoDataRecord{r}}
+	}
+	for d, rs := range execs {
+		out[d] = PackageOp{Records: rs}
+	}
+	return out, nil
+}
+
+// WheelOp is what one op of a definition does for an environment's
+// wheels.
+type WheelOp struct {
+	// Fetch is true for a wheel's HTTP source, false for an exec that
+	// installs wheels.
+	Fetch bool
+	// Wheels are the op's wheels: the one it fetches, or those the exec
+	// installs, in order.
+	Wheels []*Wheel
+}
+
+// WheelOps maps the ops of a marshaled definition that fetch or install
+// wheels to those wheels, by op digest, as PackageOps does for conda
+// packages.
+func WheelOps(def *bkllb.Definition, wheels []*Wheel) (map[digest.Digest]WheelOp, error) {
+	byKey := make(map[sourceKey]*Wheel, len(wheels))
+	for _, w := range wheels {
+		byKey[sourceKey{w.URL, digest.NewDigestFromEncoded(digest.SHA256, w.SHA256).String()}] = w
+	}
+	fetches, execs, err := sourceOps(def, byKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[digest.Digest]WheelOp, len(fetches)+len(execs))
+	for d, w := range fetches {
+		out[d] = WheelOp{Fetch: true, Wheels: []*Wheel{w}}
+	}
+	for d, ws := range execs {
+		out[d] = WheelOp{Wheels: ws}
+	}
+	return out, nil
+}
+
+// sourceKey is an HTTP source as a definition holds it: its URL and its
+// checksum attribute.
+type sourceKey struct{ url, checksum string }
+
+// sourceOps finds, in def, the HTTP sources of byKey and the execs that
+// mount them: each source's op digest with its value, each exec's with the
+// values of the sources it mounts, in mount order.
+func sourceOps[T any](def *bkllb.Definition, byKey map[sourceKey]T) (map[digest.Digest]T, map[digest.Digest][]T, error) {
+	fetches := map[digest.Digest]T{}
 	ops := make([]*pb.Op, len(def.Def))
 	for i, dt := range def.Def {
 		var op pb.Op
 		if err := op.UnmarshalVT(dt); err != nil {
-			return nil, fmt.Errorf("LLB op %d: %w", i, err)
+			return nil, nil, fmt.Errorf("LLB op %d: %w", i, err)
 		}
 		ops[i] = &op
 		if src := op.GetSource(); src != nil {
-			if r := byKey[key{src.Identifier, src.Attrs[pb.AttrHTTPChecksum]}]; r != nil {
-				out[digest.FromBytes(dt)] = PackageOp{Fetch: true, Records: []*record.RepoDataRecord{r}}
+			if v, ok := byKey[sourceKey{src.Identifier, src.Attrs[pb.AttrHTTPChecksum]}]; ok {
+				fetches[digest.FromBytes(dt)] = v
 			}
 		}
 	}
 	// Definitions list an op's inputs before it, so sources come first;
 	// a second pass keeps this independent of that order.
+	execs := map[digest.Digest][]T{}
 	for i, op := range ops {
 		if op.GetExec() == nil {
 			continue
 		}
-		var linked []*record.RepoDataRecord
+		var used []T
 		for _, in := range op.Inputs {
-			if f, ok := out[digest.Digest(in.Digest)]; ok && f.Fetch {
-				linked = append(linked, f.Records...)
+			if v, ok := fetches[digest.Digest(in.Digest)]; ok {
+				used = append(used, v)
 			}
 		}
-		if len(linked) > 0 {
-			out[digest.FromBytes(def.Def[i])] = PackageOp{Records: linked}
+		if len(used) > 0 {
+			execs[digest.FromBytes(def.Def[i])] = used
 		}
 	}
-	return out, nil
+	return fetches, execs, nil
 }

@@ -1,7 +1,7 @@
 // Package helper is the contract between envkit's frontend and its link
 // helper: the frontend binary itself, run by the frontend in BuildKit execs
-// ("envkit-frontend link ...", "envkit-frontend meta ...", "envkit-frontend
-// probe ..."). For each subcommand it holds, side by side, its arguments
+// ("envkit-frontend link ...", "envkit-frontend wheel ...", "envkit-frontend
+// meta ...", "envkit-frontend probe ..."). For each subcommand it holds, side by side, its arguments
 // as a struct, how the caller (package llb, the frontend for probe) turns
 // them into the exec's argv, how the helper
 // parses that argv back, and the payload files the caller writes (with
@@ -27,6 +27,8 @@ import (
 
 	"github.com/envkit/envkit/conda/link"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/pypi/tags"
+	"github.com/envkit/envkit/pypi/wheel"
 )
 
 // Path is where the frontend image holds the helper (see the Dockerfile).
@@ -37,6 +39,9 @@ const (
 	// CommandLink verifies, extracts and links conda packages, each into
 	// its layer (its own, or one it shares with the packages before it).
 	CommandLink = "link"
+	// CommandWheel installs wheels (pip packages), each into its layer
+	// (its own, or one it shares with the wheels before it).
+	CommandWheel = "wheel"
 	// CommandMeta writes the environment's own conda-meta files: history,
 	// state and the lock.
 	CommandMeta = "meta"
@@ -47,7 +52,7 @@ const (
 
 // IsCommand reports whether name is one of the helper's subcommands.
 func IsCommand(name string) bool {
-	return name == CommandLink || name == CommandMeta || name == CommandProbe
+	return name == CommandLink || name == CommandWheel || name == CommandMeta || name == CommandProbe
 }
 
 // Where the caller mounts what a helper exec reads and writes.
@@ -57,6 +62,9 @@ const (
 	InputDir = "/in"
 	// PackageDir holds a fetched package archive, read-only.
 	PackageDir = "/pkg"
+	// WheelDir holds the fetched wheels of a wheel exec, each in a
+	// read-only mount of its own (WheelDir/<i>/<file name>).
+	WheelDir = "/whl"
 	// OutputDir is the layer's root: the environment is written to
 	// OutputDir/<prefix>.
 	OutputDir = "/out"
@@ -64,6 +72,7 @@ const (
 	ScratchDir = "/tmp"
 
 	LinkInputFile   = "link.json"
+	WheelInputFile  = "wheel.json"
 	MetaInputFile   = "meta.json"
 	LockFile        = "conda-lock.yml"
 	ProbeInputFile  = "probe.json"
@@ -236,6 +245,164 @@ func ReadLinkInput(file string) (*LinkInput, error) {
 		return nil, fmt.Errorf("%s: record of %s: no sha256 to verify the archive against", file, r.FileName)
 	}
 	return &in, nil
+}
+
+// Wheel is "wheel": install wheels (pip packages) into an environment,
+// into one layer whose root is Dest (or, a batch, into the layers their
+// WheelFile.Dest name). What to install is the Input
+// file (WheelInput): the environment's prefix and python, and the wheels
+// in order, each over the ones before as merging one layer per wheel in
+// that order would. Wheels are installed after the conda packages, so
+// the environment's python is known; the exec needs no network.
+type Wheel struct {
+	// Input is the WheelInput file (--input).
+	Input string
+	// Dest is the layer's root: files go to Dest/<prefix> (--dest).
+	Dest string
+}
+
+// WheelInput is a wheel exec's payload. It depends on its wheels and the
+// environment's python alone, so that the layer is rebuilt only when they
+// change.
+type WheelInput struct {
+	// Prefix is the environment's path in the image: what shebangs hold.
+	Prefix string `json:"prefix"`
+	// Platform is the target conda subdir, e.g. linux-aarch64.
+	Platform string `json:"platform"`
+	// Python is the environment's interpreter, from its conda python.
+	Python WheelPython `json:"python"`
+	// Wheels are the wheels to install, in order.
+	Wheels []WheelFile `json:"wheels"`
+}
+
+// WheelPython is the environment's interpreter as the installer needs it.
+type WheelPython struct {
+	// Version is MAJOR.MINOR, e.g. "3.12".
+	Version string `json:"version"`
+	// SitePackages is purelib and platlib relative to the prefix, e.g.
+	// "lib/python3.12/site-packages".
+	SitePackages string `json:"site_packages"`
+}
+
+// WheelFile is one wheel of a WheelInput.
+type WheelFile struct {
+	// Filename is the wheel's file name, e.g.
+	// "demo-1.0-py3-none-any.whl".
+	Filename string `json:"filename"`
+	// Archive is where the exec finds the fetched wheel (under WheelDir).
+	Archive string `json:"archive"`
+	// SHA256 is the wheel's sha256 (hex), checked before it is read.
+	SHA256 string `json:"sha256"`
+	// Requested writes REQUESTED: the environment's pip lines name it.
+	Requested bool `json:"requested,omitempty"`
+	// DirectURL is written as direct_url.json, for a "name @ url" line.
+	DirectURL *wheel.DirectURL `json:"direct_url,omitempty"`
+	// Dest, when set, is the root of the wheel's layer instead of the
+	// exec's --dest: one exec then installs several layers (a batch).
+	// Wheels with the same root share it, each over the ones before.
+	Dest string `json:"dest,omitempty"`
+}
+
+// Args returns the exec's arguments after the helper's path.
+func (w *Wheel) Args() []string {
+	return []string{CommandWheel, "--input", w.Input, "--dest", w.Dest}
+}
+
+// ParseWheel parses the arguments Args returns (args[0] is CommandWheel).
+func ParseWheel(args []string) (*Wheel, error) {
+	var w Wheel
+	fl, err := flags(CommandWheel, args)
+	if err != nil {
+		return nil, err
+	}
+	fl.StringVar(&w.Input, "input", "", "the wheels to install and the environment's python, JSON")
+	fl.StringVar(&w.Dest, "dest", "", "the layer's root")
+	if err := parse(fl, args); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ name, v string }{{"--input", w.Input}, {"--dest", w.Dest}} {
+		if err := absolute(CommandWheel, f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
+	return &w, nil
+}
+
+// Encode checks the payload and returns the file's content.
+func (in *WheelInput) Encode() ([]byte, error) {
+	if err := in.check(); err != nil {
+		return nil, fmt.Errorf("wheel input: %w", err)
+	}
+	return json.Marshal(in)
+}
+
+// ReadWheelInput reads and checks a WheelInput file.
+func ReadWheelInput(file string) (*WheelInput, error) {
+	var in WheelInput
+	if err := readJSON(file, &in); err != nil {
+		return nil, err
+	}
+	if err := in.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &in, nil
+}
+
+func (in *WheelInput) check() error {
+	if err := absolute("", "prefix", in.Prefix); err != nil {
+		return err
+	}
+	if in.Platform == "" {
+		return errors.New("no platform")
+	}
+	major, minor, ok := strings.Cut(in.Python.Version, ".")
+	if !ok || !digits(major) || !digits(minor) {
+		return fmt.Errorf("python version %q: want MAJOR.MINOR", in.Python.Version)
+	}
+	if sp := in.Python.SitePackages; sp == "" || path.IsAbs(sp) || path.Clean(sp) != sp || sp == ".." || strings.HasPrefix(sp, "../") {
+		return fmt.Errorf("python site-packages %q: want a clean path relative to the prefix", sp)
+	}
+	if len(in.Wheels) == 0 {
+		return errors.New("no wheel to install")
+	}
+	for _, w := range in.Wheels {
+		if w.Filename == "" || strings.ContainsAny(w.Filename, `/\`) {
+			return fmt.Errorf("wheel file name %q is not a plain file name", w.Filename)
+		}
+		if _, err := tags.ParseWheelFilename(w.Filename); err != nil {
+			return fmt.Errorf("%s: %w", w.Filename, err)
+		}
+		if err := absolute("", w.Filename+": archive", w.Archive); err != nil {
+			return err
+		}
+		if len(w.SHA256) != 64 || !hexDigits(w.SHA256) {
+			return fmt.Errorf("%s: sha256 %q is not a hex sha256", w.Filename, w.SHA256)
+		}
+		if w.Dest != "" {
+			if err := absolute("", w.Filename+": dest", w.Dest); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func hexDigits(s string) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // Meta is "meta": write the environment's own conda-meta files into Dest.

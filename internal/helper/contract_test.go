@@ -197,3 +197,29 @@ func TestProbeRoundTrip(t *testing.T) {
 		t.Errorf("file URL: %v", err)
 	}
 }
+
+func TestWheelRoundTrip(t *testing.T) {
+	w := &Wheel{Input: "/in/wheel.json", Dest: "/out"}
+	got, err := ParseWheel(w.Args())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != *w {
+		t.Errorf("%q parsed as %+v", w.Args(), got)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"wheel", "--dest", "/out"}, "wheel: --input is required"},
+		{[]string{"wheel", "--input", "in.json", "--dest", "/out"}, `--input "in.json": not an absolute path`},
+		{[]string{"wheel", "--input", "/in.json", "--dest", "/out", "x.whl"}, `unexpected argument "x.whl"`},
+	} {
+		if _, err := ParseWheel(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+	if !IsCommand(CommandWheel) {
+		t.Error("wheel is not a helper command")
+	}
+}

@@ -13,7 +13,10 @@
 // new version of a package changes its own run only, and adding or removing
 // a package changes the runs beside it only: as long as K and the large
 // threshold stay the same (they change only when the number of runs crosses
-// the budget, or the large packages alone no longer fit).
+// the budget, or the large packages alone no longer fit). A package marked
+// Break always starts a run: the first of another installer's packages
+// (pip's wheels after the conda packages), which one exec cannot install
+// together with the packages before it.
 package budget
 
 import (
@@ -29,10 +32,13 @@ import (
 const DefaultLarge = 50 << 20
 
 // Package is what grouping looks at: a package's name and its archive's
-// size in bytes.
+// size in bytes (0 when unknown), and whether a run must start at it.
 type Package struct {
 	Name string
 	Size int64
+	// Break starts a run at the package whatever its name: the first
+	// package of another kind (the first wheel after the conda packages).
+	Break bool
 }
 
 // Group is a run of packages, Packages[Start:End], linked into one layer.
@@ -71,6 +77,9 @@ func Split(pkgs []Package, max int, large int64) (*Plan, error) {
 	if large <= 0 {
 		large = DefaultLarge
 	}
+	if runs := breaks(pkgs); runs > max {
+		return nil, fmt.Errorf("a budget of %d layers is less than the %d runs the packages must be cut into", max, runs)
+	}
 	hashes := make([]uint64, len(pkgs))
 	for i, p := range pkgs {
 		hashes[i] = NameHash(p.Name)
@@ -97,6 +106,17 @@ func Split(pkgs []Package, max int, large int64) (*Plan, error) {
 	panic("unreachable: no name boundaries fit once the large packages do")
 }
 
+// breaks counts the runs that Break cuts the packages into.
+func breaks(pkgs []Package) int {
+	n := 1
+	for _, p := range pkgs[1:] {
+		if p.Break {
+			n++
+		}
+	}
+	return n
+}
+
 // noNames is the spacing exponent at which names cut no groups: 2^64.
 const noNames = 64
 
@@ -110,7 +130,7 @@ func NameHash(name string) uint64 {
 
 // starts reports whether a group starts before package i at spacing 2^k.
 func starts(pkgs []Package, hashes []uint64, i, k int, large int64) bool {
-	if i == 0 || pkgs[i].Size >= large || pkgs[i-1].Size >= large {
+	if i == 0 || pkgs[i].Break || pkgs[i].Size >= large || pkgs[i-1].Size >= large {
 		return true
 	}
 	return k < noNames && bits.TrailingZeros64(hashes[i]) >= k

@@ -3,6 +3,7 @@ package budget
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -267,5 +268,44 @@ func BenchmarkSplit5000(b *testing.B) {
 		if _, err := Split(ps, 96, DefaultLarge); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Wheels after conda packages (Break on the first wheel) never share a
+// group with a conda package; the conda packages' groups are those they
+// get alone, as long as the spacing stays; a budget that cannot hold the
+// two kinds apart is an error, not one layer.
+func TestSplitBreak(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for trial := 0; trial < 100; trial++ {
+		conda := environment(r, 50+r.IntN(600))
+		wheels := environment(r, 1+r.IntN(100))
+		pkgs := packages(append(slices.Clone(conda), wheels...))
+		pkgs[len(conda)].Break = true
+		max := 2 + r.IntN(98)
+		p, err := Split(pkgs, max, DefaultLarge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPlan(t, append(slices.Clone(conda), wheels...), max, p)
+		cut := false
+		for _, g := range p.Groups {
+			if g.Start < len(conda) && g.End > len(conda) {
+				t.Fatalf("trial %d: group %v holds conda packages and wheels (%d conda packages)", trial, g, len(conda))
+			}
+			if g.Start == len(conda) {
+				cut = true
+			}
+		}
+		if !cut {
+			t.Fatalf("trial %d: no group starts at the first wheel", trial)
+		}
+	}
+	pkgs := []Package{{Name: "python"}, {Name: "numpy"}, {Name: "requests", Break: true}}
+	if _, err := Split(pkgs, 1, 0); err == nil || !strings.Contains(err.Error(), "less than the 2 runs") {
+		t.Errorf("budget 1 for two kinds: %v", err)
+	}
+	if p, err := Split(pkgs, 2, 0); err != nil || !reflect.DeepEqual(p.Groups, []Group{{0, 2}, {2, 3}}) {
+		t.Errorf("budget 2: %+v, %v", p, err)
 	}
 }

@@ -1,6 +1,6 @@
 // Package run is the helper's side of package helper's contract: what
-// "envkit-frontend link", "envkit-frontend meta" and "envkit-frontend
-// probe" do in their BuildKit execs. It runs on the build platform whatever
+// "envkit-frontend link", "envkit-frontend wheel", "envkit-frontend meta"
+// and "envkit-frontend probe" do in their BuildKit execs. It runs on the build platform whatever
 // the target is: linking only writes files.
 package run
 
@@ -34,6 +34,12 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 		return Link(ctx, l, stderr)
+	case helper.CommandWheel:
+		w, err := helper.ParseWheel(args)
+		if err != nil {
+			return err
+		}
+		return Wheels(ctx, w, stderr)
 	case helper.CommandMeta:
 		m, err := helper.ParseMeta(args)
 		if err != nil {

@@ -1,0 +1,260 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/lock"
+	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/version"
+	"github.com/envkit/envkit/internal/diag"
+	"github.com/envkit/envkit/internal/helper"
+	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/pypi/tags"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/opencontainers/go-digest"
+)
+
+const pipConda = `channels: [http://127.0.0.1:9/ch]
+dependencies:
+  - python=3.10
+  - pip:
+    - --index-url http://127.0.0.1:9/simple
+    - Requests>=2 --hash=sha256:ac52a19ae6a0a0d0bbc52c7a53e4b9aa93cbbd0fc9dfbd6b8d85f5ec0d1e8c16
+    - my_pkg @ http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl
+    - colorama; sys_platform == "win32"
+`
+
+func pipLock(name, version, fn string, deps ...string) *lock.Package {
+	d := map[string]string{}
+	for _, x := range deps {
+		d[x] = ""
+	}
+	return &lock.Package{Name: name, Version: version, Manager: lock.Pip, Platform: "linux-64", Category: lock.MainCategory,
+		URL: "http://127.0.0.1:9/files/" + fn, SHA256: strings.Repeat(fmt.Sprintf("%x", fn[0]%16), 64), Dependencies: d}
+}
+
+func pipTestPackages() []*lock.Package {
+	return []*lock.Package{
+		pipLock("urllib3", "2.0.7", "urllib3-2.0.7-py3-none-any.whl"),
+		pipLock("idna", "3.4", "idna-3.4-py3-none-any.whl"),
+		pipLock("requests", "2.31.0", "requests-2.31.0-py3-none-any.whl", "urllib3", "idna"),
+		pipLock("my-pkg", "1.0", "my_pkg-1.0-py3-none-any.whl"),
+	}
+}
+
+func pythonRecords() []*record.RepoDataRecord {
+	return []*record.RepoDataRecord{{PackageRecord: record.PackageRecord{Name: "python", Version: version.MustParse("3.10.12"), Build: "0", Subdir: "linux-64"}}}
+}
+
+func parseConda(t *testing.T, data string) *envfile.EnvFile {
+	t.Helper()
+	ef, err := envfile.Parse("conda.yml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ef
+}
+
+// The lock's pip packages become wheels in the order of their names: each
+// fetched by its sha256 from its URL, REQUESTED for those the pip lines
+// name (whatever their spelling), direct_url.json for a "name @ url" line;
+// each knows the pip line that brought it in (options such as --hash
+// are not part of the name).
+func TestPipEnv(t *testing.T) {
+	ef := parseConda(t, pipConda)
+	pe, err := newPipEnv(ef, "conda-lock.yml", "linux-64", pipTestPackages(), pythonRecords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range pe.wheels {
+		s := w.Filename
+		if w.Requested {
+			s += " requested"
+		}
+		if w.DirectURL != nil {
+			s += " direct " + w.DirectURL.URL
+		}
+		why, line := pe.why(w)
+		got = append(got, s+" | "+why+" | "+string(rune('0'+line)))
+	}
+	want := []string{
+		"idna-3.4-py3-none-any.whl | required by Requests (conda.yml:6) → idna | 6",
+		"my_pkg-1.0-py3-none-any.whl requested direct http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl | requested at conda.yml:7 | 7",
+		"requests-2.31.0-py3-none-any.whl requested | requested at conda.yml:6 | 6",
+		"urllib3-2.0.7-py3-none-any.whl | required by Requests (conda.yml:6) → urllib3 | 6",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("wheels:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if w := pe.wheels[0]; w.URL != "http://127.0.0.1:9/files/idna-3.4-py3-none-any.whl" || w.SHA256 != strings.Repeat("9", 64) || w.Name != "idna" || w.Version != "3.4" {
+		t.Errorf("idna: %+v", w)
+	}
+}
+
+// What the lock gives that cannot be installed, or that a pip line does
+// not ask for, is refused at the pip line behind the package, naming the
+// lock file and the package (a line whose marker may not apply to the
+// platform, colorama's, is not checked).
+func TestPipEnvErrors(t *testing.T) {
+	ef := parseConda(t, pipConda)
+	for _, c := range []struct {
+		edit func(pkgs []*lock.Package) []*lock.Package
+		recs []*record.RepoDataRecord
+		line int
+		want string
+	}{
+		{func(p []*lock.Package) []*lock.Package {
+			p[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz"
+			return p
+		}, nil, 6, "conda-lock.yml: pip package urllib3: http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz is not a wheel; envkit does not build sdists yet (url)"},
+		{func(p []*lock.Package) []*lock.Package { p[3].SHA256 = ""; return p }, nil, 7, "pip package my-pkg: no sha256 to fetch my_pkg-1.0-py3-none-any.whl by"},
+		{func(p []*lock.Package) []*lock.Package {
+			p[2].URL = "http://127.0.0.1:9/files/evil-2.31.0-py3-none-any.whl"
+			return p
+		}, nil, 6, "pip package requests: its URL names the wheel of another project (evil-2.31.0-py3-none-any.whl)"},
+		{func(p []*lock.Package) []*lock.Package { p[1].URL = "file:///etc/idna-3.4-py3-none-any.whl"; return p }, nil, 6, "is not an http(s) URL"},
+		{func(p []*lock.Package) []*lock.Package { return p }, []*record.RepoDataRecord{}, 5, "pip packages need a python among the conda packages"},
+		{func(p []*lock.Package) []*lock.Package {
+			p[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7-cp311-cp311-manylinux2014_x86_64.whl"
+			return p
+		}, nil, 6, "pip package urllib3: urllib3-2.0.7-cp311-cp311-manylinux2014_x86_64.whl is not for this environment's python 3.10.12 on linux-64"},
+		{func(p []*lock.Package) []*lock.Package {
+			p[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7-cp310-cp310-manylinux2014_aarch64.whl"
+			return p
+		}, nil, 6, "urllib3-2.0.7-cp310-cp310-manylinux2014_aarch64.whl is not for this environment's python 3.10.12 on linux-64"},
+		{func(p []*lock.Package) []*lock.Package {
+			return append(p, pipLock("urllib3", "1.26.0", "urllib3-1.26.0-py3-none-any.whl"))
+		}, nil, 6, "pip package urllib3 is locked twice for linux-64: http://127.0.0.1:9/files/urllib3-2.0.7-py3-none-any.whl and http://127.0.0.1:9/files/urllib3-1.26.0-py3-none-any.whl"},
+		{func(p []*lock.Package) []*lock.Package { p[2].Version = "1.9"; return p }, nil, 6, "conda-lock.yml: pip package requests is locked at 1.9, which >=2 does not allow"},
+	} {
+		recs := c.recs
+		if recs == nil {
+			recs = pythonRecords()
+		}
+		_, err := newPipEnv(ef, "conda-lock.yml", "linux-64", c.edit(pipTestPackages()), recs)
+		var list diag.List
+		if !errors.As(err, &list) || len(list) != 1 || list[0].Line != c.line || list[0].File != "conda.yml" || !strings.Contains(list[0].Msg, c.want) {
+			t.Errorf("%v: want %q at conda.yml:%d", err, c.want, c.line)
+		}
+	}
+}
+
+// A failed fetch or install of a wheel names it, its URL, the sha256 it
+// is fetched by and the pip line behind it, keeps BuildKit's message and
+// marks the line; the fetch and install ops carry that line.
+func TestWheelError(t *testing.T) {
+	data := pipConda
+	ef := parseConda(t, data)
+	pe, err := newPipEnv(ef, "conda-lock.yml", "linux-64", pipTestPackages(), pythonRecords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := llb.NewSourceMap(nil, "conda.yml", "YAML", []byte(data))
+	py := &record.RepoDataRecord{PackageRecord: record.PackageRecord{Name: "python", Build: "0", Subdir: "linux-64", SHA256: strings.Repeat("p", 64)},
+		FileName: "python-3.10.12-0.conda", URL: "http://127.0.0.1:9/ch/linux-64/python-3.10.12-0.conda"}
+	py.Version = version.MustParse("3.10.12")
+	c := &envllb.Conda{Records: []*record.RepoDataRecord{py}, Wheels: pe.wheels, WheelLocations: pe.locations(sm),
+		Prefix: envllb.DefaultPrefix, Subdir: "linux-64", Helper: llb.Image("frontend:test"), HelperPath: helper.Path}
+	layers, err := c.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := llb.Merge(layers).Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := envllb.WheelOps(def, c.Wheels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]digest.Digest{}
+	for _, dt := range def.Def {
+		d := digest.FromBytes(dt)
+		byName[def.Metadata[d].Description["llb.customname"]] = d
+	}
+	for _, n := range []string{"pip: fetch urllib3-2.0.7-py3-none-any.whl", "pip: install urllib3-2.0.7-py3-none-any.whl"} {
+		locs := def.Source.Locations[byName[n].String()]
+		if locs == nil || len(locs.Locations) != 1 || !slices.EqualFunc(locs.Locations[0].Ranges, []*pb.Range{{Start: &pb.Position{Line: 6}, End: &pb.Position{Line: 6}}},
+			func(a, b *pb.Range) bool { return a.Start.Line == b.Start.Line && a.End.Line == b.End.Line }) {
+			t.Errorf("%s: locations %v, want conda.yml:6", n, locs)
+		}
+	}
+	buildkit := "failed to load cache key: digest mismatch sha256:" + strings.Repeat("u", 64) + ": sha256:" + strings.Repeat("0", 64)
+	failed := func(vertex digest.Digest, msg string) error { return errdefs.WrapVertex(errors.New(msg), vertex) }
+	err = withPackageSource(wheelError(failed(byName["pip: fetch urllib3-2.0.7-py3-none-any.whl"], buildkit), ops, pe), sm)
+	for _, want := range []string{"conda.yml:6: pip package urllib3-2.0.7-py3-none-any.whl (required by Requests (conda.yml:6) → urllib3)",
+		"fetching http://127.0.0.1:9/files/urllib3-2.0.7-py3-none-any.whl", "expected sha256:" + strings.Repeat("5", 64), buildkit} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("fetch failure %q does not say %q", err, want)
+		}
+	}
+	if src := errdefs.Sources(err); len(src) != 1 || src[0].Ranges[0].Start.Line != 6 {
+		t.Errorf("sources %v, want conda.yml line 6", src)
+	}
+	err = wheelError(failed(byName["pip: install my_pkg-1.0-py3-none-any.whl"], "exit code: 1"), ops, pe)
+	if want := "conda.yml:7: installing pip package my_pkg-1.0-py3-none-any.whl (requested at conda.yml:7) from http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl failed"; !strings.Contains(err.Error(), want) {
+		t.Errorf("install failure %q, want %q", err, want)
+	}
+	other := failed(byName["conda: link python-3.10.12-0"], "exit code: 1")
+	if got := wheelError(other, ops, pe); got != other { //nolint:errorlint // the very error, not one wrapping it
+		t.Errorf("a conda package's failure became %q", got)
+	}
+}
+
+// A conda python takes the wheels pip would give it on its platform,
+// whatever the manylinux level (the lock chose it), and no other.
+func TestWheelCompat(t *testing.T) {
+	recs := pythonRecords()
+	for platform, cases := range map[string]map[string]bool{
+		"linux-64": {
+			"a-1-py3-none-any.whl": true, "a-1-cp310-cp310-manylinux2014_x86_64.whl": true, "a-1-cp37-abi3-manylinux_2_28_x86_64.whl": true,
+			"a-1-cp310-cp310-musllinux_1_2_x86_64.whl": false, "a-1-cp311-cp311-manylinux2014_x86_64.whl": false, "a-1-py2-none-any.whl": false,
+			"a-1-cp310-cp310-manylinux2014_aarch64.whl": false, "a-1-cp310-cp310-win_amd64.whl": false,
+		},
+		"linux-aarch64": {"a-1-cp310-cp310-manylinux2014_aarch64.whl": true, "a-1-cp310-cp310-manylinux2014_x86_64.whl": false},
+	} {
+		c, err := wheelCompat(recs, platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fn, want := range cases {
+			w, err := tags.ParseWheelFilename(fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := c.WheelRank(w); ok != want {
+				t.Errorf("%s: %s compatible %v, want %v", platform, fn, ok, want)
+			}
+		}
+	}
+	// A free-threaded python (python_abi *_cp313t) takes cp313t wheels.
+	ft := []*record.RepoDataRecord{
+		{PackageRecord: record.PackageRecord{Name: "python", Version: version.MustParse("3.13.0"), Build: "h0_0_cp313t", Subdir: "linux-64"}},
+		{PackageRecord: record.PackageRecord{Name: "python_abi", Version: version.MustParse("3.13"), Build: "7_cp313t", Subdir: "linux-64"}},
+	}
+	c, err := wheelCompat(ft, "linux-64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fn, want := range map[string]bool{"a-1-cp313-cp313t-manylinux2014_x86_64.whl": true, "a-1-cp313-cp313-manylinux2014_x86_64.whl": false} {
+		w, err := tags.ParseWheelFilename(fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.WheelRank(w); ok != want {
+			t.Errorf("free-threaded: %s compatible %v, want %v", fn, ok, want)
+		}
+	}
+	if c, err := wheelCompat(recs, "osx-arm64"); c != nil || err != nil {
+		t.Errorf("osx-arm64: %v, %v: want no check", c, err)
+	}
+}
