@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/envkit/envkit/conda/envfile"
+	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/azuremltest"
 	"github.com/envkit/envkit/internal/pypitest"
@@ -111,6 +112,20 @@ func TestAzureMLPydata(t *testing.T) {
 	}
 	if requested != len(lines) || installed < 100 {
 		t.Errorf("%d distributions requested, want the %d pip lines; %d installed", requested, len(lines), installed)
+	}
+	// The image's lock holds every pip package installed (all but conda's pip).
+	l, err := lock.Read("conda-lock.yml", []byte(read(prefix+"/"+envllb.LockPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pip := 0
+	for _, p := range l.Packages {
+		if p.Manager == lock.Pip {
+			pip++
+		}
+	}
+	if pip != installed-1 {
+		t.Errorf("the image's lock has %d pip packages, site-packages %d distributions besides conda's pip", pip, installed-1)
 	}
 	t.Logf("%d layers, %d distributions in site-packages, %d requested (docker buildx build: %v)", len(img.Manifest.Layers), installed, requested, built)
 	// A platform wheel's extension module for cp38.
