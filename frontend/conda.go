@@ -205,7 +205,15 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			Auth:       auth,
 		}
 		if pe := s.pips[i]; pe != nil {
+			if t, b := platforms.Normalize(targets[i]), platforms.Normalize(build); !platforms.OnlyStrict(b).Match(t) {
+				if err := pe.sdistPlatformError(platforms.Format(t), platforms.Format(b)); err != nil {
+					return nil, err
+				}
+			}
 			out[i].Wheels, out[i].WheelLocations = pe.wheels, pe.locations(s.sourceMap())
+			// An sdist's build takes its build dependencies from the
+			// request's indexes (llb refuses one with credentials).
+			out[i].PipIndexes = pipIndexes(req)
 		}
 	}
 	return out, nil

@@ -112,6 +112,8 @@ func wheelError(err error, ops map[digest.Digest]envllb.WheelOp, pe *pipEnv) err
 	if op.Fetch {
 		w := op.Wheels[0]
 		f.msg = fmt.Sprintf("%s: pip package %s: fetching %s, expected sha256:%s, failed: %s", prefix, why[0], w.URL, w.SHA256, ve.Error())
+	} else if w := op.Wheels[0]; len(op.Wheels) == 1 && w.Sdist {
+		f.msg = fmt.Sprintf("%s: pip package %s: building a wheel from the sdist %s (sha256:%s) with the environment's pip failed (pip's output is in the step's log above): %s", prefix, why[0], w.URL, w.SHA256, ve.Error())
 	} else {
 		urls := make([]string, len(op.Wheels))
 		for i, w := range op.Wheels {

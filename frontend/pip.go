@@ -100,6 +100,9 @@ type pipEnv struct {
 	// takes on the platform (nil when envkit cannot tell: not Linux).
 	python *record.RepoDataRecord
 	compat *tags.Compat
+	// hasPip is true when pip is there to build sdists: a conda
+	// package, or a locked wheel.
+	hasPip bool
 }
 
 // newPipEnv turns the pip packages a platform's lock holds (pkgs) into
@@ -123,6 +126,8 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 			"pip packages need a python among the conda packages, and the environment has none for %s", platform)
 	}
 	pe.python = recs[i]
+	pe.hasPip = slices.ContainsFunc(recs, func(r *record.RepoDataRecord) bool { return r.Name == "pip" }) ||
+		slices.ContainsFunc(pkgs, func(p *lock.Package) bool { return name.Equal(p.Name, "pip") && strings.HasSuffix(p.URL, ".whl") })
 	if pe.compat, err = wheelCompat(recs, platform); err != nil {
 		return nil, pe.errorf(nil, "", "pin python to a CPython version in the conda dependencies", "%v", err)
 	}
@@ -196,8 +201,7 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 	}
 	fn := path.Base(u.Path)
 	if !strings.HasSuffix(fn, ".whl") {
-		return nil, pe.errorf(p, "url", "add --only-binary :all: to the pip lines (the resolution then takes wheels only), or pin a version that has a wheel for "+platform,
-			"pip package %s: %s is not a wheel; envkit does not build sdists yet", p.Name, p.URL)
+		return pe.sdist(p, fn, platform)
 	}
 	tw, err := tags.ParseWheelFilename(fn)
 	if err != nil {
@@ -212,13 +216,86 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 				p.Name, fn, pe.python.Version, platform)
 		}
 	}
-	if p.SHA256 == "" {
-		return nil, pe.errorf(p, "hash.sha256", hint, "pip package %s: no sha256 to fetch %s by", p.Name, fn)
-	}
-	if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
-		return nil, pe.errorf(p, "hash.sha256", hint, "pip package %s: sha256 %q is not a hex sha256", p.Name, p.SHA256)
+	if err := pe.checkSHA256(p, fn); err != nil {
+		return nil, err
 	}
 	return &envllb.Wheel{Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256, Filename: fn}, nil
+}
+
+func (pe *pipEnv) checkSHA256(p *lock.Package, fn string) error {
+	const hint = "lock the environment again (envkit lock) so that the lock gives each pip package's URL and sha256"
+	if p.SHA256 == "" {
+		return pe.errorf(p, "hash.sha256", hint, "pip package %s: no sha256 to fetch %s by", p.Name, fn)
+	}
+	if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
+		return pe.errorf(p, "hash.sha256", hint, "pip package %s: sha256 %q is not a hex sha256", p.Name, p.SHA256)
+	}
+	return nil
+}
+
+// sdist checks a locked pip package whose file fn is a source
+// distribution (the resolution found no wheel for the platform) and
+// returns it to build into a wheel (envllb.Wheel.Sdist): its file names
+// its project, and pip is there to build it (a conda package, or a wheel
+// of the pip lines).
+func (pe *pipEnv) sdist(p *lock.Package, fn, platform string) (*envllb.Wheel, error) {
+	const hint = "lock the environment again (envkit lock) so that the lock gives each pip package's URL and sha256"
+	n, _, ok := sdistName(fn)
+	if !ok {
+		return nil, pe.errorf(p, "url", hint, "pip package %s: %s is neither a wheel nor an sdist", p.Name, p.URL)
+	}
+	if !name.Equal(n, p.Name) && !name.Equal(strings.ReplaceAll(n, "_", "-"), p.Name) {
+		return nil, pe.errorf(p, "url", hint, "pip package %s: its URL names the sdist of another project (%s)", p.Name, fn)
+	}
+	if err := pe.checkSHA256(p, fn); err != nil {
+		return nil, err
+	}
+	if !pe.hasPip {
+		return nil, pe.errorf(p, "", "add pip to the conda dependencies, or add --only-binary :all: to the pip lines (the resolution then takes wheels only)",
+			"building %s needs pip in the conda environment: add pip to its dependencies", fn)
+	}
+	return &envllb.Wheel{Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256, Filename: fn, Sdist: true}, nil
+}
+
+// sdistName splits an sdist's file name (name-version.tar.gz, .zip...)
+// into its name and version.
+func sdistName(fn string) (n, v string, ok bool) {
+	for _, ext := range []string{".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"} {
+		if stem, found := strings.CutSuffix(fn, ext); found {
+			i := strings.LastIndex(stem, "-")
+			if i <= 0 || i == len(stem)-1 {
+				return "", "", false
+			}
+			return stem[:i], stem[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+// sdists returns the pip packages built from sdists.
+func (pe *pipEnv) sdists() []*envllb.Wheel {
+	var out []*envllb.Wheel
+	for _, w := range pe.wheels {
+		if w.Sdist {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// sdistPlatformError refuses to build sdists for a target other than the
+// build platform: the build runs the target's python, which needs
+// emulation there, which envkit does not use.
+func (pe *pipEnv) sdistPlatformError(target, build string) error {
+	ws := pe.sdists()
+	if len(ws) == 0 {
+		return nil
+	}
+	w := ws[0]
+	p := &lock.Package{Name: w.Name, URL: w.URL}
+	return pe.errorf(p, "", "add --only-binary :all: to the pip lines (the resolution then takes wheels only), pin a version with a wheel for "+target+", or build on a "+target+" builder",
+		"pip package %s has no wheel for %s, only the sdist %s, which is built by the environment's own python for %s: that does not run on this %s builder without emulation, which envkit does not use",
+		w.Name, target, w.URL, target, build)
 }
 
 // wheelCompat returns the wheel tags a conda solution's python takes on

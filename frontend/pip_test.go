@@ -115,7 +115,15 @@ func TestPipEnvErrors(t *testing.T) {
 		{func(p []*lock.Package) []*lock.Package {
 			p[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz"
 			return p
-		}, nil, 6, "conda-lock.yml: pip package urllib3: http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz is not a wheel; envkit does not build sdists yet (url)"},
+		}, nil, 6, "conda-lock.yml: building urllib3-2.0.7.tar.gz needs pip in the conda environment: add pip to its dependencies"},
+		{func(p []*lock.Package) []*lock.Package {
+			p[0].URL = "http://127.0.0.1:9/files/idna-2.0.7.tar.gz"
+			return p
+		}, nil, 6, "pip package urllib3: its URL names the sdist of another project (idna-2.0.7.tar.gz)"},
+		{func(p []*lock.Package) []*lock.Package {
+			p[0].URL = "http://127.0.0.1:9/files/urllib3.exe"
+			return p
+		}, nil, 6, "pip package urllib3: http://127.0.0.1:9/files/urllib3.exe is neither a wheel nor an sdist"},
 		{func(p []*lock.Package) []*lock.Package { p[3].SHA256 = ""; return p }, nil, 7, "pip package my-pkg: no sha256 to fetch my_pkg-1.0-py3-none-any.whl by"},
 		{func(p []*lock.Package) []*lock.Package {
 			p[2].URL = "http://127.0.0.1:9/files/evil-2.31.0-py3-none-any.whl"
@@ -256,5 +264,91 @@ func TestWheelCompat(t *testing.T) {
 	}
 	if c, err := wheelCompat(recs, "osx-arm64"); c != nil || err != nil {
 		t.Errorf("osx-arm64: %v, %v: want no check", c, err)
+	}
+}
+
+// A locked sdist is a pip package to build (pip is there: a conda
+// package, or a locked wheel), refused for a target other than the build
+// platform at the pip line behind it, naming the sdist and the platforms.
+func TestPipEnvSdist(t *testing.T) {
+	ef := parseConda(t, pipConda)
+	for _, withPip := range []string{"conda", "wheel"} {
+		pkgs := pipTestPackages()
+		pkgs[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz"
+		recs := pythonRecords()
+		if withPip == "conda" {
+			recs = append(recs, &record.RepoDataRecord{PackageRecord: record.PackageRecord{Name: "pip", Version: version.MustParse("23.0.1"), Build: "0", Subdir: "noarch"}})
+		} else {
+			pkgs = append(pkgs, pipLock("pip", "23.0.1", "pip-23.0.1-py3-none-any.whl"))
+		}
+		pe, err := newPipEnv(ef, "conda-lock.yml", "linux-64", pkgs, recs)
+		if err != nil {
+			t.Fatalf("pip from %s: %v", withPip, err)
+		}
+		var sdists []string
+		for _, w := range pe.wheels {
+			if w.Sdist {
+				sdists = append(sdists, w.Filename+" "+w.URL+" "+w.SHA256[:4])
+			}
+		}
+		if want := []string{"urllib3-2.0.7.tar.gz http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz 5555"}; !slices.Equal(sdists, want) {
+			t.Errorf("pip from %s: sdists %q, want %q", withPip, sdists, want)
+		}
+		err = pe.sdistPlatformError("linux/arm64", "linux/amd64")
+		var list diag.List
+		if !errors.As(err, &list) || len(list) != 1 || list[0].Line != 6 ||
+			!strings.Contains(list[0].Msg, "pip package urllib3 has no wheel for linux/arm64, only the sdist http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz, which is built by the environment's own python for linux/arm64: that does not run on this linux/amd64 builder without emulation") {
+			t.Errorf("another target: %v", err)
+		}
+	}
+	pe, err := newPipEnv(ef, "conda-lock.yml", "linux-64", pipTestPackages(), pythonRecords())
+	if err != nil || pe.sdistPlatformError("linux/arm64", "linux/amd64") != nil {
+		t.Errorf("wheels alone for another target: %v, %v", err, pe.sdistPlatformError("linux/arm64", "linux/amd64"))
+	}
+}
+
+// A failed sdist build names the sdist, its URL and sha256, the pip line
+// behind it, and says pip's output is in the step's log; the build and
+// the install of what it built carry that line.
+func TestSdistError(t *testing.T) {
+	ef := parseConda(t, pipConda)
+	pkgs := append(pipTestPackages(), pipLock("pip", "23.0.1", "pip-23.0.1-py3-none-any.whl"))
+	pkgs[0].URL = "http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz"
+	pe, err := newPipEnv(ef, "conda-lock.yml", "linux-64", pkgs, pythonRecords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := llb.NewSourceMap(nil, "conda.yml", "YAML", []byte(pipConda))
+	py := &record.RepoDataRecord{PackageRecord: record.PackageRecord{Name: "python", Build: "0", Subdir: "linux-64", SHA256: strings.Repeat("p", 64)},
+		FileName: "python-3.10.12-0.conda", URL: "http://127.0.0.1:9/ch/linux-64/python-3.10.12-0.conda"}
+	py.Version = version.MustParse("3.10.12")
+	c := &envllb.Conda{Records: []*record.RepoDataRecord{py}, Wheels: pe.wheels, WheelLocations: pe.locations(sm),
+		Prefix: envllb.DefaultPrefix, Subdir: "linux-64", Helper: llb.Image("frontend:test"), HelperPath: helper.Path}
+	layers, err := c.LayersOn(llb.Image("base:test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := llb.Merge(layers).Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := envllb.WheelOps(def, c.Wheels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]digest.Digest{}
+	for _, dt := range def.Def {
+		d := digest.FromBytes(dt)
+		byName[def.Metadata[d].Description["llb.customname"]] = d
+	}
+	for _, n := range []string{"pip: build a wheel from urllib3-2.0.7.tar.gz", "pip: install the wheel built from urllib3-2.0.7.tar.gz"} {
+		locs := def.Source.Locations[byName[n].String()]
+		if locs == nil || len(locs.Locations) != 1 || locs.Locations[0].Ranges[0].Start.Line != 6 {
+			t.Errorf("%s: locations %v, want conda.yml:6", n, locs)
+		}
+	}
+	err = wheelError(errdefs.WrapVertex(errors.New("process did not complete successfully: exit code: 1"), byName["pip: build a wheel from urllib3-2.0.7.tar.gz"]), ops, pe)
+	if want := "conda.yml:6: pip package urllib3-2.0.7.tar.gz (required by Requests (conda.yml:6) → urllib3): building a wheel from the sdist http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz (sha256:" + strings.Repeat("5", 64) + ") with the environment's pip failed (pip's output is in the step's log above): process did not complete successfully: exit code: 1"; err == nil || err.Error() != want {
+		t.Errorf("build failure %q, want %q", err, want)
 	}
 }

@@ -51,7 +51,11 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 				// is (auth.go), and a refusal says so.
 				indexes = redactIndexes(indexes)
 			}
-			return resolve.NewPipIndex(&index.Client{Indexes: indexes, HTTPClient: hc}), nil
+			// The frontend's container has no writable temporary
+			// directory: a wheel read for its METADATA (an index without
+			// PEP 658 metadata files) is held in memory, as BuildKit's
+			// fetch gives it to the transport anyway.
+			return resolve.NewPipIndex(&index.Client{Indexes: indexes, HTTPClient: hc, InMemory: true}), nil
 		},
 	}, nil
 }

@@ -3,6 +3,7 @@ package llb
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,6 +52,10 @@ type Conda struct {
 	// conda packages (over them, as pip would), in this order; they need
 	// a python among Records.
 	Wheels []*Wheel
+	// PipIndexes are the pip lines' index URLs (the first the index
+	// URL, then the extra ones), without credentials; an sdist's build
+	// takes its build dependencies from them. None means pip's default.
+	PipIndexes []string
 	// WheelLocations, if set, gives the source locations of the pip lines
 	// that need wheels, as Locations does for conda packages.
 	WheelLocations func(ws ...*Wheel) []bkllb.ConstraintsOpt
@@ -90,7 +95,20 @@ func (c *Conda) Groups() ([][]*record.RepoDataRecord, error) {
 // layer depends on its own packages alone (and, for noarch: python
 // packages, on the Python version): changing one package rebuilds its
 // group's layer (and the metadata's), and a new base image rebuilds none.
+//
+// An environment with sdists to build needs LayersOn: they are built on
+// the image below the environment.
 func (c *Conda) Layers() ([]bkllb.State, error) {
+	if c.hasSdists() {
+		return nil, fmt.Errorf("internal error: the environment's sdists are built on the image below it (LayersOn)")
+	}
+	return c.LayersOn(bkllb.Scratch())
+}
+
+// LayersOn returns Layers for an environment merged over base: an sdist
+// is built into a wheel on base merged with the conda packages' layers
+// and those of the wheels that need no building (sdistLayer).
+func (c *Conda) LayersOn(base bkllb.State) ([]bkllb.State, error) {
 	var python *link.Python
 	for _, r := range c.Records {
 		if r.Name == "python" {
@@ -131,12 +149,45 @@ func (c *Conda) Layers() ([]bkllb.State, error) {
 		}
 		layers = append(layers, l)
 	}
-	for _, b := range wheelBatches(wheels, c.PackageLayers > 0 && len(groups)+len(wheels) > batchMinLayers) {
-		ls, err := c.wheelLayers(b, python)
-		if err != nil {
-			return nil, err
+	below := len(layers)
+	var sdists []int // the layers of wheels built from sdists, to fill in
+	batch := c.PackageLayers > 0 && len(groups)+len(wheels) > batchMinLayers
+	for i := 0; i < len(wheels); {
+		if len(wheels[i]) == 1 && wheels[i][0].Sdist {
+			sdists = append(sdists, len(layers))
+			layers = append(layers, bkllb.State{})
+			i++
+			continue
 		}
-		layers = append(layers, ls...)
+		j := i + 1
+		for j < len(wheels) && !(len(wheels[j]) == 1 && wheels[j][0].Sdist) {
+			j++
+		}
+		for _, b := range wheelBatches(wheels[i:j:j], batch) {
+			ls, err := c.wheelLayers(b, python)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, ls...)
+		}
+		i = j
+	}
+	if len(sdists) > 0 {
+		env := []bkllb.State{base}
+		env = append(env, layers[:below]...)
+		for i := below; i < len(layers); i++ {
+			if !slices.Contains(sdists, i) {
+				env = append(env, layers[i])
+			}
+		}
+		st := bkllb.Merge(env, bkllb.WithCustomName("pip: the environment to build sdists in"))
+		for _, i := range sdists {
+			l, err := c.sdistLayer(st, wheels[i-below][0], python)
+			if err != nil {
+				return nil, err
+			}
+			layers[i] = l
+		}
 	}
 	meta, err := c.metaLayer()
 	if err != nil {

@@ -133,7 +133,7 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		if err != nil {
 			return nil, err
 		}
-		layers, err := c.Layers()
+		layers, err := c.LayersOn(st)
 		if err != nil {
 			return nil, err
 		}
@@ -159,6 +159,9 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		}
 		for _, g := range wheels {
 			h := ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: pip package " + g[0].Dist(), Comment: g[0].URL}
+			if g[0].Sdist {
+				h.CreatedBy += " (a wheel built from its sdist)"
+			}
 			if len(g) > 1 {
 				dists := make([]string, len(g))
 				for i, w := range g {

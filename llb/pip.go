@@ -32,6 +32,10 @@ type Wheel struct {
 	// DirectURL, for a "name @ url" pip line, is written as
 	// direct_url.json.
 	DirectURL *wheel.DirectURL
+	// Sdist is true when URL, SHA256 and Filename are a source
+	// distribution's, built into a wheel before it is installed
+	// (sdistLayer), in a layer of its own.
+	Sdist bool
 }
 
 // Dist names the wheel in progress output and history: name==version.
@@ -59,7 +63,10 @@ func (c *Conda) layerPlan() ([][]*record.RepoDataRecord, [][]*Wheel, error) {
 		pkgs = append(pkgs, budget.Package{Name: r.Name, Size: r.Size})
 	}
 	for i, w := range c.Wheels {
-		pkgs = append(pkgs, budget.Package{Name: w.Name, Size: w.Size, Break: i == 0 && len(c.Records) > 0})
+		// An sdist's wheel is installed by an exec of its own: a layer
+		// of its own.
+		brk := (i == 0 && len(c.Records) > 0) || w.Sdist || (i > 0 && c.Wheels[i-1].Sdist)
+		pkgs = append(pkgs, budget.Package{Name: w.Name, Size: w.Size, Break: brk})
 	}
 	plan, err := budget.Split(pkgs, c.PackageLayers, c.Large)
 	if err != nil {

@@ -6,7 +6,9 @@
 #     (the local OCI distribution registry), busybox-static (the rootfs of
 #     the locally built test base images) and containerd (1.6: containerd,
 #     ctr and containerd-shim-runc-v2, which the tests start privately to
-#     pull and run the images they build; Debian's service is never used);
+#     pull and run the images they build; Debian's service is never used)
+#     and patchelf (the integration tests make a pyenv CPython relocatable
+#     with it, as conda-build does: internal/condatest.CPython);
 #   - buildkitd and buildctl at the BuildKit version pinned in go.mod, built
 #     from this module's `tool` dependencies (a plain `go install ...@version`
 #     is refused because buildkit's go.mod has exclude directives);
@@ -36,7 +38,7 @@ main() {
 	. "$ROOT/scripts/lib/debs.sh"
 
 	# --- Debian packages ---------------------------------------------------------
-	DEB_PACKAGES=(runc docker-registry busybox-static containerd)
+	DEB_PACKAGES=(runc docker-registry busybox-static containerd patchelf)
 	# The docker CLI (a client only: no engine is started) drives buildx. Machines
 	# of this project ship one in /usr/local/bin; elsewhere Debian's docker.io
 	# provides it (its dockerd is never started).

@@ -118,3 +118,17 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// SystemBase returns the test base image with files of this machine added
+// (see stack.PushSystemBase; e.g. condatest.CPython's System: the loader
+// and glibc a real CPython needs), building and pushing it on first use.
+func (e *Env) SystemBase(t testing.TB, files map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ref, err := e.PushSystemBase(ctx, files)
+	if err != nil {
+		t.Fatalf("system base image: %v", err)
+	}
+	return ref
+}

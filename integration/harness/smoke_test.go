@@ -313,3 +313,44 @@ RUN echo h > /h1 && ln /h1 /h2 && rm -rf /root
 		t.Errorf("directory read: err = %v", err)
 	}
 }
+
+// A system base carries files of this machine: a dynamically linked host
+// program with its loader and libraries (as ldd lists them) runs in it,
+// and the same files give the same image.
+func TestSystemBase(t *testing.T) {
+	e := harness.Get(t)
+	ctx := ctxFor(t)
+	prog, err := exec.LookPath("true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ldd", prog).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", prog, err)
+	}
+	files := map[string]string{"/usr/local/bin/host-true": prog}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+			files[f[2]] = f[2]
+		case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+			files[f[0]] = f[0] // the loader
+		}
+	}
+	if len(files) < 3 {
+		t.Fatalf("ldd %s listed no loader or libc:\n%s", prog, out)
+	}
+	ref := e.SystemBase(t, files)
+	if again := e.SystemBase(t, files); again != ref {
+		t.Errorf("the same files made %s, then %s", ref, again)
+	}
+	dir := writeContext(t, "FROM "+ref+"\nRUN host-true --version > /version\n")
+	if _, err := e.BuildDockerfile(ctx, dir, nil, e.Ref("harness/system-run:1")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Reg.ReadFile(ctx, e.Ref("harness/system-run:1"), "linux/amd64", "/version")
+	if err != nil || !strings.Contains(string(got), "true") {
+		t.Errorf("host-true --version in the system base printed %q (%v)", got, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
+	"cmp"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -40,6 +42,15 @@ type File struct {
 	// environment's prefix when the package is linked: in text, or with
 	// Binary in NUL-terminated strings, NUL-padded (conda's binary mode).
 	Prefix, Binary bool
+	// Placeholder, with Prefix, is the prefix the file holds when it is not
+	// the package-wide Placeholder: conda-build records a binary file's
+	// own build prefix, which cannot be rewritten to a longer string.
+	Placeholder string
+	// Symlink makes the file a symbolic link to this target (relative to
+	// the link's directory; Content and Mode are ignored): a softlink entry
+	// with the sha256 and size of its target when the target is a file of
+	// the package, as conda-build lists it.
+	Symlink string
 	// Random, when > 0, makes the file Random bytes of pseudo-random data
 	// (Content is ignored), derived from the package's stem and the path:
 	// incompressible, generated while the archive is written (never held in
@@ -309,29 +320,49 @@ func (p Package) writeConda(w io.Writer) error {
 	type entry struct {
 		Path        string `json:"_path"`
 		PathType    string `json:"path_type"`
-		SHA256      string `json:"sha256"`
-		Size        int64  `json:"size_in_bytes"`
+		SHA256      string `json:"sha256,omitempty"`
+		Size        *int64 `json:"size_in_bytes,omitempty"`
 		FileMode    string `json:"file_mode,omitempty"`
 		Placeholder string `json:"prefix_placeholder,omitempty"`
 	}
 	entries := []entry{} // a metapackage has "paths": [], not null
+	byPath := make(map[string]File, len(files))
+	for _, f := range files {
+		byPath[f.Path] = f
+	}
 	for _, f := range files {
 		e := entry{Path: f.Path, PathType: "hardlink"}
+		if f.Symlink != "" {
+			e.PathType = "softlink"
+			// A chain of links within the package ends at a file or
+			// outside it (then no sha256 and size, as for a directory).
+			t, ok := f, true
+			for hops := 0; ok && t.Symlink != "" && hops < 40; hops++ {
+				t, ok = byPath[path.Join(path.Dir(t.Path), t.Symlink)]
+			}
+			if ok && t.Symlink == "" && t.Random == 0 {
+				h := sha256.Sum256([]byte(t.Content))
+				e.SHA256, e.Size = hex.EncodeToString(h[:]), ptr(int64(len(t.Content)))
+			}
+			entries = append(entries, e)
+			continue
+		}
 		if f.Random > 0 {
 			h := sha256.New()
 			if _, err := io.Copy(h, p.random(f)); err != nil {
 				return err
 			}
-			e.SHA256, e.Size = hex.EncodeToString(h.Sum(nil)), f.Random
+			e.SHA256, e.Size = hex.EncodeToString(h.Sum(nil)), ptr(f.Random)
 		} else {
 			h := sha256.Sum256([]byte(f.Content))
-			e.SHA256, e.Size = hex.EncodeToString(h[:]), int64(len(f.Content))
+			e.SHA256, e.Size = hex.EncodeToString(h[:]), ptr(int64(len(f.Content)))
 		}
 		if f.Prefix {
-			if f.Random > 0 || !strings.Contains(f.Content, Placeholder) {
+			ph := cmp.Or(f.Placeholder, Placeholder)
+			if f.Random > 0 || !strings.Contains(f.Content, ph) {
 				return fmt.Errorf("%s: %s is marked Prefix but holds no placeholder", p.Stem(), f.Path)
 			}
-			e.FileMode, e.Placeholder = "text", Placeholder
+			e.FileMode, e.Placeholder = "text", ph
 			if f.Binary {
 				e.FileMode = "binary"
 			}
@@ -367,6 +398,8 @@ func (p Package) writeConda(w io.Writer) error {
 	return zw.Close()
 }
 
+func ptr[T any](v T) *T { return &v }
+
 // random is the content of a File with Random set.
 func (p Package) random(f File) io.Reader {
 	seed := sha256.Sum256([]byte(p.Subdir + "/" + p.Stem() + "/" + f.Path))
@@ -396,6 +429,12 @@ func (p Package) tarZst(w io.Writer, files []File) error {
 		mode := f.Mode
 		if mode == 0 {
 			mode = 0o644
+		}
+		if f.Symlink != "" {
+			if err := tw.WriteHeader(&tar.Header{Name: f.Path, Mode: 0o777, Linkname: f.Symlink, Typeflag: tar.TypeSymlink}); err != nil {
+				return err
+			}
+			continue
 		}
 		var body io.Reader = strings.NewReader(f.Content)
 		size := int64(len(f.Content))

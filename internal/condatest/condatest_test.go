@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/link"
 	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/repodata"
 )
@@ -88,5 +89,54 @@ func TestWriteChannelAgain(t *testing.T) {
 	sum := sha256.Sum256(want)
 	if !strings.Contains(string(rd), hex.EncodeToString(sum[:])) {
 		t.Errorf("repodata lacks a's sha256:\n%s", rd)
+	}
+}
+
+// A softlink and a binary file with its own build prefix as placeholder
+// extract and link as conda-build's packages do: the link points at its
+// target, the binary's string is replaced and NUL-padded to its length.
+func TestWriteChannelSymlinkAndBinaryPlaceholder(t *testing.T) {
+	dir := t.TempDir()
+	const build = "/build/prefix/of/some/length"
+	bin := "\x7fELF\x00" + build + "/lib\x00tail"
+	p := Package{Name: "py", Version: "1", Build: "0", Files: []File{
+		{Path: "bin/py1", Content: bin, Mode: 0o755, Prefix: true, Binary: true, Placeholder: build},
+		{Path: "bin/py", Symlink: "py1"},
+		{Path: "bin/dangling", Symlink: "../nowhere"},
+	}}
+	if err := WriteChannel(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "linux-64", "py-1-0.conda")
+	pkgDir := t.TempDir()
+	md, err := condapkg.ExtractFile(context.Background(), archive, pkgDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]condapkg.PathEntry{}
+	for _, e := range md.Paths {
+		byPath[e.Path] = e
+	}
+	sum := sha256.Sum256([]byte(bin))
+	if e := byPath["bin/py"]; e.PathType != condapkg.PathSoftlink || e.SHA256 != hex.EncodeToString(sum[:]) || e.SizeInBytes == nil || *e.SizeInBytes != int64(len(bin)) {
+		t.Errorf("bin/py entry %+v: want a softlink with its target's sha256 and size", e)
+	}
+	if e := byPath["bin/dangling"]; e.PathType != condapkg.PathSoftlink || e.SHA256 != "" || e.SizeInBytes != nil {
+		t.Errorf("bin/dangling entry %+v: want a softlink with no sha256 or size", e)
+	}
+	if e := byPath["bin/py1"]; e.FileMode != condapkg.FileModeBinary || e.PrefixPlaceholder != build {
+		t.Errorf("bin/py1 entry %+v", e)
+	}
+	const prefix = "/opt/env"
+	dest := filepath.Join(t.TempDir(), prefix)
+	if _, err := link.Link(context.Background(), pkgDir, prefix, link.Options{Dest: dest, Metadata: md}); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(filepath.Join(dest, "bin/py")); err != nil || target != "py1" {
+		t.Errorf("bin/py links to %q (%v), want py1", target, err)
+	}
+	got, err := os.ReadFile(filepath.Join(dest, "bin/py1"))
+	if want := "\x7fELF\x00" + prefix + "/lib" + strings.Repeat("\x00", len(build)-len(prefix)) + "\x00tail"; err != nil || string(got) != want {
+		t.Errorf("bin/py1 = %q (%v), want %q", got, err, want)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -385,7 +384,7 @@ func (f *Fetcher) try(ctx context.Context, u, accept string, cached *entryHeader
 // Download writes the body at u to w (truncated before each try), at most
 // l.Max bytes, and returns the digest of what it wrote under newHash. It
 // is not cached. Its errors are Get's. A local file is streamed as a body is.
-func (f *Fetcher) Download(ctx context.Context, u string, l Limit, w *os.File, newHash func() hash.Hash) ([]byte, error) {
+func (f *Fetcher) Download(ctx context.Context, u string, l Limit, w Sink, newHash func() hash.Hash) ([]byte, error) {
 	if path, ok, err := FileURL(u); ok {
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package httpget
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -457,5 +459,40 @@ func TestRedact(t *testing.T) {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A Buffer reads back what Download wrote, from the start again on a
+// retry, as a temporary file would.
+func TestDownloadBuffer(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Length", "10")
+			w.Write([]byte("cut")) // a body cut short: tried again
+			return
+		}
+		w.Write([]byte("the whole body"))
+	}))
+	defer srv.Close()
+	f := &Fetcher{Attempts: 2, Backoff: time.Millisecond}
+	var b Buffer
+	sum, err := f.Download(context.Background(), srv.URL, Limit{Max: 1 << 20}, &b, sha256.New)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256([]byte("the whole body"))
+	if !bytes.Equal(sum, want[:]) {
+		t.Errorf("sum %x, want %x", sum, want)
+	}
+	got := make([]byte, b.Len())
+	if n, err := b.ReadAt(got, 0); n != len(got) || (err != nil && !errors.Is(err, io.EOF)) {
+		t.Fatalf("ReadAt: %d, %v", n, err)
+	}
+	if string(got) != "the whole body" || calls.Load() != 2 {
+		t.Errorf("buffer holds %q after %d calls", got, calls.Load())
+	}
+	if _, err := b.ReadAt(make([]byte, 1), b.Len()); !errors.Is(err, io.EOF) {
+		t.Errorf("ReadAt at the end: %v, want EOF", err)
 	}
 }

@@ -31,6 +31,10 @@ const (
 	MultiBaseRepo = "envkit-test/base-multiarch:1"
 )
 
+// SystemBaseRepo holds linux/amd64 images of BaseRepo with files of this
+// machine added (PushSystemBase), tagged by those files.
+const SystemBaseRepo = "envkit-test/base-system"
+
 // MultiPlatforms are the platforms of MultiBaseRepo.
 var MultiPlatforms = []string{"linux/amd64", "linux/arm64"}
 
@@ -80,6 +84,48 @@ func (s *Stack) PushBaseImages(ctx context.Context) (BaseImages, error) {
 		return imgs, err
 	}
 	return imgs, nil
+}
+
+// PushSystemBase pushes BaseRepo (which PushBaseImages pushed) with files
+// added, each an absolute path in the image mapped to the file on this
+// machine that holds its content: e.g. the ELF loader and C library that a
+// dynamically linked program needs, which busybox-static's base lacks. The
+// tag is a digest of the files' paths and contents, so the same files are
+// built and pushed once. It returns the image's full reference.
+func (s *Stack) PushSystemBase(ctx context.Context, files map[string]string) (string, error) {
+	tag, err := filesTag(files)
+	if err != nil {
+		return "", fmt.Errorf("stack: system base: %w", err)
+	}
+	repoTag := SystemBaseRepo + ":" + strings.TrimPrefix(tag, "bin-")
+	ref := s.Ref(repoTag)
+	if ok, err := s.hasManifest(ctx, repoTag); err != nil || ok {
+		return ref, err
+	}
+	if err := os.MkdirAll(filepath.Join(s.StateDir, "contexts"), 0o755); err != nil {
+		return "", fmt.Errorf("stack: %w", err)
+	}
+	dir, err := os.MkdirTemp(filepath.Join(s.StateDir, "contexts"), "system-")
+	if err != nil {
+		return "", fmt.Errorf("stack: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	for dst, src := range files {
+		if !filepath.IsAbs(dst) {
+			return "", fmt.Errorf("stack: system base: %q is not an absolute path", dst)
+		}
+		if err := copyFile(src, filepath.Join(dir, "rootfs", dst), 0o755); err != nil {
+			return "", fmt.Errorf("stack: system base: %w", err)
+		}
+	}
+	dockerfile := "FROM " + s.Ref(BaseRepo) + "\nCOPY rootfs/ /\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		return "", fmt.Errorf("stack: %w", err)
+	}
+	if _, err := s.BuildDockerfile(ctx, dir, []string{"linux/amd64"}, ref); err != nil {
+		return "", err
+	}
+	return ref, nil
 }
 
 // baseDockerfile picks the rootfs of the target architecture.

@@ -89,8 +89,9 @@ func prefillCache(t *testing.T) string {
 
 // debPackages are the Debian packages install-deps.sh must install: the
 // stack's daemons and tools (runc, the registry, containerd for pulling and
-// running built images) and the base images' busybox.
-var debPackages = []string{"runc", "docker-registry", "busybox-static", "containerd"}
+// running built images), the base images' busybox and patchelf (the
+// relocatable CPython of the integration tests).
+var debPackages = []string{"runc", "docker-registry", "busybox-static", "containerd", "patchelf"}
 
 func TestInstallDepsAllPresent(t *testing.T) {
 	cache := prefillCache(t)

@@ -73,6 +73,12 @@ type Client struct {
 	// MaxFileSize bounds a distribution downloaded to read its metadata; 0
 	// means $ENVKIT_MAX_PYPI_FILE_SIZE, else DefaultMaxFileSize (4 GiB).
 	MaxFileSize int64
+	// InMemory keeps a distribution downloaded to read its metadata or
+	// hash it in memory (at most MaxFileSize) instead of in a temporary
+	// file under CacheDir or the system's temporary directory: for a
+	// process that has no writable one, as envkit's frontend in a BuildKit
+	// gateway container.
+	InMemory bool
 
 	// ConnectTimeout bounds connecting (TCP and TLS) for the default
 	// client; 0 means 30s.

@@ -181,17 +181,11 @@ func (c *Client) fileMetadata(ctx context.Context, s *setup, f *File, kind strin
 			return c.parseFor(data, f.Filename+": "+kind, f)
 		}
 	}
-	if c.CacheDir != "" {
-		if err := os.MkdirAll(c.CacheDir, 0o755); err != nil {
-			return nil, err
-		}
-	}
-	tmp, err := os.CreateTemp(c.CacheDir, ".download-*")
+	tmp, done, err := c.scratch()
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	defer done()
 	alg, newHash, want := strongest(f.Hashes)
 	if newHash == nil {
 		newHash = sha256.New
