@@ -11,7 +11,8 @@
 // --prefer-binary, --require-hashes, --use-feature) are accepted with a
 // warning. Refused, each with an error at its file, line and column:
 // editables (-e), VCS URLs (git+https://...), -f/--find-links, --no-index,
-// environment variables (${VAR}), per-requirement build options and unknown
+// environment variables (${VAR}), Azure ML asset template placeholders
+// ({{latest-pypi-version}}), per-requirement build options and unknown
 // options.
 //
 // Index URLs keep the credentials written in them ("https://user:token@host/")
@@ -341,6 +342,27 @@ func tokens(s string) []token {
 
 var envVarRE = regexp.MustCompile(`\$\{[A-Za-z0-9_]+\}`)
 
+// templateRE is a placeholder of Azure ML's asset templates
+// (Azure/azureml-assets): {{latest-pypi-version}} in a curated
+// environment's conda file, {{latest-image-tag}} in its Dockerfile, which
+// the assets' build substitutes before it builds the image.
+var templateRE = regexp.MustCompile(`\{\{\s*[A-Za-z0-9_.-]+\s*\}\}`)
+
+// templateError describes a template placeholder in line text at loc.
+func templateError(text string, loc []int) (msg, hint string) {
+	ph := text[loc[0]:loc[1]]
+	msg = fmt.Sprintf("%s is an Azure ML asset template placeholder, not part of a requirement: azureml-assets substitutes it when it builds the asset", ph)
+	hint = "substitute it before building"
+	project := strings.TrimRight(text[:loc[0]], "=<>!~ \t")
+	if i := strings.IndexAny(project, "=<>!~;[ @"); i >= 0 {
+		project = project[:i]
+	}
+	if strings.Contains(ph, "version") && project != "" && name.Valid(project) {
+		hint = fmt.Sprintf("write a version instead, e.g. %s==1.2.3, or leave the version out: %s", project, project)
+	}
+	return msg, hint
+}
+
 // read reads the physical lines of file. stack holds the files being read
 // (for cycles); constraint is true inside a -c file.
 func (r *reader) read(file string, phys []physical, field string, constraint bool, stack []string) {
@@ -352,6 +374,11 @@ func (r *reader) read(file string, phys []physical, field string, constraint boo
 		if loc := envVarRE.FindStringIndex(l.text); loc != nil {
 			fail(at(loc[0]), fmt.Sprintf("environment variable %s: envkit does not expand environment variables", l.text[loc[0]:loc[1]]),
 				"write the value; an environment's definition must not depend on the shell that builds it")
+			continue
+		}
+		if loc := templateRE.FindStringIndex(l.text); loc != nil {
+			msg, hint := templateError(l.text, loc)
+			fail(at(loc[0]), msg, hint)
 			continue
 		}
 		toks := tokens(l.text)

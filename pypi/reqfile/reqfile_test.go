@@ -208,6 +208,20 @@ func TestRefusals(t *testing.T) {
 	errAt(t, one("https://x.example/foo-1.0.tar.gz"), 7, 9, "read only for a wheel")
 	errAt(t, one("--extra-index-url ${TOKEN_URL}"), 7, 27, "environment variable ${TOKEN_URL}")
 	errAt(t, one("-r reqs.txt"), 7, 12, "not supported here")
+	// Azure ML's curated environments are templates (azureml-assets):
+	// the placeholder is named, at its column, with what to write.
+	e = errAt(t, one("azureml-core=={{latest-pypi-version}}"), 7, 23, "{{latest-pypi-version}} is an Azure ML asset template placeholder")
+	if e.Hint != "write a version instead, e.g. azureml-core==1.2.3, or leave the version out: azureml-core" {
+		t.Errorf("hint %q", e.Hint)
+	}
+	e = errAt(t, one("scikit-learn-intelex >= {{ latest-pypi-version }}  # newest"), 7, 33, "substitutes it when it builds the asset")
+	if !strings.HasSuffix(e.Hint, "out: scikit-learn-intelex") {
+		t.Errorf("hint %q", e.Hint)
+	}
+	e = errAt(t, one("{{asset.name}}"), 7, 9, "{{asset.name}} is an Azure ML asset template placeholder")
+	if e.Hint != "substitute it before building" {
+		t.Errorf("hint %q", e.Hint)
+	}
 	e = errAt(t, one("-i ftp://user:secret@host/simple"), 7, 12, "scheme ftp")
 	if strings.Contains(e.Error(), "secret") {
 		t.Errorf("credentials printed: %v", e)
