@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"strings"
 
@@ -62,7 +63,7 @@ type builder struct {
 	// maps holds source maps of the files read besides the entrypoint
 	// (the conda file), by the name errors give them.
 	maps map[string]*llb.SourceMap
-	// dir reads the files beside the environment file that load fetched.
+	// dir reads the files beside the environment file (load).
 	dir fs.FS
 	// data is the environment file as read; src's text, which source
 	// maps carry into errors and the LLB, has its URLs' credentials
@@ -163,7 +164,9 @@ func (b *builder) targets() []ocispecs.Platform {
 
 // load parses the environment file and reads, from the same directory of
 // the dockerfile local and in one transfer, the conda file it names and the
-// lock file the build names.
+// lock file the build names; the files the conda file's pip lines name
+// (-r and -c files, wheels), known only once it is read, each in a
+// transfer of its own when spec reads it (localDir).
 func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 	env, err := spec.Parse(b.opts.Filename, b.data)
 	if err != nil {
@@ -175,26 +178,114 @@ func (b *builder) load(ctx context.Context) (*spec.Environment, error) {
 			names = append(names, path.Clean(n))
 		}
 	}
-	if len(names) == 0 {
+	dir := path.Dir(b.opts.Filename)
+	ld := &localDir{b: b, ctx: ctx, dir: dir, refs: map[string]*refFS{}}
+	b.dir = ld
+	if len(names) == 0 && (env.Conda == nil || len(env.Conda.Pip) == 0) {
 		return env, nil
 	}
-	dir := path.Dir(b.opts.Filename)
-	follow := make([]string, len(names))
-	for i, n := range names {
-		follow[i] = path.Join(dir, n)
+	if len(names) > 0 {
+		follow := make([]string, len(names))
+		for i, n := range names {
+			follow[i] = path.Join(dir, n)
+		}
+		st := b.local(b.opts.DockerfileLocal, "load "+strings.Join(names, ", "), llb.FollowPaths(follow))
+		ref, err := b.solve(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		rfs := &refFS{ctx: ctx, ref: ref, root: dir, limit: spec.DefaultMaxFileSize}
+		for _, n := range names {
+			ld.refs[n] = rfs
+		}
+		if env.CondaFile != "" && spec.IsLocal(env.CondaFile) {
+			if dt, err := spec.ReadFile(b.dir, path.Clean(env.CondaFile), 0); err == nil {
+				b.addSourceMap(st, path.Join(dir, path.Clean(env.CondaFile)), "YAML", dt)
+			}
+		}
 	}
-	st := b.local(b.opts.DockerfileLocal, "load "+strings.Join(names, ", "), llb.FollowPaths(follow))
-	ref, err := b.solve(ctx, st)
+	env, err = spec.Load(b.opts.Filename, b.data, b.dir)
+	if env != nil { // an error in a -r file is shown in it
+		for _, f := range env.PipFiles {
+			if st, ok := ld.states[f.Path]; ok && !f.Wheel {
+				b.addSourceMap(st, path.Join(dir, f.Path), "", f.Data)
+			}
+		}
+	}
+	return env, err
+}
+
+// localDir is the environment file's directory in the dockerfile local,
+// as an fs.FS: the files loaded up front (conda file, lock), and any other
+// file loaded in a transfer of its own (llb.Local with that one path)
+// the first time it is read: the -r and -c files and wheels of the pip
+// lines, which spec finds while it reads. Files are read whole, bounded
+// by spec's limit; a wheel is read in chunks as it is hashed.
+type localDir struct {
+	b      *builder
+	ctx    context.Context
+	dir    string
+	refs   map[string]*refFS    // by clean name
+	states map[string]llb.State // the transfers of files loaded later, by name
+}
+
+var (
+	_ fs.StatFS     = (*localDir)(nil)
+	_ fs.ReadFileFS = (*localDir)(nil)
+)
+
+// ref returns the reference holding name, transferring it when needed.
+func (d *localDir) ref(name, op string) (*refFS, error) {
+	if !fs.ValidPath(name) || name == "." {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if r, ok := d.refs[name]; ok {
+		return r, nil
+	}
+	st := d.b.local(d.b.opts.DockerfileLocal, "load "+name, llb.FollowPaths([]string{path.Join(d.dir, name)}))
+	ref, err := d.b.solve(d.ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	b.dir = &refFS{ctx: ctx, ref: ref, root: dir, limit: spec.DefaultMaxFileSize}
-	if env.CondaFile != "" && spec.IsLocal(env.CondaFile) {
-		if dt, err := spec.ReadFile(b.dir, path.Clean(env.CondaFile), 0); err == nil {
-			b.addSourceMap(st, path.Join(dir, path.Clean(env.CondaFile)), dt)
-		}
+	r := &refFS{ctx: d.ctx, ref: ref, root: d.dir, limit: spec.DefaultMaxFileSize}
+	d.refs[name] = r
+	if d.states == nil {
+		d.states = map[string]llb.State{}
 	}
-	return spec.Load(b.opts.Filename, b.data, b.dir)
+	d.states[name] = st
+	return r, nil
+}
+
+func (d *localDir) Stat(name string) (fs.FileInfo, error) {
+	r, err := d.ref(name, "stat")
+	if err != nil {
+		return nil, err
+	}
+	return r.Lstat(name)
+}
+
+func (d *localDir) ReadFile(name string) ([]byte, error) {
+	r, err := d.ref(name, "open")
+	if err != nil {
+		return nil, err
+	}
+	return r.ReadFile(name)
+}
+
+func (d *localDir) Open(name string) (fs.File, error) {
+	r, err := d.ref(name, "open")
+	if err != nil {
+		return nil, err
+	}
+	fi, err := r.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(name, ".whl") && !fi.IsDir() {
+		// A wheel is only hashed: streamed, not held whole.
+		return &refStream{ctx: d.ctx, ref: r.ref, name: path.Join(d.dir, name), info: fi}, nil
+	}
+	return r.Open(name)
 }
 
 // input gathers what the conversion needs: the Dockerfile to run, its
@@ -298,11 +389,11 @@ func (b *builder) solve(ctx context.Context, st llb.State) (client.Reference, er
 	return res.SingleRef()
 }
 
-func (b *builder) addSourceMap(st llb.State, name string, data []byte) {
+func (b *builder) addSourceMap(st llb.State, name, lang string, data []byte) {
 	if b.maps == nil {
 		b.maps = map[string]*llb.SourceMap{}
 	}
-	b.maps[name] = llb.NewSourceMap(&st, name, "YAML", channel.MaskCredentials(data))
+	b.maps[name] = llb.NewSourceMap(&st, name, lang, channel.MaskCredentials(data))
 }
 
 // sourceError attaches the positions of envkit's diagnostics to err, so that
@@ -388,4 +479,30 @@ func (b *builder) bytecode(conda *envllb.Conda, target *ocispecs.Platform) (*env
 	c := *conda
 	c.CompileBytecode = true
 	return &c, nil
+}
+
+// localWheel returns a wheel the lock names by a relative file: URL
+// (file:dist/x.whl, a pip line's local wheel: resolve.LocalWheel) as a
+// state holding it at /<file name), transferred from the dockerfile local
+// rather than fetched: it is one of the environment's own files, which
+// its hash covers. ok is false for any other URL; the error is for a URL
+// that names no wheel of the pip lines, or another version of it (the
+// lock's sha256 is not the wheel's).
+func (b *builder) localWheel(env *spec.Environment, rawURL, sha string) (st llb.State, ok bool, err error) {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.Scheme != "file" || u.Opaque == "" {
+		return llb.State{}, false, nil
+	}
+	rel := u.Opaque
+	f := env.PipFileByPath(rel)
+	switch {
+	case f == nil || !f.Wheel:
+		return llb.State{}, true, fmt.Errorf("%s: no pip line of the environment names the wheel %s", rawURL, rel)
+	case f.SHA256 != sha:
+		return llb.State{}, true, fmt.Errorf("%s: the lock's sha256 %s is not the wheel's (%s): lock the environment again", rawURL, sha, f.SHA256)
+	}
+	src := path.Join(path.Dir(b.opts.Filename), rel)
+	local := b.local(b.opts.DockerfileLocal, "pip: load "+rel, llb.FollowPaths([]string{src}))
+	return llb.Scratch().File(llb.Copy(local, src, "/"+path.Base(rel), &llb.CopyInfo{FollowSymlinks: true}),
+		llb.WithCustomName("pip: "+path.Base(rel)+" from "+rel)), true, nil
 }

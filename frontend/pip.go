@@ -17,6 +17,7 @@ import (
 	"github.com/envkit/envkit/internal/diag"
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/pypi/name"
+	"github.com/envkit/envkit/pypi/reqfile"
 	"github.com/envkit/envkit/pypi/requirement"
 	"github.com/envkit/envkit/pypi/tags"
 	"github.com/envkit/envkit/pypi/version"
@@ -38,7 +39,8 @@ func (s *condaSolver) pipEnv(l *lock.Lock, platform string, recs []*record.RepoD
 	if lf := s.b.opts.Lockfile; lf != "" {
 		name = lf
 	}
-	return newPipEnv(ef, name, platform, pkgs, recs)
+	local := func(p *lock.Package) (llb.State, bool, error) { return s.b.localWheel(s.env, p.URL, p.SHA256) }
+	return newPipEnvFrom(ef, s.env.Pip, local, name, platform, pkgs, recs)
 }
 
 // pipLine is a requirement line of the conda file's pip section.
@@ -49,14 +51,19 @@ type pipLine struct {
 
 // pipLines returns the requirement lines of ef's pip section as pip reads
 // them (pypi/reqfile, through conda/resolve: options such as --hash cut
-// off, --index-url and other option lines naming no package). The
-// frontend reads no -r file (its resolution refuses one first), so a
-// section it cannot read gives no line.
+// off, --index-url and other option lines naming no package), without
+// their -r files: a section with -r lines gives no line here (the frontend
+// takes the lines spec read: newPipEnvFrom).
 func pipLines(ef *envfile.EnvFile) []pipLine {
 	f, err := resolve.ParsePip(ef, func(string) ([]byte, error) { return nil, errors.New("not read") })
 	if err != nil || f == nil {
 		return nil
 	}
+	return linesOf(ef, f)
+}
+
+// linesOf returns the requirement lines f holds that are ef's own.
+func linesOf(ef *envfile.EnvFile, f *reqfile.File) []pipLine {
 	var out []pipLine
 	for _, q := range f.Requirements {
 		if q.Requirement == nil || q.Pos.File != ef.File {
@@ -103,6 +110,8 @@ type pipEnv struct {
 	// hasPip is true when pip is there to build sdists: a conda
 	// package, or a locked wheel.
 	hasPip bool
+	// local gives a local wheel's state (nil: none).
+	local func(*lock.Package) (llb.State, bool, error)
 }
 
 // newPipEnv turns the pip packages a platform's lock holds (pkgs) into
@@ -112,14 +121,33 @@ type pipEnv struct {
 // platform's conda records: the wheels are installed for their python.
 // Errors name the lock file and the package, at the pip line behind it.
 func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Package, recs []*record.RepoDataRecord) (pe *pipEnv, err error) {
+	return newPipEnvFrom(ef, nil, nil, lockName, platform, pkgs, recs)
+}
+
+// newPipEnvFrom is newPipEnv with the pip lines as spec read them (pf,
+// the requirements of -r files included, which are requested too; nil
+// reads ef's own lines) and local, which gives a lock's local wheel (a
+// relative file: URL: builder.localWheel) from the build's own files.
+func newPipEnvFrom(ef *envfile.EnvFile, pf *reqfile.File, local func(*lock.Package) (llb.State, bool, error),
+	lockName, platform string, pkgs []*lock.Package, recs []*record.RepoDataRecord) (pe *pipEnv, err error) {
 	lines := pipLines(ef)
+	if pf != nil {
+		lines = linesOf(ef, pf)
+	}
 	byName := map[string]pipLine{}
 	for _, l := range lines {
 		if n := l.req.NormalizedName(); !hasKey(byName, n) {
 			byName[n] = l
 		}
 	}
-	pe = &pipEnv{ef: ef, lockName: lockName, origins: pipOrigins(lines, pkgs)}
+	if pf != nil {
+		for _, q := range pf.Requirements {
+			if n := q.NormalizedName(); !hasKey(byName, n) {
+				byName[n] = pipLine{req: q.Requirement}
+			}
+		}
+	}
+	pe = &pipEnv{ef: ef, lockName: lockName, origins: pipOrigins(lines, pkgs), local: local}
 	i := slices.IndexFunc(recs, func(r *record.RepoDataRecord) bool { return r.Name == "python" })
 	if i < 0 {
 		return nil, pe.errorf(nil, "", "add python (e.g. python=3.12) to the conda dependencies",
@@ -195,11 +223,24 @@ func (pe *pipEnv) checkLine(l pipLine, p *lock.Package) error {
 // wheel checks a locked pip package and returns it as a wheel to install.
 func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error) {
 	const hint = "lock the environment again (envkit lock) so that the lock gives each pip package's wheel URL and sha256"
+	var src *llb.State
+	if pe.local != nil {
+		st, ok, err := pe.local(p)
+		if err != nil {
+			return nil, pe.errorf(p, "url", hint, "pip package %s: %v", p.Name, err)
+		}
+		if ok {
+			src = &st
+		}
+	}
 	u, err := url.Parse(p.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+	if src == nil && (err != nil || (u.Scheme != "http" && u.Scheme != "https")) {
 		return nil, pe.errorf(p, "url", hint, "pip package %s: url %q is not an http(s) URL", p.Name, p.URL)
 	}
 	fn := path.Base(u.Path)
+	if src != nil {
+		fn = path.Base(u.Opaque)
+	}
 	if !strings.HasSuffix(fn, ".whl") {
 		return pe.sdist(p, fn, platform)
 	}
@@ -219,7 +260,7 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 	if err := pe.checkSHA256(p, fn); err != nil {
 		return nil, err
 	}
-	return &envllb.Wheel{Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256, Filename: fn}, nil
+	return &envllb.Wheel{Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256, Filename: fn, Source: src}, nil
 }
 
 func (pe *pipEnv) checkSHA256(p *lock.Package, fn string) error {

@@ -2,11 +2,13 @@ package frontend
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"path"
 
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/metadata"
+	"github.com/envkit/envkit/pypi/reqfile"
 	pipresolve "github.com/envkit/envkit/pypi/resolve"
 	"github.com/moby/buildkit/frontend/gateway/client"
 )
@@ -18,13 +20,15 @@ import (
 // Nil without pip lines.
 func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 	ef := s.env.Conda
-	pf, err := resolve.ParsePip(ef, func(string) ([]byte, error) {
-		// Only the conda file (and the lock file) are loaded from the
-		// dockerfile local.
-		return nil, errors.New("the frontend does not read -r and -c files yet: list the requirements in the conda file, or lock with envkit lock and build with the lock file")
-	})
-	if err != nil || pf == nil {
-		return nil, err
+	// The pip lines and the -r and -c files they name, as spec read them
+	// from the dockerfile local with the environment (builder.load): what
+	// the hash covers.
+	pf := s.env.Pip
+	if pf == nil {
+		var err error
+		if pf, err = resolve.ParsePip(ef, s.env.OpenPipFile); err != nil || pf == nil {
+			return nil, err
+		}
 	}
 	for _, w := range pf.Warnings {
 		if s.b.src != nil {
@@ -37,6 +41,7 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 		s.transport.credentialsIn(pf.Indexes())
 	}
 	return &resolve.Pip{
+		LocalWheels: s.localWheels(ctx, pf),
 		File:        pf,
 		SpecOrigins: resolve.SpecOrigins(ef),
 		Warn: func(w string) {
@@ -58,4 +63,30 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, HTTPClient: hc, InMemory: true}), nil
 		},
 	}, nil
+}
+
+// localWheels are the wheels the pip lines name by path, as spec hashed
+// them from the dockerfile local, their metadata read from it in ranges
+// (the zip's directory and METADATA, not the whole wheel); each is locked
+// as a file: URL relative to the environment's directory.
+func (s *condaSolver) localWheels(ctx context.Context, pf *reqfile.File) map[string]resolve.LocalWheel {
+	out := map[string]resolve.LocalWheel{}
+	ld, _ := s.b.dir.(*localDir)
+	for _, q := range pf.Requirements {
+		rel, ok := s.env.RelPath(q.Path)
+		f := s.env.PipFileByPath(rel)
+		if q.Path == "" || !ok || f == nil || !f.Wheel || ld == nil {
+			continue
+		}
+		size := f.Size
+		out[q.Path] = resolve.LocalWheel{URL: "file:" + rel, SHA256: f.SHA256, Metadata: func(context.Context) (*metadata.Metadata, error) {
+			r, err := ld.ref(rel, "open")
+			if err != nil {
+				return nil, err
+			}
+			ra := &refReaderAt{ctx: ctx, ref: r.ref, name: path.Join(ld.dir, rel)}
+			return index.WheelMetadata(ra, size, path.Base(rel))
+		}}
+	}
+	return out
 }

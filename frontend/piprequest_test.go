@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/envkit/envkit/conda/repodata"
+	"github.com/envkit/envkit/spec"
 
 	"github.com/envkit/envkit/internal/condatest"
 	"github.com/envkit/envkit/internal/diag"
@@ -74,8 +78,26 @@ func TestCondaResolvePip(t *testing.T) {
 	if got := redactIndexes([]string{"http://u:s3cret@127.0.0.1:1/simple", "https://pypi.org/simple"}); got[0] != "http://127.0.0.1:1/simple" || got[1] != "https://pypi.org/simple" {
 		t.Errorf("redactIndexes = %v", got)
 	}
-	e = one(head + "    - -r requirements.txt\n")
-	if e.Line != 7 || !strings.Contains(e.Msg, "does not read -r") {
-		t.Errorf("-r: %v", e)
+	// A -r file's requirements are resolved as spec read it with the
+	// environment; its errors are at its own lines.
+	cs = condaForFiles(t, fstest.MapFS{
+		"conda.yml":             {Data: []byte(head + "    - -r reqs/requirements.txt\n")},
+		"reqs/requirements.txt": {Data: []byte("# web\nflask\nnumpy>=2\n")},
+	})
+	_, err = cs.resolve(context.Background(), []ocispecs.Platform{amd64}, amd64)
+	var l diag.List
+	if !errors.As(err, &l) || len(l) != 1 || l[0].File != "reqs/requirements.txt" || l[0].Line != 3 || !strings.Contains(l[0].Msg, "numpy 1.26.4 installed by numpy-1.26.4-py312_0") {
+		t.Errorf("-r: %v", err)
 	}
+}
+
+// condaForFiles is condaFor with the environment's directory holding files.
+func condaForFiles(t *testing.T, files fstest.MapFS) *condaSolver {
+	t.Helper()
+	env, err := spec.Load("environment.yml", []byte("name: e\nimage: reg/base:1\nconda_file: conda.yml\n"), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &builder{opts: &options{Filename: "environment.yml", HelperImage: "reg/envkit/frontend:1"}}
+	return &condaSolver{b: b, env: env, gateway: &repodata.Gateway{}}
 }

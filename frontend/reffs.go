@@ -197,3 +197,61 @@ func readFile(ctx context.Context, ref client.Reference, name string, limit int6
 		}
 	}
 }
+
+// refStream reads a file of a reference in chunks of readChunk as it is
+// read (a wheel being hashed), never whole.
+type refStream struct {
+	ctx  context.Context
+	ref  client.Reference
+	name string
+	info fs.FileInfo
+	off  int
+	buf  []byte
+	eof  bool
+}
+
+func (f *refStream) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *refStream) Close() error               { return nil }
+func (f *refStream) Read(p []byte) (int, error) {
+	if len(f.buf) == 0 {
+		if f.eof {
+			return 0, io.EOF
+		}
+		b, err := f.ref.ReadFile(f.ctx, client.ReadRequest{Filename: f.name, Range: &client.FileRange{Offset: f.off, Length: readChunk}})
+		if err != nil {
+			return 0, err
+		}
+		f.off += len(b)
+		f.buf, f.eof = b, len(b) < readChunk
+		if len(b) == 0 {
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, f.buf)
+	f.buf = f.buf[n:]
+	return n, nil
+}
+
+// refReaderAt reads ranges of a file of a reference (a wheel's zip
+// directory and one member), each in requests of readChunk at most.
+type refReaderAt struct {
+	ctx  context.Context
+	ref  client.Reference
+	name string
+}
+
+func (r *refReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		want := min(len(p)-n, readChunk)
+		b, err := r.ref.ReadFile(r.ctx, client.ReadRequest{Filename: r.name, Range: &client.FileRange{Offset: int(off) + n, Length: want}})
+		if err != nil {
+			return n, err
+		}
+		n += copy(p[n:], b)
+		if len(b) < want {
+			return n, io.EOF
+		}
+	}
+	return n, nil
+}

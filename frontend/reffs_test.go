@@ -111,3 +111,37 @@ func TestReadFileInChunks(t *testing.T) {
 		t.Errorf("spec.ReadFile over a limited refFS: %v", err)
 	}
 }
+
+// A wheel is hashed from a reference in chunks of one gRPC message at
+// most, never read whole.
+func TestRefStream(t *testing.T) {
+	rnd := rand.NewChaCha8([32]byte{2})
+	for _, n := range []int{0, 1, readChunk, readChunk + 1, grpcLimit + 3} {
+		dt := make([]byte, n)
+		_, _ = rnd.Read(dt)
+		ref := &memRef{files: map[string][]byte{"env/w.whl": dt}}
+		got, err := io.ReadAll(&refStream{ctx: context.Background(), ref: ref, name: "env/w.whl"})
+		if err != nil || !bytes.Equal(got, dt) {
+			t.Errorf("%d bytes: read %d, %v", n, len(got), err)
+		}
+		if want := n/readChunk + 1; ref.reads != want {
+			t.Errorf("%d bytes: %d reads, want %d", n, ref.reads, want)
+		}
+	}
+}
+
+// refReaderAt reads any range of a reference's file, in requests of one
+// gRPC message at most, and io.EOF past its end, as io.ReaderAt says.
+func TestRefReaderAt(t *testing.T) {
+	dt := make([]byte, grpcLimit+5)
+	_, _ = rand.NewChaCha8([32]byte{3}).Read(dt)
+	r := &refReaderAt{ctx: context.Background(), ref: &memRef{files: map[string][]byte{"w.whl": dt}}, name: "w.whl"}
+	for _, c := range []struct{ off, n int }{{0, 10}, {len(dt) - 10, 10}, {1, grpcLimit + 2}, {len(dt) - 4, 10}} {
+		p := make([]byte, c.n)
+		n, err := r.ReadAt(p, int64(c.off))
+		want := dt[c.off:min(c.off+c.n, len(dt))]
+		if n != len(want) || !bytes.Equal(p[:n], want) || (n < c.n) != errors.Is(err, io.EOF) || (err != nil && !errors.Is(err, io.EOF)) {
+			t.Errorf("ReadAt(%d bytes at %d): %d, %v", c.n, c.off, n, err)
+		}
+	}
+}

@@ -7,8 +7,10 @@
 // context's files (sorted relative paths, modes and content, honouring
 // .dockerignore) and Dockerfile path, the conda channels, dependencies and
 // pip requirements and options in their written order (credentials in
-// URLs left out), and the baked environment
-// variables (sorted by name: a mapping's key order does not matter).
+// URLs left out), the files the pip lines name (-r and -c files by their
+// lines, without comments and credentials; wheels by their sha256: what
+// spec.Load read), and the baked environment variables (sorted by name: a
+// mapping's key order does not matter).
 //
 // Not in it: name, version, description, tags, properties, inference_config
 // and the file's formatting (comments, whitespace, key order).
@@ -24,6 +26,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -39,8 +42,14 @@ import (
 )
 
 // encodingVersion is the version of the canonical encoding. It changes whenever the
-// encoding does, so that an old hash never matches a new meaning.
-const encodingVersion = 1
+// encoding does, so that an old hash never matches a new meaning. An
+// environment is encoded at the lowest version that has every field its
+// encoding holds, so that adding a field leaves the hashes of environments
+// without it as they were: version 2 added conda.pip_files.
+const (
+	encodingVersion         = 1
+	encodingVersionPipFiles = 2
+)
 
 // shortPrefix starts the printed short form of a hash.
 const shortPrefix = "envkit_"
@@ -73,6 +82,18 @@ type conda struct {
 	Channels     []string `json:"channels"`
 	Dependencies []string `json:"dependencies"`
 	Pip          []string `json:"pip,omitempty"`
+	// PipFiles are the files the pip lines name (encoding version 2).
+	PipFiles []pipFile `json:"pip_files,omitempty"`
+}
+
+// pipFile is a -r or -c file by its lines (comments and blank lines
+// dropped, white space collapsed, credentials removed: as pip lines are
+// hashed), or a wheel by its content's sha256, at its path relative to the
+// environment's directory.
+type pipFile struct {
+	Path   string   `json:"p"`
+	Lines  []string `json:"lines,omitempty"`
+	SHA256 string   `json:"h,omitempty"`
 }
 
 // Compute returns the environment hash of env. buildContext is the build
@@ -119,6 +140,21 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 			Channels:     redact(collapse(envfile.Values(ef.Channels))),
 			Dependencies: collapse(envfile.Values(ef.Dependencies)),
 			Pip:          pipLines(ef.Pip),
+		}
+		if err := checkPipLoaded(env); err != nil {
+			return nil, err
+		}
+		for _, f := range env.PipFiles {
+			pf := pipFile{Path: f.Path}
+			if f.Wheel {
+				pf.SHA256 = f.SHA256
+			} else {
+				pf.Lines = reqfileLines(f.Data)
+			}
+			c.Conda.PipFiles = append(c.Conda.PipFiles, pf)
+		}
+		if len(c.Conda.PipFiles) > 0 {
+			c.V = encodingVersionPipFiles
 		}
 	}
 	for _, kv := range env.Env() {
@@ -186,6 +222,55 @@ func pipLines(items []envfile.Item) []string {
 		out[i] = reqfile.Redact(l)
 	}
 	return out
+}
+
+// commentRE is pip's comment: from a # at the start of a line or after
+// white space to the end of the line.
+var commentRE = regexp.MustCompile(`(^|[ \t]+)#.*$`)
+
+// reqfileLines are the lines of a -r or -c file as the hash covers them:
+// without comments and blank lines, white space collapsed, credentials
+// removed.
+func reqfileLines(data []byte) []string {
+	s := strings.TrimPrefix(string(data), "\ufeff")
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		l = strings.Join(strings.Fields(commentRE.ReplaceAllString(l, "")), " ")
+		if l != "" {
+			out = append(out, reqfile.Redact(l))
+		}
+	}
+	return out
+}
+
+// checkPipLoaded refuses to hash an environment whose pip lines name
+// files that were not read with it (parsed, not loaded with its
+// directory): its hash would not cover them.
+func checkPipLoaded(env *spec.Environment) error {
+	ef := env.Conda
+	if env.Pip != nil || len(ef.Pip) == 0 {
+		return nil
+	}
+	lines := make([]reqfile.Line, len(ef.Pip))
+	for i, it := range ef.Pip {
+		lines[i] = reqfile.Line{Text: it.Value, Line: it.Line, Column: it.Column}
+	}
+	pf, err := reqfile.ParseLines(ef.File, lines, reqfile.Options{
+		Field: "dependencies.pip",
+		Open: func(string) ([]byte, error) {
+			return nil, errors.New("the environment was not loaded with its directory")
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range append(pf.Requirements, pf.Constraints...) {
+		if q.Path != "" {
+			return diag.List{{File: q.Pos.File, Line: q.Pos.Line, Column: q.Pos.Column, Field: "dependencies.pip",
+				Msg: q.Text + ": the environment was not loaded with its directory"}}
+		}
+	}
+	return nil
 }
 
 // collapse folds runs of white space inside each item ("python = 3.8" and

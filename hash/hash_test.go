@@ -273,6 +273,92 @@ func TestPipCredentials(t *testing.T) {
 	}
 }
 
+// The hashes of environments without files named by pip lines are those
+// of encoding version 1: these values were computed before pip_files
+// existed.
+func TestHashWithoutPipFilesUnchanged(t *testing.T) {
+	for y, want := range map[string]string{
+		base: "75754e69ee5636cec22740b8df998d83384e867dc20ff3919bf7293ee4ad938e",
+		"image: busybox\nconda_file:\n  dependencies:\n    - python=3.12\n    - pip:\n      - --index-url https://pkgs.example/simple\n      - flask==3.0\n": "c059a19c9642d1cfe331380796be9b7fe1433b47d0c97ec1d9ecacba33fa63d6",
+	} {
+		if h := mustHash(t, y, nil); h.Encoded() != want {
+			t.Errorf("%s\nhash %s, want %s", y, h.Encoded(), want)
+		}
+	}
+}
+
+// The files pip lines name are in the hash: a -r file's requirements and
+// options (not its comments, blank lines, spacing or credentials), a
+// wheel's content; the canonical form shows them at encoding version 2.
+func TestPipFiles(t *testing.T) {
+	env := "image: busybox\nconda_file: conda.yml\n"
+	conda := "channels: [conda-forge]\ndependencies:\n  - python=3.12\n  - pip:\n    - -r requirements.txt\n    - wheels/tool-1.0-py3-none-any.whl\n"
+	files := func(req, wheel string) fstest.MapFS {
+		return fstest.MapFS{
+			"conda.yml":                        {Data: []byte(conda)},
+			"requirements.txt":                 {Data: []byte(req)},
+			"wheels/tool-1.0-py3-none-any.whl": {Data: []byte(wheel)},
+		}
+	}
+	const req = "# web\nflask==3.0  # pinned\n--extra-index-url https://u:s3cret@pkgs.example/simple\n\n-c c.txt\n"
+	h0 := mustHash(t, env, withC(files(req, "wheel one"), "werkzeug<4\n"))
+	for name, fsys := range map[string]fstest.MapFS{
+		"comments and spacing": withC(files("flask==3.0\n\n  --extra-index-url   https://pkgs.example/simple # index\n-c c.txt\r\n", "wheel one"), "werkzeug<4 # why\n"),
+		"credentials":          withC(files(strings.Replace(req, "u:s3cret@", "other:t0ken@", 1), "wheel one"), "werkzeug<4\n"),
+	} {
+		if h := mustHash(t, env, fsys); h != h0 {
+			t.Errorf("%s changed the hash", name)
+		}
+	}
+	seen := map[digest.Digest]string{h0: "base"}
+	for name, fsys := range map[string]fstest.MapFS{
+		"requirement":     withC(files(strings.Replace(req, "flask==3.0", "flask==3.1", 1), "wheel one"), "werkzeug<4\n"),
+		"index":           withC(files(strings.Replace(req, "pkgs.example", "other.example", 1), "wheel one"), "werkzeug<4\n"),
+		"constraint file": withC(files(req, "wheel one"), "werkzeug<3\n"),
+		"wheel":           withC(files(req, "wheel two"), "werkzeug<4\n"),
+	} {
+		h := mustHash(t, env, fsys)
+		if prev, dup := seen[h]; dup {
+			t.Errorf("%s gives the same hash as %s", name, prev)
+		}
+		seen[h] = name
+	}
+	e, err := spec.Load("env.yml", []byte(env), withC(files(req, "wheel one"), "werkzeug<4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Canonical(e, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"v":2,"image":"docker.io/library/busybox:latest","conda":{"channels":["conda-forge"],"dependencies":["python=3.12"],` +
+		`"pip":["-r requirements.txt","wheels/tool-1.0-py3-none-any.whl"],"pip_files":[` +
+		`{"p":"requirements.txt","lines":["flask==3.0","--extra-index-url https://pkgs.example/simple","-c c.txt"]},` +
+		`{"p":"c.txt","lines":["werkzeug\u003c4"]},` +
+		`{"p":"wheels/tool-1.0-py3-none-any.whl","h":"` + sha256Hex("wheel one") + `"}]}}`
+	if string(c) != want {
+		t.Errorf("canonical\n got %s\nwant %s", c, want)
+	}
+	// Parsed without its directory, the environment cannot be hashed:
+	// the hash would not cover the files.
+	p, err := spec.Parse("env.yml", []byte("image: busybox\nconda_file:\n  dependencies:\n    - pip:\n      - -r r.txt\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compute(p, nil); err == nil || !strings.Contains(err.Error(), "env.yml:5:12: dependencies.pip: -r r.txt: the environment was not loaded with its directory") {
+		t.Errorf("parsed: %v", err)
+	}
+}
+
+func withC(m fstest.MapFS, c string) fstest.MapFS {
+	m["c.txt"] = &fstest.MapFile{Data: []byte(c)}
+	return m
+}
+
+func sha256Hex(s string) string {
+	return digest.FromString(s).Encoded()
+}
+
 func TestChannelCredentialsLeaveTheHash(t *testing.T) {
 	plain := strings.Replace(base, "[conda-forge, defaults]", "[\"https://conda.example.com/private\", defaults]", 1)
 	for _, ch := range []string{"https://conda.example.com/t/tk-s3kr1t/private", "https://alice:s3kr1t@conda.example.com/private"} {

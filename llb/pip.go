@@ -36,6 +36,10 @@ type Wheel struct {
 	// distribution's, built into a wheel before it is installed
 	// (sdistLayer), in a layer of its own.
 	Sdist bool
+	// Source, when set, holds the wheel at /<Filename>: a wheel of the
+	// build's own files (a pip line's local wheel), not fetched from URL.
+	// The helper verifies it by SHA256 all the same.
+	Source *bkllb.State
 }
 
 // Dist names the wheel in progress output and history: name==version.
@@ -102,6 +106,9 @@ func wheelPython(py *link.Python) helper.WheelPython {
 func (c *Conda) fetchWheel(w *Wheel) (bkllb.State, error) {
 	if w.SHA256 == "" {
 		return bkllb.State{}, fmt.Errorf("%s: no sha256 to fetch it by", w.Filename)
+	}
+	if w.Source != nil {
+		return *w.Source, nil
 	}
 	opts := []bkllb.HTTPOption{
 		bkllb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, w.SHA256)),

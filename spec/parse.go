@@ -38,9 +38,11 @@ func Parse(file string, data []byte) (*Environment, error) {
 	return env, errs.Err()
 }
 
-// Load reads an environment definition and the conda file it refers to.
-// dir is the definition's directory (conda_file paths are relative to it);
-// it may be nil when no file is referred to. Files are read with ReadFile
+// Load reads an environment definition, the conda file it refers to, and
+// the files its pip lines name (-r and -c files, wheels: PipFiles). dir is
+// the definition's directory (conda_file paths are relative to it, and
+// every file is read inside it); it may be nil when no file is referred
+// to. Files are read with ReadFile
 // and DefaultMaxFileSize.
 func Load(file string, data []byte, dir fs.FS) (*Environment, error) {
 	return Options{}.Load(file, data, dir)
@@ -49,8 +51,11 @@ func Load(file string, data []byte, dir fs.FS) (*Environment, error) {
 // Options are the bounds of loading an environment.
 type Options struct {
 	// MaxFileSize bounds the environment file and the conda file; 0 is
-	// DefaultMaxFileSize.
+	// DefaultMaxFileSize. It bounds each -r and -c file too.
 	MaxFileSize int64
+	// MaxWheelSize bounds a wheel a pip line names; 0 is
+	// DefaultMaxWheelSize.
+	MaxWheelSize int64
 }
 
 // Load is Load with o's bounds.
@@ -69,6 +74,13 @@ func (o Options) Load(file string, data []byte, dir fs.FS) (*Environment, error)
 	env, errs := parseDoc(doc)
 	if env != nil && env.CondaFile != "" {
 		errs = append(errs, env.loadCondaFile(dir, limit)...)
+	}
+	if env != nil && len(errs) == 0 {
+		wl := o.MaxWheelSize
+		if wl <= 0 {
+			wl = DefaultMaxWheelSize
+		}
+		errs = append(errs, env.loadPip(dir, limit, wl)...)
 	}
 	if env != nil {
 		errs = append(errs, env.validate()...)

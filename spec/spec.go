@@ -10,6 +10,7 @@ import (
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/internal/yamlx"
+	"github.com/envkit/envkit/pypi/reqfile"
 )
 
 // Format is the kind of file an Environment was read from.
@@ -69,6 +70,15 @@ type Environment struct {
 	CondaFile string
 	// Conda is the conda environment; nil when there is none.
 	Conda *envfile.EnvFile
+	// Pip is the conda environment's pip: lines as pip reads them, the
+	// requirements of their -r and -c files included; nil without pip
+	// lines, and when the environment was parsed without its directory
+	// (Parse rather than Load).
+	Pip *reqfile.File
+	// PipFiles are the files of the environment's directory that the pip
+	// lines name (-r and -c files, wheels), in the order read; Load reads
+	// them.
+	PipFiles []PipFile
 
 	OSType               string // "linux"
 	InferenceConfig      *InferenceConfig

@@ -19,6 +19,8 @@ package workspace
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -259,7 +261,39 @@ func ReadDefinition(file string) (*Definition, error) {
 			def.Files = append(def.Files, File{Path: p, Mode: 0o644, Data: cd})
 		}
 	}
+	if err := def.addPipFiles(env, dir); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	return def, nil
+}
+
+// addPipFiles adds the files the conda file's pip lines name (-r and -c
+// files as spec read them, wheels read again from dir and checked against
+// the sha256 the hash took), so that the stored definition can be built
+// and hashed from its own files.
+func (d *Definition) addPipFiles(env *spec.Environment, dir fs.FS) error {
+	have := map[string]bool{}
+	for _, f := range d.Files {
+		have[f.Path] = true
+	}
+	for _, pf := range env.PipFiles {
+		if have[pf.Path] {
+			continue
+		}
+		have[pf.Path] = true
+		data := pf.Data
+		if pf.Wheel {
+			var err error
+			if data, err = spec.ReadFile(dir, pf.Path, spec.DefaultMaxWheelSize); err != nil {
+				return fmt.Errorf("pip wheel %s: %w", pf.Path, err)
+			}
+			if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != pf.SHA256 {
+				return fmt.Errorf("pip wheel %s changed while it was read", pf.Path)
+			}
+		}
+		d.Files = append(d.Files, File{Path: pf.Path, Mode: 0o644, Data: data})
+	}
+	return nil
 }
 
 // put writes a version: its file blobs and config, then its manifest.

@@ -1,10 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ import (
 	"github.com/envkit/envkit/conda/solver"
 	"github.com/envkit/envkit/internal/rootfs"
 	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/metadata"
+	"github.com/envkit/envkit/pypi/reqfile"
 	pipresolve "github.com/envkit/envkit/pypi/resolve"
 	"github.com/envkit/envkit/spec"
 	"github.com/spf13/cobra"
@@ -200,7 +203,7 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 			return nil, nil, exitFailure
 		}
 		req.Specs = envfile.Values(env.Dependencies)
-		pip, err := pipRequest(o.file, env, creds, stderr)
+		pip, err := pipRequest(def, env, creds, stderr)
 		if err != nil {
 			printDiagnostics(stderr, err)
 			return nil, nil, exitFailure
@@ -235,38 +238,21 @@ func lockRequest(o *lockOptions, specs []string, stderr io.Writer) (*resolve.Req
 	return req, env, exitOK
 }
 
-// pipRequest reads the pip: section of env, a conda environment of the
-// environment file file: its -r and -c files are read inside file's
-// directory; the indexes are read through a client with a disk cache
-// beside the repodata's. Nil when there are no pip lines.
-func pipRequest(file string, env *envfile.EnvFile, creds *credentials, stderr io.Writer) (*resolve.Pip, error) {
+// pipRequest is the pip part of def's conda environment env: its pip:
+// lines and the -r and -c files they name, as spec read them with the
+// environment (inside its directory: what the hash covers); the indexes
+// are read through a client with a disk cache beside the repodata's. Nil
+// when there are no pip lines.
+func pipRequest(def *spec.Environment, env *envfile.EnvFile, creds *credentials, stderr io.Writer) (*resolve.Pip, error) {
 	if len(env.Pip) == 0 {
 		return nil, nil
 	}
-	base := filepath.Dir(file)
-	pf, err := resolve.ParsePip(env, func(p string) ([]byte, error) {
-		rel, err := filepath.Rel(base, filepath.FromSlash(p))
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return nil, errors.New("outside the environment's directory")
-		}
-		dir, err := rootfs.Open(base)
-		if err != nil {
+	pf := def.Pip
+	if pf == nil { // not loaded with its directory: -r refused
+		var err error
+		if pf, err = resolve.ParsePip(env, nil); err != nil {
 			return nil, err
 		}
-		defer dir.Close()
-		data, err := spec.ReadFile(dir, filepath.ToSlash(rel), maxFileSize)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, errors.New("no such file")
-		case err != nil && strings.Contains(err.Error(), "escapes"):
-			return nil, errors.New("a symlink that leads outside the environment's directory")
-		case err != nil:
-			return nil, unwrapPathError(err)
-		}
-		return data, nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	for _, w := range pf.Warnings {
 		fmt.Fprintf(stderr, "warning: %v\n", w)
@@ -279,7 +265,41 @@ func pipRequest(file string, env *envfile.EnvFile, creds *credentials, stderr io
 		Index: func(indexes []string) (pipresolve.Index, error) {
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn, HTTPClient: authClient(creds)}), nil
 		},
+		LocalWheels: localWheels(def, pf),
 	}, nil
+}
+
+// localWheels are the wheels def's pip lines name by path, as spec hashed
+// them, their metadata read inside the environment's directory; each is
+// locked as a file: URL relative to that directory.
+func localWheels(def *spec.Environment, pf *reqfile.File) map[string]resolve.LocalWheel {
+	out := map[string]resolve.LocalWheel{}
+	for _, q := range pf.Requirements {
+		rel, ok := def.RelPath(q.Path)
+		f := def.PipFileByPath(rel)
+		if q.Path == "" || !ok || f == nil || !f.Wheel {
+			continue
+		}
+		out[q.Path] = resolve.LocalWheel{URL: "file:" + rel, SHA256: f.SHA256, Metadata: func(context.Context) (*metadata.Metadata, error) {
+			dir, err := rootfs.Open(filepath.Dir(def.File))
+			if err != nil {
+				return nil, err
+			}
+			defer dir.Close()
+			fh, err := dir.Open(rel)
+			if err != nil {
+				return nil, err
+			}
+			defer fh.Close()
+			ra, ok := fh.(io.ReaderAt)
+			st, err := fh.Stat()
+			if !ok || err != nil {
+				return nil, fmt.Errorf("%s: cannot read it", rel)
+			}
+			return index.WheelMetadata(ra, st.Size(), path.Base(rel))
+		}}
+	}
+	return out
 }
 
 // pypiCacheDir is where index pages and metadata are cached, beside the

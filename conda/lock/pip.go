@@ -24,6 +24,11 @@ import (
 // empty version matches any.
 func ValidPipFile(project, version, rawURL string) error {
 	u, err := url.Parse(rawURL)
+	if err == nil && u.Scheme == "file" && u.Opaque != "" {
+		// file:wheels/x.whl, a wheel relative to the environment's
+		// directory (a pip line that names a local wheel).
+		u.Path, u.Opaque = u.Opaque, ""
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("URL %q: %w", rawURL, err)

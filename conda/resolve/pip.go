@@ -18,6 +18,7 @@ import (
 	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/virtual"
 	"github.com/envkit/envkit/pypi/index"
+	"github.com/envkit/envkit/pypi/metadata"
 	"github.com/envkit/envkit/pypi/name"
 	"github.com/envkit/envkit/pypi/reqfile"
 	"github.com/envkit/envkit/pypi/requirement"
@@ -46,6 +47,54 @@ type Pip struct {
 	// package does not provide, an invalid Requires-Python on the index),
 	// prefixed with the platform.
 	Warn func(string)
+	// LocalWheels are the wheels the pip lines name by path, by their
+	// reqfile.Requirement.Path. A line that names a wheel not in it is
+	// refused.
+	LocalWheels map[string]LocalWheel
+}
+
+// LocalWheel is a wheel a pip line names by path, read by the caller from
+// the environment's directory.
+type LocalWheel struct {
+	// URL names the wheel in the lock: a file: URL relative to the
+	// environment's directory (file:wheels/x-1.0-py3-none-any.whl), as
+	// pip reads it from that directory.
+	URL string
+	// SHA256 is the wheel's sha256 (hex).
+	SHA256 string
+	// Metadata reads the wheel's core metadata (index.WheelMetadata).
+	Metadata func(ctx context.Context) (*metadata.Metadata, error)
+}
+
+// localWheelURL is the URL a local wheel is resolved under: an absolute
+// file URL whose last segment is the wheel's file name, never fetched
+// (localIndex answers its metadata), replaced by LocalWheel.URL in the
+// lock.
+func localWheelURL(lw LocalWheel) string {
+	return "file:///envkit-local/" + strings.TrimPrefix(lw.URL, "file:")
+}
+
+// localIndex is an index that answers the metadata of the local wheels
+// itself.
+type localIndex struct {
+	pipresolve.Index
+	wheels map[string]LocalWheel // by localWheelURL
+}
+
+func (ix localIndex) Metadata(ctx context.Context, f index.File) (*metadata.Metadata, error) {
+	if lw, ok := ix.wheels[f.URL]; ok {
+		return lw.Metadata(ctx)
+	}
+	return ix.Index.Metadata(ctx, f)
+}
+
+// SHA256 implements pipresolve.Hasher when the index does (a local
+// wheel's is given with its URL).
+func (ix localIndex) SHA256(ctx context.Context, f index.File) (string, error) {
+	if h, ok := ix.Index.(pipresolve.Hasher); ok {
+		return h.SHA256(ctx, f)
+	}
+	return "", fmt.Errorf("%s: the index cannot hash a direct URL's file", index.Redact(f.URL))
 }
 
 // active reports whether there is anything to resolve with pip.
@@ -83,6 +132,9 @@ func (p *Pip) hashPip(b *strings.Builder) {
 		fmt.Fprintf(b, "pip %s %s", kind, reqfile.Redact(norm.String()))
 		if r.Path != "" {
 			fmt.Fprintf(b, " path %s", r.Path)
+			if lw, ok := p.LocalWheels[r.Path]; ok {
+				fmt.Fprintf(b, " sha256 %s", lw.SHA256)
+			}
 		}
 		for _, h := range r.Hashes {
 			fmt.Fprintf(b, " hash %s", h)
@@ -316,8 +368,8 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 	first := f.Requirements[0].Pos
 	fail := func(pos reqfile.Pos, err error) error { return &PipError{Platform: plat, Pos: pos, Err: err} }
 	for _, q := range f.Requirements {
-		if q.Path != "" {
-			return nil, fail(q.Pos, fmt.Errorf("%s: a wheel from a path is not supported yet", q.Path))
+		if _, ok := r.Pip.LocalWheels[q.Path]; q.Path != "" && !ok {
+			return nil, fail(q.Pos, fmt.Errorf("%s: a wheel from a path is not supported here", q.Path))
 		}
 		if q.URL != "" && !strings.HasPrefix(q.URL, "https://") && !strings.HasPrefix(q.URL, "http://") {
 			return nil, fail(q.Pos, fmt.Errorf("%s: a direct URL is an http(s) URL (a lock names files every builder can fetch)", index.Redact(q.URL)))
@@ -343,8 +395,16 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 	}
 	hashes := map[string][]string{}
 	byName := map[string]reqfile.Requirement{}
+	local := map[string]LocalWheel{} // by localWheelURL
 	for _, q := range f.Requirements {
-		req.Requirements = append(req.Requirements, pipresolve.Requirement{Requirement: q.Requirement, Origin: q.Pos.String()})
+		rq := q.Requirement
+		if lw, ok := r.Pip.LocalWheels[q.Path]; ok && q.Path != "" {
+			c := *q.Requirement
+			c.URL = localWheelURL(lw) + "#sha256=" + lw.SHA256
+			local[localWheelURL(lw)] = lw
+			rq = &c
+		}
+		req.Requirements = append(req.Requirements, pipresolve.Requirement{Requirement: rq, Origin: q.Pos.String()})
 		n := q.NormalizedName()
 		hashes[n] = append(hashes[n], q.Hashes...)
 		if _, ok := byName[n]; !ok {
@@ -366,6 +426,9 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 				req.Preferred[name.Normalize(p.Name)] = v
 			}
 		}
+	}
+	if len(local) > 0 {
+		req.Index = localIndex{Index: req.Index, wheels: local}
 	}
 	res, err := pipresolve.Resolve(ctx, req)
 	if err != nil {
@@ -420,6 +483,9 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 		u := p.File.URL
 		if u == "" {
 			u = p.DirectURL
+		}
+		if lw, ok := local[u]; ok {
+			u = lw.URL
 		}
 		// A direct URL's credentials are the request's, never the lock's.
 		u = index.Redact(u)
@@ -518,6 +584,12 @@ func (r *Request) checkPip(l *lock.Lock, plat string, recs []*record.RepoDataRec
 			add(RuleSpec, "", "%s (%s): no locked pip package %s", reqfile.Redact(q.Text), q.Pos, q.Name)
 			continue
 		}
+		if q.Path != "" {
+			if lw, ok := r.Pip.LocalWheels[q.Path]; !ok || p.URL != lw.URL || p.SHA256 != lw.SHA256 {
+				add(RuleSpec, "", "%s (%s): the locked %s is not this wheel (%s, sha256 %s)", q.Text, q.Pos, p.Name, p.URL, p.SHA256)
+			}
+			continue
+		}
 		if q.URL != "" {
 			if u, _, _ := strings.Cut(q.URL, "#"); index.Redact(u) != p.URL {
 				add(RuleSpec, "", "%s (%s): the locked %s is from %s", reqfile.Redact(q.Text), q.Pos, p.Name, index.Redact(p.URL))
@@ -547,6 +619,9 @@ func (r *Request) inIndexes(raw string) error {
 			if u, _, _ := strings.Cut(q.URL, "#"); index.Redact(u) == raw {
 				return nil
 			}
+		}
+		if lw, ok := r.Pip.LocalWheels[q.Path]; ok && q.Path != "" && lw.URL == raw {
+			return nil
 		}
 	}
 	u, err := url.Parse(raw)

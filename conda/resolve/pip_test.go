@@ -269,7 +269,7 @@ func TestResolvePipFailures(t *testing.T) {
 
 	// A wheel from a path is refused at its line.
 	d, _ = pipFailure(t, channel, head+"    - ./dist/foo-1.0-py3-none-any.whl\n")
-	if d.Line != 7 || !strings.Contains(d.Msg, "not supported yet") {
+	if d.Line != 7 || !strings.Contains(d.Msg, "not supported here") {
 		t.Errorf("path: %v", d)
 	}
 }

@@ -373,3 +373,20 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	l.n -= int64(n)
 	return n, err
 }
+
+// WheelMetadata reads the core metadata of a wheel at hand (a local file):
+// its *.dist-info/METADATA, bounded as the client bounds metadata
+// (DefaultMaxMetadataSize, or EnvMaxMetadataSize), checked against the
+// file name's project and version.
+func WheelMetadata(r io.ReaderAt, size int64, filename string) (*metadata.Metadata, error) {
+	lim, err := httpget.NewLimit(0, "metadata", "Client.MaxMetadataSize", EnvMaxMetadataSize, DefaultMaxMetadataSize)
+	if err != nil {
+		return nil, err
+	}
+	p, data, err := readWheelMetadata(r, size, filename, lim)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filename, err)
+	}
+	f := File{Filename: filename, URL: filename}
+	return (&Client{}).parseFor(data, filename+": "+p, &f)
+}
