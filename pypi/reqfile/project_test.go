@@ -34,7 +34,7 @@ func TestParseLinesProjectDirectory(t *testing.T) {
 		t.Fatalf("src/other: %s", b)
 	}
 	_, err = ParseLines("env/conda.yml", lines("six", "./broken"), o)
-	if err == nil || !strings.Contains(err.Error(), "env/conda.yml:11:5") || !strings.Contains(err.Error(), "env/broken: no pyproject.toml or setup.py") {
+	if err == nil || !strings.Contains(err.Error(), "env/conda.yml:11:5") || !strings.Contains(err.Error(), "./broken: no pyproject.toml or setup.py") {
 		t.Fatalf("a broken project: %v", err)
 	}
 	// Without Options.Project a directory is refused as before.

@@ -803,7 +803,7 @@ func (r *reader) project(req *Requirement) *parseError {
 	extras, marker := req.tail[0], req.tail[1]
 	n, err := r.o.Project(req.Path)
 	if err != nil {
-		return &parseError{msg: fmt.Sprintf("%s: %v", req.Path, err)}
+		return &parseError{msg: fmt.Sprintf("%s: %v", req.Text, err)}
 	}
 	s := n + extras
 	if marker != "" {
