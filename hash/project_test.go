@@ -33,8 +33,11 @@ func TestPipProjectDirectory(t *testing.T) {
 	for name, edit := range map[string]func(fstest.MapFS){
 		"content": func(m fstest.MapFS) { m["mypkg/mypkg/__init__.py"].Data = []byte("X = 2\n") },
 		"mode":    func(m fstest.MapFS) { m["mypkg/mypkg/__init__.py"].Mode = 0o755 },
-		"name":    func(m fstest.MapFS) { m["mypkg/mypkg/other.py"] = m["mypkg/mypkg/__init__.py"]; delete(m, "mypkg/mypkg/__init__.py") },
-		"a file":  func(m fstest.MapFS) { m["mypkg/README"] = &fstest.MapFile{Data: []byte("hi")} },
+		"name": func(m fstest.MapFS) {
+			m["mypkg/mypkg/other.py"] = m["mypkg/mypkg/__init__.py"]
+			delete(m, "mypkg/mypkg/__init__.py")
+		},
+		"a file": func(m fstest.MapFS) { m["mypkg/README"] = &fstest.MapFile{Data: []byte("hi")} },
 	} {
 		m := files()
 		edit(m)
