@@ -34,13 +34,14 @@ const (
 var ProjectExcludes = []string{"**/__pycache__", "**/*.pyc", "**/.git", "**/.hg", "**/.svn", "**/*.egg-info", "build", "dist"}
 
 // excluded reports whether p (relative to the project directory) is left
-// out by ProjectExcludes; dir tells whether it is a directory.
-func excluded(p string, dir bool) bool {
+// out by ProjectExcludes (a file or a directory alike, as the patterns
+// match in the frontend's copy).
+func excluded(p string) bool {
 	base := path.Base(p)
 	switch {
 	case base == "__pycache__" || base == ".git" || base == ".hg" || base == ".svn":
 		return true
-	case dir && strings.HasSuffix(base, ".egg-info"), !dir && strings.HasSuffix(base, ".pyc"):
+	case strings.HasSuffix(base, ".egg-info"), strings.HasSuffix(base, ".pyc"):
 		return true
 	case p == "build" || p == "dist":
 		return true
@@ -169,7 +170,7 @@ func (env *Environment) loadProject(dir fs.FS, p string, maxFiles int, maxSize i
 			fp := path.Join(sub, e.Name())
 			full := path.Join(rel, fp)
 			t := e.Type()
-			if excluded(fp, t.IsDir()) {
+			if excluded(fp) {
 				continue
 			}
 			if len(f.Files) >= maxFiles {
