@@ -16,7 +16,7 @@ func TestParseLinesProjectDirectory(t *testing.T) {
 		return "My_Pkg", nil
 	}}
 	_, err := ParseLines("env/conda.yml", lines("./mypkg", "src/other[fast, Slow] ; python_version >= '3.8'", "./dist/x-1.0.tar.gz"), o)
-	if err == nil || !strings.Contains(err.Error(), "env/conda.yml:12:5: ./dist/x-1.0.tar.gz: only a wheel is read from a path") {
+	if err == nil || !strings.Contains(err.Error(), "env/conda.yml:12:5: ./dist/x-1.0.tar.gz: only a wheel or a project directory is read from a path (not an sdist)") {
 		t.Fatalf("an sdist by path: %v", err)
 	}
 	f, err := ParseLines("env/conda.yml", lines("./mypkg", "src/other[fast, Slow] ; python_version >= '3.8'"), o)

@@ -736,7 +736,11 @@ func parseRequirement(text string, projects bool) (*Requirement, *parseError) {
 		fn := p[strings.LastIndexAny(p, `/\`)+1:]
 		dir := !strings.HasSuffix(fn, ".whl") && !isArchive(fn)
 		if !strings.HasSuffix(fn, ".whl") && (!dir || !projects) {
-			return nil, &parseError{msg: fmt.Sprintf("%s: only a wheel is read from a path (not a project directory or an sdist)", p), hint: "build a wheel of it and list the .whl"}
+			msg := "%s: only a wheel is read from a path (not a project directory or an sdist)"
+			if projects {
+				msg = "%s: only a wheel or a project directory is read from a path (not an sdist)"
+			}
+			return nil, &parseError{msg: fmt.Sprintf(msg, p), hint: "build a wheel of it and list the .whl"}
 		}
 		if strings.Contains(p, `\`) || path.IsAbs(p) {
 			return nil, &parseError{msg: fmt.Sprintf("%s: name the wheel relative to the conda file, with slashes", p)}
