@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -174,5 +175,19 @@ func TestLoadProjectDirectorySymlinks(t *testing.T) {
 	_, err = Load(filepath.Join(dir, "env.yml"), []byte(pipEnv), root)
 	if err == nil || !strings.Contains(err.Error(), "./mypkg: src/my_pkg/out.txt: a symlink that leads outside the project directory") || strings.Contains(err.Error(), "SECRET") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// Loading a project directory of 1000 small files (read, sorted, its
+// canonical archive hashed).
+func BenchmarkLoadProject(b *testing.B) {
+	m := projectFS()
+	for i := range 1000 {
+		m[fmt.Sprintf("mypkg/src/my_pkg/m%04d.py", i)] = &fstest.MapFile{Data: bytes.Repeat([]byte("x = 1\n"), 200)}
+	}
+	for b.Loop() {
+		if _, err := Load("env.yml", []byte(pipEnv), m); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
