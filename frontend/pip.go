@@ -107,11 +107,11 @@ type pipEnv struct {
 	// takes on the platform (nil when envkit cannot tell: not Linux).
 	python *record.RepoDataRecord
 	compat *tags.Compat
+	// local gives a local wheel's state (nil: none).
+	local func(*lock.Package) (llb.State, bool, error)
 	// hasPip is true when pip is there to build sdists: a conda
 	// package, or a locked wheel.
 	hasPip bool
-	// local gives a local wheel's state (nil: none).
-	local func(*lock.Package) (llb.State, bool, error)
 }
 
 // newPipEnv turns the pip packages a platform's lock holds (pkgs) into

@@ -32,6 +32,10 @@ type Wheel struct {
 	// DirectURL, for a "name @ url" pip line, is written as
 	// direct_url.json.
 	DirectURL *wheel.DirectURL
+	// Source, when set, holds the wheel at /<Filename>: a wheel of the
+	// build's own files (a pip line's local wheel), not fetched from URL.
+	// The helper verifies it by SHA256 all the same.
+	Source *bkllb.State
 	// Sdist is true when URL, SHA256 and Filename are a source
 	// distribution's, built into a wheel before it is installed
 	// (sdistLayer), in a layer of its own.
@@ -42,10 +46,6 @@ type Wheel struct {
 	// archive's): built into a wheel as an sdist is, and installed with
 	// direct_url.json's dir_info.
 	Project bool
-	// Source, when set, holds the wheel at /<Filename>: a wheel of the
-	// build's own files (a pip line's local wheel), not fetched from URL.
-	// The helper verifies it by SHA256 all the same.
-	Source *bkllb.State
 }
 
 // Dist names the wheel in progress output and history: name==version.
