@@ -21,7 +21,8 @@ import (
 // as a layer of its own, with direct_url.json's dir_info. The image's
 // hash label is what envkit hash computes (a __pycache__ in the directory
 // left out of both); in a Dockerfile FROM the image the module imports and
-// pip lists it as envkit installed it. A rebuild takes the built wheel
+// pip lists it as envkit installed it; its stale build/ is not in its
+// wheel. A rebuild takes the built wheel
 // from the cache; a file of the directory changed, it is built again.
 func TestPipProjectDirectory(t *testing.T) {
 	e := harness.Get(t)
@@ -41,6 +42,9 @@ func TestPipProjectDirectory(t *testing.T) {
 			"[tool.setuptools]\npackages = [\"envkit_proj\"]\n",
 		"src/envkit-proj/envkit_proj/__init__.py":                          "GREETING = 'hello from the project directory'\n",
 		"src/envkit-proj/envkit_proj/__pycache__/__init__.cpython-311.pyc": "not bytecode: left out",
+		// A stale build of it, which setuptools would put in the wheel
+		// were it not left out.
+		"src/envkit-proj/build/lib/envkit_proj/stale.py": "STALE = True\n",
 	})
 	ref := e.Ref("it/pipproject:1")
 	img := mustBuild(t, e, clients[0], p, ref, "build-arg:SOURCE_DATE_EPOCH=1700000000")
@@ -59,6 +63,9 @@ func TestPipProjectDirectory(t *testing.T) {
 	du, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", prefix+"/lib/python3.11/site-packages/envkit_proj-2.0.dist-info/direct_url.json")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", prefix+"/lib/python3.11/site-packages/envkit_proj/stale.py"); err == nil {
+		t.Error("the stale build/ of the project directory went into its wheel")
 	}
 	var d struct {
 		URL     string          `json:"url"`
