@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,9 +28,21 @@ import (
 // basic authentication with the token as password (repodata, packages,
 // HEAD and GET alike). It returns the channel's URL, the token and the
 // number of requests refused so far.
+//
+// Each package gets a file of its own channel's (a random nonce): BuildKit
+// shares a package fetched by checksum between builds, so the same bytes
+// fetched by another test without credentials would be reused and no fetch
+// of this channel would be refused.
 func privateChannel(t testing.TB, pkgs ...condatest.Package) (url, token string, refused *atomic.Int64) {
 	t.Helper()
 	dir := t.TempDir()
+	nonce := make([]byte, 8)
+	if _, err := rand.Read(nonce); err != nil {
+		t.Fatal(err)
+	}
+	for i := range pkgs {
+		pkgs[i].Files = append(slices.Clone(pkgs[i].Files), condatest.File{Path: "share/private-channel/" + pkgs[i].Name, Content: hex.EncodeToString(nonce) + "\n"})
+	}
 	if err := condatest.WriteChannel(filepath.Join(dir, "chan"), pkgs...); err != nil {
 		t.Fatal(err)
 	}
