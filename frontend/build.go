@@ -232,15 +232,21 @@ type localDir struct {
 var (
 	_ fs.StatFS     = (*localDir)(nil)
 	_ fs.ReadFileFS = (*localDir)(nil)
+	_ fs.ReadDirFS  = (*localDir)(nil)
+	_ fs.ReadLinkFS = (*localDir)(nil)
 )
 
-// ref returns the reference holding name, transferring it when needed.
+// ref returns the reference holding name, transferring it when needed: a
+// file inside a directory transferred before (a pip line's project
+// directory, which spec walks) is read from that directory's transfer.
 func (d *localDir) ref(name, op string) (*refFS, error) {
 	if !fs.ValidPath(name) || name == "." {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	if r, ok := d.refs[name]; ok {
-		return r, nil
+	for n := name; n != "."; n = path.Dir(n) {
+		if r, ok := d.refs[n]; ok {
+			return r, nil
+		}
 	}
 	st := d.b.local(d.b.opts.DockerfileLocal, "load "+name, llb.FollowPaths([]string{path.Join(d.dir, name)}))
 	ref, err := d.b.solve(d.ctx, st)
@@ -248,6 +254,10 @@ func (d *localDir) ref(name, op string) (*refFS, error) {
 		return nil, err
 	}
 	r := &refFS{ctx: d.ctx, ref: ref, root: d.dir, limit: spec.DefaultMaxFileSize}
+	if fi, err := r.Lstat(name); err == nil && fi.IsDir() {
+		// A project directory's files are bounded by spec together.
+		r.limit = spec.DefaultMaxProjectSize
+	}
 	d.refs[name] = r
 	if d.states == nil {
 		d.states = map[string]llb.State{}
@@ -262,6 +272,24 @@ func (d *localDir) Stat(name string) (fs.FileInfo, error) {
 		return nil, err
 	}
 	return r.Lstat(name)
+}
+
+func (d *localDir) Lstat(name string) (fs.FileInfo, error) { return d.Stat(name) }
+
+func (d *localDir) ReadLink(name string) (string, error) {
+	r, err := d.ref(name, "readlink")
+	if err != nil {
+		return "", err
+	}
+	return r.ReadLink(name)
+}
+
+func (d *localDir) ReadDir(name string) ([]fs.DirEntry, error) {
+	r, err := d.ref(name, "readdir")
+	if err != nil {
+		return nil, err
+	}
+	return r.ReadDir(name)
 }
 
 func (d *localDir) ReadFile(name string) ([]byte, error) {
@@ -481,6 +509,30 @@ func (b *builder) bytecode(conda *envllb.Conda, target *ocispecs.Platform) (*env
 	return &c, nil
 }
 
+// localProject returns the project directory f (a pip line's, as spec
+// loaded it from the dockerfile local) that the lock names by its
+// relative file: URL, as a state holding it at /<its base name>: the
+// transfer spec read it from (its own files only), without what spec left
+// out (spec.ProjectExcludes). The lock's sha256 must be that of the
+// canonical archive of what spec read.
+func (b *builder) localProject(f *spec.PipFile, rawURL, sha string) (llb.State, bool, error) {
+	if f.SHA256 != sha {
+		return llb.State{}, true, fmt.Errorf("%s: the lock's sha256 %s is not the project directory's (%s): lock the environment again", rawURL, sha, f.SHA256)
+	}
+	src := path.Join(path.Dir(b.opts.Filename), f.Path)
+	var st llb.State
+	if ld, ok := b.dir.(*localDir); ok && ld.states != nil {
+		st, ok = ld.states[f.Path]
+		if !ok {
+			st = b.local(b.opts.DockerfileLocal, "pip: load "+f.Path, llb.FollowPaths([]string{src}))
+		}
+	} else {
+		st = b.local(b.opts.DockerfileLocal, "pip: load "+f.Path, llb.FollowPaths([]string{src}))
+	}
+	return llb.Scratch().File(llb.Copy(st, src, "/"+path.Base(f.Path), &llb.CopyInfo{CopyDirContentsOnly: true, CreateDestPath: true, ExcludePatterns: spec.ProjectExcludes}),
+		llb.WithCustomName("pip: the project directory "+f.Path)), true, nil
+}
+
 // localWheel returns a wheel the lock names by a relative file: URL
 // (file:dist/x.whl, a pip line's local wheel: resolve.LocalWheel) as a
 // state holding it at /<file name), transferred from the dockerfile local
@@ -495,6 +547,9 @@ func (b *builder) localWheel(env *spec.Environment, rawURL, sha string) (st llb.
 	}
 	rel := u.Opaque
 	f := env.PipFileByPath(rel)
+	if f != nil && f.Project {
+		return b.localProject(f, rawURL, sha)
+	}
 	switch {
 	case f == nil || !f.Wheel:
 		return llb.State{}, true, fmt.Errorf("%s: no pip line of the environment names the wheel %s", rawURL, rel)

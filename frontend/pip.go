@@ -240,6 +240,9 @@ func (pe *pipEnv) wheel(p *lock.Package, platform string) (*envllb.Wheel, error)
 	fn := path.Base(u.Path)
 	if src != nil {
 		fn = path.Base(u.Opaque)
+		if !strings.HasSuffix(fn, ".whl") {
+			return pe.project(p, fn, src)
+		}
 	}
 	if !strings.HasSuffix(fn, ".whl") {
 		return pe.sdist(p, fn, platform)
@@ -272,6 +275,20 @@ func (pe *pipEnv) checkSHA256(p *lock.Package, fn string) error {
 		return pe.errorf(p, "hash.sha256", hint, "pip package %s: sha256 %q is not a hex sha256", p.Name, p.SHA256)
 	}
 	return nil
+}
+
+// project checks a locked pip package that is a project directory of the
+// pip lines (src holds it at /<fn>: builder.localProject checked its
+// sha256) and returns it to build into a wheel as an sdist is.
+func (pe *pipEnv) project(p *lock.Package, fn string, src *llb.State) (*envllb.Wheel, error) {
+	if err := pe.checkSHA256(p, fn); err != nil {
+		return nil, err
+	}
+	if !pe.hasPip {
+		return nil, pe.errorf(p, "", "add pip to the conda dependencies, or build a wheel of it (python -m build --wheel) and name the wheel instead",
+			"building the project directory %s needs pip in the conda environment: add pip to its dependencies", strings.TrimPrefix(p.URL, "file:"))
+	}
+	return &envllb.Wheel{Name: p.Name, Version: p.Version, URL: p.URL, SHA256: p.SHA256, Filename: fn, Sdist: true, Project: true, Source: src}, nil
 }
 
 // sdist checks a locked pip package whose file fn is a source
@@ -334,6 +351,11 @@ func (pe *pipEnv) sdistPlatformError(target, build string) error {
 	}
 	w := ws[0]
 	p := &lock.Package{Name: w.Name, URL: w.URL}
+	if w.Project {
+		return pe.errorf(p, "", "build a wheel of it (python -m build --wheel) and name the wheel instead, or build on a "+target+" builder",
+			"pip package %s is the project directory %s, which is built into a wheel by the environment's own python for %s: that does not run on this %s builder without emulation, which envkit does not use",
+			w.Name, strings.TrimPrefix(w.URL, "file:"), target, build)
+	}
 	return pe.errorf(p, "", "add --only-binary :all: to the pip lines (the resolution then takes wheels only), pin a version with a wheel for "+target+", or build on a "+target+" builder",
 		"pip package %s has no wheel for %s, only the sdist %s, which is built by the environment's own python for %s: that does not run on this %s builder without emulation, which envkit does not use",
 		w.Name, target, w.URL, target, build)

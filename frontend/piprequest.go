@@ -41,9 +41,10 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 		s.transport.credentialsIn(pf.Indexes())
 	}
 	return &resolve.Pip{
-		LocalWheels: s.localWheels(ctx, pf),
-		File:        pf,
-		SpecOrigins: resolve.SpecOrigins(ef),
+		LocalWheels:   s.localWheels(ctx, pf),
+		LocalProjects: s.localProjects(pf),
+		File:          pf,
+		SpecOrigins:   resolve.SpecOrigins(ef),
 		Warn: func(w string) {
 			if s.b.src != nil {
 				s.b.src.Warn(ctx, w, client.WarnOpts{})
@@ -63,6 +64,27 @@ func (s *condaSolver) pipRequest(ctx context.Context) (*resolve.Pip, error) {
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, HTTPClient: hc, InMemory: true}), nil
 		},
 	}, nil
+}
+
+// localProjects are the project directories the pip lines name, as spec
+// read them from the dockerfile local (their canonical archive's sha256,
+// their pyproject.toml's metadata); each is locked as a file: URL of the
+// directory relative to the environment's directory.
+func (s *condaSolver) localProjects(pf *reqfile.File) map[string]resolve.LocalProject {
+	out := map[string]resolve.LocalProject{}
+	for _, q := range pf.Requirements {
+		rel, ok := s.env.RelPath(q.Path)
+		f := s.env.PipFileByPath(rel)
+		if !q.Project || !ok || f == nil || !f.Project {
+			continue
+		}
+		pp, err := f.Pyproject()
+		if err != nil { // spec refused it already
+			continue
+		}
+		out[q.Path] = resolve.LocalProject{URL: "file:" + rel, SHA256: f.SHA256, Metadata: pp.Metadata()}
+	}
+	return out
 }
 
 // localWheels are the wheels the pip lines name by path, as spec hashed

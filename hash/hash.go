@@ -45,10 +45,12 @@ import (
 // encoding does, so that an old hash never matches a new meaning. An
 // environment is encoded at the lowest version that has every field its
 // encoding holds, so that adding a field leaves the hashes of environments
-// without it as they were: version 2 added conda.pip_files.
+// without it as they were: version 2 added conda.pip_files, version 3 a
+// project directory among them (pip_files[].tree).
 const (
 	encodingVersion         = 1
 	encodingVersionPipFiles = 2
+	encodingVersionProjects = 3
 )
 
 // shortPrefix starts the printed short form of a hash.
@@ -88,12 +90,15 @@ type conda struct {
 
 // pipFile is a -r or -c file by its lines (comments and blank lines
 // dropped, white space collapsed, credentials removed: as pip lines are
-// hashed), or a wheel by its content's sha256, at its path relative to the
-// environment's directory.
+// hashed), a wheel by its content's sha256, or a project directory by
+// the sha256 of its canonical archive (spec.ProjectArchive: its files'
+// paths, modes, content and symlinks, what spec left out excluded), at its
+// path relative to the environment's directory.
 type pipFile struct {
 	Path   string   `json:"p"`
 	Lines  []string `json:"lines,omitempty"`
 	SHA256 string   `json:"h,omitempty"`
+	Tree   string   `json:"tree,omitempty"`
 }
 
 // Compute returns the environment hash of env. buildContext is the build
@@ -146,14 +151,18 @@ func encode(env *spec.Environment, buildContext fs.FS) ([]byte, error) {
 		}
 		for _, f := range env.PipFiles {
 			pf := pipFile{Path: f.Path}
-			if f.Wheel {
+			switch {
+			case f.Project:
+				pf.Tree = f.SHA256
+				c.V = encodingVersionProjects
+			case f.Wheel:
 				pf.SHA256 = f.SHA256
-			} else {
+			default:
 				pf.Lines = reqfileLines(f.Data)
 			}
 			c.Conda.PipFiles = append(c.Conda.PipFiles, pf)
 		}
-		if len(c.Conda.PipFiles) > 0 {
+		if len(c.Conda.PipFiles) > 0 && c.V < encodingVersionPipFiles {
 			c.V = encodingVersionPipFiles
 		}
 	}
@@ -259,6 +268,9 @@ func checkPipLoaded(env *spec.Environment) error {
 		Field: "dependencies.pip",
 		Open: func(string) ([]byte, error) {
 			return nil, errors.New("the environment was not loaded with its directory")
+		},
+		Project: func(string) (string, error) {
+			return "", errors.New("the environment was not loaded with its directory")
 		},
 	})
 	if err != nil {

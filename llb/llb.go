@@ -159,7 +159,10 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		}
 		for _, g := range wheels {
 			h := ocispecs.History{Created: res.Epoch, CreatedBy: "envkit: pip package " + g[0].Dist(), Comment: g[0].URL}
-			if g[0].Sdist {
+			switch {
+			case g[0].Project:
+				h.CreatedBy += " (a wheel built from its project directory)"
+			case g[0].Sdist:
 				h.CreatedBy += " (a wheel built from its sdist)"
 			}
 			if len(g) > 1 {

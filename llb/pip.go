@@ -40,6 +40,12 @@ type Wheel struct {
 	// distribution's, built into a wheel before it is installed
 	// (sdistLayer), in a layer of its own.
 	Sdist bool
+	// Project is true, with Sdist, when Source holds a project directory
+	// at /<Filename> (a pip line's ./mypkg; URL is its file: URL
+	// relative to the environment's directory, SHA256 its canonical
+	// archive's): built into a wheel as an sdist is, and installed with
+	// direct_url.json's dir_info.
+	Project bool
 }
 
 // Dist names the wheel in progress output and history: name==version.

@@ -6,10 +6,12 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strings"
 
 	"github.com/envkit/envkit/conda/link"
 	"github.com/envkit/envkit/internal/helper"
 	"github.com/envkit/envkit/pypi/name"
+	"github.com/envkit/envkit/pypi/wheel"
 	bkllb "github.com/moby/buildkit/client/llb"
 )
 
@@ -26,7 +28,8 @@ const (
 	sdistEpoch = "315532800"
 )
 
-// sdistScript builds the sdist argv[1] into a wheel with the environment's
+// sdistScript builds the sdist argv[1] (or a project directory, from a
+// copy of it) into a wheel with the environment's
 // own pip (pip wheel --no-deps, PEP 517 build isolation: the build
 // dependencies come from the indexes of argv[4:]), into argv[2]/dist, and
 // writes argv[2]/wheel.json: the wheel exec's input (argv[3], a
@@ -35,6 +38,13 @@ const (
 // output goes to the step's log.
 const sdistScript = `import hashlib, json, os, subprocess, sys
 sdist, out, tmpl, mount = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+if os.path.isdir(sdist):
+    # A project directory, mounted read-only: built from a copy, where
+    # its backend may write (build/, *.egg-info).
+    import shutil
+    src = os.path.join(os.environ["TMPDIR"], "src", os.path.basename(sdist))
+    shutil.copytree(sdist, src, symlinks=True)
+    sdist = src
 dist = os.path.join(out, "dist")
 cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--disable-pip-version-check", "--no-input", "-w", dist] + sys.argv[5:] + [sdist]
 print("envkit: " + " ".join(cmd), file=sys.stderr, flush=True)
@@ -129,8 +139,15 @@ func (c *Conda) sdistLayer(env bkllb.State, w *Wheel, python *link.Python) (bkll
 		return bkllb.State{}, err
 	}
 	mount := path.Join(helper.WheelDir, "0")
+	du, what := w.DirectURL, w.Filename
+	if w.Project {
+		// As pip writes it for a local directory: the directory it was
+		// built from, here where the build read it.
+		du = &wheel.DirectURL{URL: "file://" + path.Join(sdistDir, w.Filename), Dir: &wheel.DirInfo{}}
+		what = "the project directory " + strings.TrimPrefix(w.URL, "file:")
+	}
 	in := helper.WheelInput{Prefix: c.Prefix, Platform: c.Subdir, Python: wheelPython(python),
-		Wheels: []helper.WheelFile{{Requested: w.Requested, DirectURL: w.DirectURL}}}
+		Wheels: []helper.WheelFile{{Requested: w.Requested, DirectURL: du}}}
 	tmpl, err := json.Marshal(in)
 	if err != nil {
 		return bkllb.State{}, err
@@ -151,7 +168,7 @@ func (c *Conda) sdistLayer(env bkllb.State, w *Wheel, python *link.Python) (bkll
 		bkllb.AddMount(sdistDir, sdist, bkllb.Readonly),
 		bkllb.AddMount(sdistScriptDir, script, bkllb.Readonly),
 		bkllb.AddMount(sdistBuildDir, bkllb.Scratch(), bkllb.Tmpfs()),
-		bkllb.WithCustomName("pip: build a wheel from " + w.Filename),
+		bkllb.WithCustomName("pip: build a wheel from " + what),
 	}
 	if c.WheelLocations != nil {
 		for _, l := range c.WheelLocations(w) {
@@ -164,7 +181,7 @@ func (c *Conda) sdistLayer(env bkllb.State, w *Wheel, python *link.Python) (bkll
 		bkllb.Args(append([]string{c.HelperPath}, h.Args()...)),
 		bkllb.AddMount(mount, built, bkllb.Readonly),
 		bkllb.Network(bkllb.NetModeNone),
-		bkllb.WithCustomName("pip: install the wheel built from " + w.Filename),
+		bkllb.WithCustomName("pip: install the wheel built from " + what),
 	}
 	if c.WheelLocations != nil {
 		for _, l := range c.WheelLocations(w) {

@@ -56,6 +56,11 @@ type Options struct {
 	// MaxWheelSize bounds a wheel a pip line names; 0 is
 	// DefaultMaxWheelSize.
 	MaxWheelSize int64
+	// MaxProjectFiles and MaxProjectSize bound a project directory a pip
+	// line names (its files, their content in all); 0 is
+	// DefaultMaxProjectFiles, DefaultMaxProjectSize.
+	MaxProjectFiles int
+	MaxProjectSize  int64
 }
 
 // Load is Load with o's bounds.
@@ -80,7 +85,7 @@ func (o Options) Load(file string, data []byte, dir fs.FS) (*Environment, error)
 		if wl <= 0 {
 			wl = DefaultMaxWheelSize
 		}
-		errs = append(errs, env.loadPip(dir, limit, wl)...)
+		errs = append(errs, env.loadPip(dir, limit, wl, o)...)
 	}
 	if env != nil {
 		errs = append(errs, env.validate()...)

@@ -32,11 +32,17 @@ type PipFile struct {
 	Path string
 	// Wheel is true for a wheel, false for a -r or -c file.
 	Wheel bool
+	// Project is true for a project directory: Files are its files.
+	Project bool
 	// Data is a -r or -c file's content; nil for a wheel.
 	Data []byte
-	// SHA256 is the hex sha256 of the file's content.
+	// Files are a project directory's files, sorted by path.
+	Files []ProjectFile
+	// SHA256 is the hex sha256 of the file's content; of a project
+	// directory's canonical archive (ProjectArchive).
 	SHA256 string
-	// Size is the file's size in bytes.
+	// Size is the file's size in bytes; a project directory's files' in
+	// all.
 	Size int64
 }
 
@@ -76,7 +82,7 @@ func (env *Environment) OpenPipFile(p string) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("outside the environment's directory")
 	}
-	if f := env.PipFileByPath(rel); f != nil && !f.Wheel {
+	if f := env.PipFileByPath(rel); f != nil && !f.Wheel && !f.Project {
 		return f.Data, nil
 	}
 	return nil, errors.New("not read with the environment")
@@ -87,7 +93,7 @@ func (env *Environment) OpenPipFile(p string) ([]byte, error) {
 // bytes each; reqfile bounds their nesting and number and refuses cycles),
 // and hashes the wheels they name. Errors are at the line that names the
 // file.
-func (env *Environment) loadPip(dir fs.FS, limit, wheelLimit int64) diag.List {
+func (env *Environment) loadPip(dir fs.FS, limit, wheelLimit int64, o Options) diag.List {
 	ef := env.Conda
 	if ef == nil || len(ef.Pip) == 0 {
 		return nil
@@ -121,7 +127,15 @@ func (env *Environment) loadPip(dir fs.FS, limit, wheelLimit int64) diag.List {
 		env.PipFiles = append(env.PipFiles, PipFile{Path: rel, Data: data, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data))})
 		return data, nil
 	}
-	pf, err := reqfile.ParseLines(ef.File, lines, reqfile.Options{Open: open, Field: "dependencies.pip"})
+	maxFiles, maxSize := o.MaxProjectFiles, o.MaxProjectSize
+	if maxFiles <= 0 {
+		maxFiles = DefaultMaxProjectFiles
+	}
+	if maxSize <= 0 {
+		maxSize = DefaultMaxProjectSize
+	}
+	project := func(p string) (string, error) { return env.loadProject(dir, p, maxFiles, maxSize) }
+	pf, err := reqfile.ParseLines(ef.File, lines, reqfile.Options{Open: open, Project: project, Field: "dependencies.pip"})
 	if err != nil {
 		var list diag.List
 		if errors.As(err, &list) {
@@ -133,7 +147,7 @@ func (env *Environment) loadPip(dir fs.FS, limit, wheelLimit int64) diag.List {
 	var errs diag.List
 	for _, reqs := range [][]reqfile.Requirement{pf.Requirements, pf.Constraints} {
 		for _, q := range reqs {
-			if q.Path == "" {
+			if q.Path == "" || q.Project {
 				continue
 			}
 			if err := env.loadWheel(dir, q.Path, wheelLimit); err != nil {

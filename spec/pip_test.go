@@ -140,7 +140,9 @@ func TestLoadPipFilesRefused(t *testing.T) {
 		"wheel in -r outside": {pipConda("-r a.txt"), fstest.MapFS{"a.txt": {Data: []byte("../x-1.0-py3-none-any.whl\n")}},
 			"a.txt:1:1: ../x-1.0-py3-none-any.whl: outside the environment's directory"},
 		"project directory": {pipConda("./src"), fstest.MapFS{"src/pyproject.toml": {Data: []byte("[project]\n")}},
-			"conda.yml:5:7: dependencies.pip: ./src: only a wheel is read from a path (not a project directory or an sdist)"},
+			"conda.yml:5:7: dependencies.pip: ./src: pyproject.toml: project.name: missing"},
+		"sdist by path": {pipConda("./x-1.0.tar.gz"), fstest.MapFS{"x-1.0.tar.gz": {Data: []byte("x")}},
+			"conda.yml:5:7: dependencies.pip: ./x-1.0.tar.gz: only a wheel or a project directory is read from a path (not an sdist)"},
 		"wheel too large": {pipConda("x-1.0-py3-none-any.whl"), fstest.MapFS{"x-1.0-py3-none-any.whl": {Data: make([]byte, 2001)}},
 			"x-1.0-py3-none-any.whl is larger than the limit of 2000 bytes"},
 	} {

@@ -83,12 +83,62 @@ func hashOf(t *testing.T, file string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(env.PipFiles) != 3 {
-		t.Fatalf("%d pip files", len(env.PipFiles))
+	if len(env.PipFiles) == 0 {
+		t.Fatal("no pip files")
 	}
 	d, err := hash.Compute(env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return hash.Short(d)
+}
+
+// A project directory a pip line names is stored file by file with its
+// modes: written out, the definition hashes as the original; a symlink in
+// it is refused (a stored definition keeps regular files).
+func TestPipProjectStored(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	w, err := Open(strings.TrimPrefix(srv.URL, "http://") + "/envkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "environment.yml"), "name: pipproject\nimage: busybox\nconda_file: conda.yml\n", 0o644)
+	write(t, filepath.Join(dir, "conda.yml"), "dependencies:\n  - python=3.12\n  - pip:\n    - ./mypkg\n", 0o644)
+	write(t, filepath.Join(dir, "mypkg", "pyproject.toml"), "[project]\nname = \"mypkg\"\nversion = \"1.0\"\n", 0o644)
+	write(t, filepath.Join(dir, "mypkg", "mypkg", "__init__.py"), "X = 1\n", 0o644)
+	write(t, filepath.Join(dir, "mypkg", "bin", "tool"), "#!/bin/sh\n", 0o755)
+	write(t, filepath.Join(dir, "mypkg", "mypkg", "__pycache__", "x.pyc"), "junk", 0o644)
+	file := filepath.Join(dir, "environment.yml")
+	want := hashOf(t, file)
+	ctx := context.Background()
+	c, err := w.Create(ctx, file, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := w.Lookup(ctx, Ref{Name: "pipproject", Version: c.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range def.Files {
+		paths = append(paths, f.Path+":"+f.Mode.String())
+	}
+	if strings.Join(paths, " ") != "environment.yml:-rw-r--r-- conda.yml:-rw-r--r-- mypkg/bin/tool:-rwxr-xr-x mypkg/mypkg/__init__.py:-rw-r--r-- mypkg/pyproject.toml:-rw-r--r--" {
+		t.Errorf("stored files %v", paths)
+	}
+	written, err := def.WriteFiles(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hashOf(t, written); got != want || c.Hash != want {
+		t.Errorf("written out, the definition hashes to %s, registered %s, want %s", got, c.Hash, want)
+	}
+	if err := os.Symlink("__init__.py", filepath.Join(dir, "mypkg", "mypkg", "link.py")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Create(ctx, file, CreateOptions{Version: "2"}); err == nil || !strings.Contains(err.Error(), "pip project mypkg: mypkg/link.py is a symlink") {
+		t.Errorf("a symlink stored: %v", err)
+	}
 }

@@ -281,6 +281,17 @@ func (d *Definition) addPipFiles(env *spec.Environment, dir fs.FS) error {
 			continue
 		}
 		have[pf.Path] = true
+		if pf.Project {
+			// A project directory: its files as spec read them (what
+			// the hash covers), each with its mode.
+			for _, f := range pf.Files {
+				if f.Mode&fs.ModeSymlink != 0 {
+					return fmt.Errorf("pip project %s: %s is a symlink, which a stored definition does not keep: make it a file", pf.Path, f.Path)
+				}
+				d.Files = append(d.Files, File{Path: path.Join(pf.Path, f.Path), Mode: f.Mode.Perm(), Data: f.Data})
+			}
+			continue
+		}
 		data := pf.Data
 		if pf.Wheel {
 			var err error

@@ -265,8 +265,30 @@ func pipRequest(def *spec.Environment, env *envfile.EnvFile, creds *credentials,
 		Index: func(indexes []string) (pipresolve.Index, error) {
 			return resolve.NewPipIndex(&index.Client{Indexes: indexes, CacheDir: pypiCacheDir(), Warn: warn, HTTPClient: authClient(creds)}), nil
 		},
-		LocalWheels: localWheels(def, pf),
+		LocalWheels:   localWheels(def, pf),
+		LocalProjects: localProjects(def, pf),
 	}, nil
+}
+
+// localProjects are the project directories def's pip lines name, as spec
+// read them (their canonical archive's sha256, their pyproject.toml's
+// metadata); each is locked as a file: URL relative to the environment's
+// directory.
+func localProjects(def *spec.Environment, pf *reqfile.File) map[string]resolve.LocalProject {
+	out := map[string]resolve.LocalProject{}
+	for _, q := range pf.Requirements {
+		rel, ok := def.RelPath(q.Path)
+		f := def.PipFileByPath(rel)
+		if !q.Project || !ok || f == nil || !f.Project {
+			continue
+		}
+		pp, err := f.Pyproject()
+		if err != nil { // spec refused it already
+			continue
+		}
+		out[q.Path] = resolve.LocalProject{URL: "file:" + rel, SHA256: f.SHA256, Metadata: pp.Metadata()}
+	}
+	return out
 }
 
 // localWheels are the wheels def's pip lines name by path, as spec hashed

@@ -51,6 +51,32 @@ type Pip struct {
 	// reqfile.Requirement.Path. A line that names a wheel not in it is
 	// refused.
 	LocalWheels map[string]LocalWheel
+	// LocalProjects are the project directories the pip lines name, by
+	// their reqfile.Requirement.Path. A line that names a project not in
+	// it is refused.
+	LocalProjects map[string]LocalProject
+}
+
+// LocalProject is a project directory a pip line names, read by the
+// caller from the environment's directory (spec), with the metadata its
+// pyproject.toml gives statically.
+type LocalProject struct {
+	// URL names it in the lock: a file: URL relative to the environment's
+	// directory (file:src/mypkg).
+	URL string
+	// SHA256 is the sha256 of its canonical archive
+	// (spec.ProjectArchive), hex.
+	SHA256 string
+	// Metadata is its core metadata (pyproject.Project.Metadata).
+	Metadata *metadata.Metadata
+}
+
+// localProjectURL is the URL a project directory is resolved under: an
+// sdist's, name-version.tar.gz, whose metadata localIndex answers (never
+// fetched), replaced by LocalProject.URL in the lock.
+func localProjectURL(lp LocalProject) string {
+	return "file:///envkit-local/" + strings.TrimPrefix(lp.URL, "file:") + "/" +
+		name.Normalize(lp.Metadata.Name) + "-" + lp.Metadata.Version.String() + ".tar.gz"
 }
 
 // LocalWheel is a wheel a pip line names by path, read by the caller from
@@ -78,12 +104,16 @@ func localWheelURL(lw LocalWheel) string {
 // itself.
 type localIndex struct {
 	pipresolve.Index
-	wheels map[string]LocalWheel // by localWheelURL
+	wheels   map[string]LocalWheel   // by localWheelURL
+	projects map[string]LocalProject // by localProjectURL
 }
 
 func (ix localIndex) Metadata(ctx context.Context, f index.File) (*metadata.Metadata, error) {
 	if lw, ok := ix.wheels[f.URL]; ok {
 		return lw.Metadata(ctx)
+	}
+	if lp, ok := ix.projects[f.URL]; ok {
+		return lp.Metadata, nil
 	}
 	return ix.Index.Metadata(ctx, f)
 }
@@ -132,8 +162,11 @@ func (p *Pip) hashPip(b *strings.Builder) {
 		fmt.Fprintf(b, "pip %s %s", kind, reqfile.Redact(norm.String()))
 		if r.Path != "" {
 			fmt.Fprintf(b, " path %s", r.Path)
-			if lw, ok := p.LocalWheels[r.Path]; ok {
+			if lw, ok := p.LocalWheels[r.Path]; ok && !r.Project {
 				fmt.Fprintf(b, " sha256 %s", lw.SHA256)
+			}
+			if lp, ok := p.LocalProjects[r.Path]; ok && r.Project {
+				fmt.Fprintf(b, " project sha256 %s", lp.SHA256)
 			}
 		}
 		for _, h := range r.Hashes {
@@ -368,7 +401,10 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 	first := f.Requirements[0].Pos
 	fail := func(pos reqfile.Pos, err error) error { return &PipError{Platform: plat, Pos: pos, Err: err} }
 	for _, q := range f.Requirements {
-		if _, ok := r.Pip.LocalWheels[q.Path]; q.Path != "" && !ok {
+		if _, ok := r.Pip.LocalProjects[q.Path]; q.Project && !ok {
+			return nil, fail(q.Pos, fmt.Errorf("%s: a project directory is not supported here", q.Path))
+		}
+		if _, ok := r.Pip.LocalWheels[q.Path]; q.Path != "" && !q.Project && !ok {
 			return nil, fail(q.Pos, fmt.Errorf("%s: a wheel from a path is not supported here", q.Path))
 		}
 		if q.URL != "" && !strings.HasPrefix(q.URL, "https://") && !strings.HasPrefix(q.URL, "http://") {
@@ -395,10 +431,16 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 	}
 	hashes := map[string][]string{}
 	byName := map[string]reqfile.Requirement{}
-	local := map[string]LocalWheel{} // by localWheelURL
+	local := map[string]LocalWheel{}      // by localWheelURL
+	projects := map[string]LocalProject{} // by localProjectURL
 	for _, q := range f.Requirements {
 		rq := q.Requirement
-		if lw, ok := r.Pip.LocalWheels[q.Path]; ok && q.Path != "" {
+		if lp, ok := r.Pip.LocalProjects[q.Path]; ok && q.Project {
+			c := *q.Requirement
+			c.URL = localProjectURL(lp) + "#sha256=" + lp.SHA256
+			projects[localProjectURL(lp)] = lp
+			rq = &c
+		} else if lw, ok := r.Pip.LocalWheels[q.Path]; ok && q.Path != "" {
 			c := *q.Requirement
 			c.URL = localWheelURL(lw) + "#sha256=" + lw.SHA256
 			local[localWheelURL(lw)] = lw
@@ -427,8 +469,8 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 			}
 		}
 	}
-	if len(local) > 0 {
-		req.Index = localIndex{Index: req.Index, wheels: local}
+	if len(local) > 0 || len(projects) > 0 {
+		req.Index = localIndex{Index: req.Index, wheels: local, projects: projects}
 	}
 	res, err := pipresolve.Resolve(ctx, req)
 	if err != nil {
@@ -486,6 +528,9 @@ func (r *Request) resolvePip(ctx context.Context, plat string, solution []*recor
 		}
 		if lw, ok := local[u]; ok {
 			u = lw.URL
+		}
+		if lp, ok := projects[u]; ok {
+			u = lp.URL
 		}
 		// A direct URL's credentials are the request's, never the lock's.
 		u = index.Redact(u)
@@ -584,6 +629,12 @@ func (r *Request) checkPip(l *lock.Lock, plat string, recs []*record.RepoDataRec
 			add(RuleSpec, "", "%s (%s): no locked pip package %s", reqfile.Redact(q.Text), q.Pos, q.Name)
 			continue
 		}
+		if q.Project {
+			if lp, ok := r.Pip.LocalProjects[q.Path]; !ok || p.URL != lp.URL || p.SHA256 != lp.SHA256 {
+				add(RuleSpec, "", "%s (%s): the locked %s is not this project directory (%s, sha256 %s)", q.Text, q.Pos, p.Name, p.URL, p.SHA256)
+			}
+			continue
+		}
 		if q.Path != "" {
 			if lw, ok := r.Pip.LocalWheels[q.Path]; !ok || p.URL != lw.URL || p.SHA256 != lw.SHA256 {
 				add(RuleSpec, "", "%s (%s): the locked %s is not this wheel (%s, sha256 %s)", q.Text, q.Pos, p.Name, p.URL, p.SHA256)
@@ -621,6 +672,9 @@ func (r *Request) inIndexes(raw string) error {
 			}
 		}
 		if lw, ok := r.Pip.LocalWheels[q.Path]; ok && q.Path != "" && lw.URL == raw {
+			return nil
+		}
+		if lp, ok := r.Pip.LocalProjects[q.Path]; ok && q.Project && lp.URL == raw {
 			return nil
 		}
 	}

@@ -62,6 +62,15 @@ type Requirement struct {
 	// file that lists it, cleaned, slash-separated); Requirement.URL is
 	// then empty and Requirement.Name comes from the file name.
 	Path string
+	// Project is true when Path is a project directory (a path that is
+	// neither a wheel nor an sdist): Requirement.Name is the name
+	// Options.Project gives, with the extras written after the path
+	// (./mypkg[fast]).
+	Project bool
+
+	// tail is a project directory's extras and marker, until
+	// reader.project names it.
+	tail [2]string
 }
 
 // Index is an index URL with the place it was given.
@@ -133,6 +142,10 @@ type Options struct {
 	// cleaned). The caller confines it (e.g. to the environment's
 	// directory with os.Root). Nil refuses -r and -c.
 	Open func(path string) ([]byte, error)
+	// Project reads the project directory a pip line names (the path
+	// joined to the directory of the file that names it, as for Open) and
+	// returns its project name. Nil refuses project directories.
+	Project func(path string) (string, error)
 	// Field names the field of the listed lines in errors (e.g.
 	// "dependencies.pip"); files read with -r have none.
 	Field string
@@ -392,7 +405,7 @@ func (r *reader) read(file string, phys []physical, field string, constraint boo
 		}
 		last := toks[n-1]
 		text := l.text[toks[0].off : last.off+len(last.s)]
-		req, perr := parseRequirement(text)
+		req, perr := parseRequirement(text, r.o.Project != nil)
 		if perr != nil {
 			fail(at(toks[0].off+perr.off), perr.msg, perr.hint)
 			continue
@@ -400,6 +413,12 @@ func (r *reader) read(file string, phys []physical, field string, constraint boo
 		req.Text, req.Pos = text, at(toks[0].off)
 		if req.Path != "" {
 			req.Path = path.Join(path.Dir(file), req.Path)
+		}
+		if req.Project {
+			if perr := r.project(req); perr != nil {
+				fail(req.Pos, perr.msg, perr.hint)
+				continue
+			}
 		}
 		ok := true
 		rest := toks[n:]
@@ -722,7 +741,7 @@ func isVCS(u string) bool {
 
 // parseRequirement reads the requirement part of a line: a bare URL, a
 // path or a PEP 508 requirement.
-func parseRequirement(text string) (*Requirement, *parseError) {
+func parseRequirement(text string, projects bool) (*Requirement, *parseError) {
 	vcs := &parseError{msg: "VCS requirements are not supported: an image is built from files locked by their sha256", hint: "build a wheel, publish it to an index, and pin its version"}
 	if schemeRE.MatchString(text) {
 		if isVCS(text) {
@@ -742,11 +761,25 @@ func parseRequirement(text string) (*Requirement, *parseError) {
 	if looksLikePath(text) {
 		p, marker := cutMarker(text)
 		fn := p[strings.LastIndexAny(p, `/\`)+1:]
-		if !strings.HasSuffix(fn, ".whl") {
-			return nil, &parseError{msg: fmt.Sprintf("%s: only a wheel is read from a path (not a project directory or an sdist)", p), hint: "build a wheel of it and list the .whl"}
+		dir := !strings.HasSuffix(fn, ".whl") && !isArchive(fn)
+		if !strings.HasSuffix(fn, ".whl") && (!dir || !projects) {
+			msg := "%s: only a wheel is read from a path (not a project directory or an sdist)"
+			if projects {
+				msg = "%s: only a wheel or a project directory is read from a path (not an sdist)"
+			}
+			return nil, &parseError{msg: fmt.Sprintf(msg, p), hint: "build a wheel of it and list the .whl"}
 		}
 		if strings.Contains(p, `\`) || path.IsAbs(p) {
 			return nil, &parseError{msg: fmt.Sprintf("%s: name the wheel relative to the conda file, with slashes", p)}
+		}
+		if dir {
+			// A project directory: its name is known once it is read
+			// (reader.project); extras may follow the path.
+			extras := ""
+			if i := strings.LastIndexByte(p, '['); i > 0 && strings.HasSuffix(p, "]") {
+				p, extras = p[:i], p[i:]
+			}
+			return &Requirement{Path: path.Clean(p), Project: true, tail: [2]string{extras, marker}}, nil
 		}
 		return wheelRequirement(fn, "", path.Clean(p), marker)
 	}
@@ -783,6 +816,36 @@ func wheelRequirement(fn, u, p, marker string) (*Requirement, *parseError) {
 		return nil, &parseError{msg: rerr.Error()}
 	}
 	return &Requirement{Requirement: req, Path: p}, nil
+}
+
+// isArchive reports whether a file name is an sdist's.
+func isArchive(fn string) bool {
+	for _, ext := range []string{".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"} {
+		if strings.HasSuffix(strings.ToLower(fn), ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// project completes the requirement of a project directory: its name
+// from Options.Project, the extras and marker written with the path.
+func (r *reader) project(req *Requirement) *parseError {
+	extras, marker := req.tail[0], req.tail[1]
+	n, err := r.o.Project(req.Path)
+	if err != nil {
+		return &parseError{msg: fmt.Sprintf("%s: %v", req.Text, err)}
+	}
+	s := n + extras
+	if marker != "" {
+		s += " ; " + marker
+	}
+	q, rerr := requirement.Parse(s)
+	if rerr != nil {
+		return &parseError{msg: rerr.Error()}
+	}
+	req.Requirement = q
+	return nil
 }
 
 // cutMarker splits "url ; marker".
