@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/internal/rootfs"
 	"github.com/envkit/envkit/spec"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -152,6 +153,9 @@ func (w *Workspace) Create(ctx context.Context, file string, opt CreateOptions) 
 	if err != nil {
 		return Created{}, err
 	}
+	if err := def.stripCredentials(env, h); err != nil {
+		return Created{}, fmt.Errorf("%s: %w", file, err)
+	}
 	nm := opt.Name
 	if nm == "" {
 		nm = env.Name
@@ -265,6 +269,44 @@ func ReadDefinition(file string) (*Definition, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return def, nil
+}
+
+// stripCredentials removes the credentials of the URLs in the definition's
+// text files (the environment file, its conda file, the -r and -c files:
+// channel.StripCredentials), so that a channel's token or an index's
+// password is not stored in the workspace's registry. The hash does not
+// cover credentials, so the stored files keep hash h; a later build takes
+// the credentials from --secret, the docker config or netrc.
+func (d *Definition) stripCredentials(env *spec.Environment, h string) error {
+	text := map[string]bool{d.EnvFile: true}
+	if env.CondaFile != "" {
+		text[path.Clean(strings.ReplaceAll(env.CondaFile, `\`, "/"))] = true
+	}
+	for _, pf := range env.PipFiles {
+		if !pf.Wheel && !pf.Project {
+			text[pf.Path] = true
+		}
+	}
+	changed := false
+	for i, f := range d.Files {
+		if !text[f.Path] {
+			continue
+		}
+		if out := channel.StripCredentials(f.Data); len(out) != len(f.Data) {
+			d.Files[i].Data, changed = out, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	_, h2, err := d.hash()
+	if err != nil {
+		return fmt.Errorf("without the credentials in its URLs: %w", err)
+	}
+	if h2 != h {
+		return fmt.Errorf("the credentials in its URLs cannot be left out without changing the environment (hash %s, then %s): pass them with --secret, the docker config or netrc instead of in the files", h, h2)
+	}
+	return nil
 }
 
 // addPipFiles adds the files the conda file's pip lines name (-r and -c

@@ -137,18 +137,60 @@ func isTokenByte(b byte) bool {
 // source maps). data itself is never changed; it is returned as it is
 // when it holds no credential.
 func MaskCredentials(data []byte) []byte {
-	if !bytes.Contains(data, []byte("://")) {
+	spans := credentialSpans(data)
+	if len(spans) == 0 {
 		return data
 	}
-	var out []byte
-	mask := func(from, to int) {
-		if out == nil {
-			out = bytes.Clone(data)
-		}
-		for i := from; i < to; i++ {
+	out := bytes.Clone(data)
+	for _, s := range spans {
+		for i := s.from; i < s.to; i++ {
 			out[i] = '*'
 		}
 	}
+	return out
+}
+
+// StripCredentials removes the credentials of the http(s) URLs in a text,
+// as MaskCredentials finds them: "user:password@" and conda's "/t/<token>"
+// segment go, so that https://u:p@host/t/tok/chan reads https://host/chan,
+// the channel SplitCredential leaves. For keeping a file elsewhere (a
+// registered definition) without what would open its channels; positions
+// after a credential move. data itself is never changed; it is returned as
+// it is when it holds no credential.
+func StripCredentials(data []byte) []byte {
+	spans := credentialSpans(data)
+	if len(spans) == 0 {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	last := 0
+	for _, s := range spans {
+		from, to := s.from, s.to
+		if s.token {
+			from -= len("/t/") // the whole segment: /t/<token>
+		} else {
+			to++ // the '@'
+		}
+		out = append(out, data[last:from]...)
+		last = to
+	}
+	return append(out, data[last:]...)
+}
+
+// span is a credential's bytes in a text: user information (without its
+// '@') or a conda token (without its "/t/").
+type span struct {
+	from, to int
+	token    bool
+}
+
+// credentialSpans finds the credentials of the http(s) URLs in data, in
+// order.
+func credentialSpans(data []byte) []span {
+	if !bytes.Contains(data, []byte("://")) {
+		return nil
+	}
+	var spans []span
 	for _, loc := range sourceURL.FindAllIndex(data, -1) {
 		u := data[loc[0]:loc[1]]
 		host := bytes.Index(u, []byte("://")) + len("://")
@@ -157,7 +199,7 @@ func MaskCredentials(data []byte) []byte {
 			end = host + i
 		}
 		if at := bytes.LastIndexByte(u[host:end], '@'); at >= 0 {
-			mask(loc[0]+host, loc[0]+host+at)
+			spans = append(spans, span{from: loc[0] + host, to: loc[0] + host + at})
 		}
 		// conda's token: the first /t/<token> path segment.
 		for p, i := u[end:], 0; ; {
@@ -171,16 +213,13 @@ func MaskCredentials(data []byte) []byte {
 				e++
 			}
 			if e > k && (e == len(p) || p[e] == '/') {
-				mask(loc[0]+end+k, loc[0]+end+e)
+				spans = append(spans, span{from: loc[0] + end + k, to: loc[0] + end + e, token: true})
 				break
 			}
 			i += j + 1
 		}
 	}
-	if out == nil {
-		return data
-	}
-	return out
+	return spans
 }
 
 // sourceURL is an http(s) URL in YAML text: up to a space, a quote, or a

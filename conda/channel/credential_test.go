@@ -84,3 +84,35 @@ func TestMaskCredentials(t *testing.T) {
 		t.Error("a text without credentials was copied")
 	}
 }
+
+func TestStripCredentials(t *testing.T) {
+	in := "channels: [\"https://conda.example.com/t/tk-s3kr1t/private\", conda-forge]\n" +
+		"  - https://alice:s3kr1t@pkgs.example/simple\n" +
+		"  - --extra-index-url=http://s3kr1t@127.0.0.1:8080/t/notatoken.x/simple\n" +
+		"  - https://u:p@host/t/tok\n" +
+		"channels: [https://host/t/]\n"
+	orig := in
+	got := string(StripCredentials([]byte(in)))
+	if in != orig {
+		t.Fatal("StripCredentials changed its argument")
+	}
+	want := "channels: [\"https://conda.example.com/private\", conda-forge]\n" +
+		"  - https://pkgs.example/simple\n" +
+		"  - --extra-index-url=http://127.0.0.1:8080/t/notatoken.x/simple\n" +
+		"  - https://host\n" +
+		"channels: [https://host/t/]\n"
+	if got != want {
+		t.Errorf("StripCredentials =\n%s\nwant\n%s", got, want)
+	}
+	// What is left is the channel SplitCredential leaves.
+	for _, u := range []string{"https://conda.example.com/t/tk-s3kr1t/private", "https://alice:s3kr1t@pkgs.example/simple"} {
+		base, _, ok := SplitCredential(u)
+		if !ok || base != string(StripCredentials([]byte(u))) {
+			t.Errorf("SplitCredential(%q) = %q (%v), StripCredentials gives %q", u, base, ok, StripCredentials([]byte(u)))
+		}
+	}
+	plain := []byte("channels: [conda-forge]\n")
+	if out := StripCredentials(plain); &out[0] != &plain[0] {
+		t.Error("a text without credentials was copied")
+	}
+}
