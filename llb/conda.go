@@ -228,7 +228,7 @@ func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkl
 		return bkllb.State{}, err
 	}
 	input := bkllb.Scratch().File(bkllb.Mkfile("/"+helper.LinkInputFile, 0o644, in), bkllb.WithCustomName("conda: record of "+r.Dist()))
-	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Scratch: helper.ScratchDir, Packages: []helper.LinkPackage{{
+	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Packages: []helper.LinkPackage{{
 		Input:   path.Join(helper.InputDir, helper.LinkInputFile),
 		Archive: path.Join(helper.PackageDir, r.FileName),
 		Dest:    helper.OutputDir,
@@ -243,7 +243,6 @@ func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkl
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
 		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
 		bkllb.AddMount(helper.PackageDir, pkg, bkllb.Readonly),
-		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: link " + r.Dist()),
 	}, c.runLocations(r)...)...)
@@ -254,7 +253,7 @@ func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkl
 // layer: one exec, each package's archive in a mount of its own
 // (PackageDir/<i>), their records in one input mount (InputDir/<i>.json).
 func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (bkllb.State, error) {
-	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Scratch: helper.ScratchDir}
+	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir}
 	var files *bkllb.FileAction
 	var mounts []bkllb.RunOption
 	for i, r := range recs {
@@ -283,7 +282,6 @@ func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (
 	run := c.Helper.Run(append([]bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
 		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
-		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: link " + what),
 	}, append(mounts, c.runLocations(recs...)...)...)...)
@@ -340,7 +338,7 @@ func batches(groups [][]*record.RepoDataRecord, batch bool) [][][]*record.RepoDa
 // exec, each group in order into an output mount of its own
 // (OutputDir/<k>): a layer per group, as groupLayer gives it.
 func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Python) ([]bkllb.State, error) {
-	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir, Scratch: helper.ScratchDir}
+	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir}
 	var files *bkllb.FileAction
 	var mounts []bkllb.RunOption
 	var all []*record.RepoDataRecord
@@ -375,7 +373,6 @@ func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Pyth
 	run := c.Helper.Run(append([]bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
 		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
-		bkllb.AddMount(helper.ScratchDir, bkllb.Scratch(), bkllb.Tmpfs()),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: link " + what),
 	}, append(mounts, c.runLocations(all...)...)...)...)

@@ -80,13 +80,16 @@ func TestCondaGroupLayers(t *testing.T) {
 	var linked []string
 	for i, exec := range ops {
 		l := links[i]
-		if exec.GetExec().Network != pb.NetMode_NONE || l.Prefix != DefaultPrefix || l.Scratch != helper.ScratchDir {
+		if exec.GetExec().Network != pb.NetMode_NONE || l.Prefix != DefaultPrefix {
 			t.Errorf("exec %d: %+v", i, l)
 		}
 		if m, from := g.mount(t, exec, helper.OutputDir); m.Readonly || from != nil || m.Output < 0 {
 			t.Errorf("exec %d: output mount %v", i, m)
 		}
 		for _, m := range exec.GetExec().Mounts {
+			if m.MountType == pb.MountType_TMPFS {
+				t.Errorf("exec %d: a tmpfs mount at %s", i, m.Dest)
+			}
 			if m.Output >= 0 && m.Dest != helper.OutputDir && m.Dest != "/" {
 				t.Errorf("exec %d: a second output mount at %s", i, m.Dest)
 			}

@@ -68,8 +68,6 @@ const (
 	// OutputDir is the layer's root: the environment is written to
 	// OutputDir/<prefix>.
 	OutputDir = "/out"
-	// ScratchDir is a tmpfs for the extracted package.
-	ScratchDir = "/tmp"
 
 	LinkInputFile   = "link.json"
 	WheelInputFile  = "wheel.json"
@@ -101,9 +99,6 @@ type Link struct {
 	// Python is the environment's interpreter, for noarch: python packages
 	// (--python VERSION:SITE_PACKAGES).
 	Python *link.Python
-	// Scratch is a directory for the extracted packages (--scratch);
-	// empty means the system's temporary directory.
-	Scratch string
 	// Packages are the packages to link, in order
 	// (--package input=PATH,archive=PATH,dest=PATH, repeated).
 	Packages []LinkPackage
@@ -135,9 +130,6 @@ func (l *Link) Args() []string {
 	if l.Python != nil {
 		args = append(args, "--python", l.Python.Version+":"+l.Python.SitePackages)
 	}
-	if l.Scratch != "" {
-		args = append(args, "--scratch", l.Scratch)
-	}
 	for _, p := range l.Packages {
 		args = append(args, "--package", csvLine("input="+p.Input, "archive="+p.Archive, "dest="+p.Dest))
 	}
@@ -153,7 +145,6 @@ func ParseLink(args []string) (*Link, error) {
 	}
 	fl.StringVar(&l.Prefix, "prefix", "", "the environment's path in the image")
 	fl.StringVar(&l.Platform, "platform", "", "the target conda subdir")
-	fl.StringVar(&l.Scratch, "scratch", "", "scratch directory for the extracted packages")
 	fl.Func("python", "VERSION:SITE_PACKAGES of the environment's Python, for noarch: python packages", func(s string) error {
 		v, sp, ok := strings.Cut(s, ":")
 		if !ok || v == "" || sp == "" {

@@ -17,7 +17,7 @@ import (
 func TestLinkRoundTrip(t *testing.T) {
 	for _, l := range []*Link{
 		{Prefix: "/azureml-envs/envkit", Platform: "linux-64", Packages: []LinkPackage{{Input: "/in/link.json", Archive: "/pkg/a-1-0.conda", Dest: "/out"}}},
-		{Prefix: "/p", Platform: "osx-arm64", Scratch: "/tmp", Python: &link.Python{Version: "3.13", SitePackages: "lib/python3.13t/site-packages"},
+		{Prefix: "/p", Platform: "osx-arm64", Python: &link.Python{Version: "3.13", SitePackages: "lib/python3.13t/site-packages"},
 			Packages: []LinkPackage{
 				{Input: "/in/0/link.json", Archive: `/pkg/0/we,ird "name".tar.bz2`, Dest: "/out/0"},
 				{Input: "/in/1/link.json", Archive: "/pkg/1/b=2-0.conda", Dest: "/out/1"},

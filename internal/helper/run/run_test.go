@@ -102,16 +102,13 @@ func TestLink(t *testing.T) {
 			{Path: "bin/foo", Content: "#!/bin/sh\n", Mode: 0o755}}},
 		condatest.Package{Name: "pyhello", Version: "0.1", Build: "py_0", Subdir: "noarch", Noarch: "python",
 			Files: []condatest.File{{Path: "site-packages/pyhello/__init__.py", Content: "GREETING = 'hello'\n"}}})
-	l := &helper.Link{Prefix: prefix, Platform: "linux-64", Scratch: filepath.Join(root, "tmp"),
+	l := &helper.Link{Prefix: prefix, Platform: "linux-64",
 		Python: &link.Python{Version: "3.10", SitePackages: "lib/python3.10/site-packages"}}
 	for i, r := range []*record.RepoDataRecord{recs["libfoo"], recs["pyhello"]} {
 		n := string(rune('0' + i))
 		p := helper.LinkPackage{Input: filepath.Join(root, "in", n, helper.LinkInputFile), Archive: archive(pkgs, r), Dest: filepath.Join(root, "out", n)}
 		writeInput(t, p.Input, (&helper.LinkInput{Record: r}).Encode)
 		l.Packages = append(l.Packages, p)
-	}
-	if err := os.Mkdir(l.Scratch, 0o755); err != nil {
-		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
 	if err := Main(context.Background(), l.Args(), &stderr); err != nil {
@@ -144,8 +141,11 @@ func TestLink(t *testing.T) {
 		}
 		checkTimes(t, filepath.Join(root, "out", layer, "azureml-envs"))
 	}
-	if left, _ := os.ReadDir(l.Scratch); len(left) != 0 {
-		t.Errorf("scratch left behind: %v", left)
+	for _, layer := range []string{"0", "1"} {
+		left, err := filepath.Glob(filepath.Join(root, "out", layer, ".envkit-*"))
+		if err != nil || len(left) != 0 {
+			t.Errorf("layer %s: extraction left behind: %v %v", layer, left, err)
+		}
 	}
 }
 
@@ -156,7 +156,7 @@ func TestLinkChecksum(t *testing.T) {
 	r.SHA256 = strings.Repeat("0", 64)
 	p := helper.LinkPackage{Input: filepath.Join(root, "in", helper.LinkInputFile), Archive: archive(root, r), Dest: filepath.Join(root, "out")}
 	writeInput(t, p.Input, (&helper.LinkInput{Record: r}).Encode)
-	l := &helper.Link{Prefix: prefix, Platform: "linux-64", Scratch: t.TempDir(), Packages: []helper.LinkPackage{p}}
+	l := &helper.Link{Prefix: prefix, Platform: "linux-64", Packages: []helper.LinkPackage{p}}
 	err := Main(context.Background(), l.Args(), &bytes.Buffer{})
 	if err == nil || !errors.Is(err, condapkg.ErrChecksum) || !strings.Contains(err.Error(), "a-1-0.conda") {
 		t.Errorf("checksum mismatch: %v", err)
@@ -178,7 +178,7 @@ func TestLinkChecksumAhead(t *testing.T) {
 	recs := channel(t, root, pkgs...)
 	recs["d"].SHA256 = strings.Repeat("0", 64)
 	out := filepath.Join(root, "out")
-	l := &helper.Link{Prefix: prefix, Platform: "linux-64", Scratch: t.TempDir()}
+	l := &helper.Link{Prefix: prefix, Platform: "linux-64"}
 	for _, n := range names {
 		p := helper.LinkPackage{Input: filepath.Join(root, "in", n, helper.LinkInputFile), Archive: archive(root, recs[n]), Dest: out}
 		writeInput(t, p.Input, (&helper.LinkInput{Record: recs[n]}).Encode)

@@ -118,16 +118,13 @@ func TestLinkShared(t *testing.T) {
 	root := t.TempDir()
 	run := func(dest func(i int) string) {
 		t.Helper()
-		l := &helper.Link{Prefix: prefix, Platform: "linux-64", Scratch: filepath.Join(root, "tmp")}
+		l := &helper.Link{Prefix: prefix, Platform: "linux-64"}
 		for i, f := range files {
 			r := fixture(t, f)
 			p := helper.LinkPackage{Input: filepath.Join(root, "in", strconv.Itoa(i), helper.LinkInputFile),
 				Archive: testdata.Path(t, "conda", "packages", "clobber", f), Dest: dest(i)}
 			writeInput(t, p.Input, (&helper.LinkInput{Record: r}).Encode)
 			l.Packages = append(l.Packages, p)
-		}
-		if err := os.MkdirAll(l.Scratch, 0o755); err != nil {
-			t.Fatal(err)
 		}
 		if err := Main(context.Background(), l.Args(), &bytes.Buffer{}); err != nil {
 			t.Fatal(err)
