@@ -43,8 +43,10 @@ func (s *condaSolver) pipEnv(l *lock.Lock, platform string, recs []*record.RepoD
 	return newPipEnvFrom(ef, s.env.Pip, local, name, platform, pkgs, recs)
 }
 
-// pipLine is a requirement line of the conda file's pip section.
+// pipLine is a requirement line of the conda file's pip section, or of a
+// -r file it names (file: where the line is).
 type pipLine struct {
+	file string
 	item envfile.Item
 	req  *requirement.Requirement
 }
@@ -69,9 +71,25 @@ func linesOf(ef *envfile.EnvFile, f *reqfile.File) []pipLine {
 		if q.Requirement == nil || q.Pos.File != ef.File {
 			continue
 		}
-		out = append(out, pipLine{item: envfile.Item{Value: q.Text, Line: q.Pos.Line, Column: q.Pos.Column}, req: q.Requirement})
+		out = append(out, lineOf(q))
 	}
 	return out
+}
+
+// allLines returns the requirement lines f holds, the -r files' included,
+// each at its place in its own file.
+func allLines(f *reqfile.File) []pipLine {
+	var out []pipLine
+	for _, q := range f.Requirements {
+		if q.Requirement != nil {
+			out = append(out, lineOf(q))
+		}
+	}
+	return out
+}
+
+func lineOf(q reqfile.Requirement) pipLine {
+	return pipLine{file: q.Pos.File, item: envfile.Item{Value: q.Text, Line: q.Pos.Line, Column: q.Pos.Column}, req: q.Requirement}
 }
 
 // pipPackages returns the pip packages l locks for platform (main and
@@ -131,8 +149,9 @@ func newPipEnv(ef *envfile.EnvFile, lockName, platform string, pkgs []*lock.Pack
 func newPipEnvFrom(ef *envfile.EnvFile, pf *reqfile.File, local func(*lock.Package) (llb.State, bool, error),
 	lockName, platform string, pkgs []*lock.Package, recs []*record.RepoDataRecord) (pe *pipEnv, err error) {
 	lines := pipLines(ef)
+	checked := lines // the lines checked against the lock
 	if pf != nil {
-		lines = linesOf(ef, pf)
+		lines, checked = linesOf(ef, pf), allLines(pf)
 	}
 	byName := map[string]pipLine{}
 	for _, l := range lines {
@@ -167,7 +186,7 @@ func newPipEnvFrom(ef *envfile.EnvFile, pf *reqfile.File, local func(*lock.Packa
 		}
 		locked[n] = p
 	}
-	for _, l := range lines {
+	for _, l := range checked {
 		if err := pe.checkLine(l, locked[l.req.NormalizedName()]); err != nil {
 			return nil, err
 		}
@@ -199,10 +218,16 @@ func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
 // a lock made for another request is not installed as if it were this
 // one's (conda/resolve's CheckLock checks a lock file's pip packages too).
 // A line with a marker is left alone: it may not apply to the platform.
+// The error is at the line in its own file: the conda file's pip section,
+// or a -r file's line (which has no field).
 func (pe *pipEnv) checkLine(l pipLine, p *lock.Package) error {
 	const hint = "lock the environment again (envkit lock) with its pip packages"
 	at := func(format string, args ...any) error {
-		return diag.List{{File: pe.ef.File, Line: l.item.Line, Column: l.item.Column, Field: "dependencies.pip",
+		file, field := l.file, ""
+		if file == "" || file == pe.ef.File {
+			file, field = pe.ef.File, "dependencies.pip"
+		}
+		return diag.List{{File: file, Line: l.item.Line, Column: l.item.Column, Field: field,
 			Msg: pe.lockName + ": " + fmt.Sprintf(format, args...), Hint: hint}}
 	}
 	switch {

@@ -11,6 +11,7 @@ import (
 	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/conda/version"
 	"github.com/envkit/envkit/internal/diag"
 	"github.com/envkit/envkit/internal/helper"
@@ -350,5 +351,53 @@ func TestSdistError(t *testing.T) {
 	err = wheelError(errdefs.WrapVertex(errors.New("process did not complete successfully: exit code: 1"), byName["pip: build a wheel from urllib3-2.0.7.tar.gz"]), ops, pe)
 	if want := "conda.yml:6: pip package urllib3-2.0.7.tar.gz (required by Requests (conda.yml:6) → urllib3): building a wheel from the sdist http://127.0.0.1:9/files/urllib3-2.0.7.tar.gz (sha256:" + strings.Repeat("5", 64) + ") with the environment's pip failed (pip's output is in the step's log above): process did not complete successfully: exit code: 1"; err == nil || err.Error() != want {
 		t.Errorf("build failure %q, want %q", err, want)
+	}
+}
+
+// The requirements of a -r file are checked against the lock as the conda
+// file's own lines are: an error is at the line in the -r file, its
+// column included; a lock that keeps them all builds.
+func TestPipEnvRequirementsFile(t *testing.T) {
+	ef := parseConda(t, `dependencies:
+  - python=3.10
+  - pip:
+    - requests>=2
+    - -r requirements.txt
+`)
+	for _, c := range []struct {
+		reqs      string
+		line, col int
+		want      string
+	}{
+		{"# the index's packages\n  idna<3 --hash=sha256:" + strings.Repeat("0", 64) + "\n", 2, 3, "pip package idna is locked at 3.4, which <3 does not allow"},
+		{"idna>=3\n\nurllib3 == 1.26.*\n", 3, 1, "pip package urllib3 is locked at 2.0.7, which ==1.26.* does not allow"},
+		{"idna>=3\nurllib3>=2\n", 0, 0, ""},
+	} {
+		pf, err := resolve.ParsePip(ef, func(p string) ([]byte, error) {
+			if p != "requirements.txt" {
+				return nil, fmt.Errorf("%s: not there", p)
+			}
+			return []byte(c.reqs), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkgs := pipTestPackages()[:3]
+		pe, err := newPipEnvFrom(ef, pf, nil, "conda-lock.yml", "linux-64", pkgs, pythonRecords())
+		if c.want == "" {
+			if err != nil || len(pe.wheels) != 3 {
+				t.Errorf("%q: %v", c.reqs, err)
+			}
+			continue
+		}
+		var list diag.List
+		if !errors.As(err, &list) || len(list) != 1 || list[0].File != "requirements.txt" || list[0].Line != c.line ||
+			list[0].Column != c.col || list[0].Msg != "conda-lock.yml: "+c.want {
+			t.Errorf("%q: %#v, want %q at requirements.txt:%d:%d", c.reqs, err, c.want, c.line, c.col)
+		}
+		// Without the -r file's lines (ef's own only), the lock passes.
+		if _, err := newPipEnv(ef, "conda-lock.yml", "linux-64", pkgs, pythonRecords()); err != nil {
+			t.Errorf("%q: the conda file's own lines: %v", c.reqs, err)
+		}
 	}
 }
