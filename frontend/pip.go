@@ -199,7 +199,15 @@ func newPipEnvFrom(ef *envfile.EnvFile, pf *reqfile.File, local func(*lock.Packa
 		n := name.Normalize(p.Name)
 		if l, ok := byName[n]; ok {
 			w.Requested = true
-			if l.req.URL != "" {
+			switch {
+			case w.Source != nil && !w.Sdist:
+				// A wheel named by its path: as pip writes it, the file
+				// and its hash; the helper gives the URL of the file
+				// where the build read it (helper.WheelFile.DirectURL),
+				// as a project directory's is where its build read it.
+				w.DirectURL = &wheel.DirectURL{Archive: &wheel.ArchiveInfo{
+					Hash: "sha256=" + p.SHA256, Hashes: map[string]string{"sha256": p.SHA256}}}
+			case l.req.URL != "":
 				w.DirectURL = &wheel.DirectURL{URL: p.URL, Archive: &wheel.ArchiveInfo{}}
 			}
 		}

@@ -401,3 +401,48 @@ func TestPipEnvRequirementsFile(t *testing.T) {
 		}
 	}
 }
+
+// A wheel a pip line names by its path (locked as a relative file: URL,
+// taken from the build's own files) gets direct_url.json's archive_info
+// with its sha256 as pip writes it, its URL left to the helper (where the
+// exec reads the file); a "name @ url" line's keeps its URL.
+func TestPipEnvLocalWheelDirectURL(t *testing.T) {
+	ef := parseConda(t, `dependencies:
+  - python=3.10
+  - pip:
+    - ./dist/tool-1.0-py3-none-any.whl
+    - my_pkg @ http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl
+`)
+	pf, err := resolve.ParsePip(ef, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool := &lock.Package{Name: "tool", Version: "1.0", Manager: lock.Pip, Platform: "linux-64", Category: lock.MainCategory,
+		URL: "file:dist/tool-1.0-py3-none-any.whl", SHA256: strings.Repeat("7", 64)}
+	pkgs := []*lock.Package{tool, pipTestPackages()[3]}
+	local := func(p *lock.Package) (llb.State, bool, error) {
+		if !strings.HasPrefix(p.URL, "file:") {
+			return llb.State{}, false, nil
+		}
+		return llb.Scratch(), true, nil
+	}
+	pe, err := newPipEnvFrom(ef, pf, local, "conda-lock.yml", "linux-64", pkgs, pythonRecords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*envllb.Wheel{}
+	for _, w := range pe.wheels {
+		got[w.Name] = w
+	}
+	w := got["tool"]
+	if w == nil || w.Source == nil || !w.Requested || w.DirectURL == nil || w.DirectURL.URL != "" || w.DirectURL.Dir != nil ||
+		w.DirectURL.Archive == nil || w.DirectURL.Archive.Hash != "sha256="+tool.SHA256 || w.DirectURL.Archive.Hashes["sha256"] != tool.SHA256 {
+		t.Errorf("the local wheel: %+v", w)
+	} else if _, err := (&helper.WheelInput{Prefix: "/p", Platform: "linux-64", Python: helper.WheelPython{Version: "3.10", SitePackages: "lib/python3.10/site-packages"},
+		Wheels: []helper.WheelFile{{Filename: w.Filename, Archive: "/whl/0/" + w.Filename, SHA256: w.SHA256, DirectURL: w.DirectURL}}}).Encode(); err != nil {
+		t.Errorf("the helper's input: %v", err)
+	}
+	if w := got["my-pkg"]; w == nil || w.DirectURL == nil || w.DirectURL.URL != "http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl" || w.DirectURL.Archive == nil {
+		t.Errorf("a URL's wheel: %+v", w)
+	}
+}

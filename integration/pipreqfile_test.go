@@ -173,6 +173,7 @@ func TestPipLocalWheel(t *testing.T) {
 		site + "tool/__init__.py":                       "__version__ = \"1.0\"\n",
 		site + "tool-1.0.dist-info/REQUESTED":           "",
 		site + "tool-1.0.dist-info/METADATA":            "Requires-Dist: itsdangerous>=2",
+		site + "tool-1.0.dist-info/direct_url.json":     `{"url":"file:///whl/`,
 		site + "itsdangerous-2.1.2.dist-info/INSTALLER": "envkit\n",
 		envllb.DefaultPrefix + "/" + envllb.LockPath:    "url: file:wheels/tool-1.0-py3-none-any.whl",
 	} {

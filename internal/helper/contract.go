@@ -286,7 +286,9 @@ type WheelFile struct {
 	SHA256 string `json:"sha256"`
 	// Requested writes REQUESTED: the environment's pip lines name it.
 	Requested bool `json:"requested,omitempty"`
-	// DirectURL is written as direct_url.json, for a "name @ url" line.
+	// DirectURL is written as direct_url.json, for a "name @ url" line,
+	// or a wheel a line names by its path: an empty URL is the file the
+	// exec reads, file://<Archive>, as pip writes the file it installed.
 	DirectURL *wheel.DirectURL `json:"direct_url,omitempty"`
 	// Dest, when set, is the root of the wheel's layer instead of the
 	// exec's --dest: one exec then installs several layers (a batch).

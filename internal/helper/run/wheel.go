@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 
 	"github.com/envkit/envkit/internal/helper"
@@ -37,6 +38,12 @@ func Wheels(ctx context.Context, w *helper.Wheel, stderr io.Writer) error {
 			Requested: f.Requested,
 			DirectURL: f.DirectURL,
 			SHA256:    f.SHA256,
+		}
+		if d := f.DirectURL; d != nil && d.URL == "" {
+			// A wheel named by its path: where it was read.
+			local := *d
+			local.URL = (&url.URL{Scheme: "file", Path: f.Archive}).String()
+			opts.DirectURL = &local
 		}
 		if !used[dest] {
 			used[dest] = true

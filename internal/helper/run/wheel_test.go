@@ -252,3 +252,40 @@ func TestWheelsBatch(t *testing.T) {
 		}
 	}
 }
+
+// A wheel a pip line names by its path has direct_url.json as pip writes
+// it: the file the exec read as a file:// URL, with the hash the caller
+// gave; a URL the caller gives is kept.
+func TestWheelsDirectURLOfLocalWheel(t *testing.T) {
+	local, remote := wheelFile(t, realWheels[2]), wheelFile(t, realWheels[1])
+	hash := &wheel.ArchiveInfo{Hash: "sha256=" + local.SHA256, Hashes: map[string]string{"sha256": local.SHA256}}
+	local.DirectURL = &wheel.DirectURL{Archive: hash}
+	remote.DirectURL = &wheel.DirectURL{URL: "https://files.example/" + remote.Filename, Archive: &wheel.ArchiveInfo{}}
+	out, err := runWheels(t, wheelInput(local, remote))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(distInfo string) map[string]any {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(out, prefix, "lib/python3.12/site-packages", distInfo, "direct_url.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(data, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := map[string]any{"url": "file://" + local.Archive, "archive_info": map[string]any{
+		"hash": "sha256=" + local.SHA256, "hashes": map[string]any{"sha256": local.SHA256}}}
+	if got := read("wheel-0.38.4.dist-info"); !reflect.DeepEqual(got, want) {
+		t.Errorf("direct_url.json of a local wheel = %v, want %v", got, want)
+	}
+	if got := read("setuptools-66.1.1.dist-info"); got["url"] != "https://files.example/"+remote.Filename {
+		t.Errorf("direct_url.json of a URL's wheel = %v", got)
+	}
+	if local.DirectURL.URL != "" {
+		t.Errorf("the caller's DirectURL was changed: %+v", local.DirectURL)
+	}
+}
