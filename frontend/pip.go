@@ -208,7 +208,11 @@ func newPipEnvFrom(ef *envfile.EnvFile, pf *reqfile.File, local func(*lock.Packa
 				w.DirectURL = &wheel.DirectURL{Archive: &wheel.ArchiveInfo{
 					Hash: "sha256=" + p.SHA256, Hashes: map[string]string{"sha256": p.SHA256}}}
 			case l.req.URL != "":
+				// As pip writes it for a URL whose hash it checked.
 				w.DirectURL = &wheel.DirectURL{URL: p.URL, Archive: &wheel.ArchiveInfo{}}
+				if p.SHA256 != "" {
+					w.DirectURL.Archive.Hash, w.DirectURL.Archive.Hashes = "sha256="+p.SHA256, map[string]string{"sha256": p.SHA256}
+				}
 			}
 		}
 		pe.wheels = append(pe.wheels, w)

@@ -442,7 +442,8 @@ func TestPipEnvLocalWheelDirectURL(t *testing.T) {
 		Wheels: []helper.WheelFile{{Filename: w.Filename, Archive: "/whl/0/" + w.Filename, SHA256: w.SHA256, DirectURL: w.DirectURL}}}).Encode(); err != nil {
 		t.Errorf("the helper's input: %v", err)
 	}
-	if w := got["my-pkg"]; w == nil || w.DirectURL == nil || w.DirectURL.URL != "http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl" || w.DirectURL.Archive == nil {
+	if w, sum := got["my-pkg"], pipTestPackages()[3].SHA256; w == nil || w.DirectURL == nil || w.DirectURL.URL != "http://127.0.0.1:9/files/my_pkg-1.0-py3-none-any.whl" ||
+		w.DirectURL.Archive == nil || sum == "" || w.DirectURL.Archive.Hash != "sha256="+sum || w.DirectURL.Archive.Hashes["sha256"] != sum {
 		t.Errorf("a URL's wheel: %+v", w)
 	}
 }
