@@ -40,6 +40,7 @@ import (
 	condapkg "github.com/envkit/envkit/conda/package"
 	"github.com/envkit/envkit/conda/platform"
 	"github.com/envkit/envkit/conda/record"
+	"github.com/envkit/envkit/internal/dirs"
 )
 
 // Options controls Link.
@@ -492,24 +493,7 @@ func (l *linker) mkdirAll(rel string) error {
 	if err := l.mkdirAll(path.Dir(rel)); err != nil {
 		return err
 	}
-	// Mkdir first: in a fresh layer the directory never exists yet.
-	switch err := os.Mkdir(p, 0o755); {
-	case err == nil:
-		if err := os.Chmod(p, 0o755); err != nil { // undo the umask
-			return err
-		}
-	case errors.Is(err, fs.ErrExist):
-		fi, err := os.Lstat(p)
-		switch {
-		case err != nil:
-			return err
-		case fi.IsDir():
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%s: is a symlink; refusing to write through it", rel)
-		default:
-			return fmt.Errorf("%s: is a file where a directory is needed", rel)
-		}
-	default:
+	if _, err := dirs.Mkdir(dirs.OS, p, rel); err != nil {
 		return err
 	}
 	l.dirs[rel] = true

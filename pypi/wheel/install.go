@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/envkit/envkit/conda/link"
+	"github.com/envkit/envkit/internal/dirs"
 )
 
 // Installer is what INSTALLER records.
@@ -583,25 +584,12 @@ func (in *installer) mkdirAll(rel string) error {
 	if err := in.mkdirAll(path.Dir(rel)); err != nil {
 		return err
 	}
-	switch err := in.root.Mkdir(rel, 0o755); {
-	case err == nil:
-		in.createdDirs = append(in.createdDirs, rel)
-		if err := in.root.Chmod(rel, 0o755); err != nil { // undo the umask
-			return err
-		}
-	case errors.Is(err, fs.ErrExist):
-		fi, err := in.root.Lstat(rel)
-		switch {
-		case err != nil:
-			return err
-		case fi.IsDir():
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%s: is a symlink; refusing to write through it", rel)
-		default:
-			return fmt.Errorf("%s: is a file where a directory is needed", rel)
-		}
-	default:
+	created, err := dirs.Mkdir(in.root, rel, rel)
+	if err != nil {
 		return err
+	}
+	if created {
+		in.createdDirs = append(in.createdDirs, rel)
 	}
 	in.dirs[rel] = true
 	return nil
