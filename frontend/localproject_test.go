@@ -1,7 +1,6 @@
 package frontend
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -37,24 +36,7 @@ func TestLocalProject(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	def, err := st.Marshal(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var local *pb.SourceOp
-	var cp *pb.FileActionCopy
-	for _, dt := range def.Def {
-		var op pb.Op
-		if err := op.UnmarshalVT(dt); err != nil {
-			t.Fatal(err)
-		}
-		if s := op.GetSource(); s != nil {
-			local = s
-		}
-		if f := op.GetFile(); f != nil {
-			cp = f.Actions[0].GetCopy()
-		}
-	}
+	local, cp := localCopy(t, st)
 	if local == nil || !strings.Contains(local.Attrs[pb.AttrFollowPaths], `"sub/src/mypkg"`) {
 		t.Errorf("source %+v", local)
 	}

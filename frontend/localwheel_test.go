@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/envkit/envkit/spec"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
 )
@@ -38,12 +39,23 @@ func TestLocalWheel(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatal(ok, err)
 	}
+	local, cp := localCopy(t, st)
+	if local == nil || local.Identifier != "local://dockerfile" || !strings.Contains(local.Attrs[pb.AttrFollowPaths], `"sub/dist/tool-1.0-py3-none-any.whl"`) {
+		t.Errorf("source %+v", local)
+	}
+	if cp == nil || cp.Src != "/sub/dist/tool-1.0-py3-none-any.whl" || cp.Dest != "/tool-1.0-py3-none-any.whl" {
+		t.Errorf("copy %+v", cp)
+	}
+}
+
+// localCopy returns the local source and the copy from it of a state that
+// takes a file or directory from the dockerfile local.
+func localCopy(t *testing.T, st llb.State) (local *pb.SourceOp, cp *pb.FileActionCopy) {
+	t.Helper()
 	def, err := st.Marshal(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var local *pb.SourceOp
-	var cp *pb.FileActionCopy
 	for _, dt := range def.Def {
 		var op pb.Op
 		if err := op.UnmarshalVT(dt); err != nil {
@@ -56,10 +68,5 @@ func TestLocalWheel(t *testing.T) {
 			cp = f.Actions[0].GetCopy()
 		}
 	}
-	if local == nil || local.Identifier != "local://dockerfile" || !strings.Contains(local.Attrs[pb.AttrFollowPaths], `"sub/dist/tool-1.0-py3-none-any.whl"`) {
-		t.Errorf("source %+v", local)
-	}
-	if cp == nil || cp.Src != "/sub/dist/tool-1.0-py3-none-any.whl" || cp.Dest != "/tool-1.0-py3-none-any.whl" {
-		t.Errorf("copy %+v", cp)
-	}
+	return local, cp
 }
