@@ -85,23 +85,7 @@ func TestPipProjectDirectory(t *testing.T) {
 	if got, err := e.Reg.ReadFile(ctx, runRef, "linux/amd64", "/import.txt"); err != nil || string(got) != "hello from the project directory\n" {
 		t.Errorf("/import.txt = %q (%v)", got, err)
 	}
-	list, err := e.Reg.ReadFile(ctx, runRef, "linux/amd64", "/list.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pkgs []struct{ Name, Version, Installer string }
-	if err := json.Unmarshal(list, &pkgs); err != nil {
-		t.Fatalf("pip list: %v\n%s", err, list)
-	}
-	found := false
-	for _, pk := range pkgs {
-		if pk.Name == "envkit-proj" {
-			found = pk.Version == "2.0" && pk.Installer == "envkit"
-		}
-	}
-	if !found {
-		t.Errorf("pip list does not show envkit-proj 2.0 installed by envkit:\n%s", list)
-	}
+	pipListed(ctx, t, e, runRef, "envkit-proj", "2.0")
 
 	const step = "pip: build a wheel from the project directory src/envkit-proj"
 	out, err := clients[1].build(t, e, p, e.Ref("it/pipproject:2"), nil, "build-arg:SOURCE_DATE_EPOCH=1700000000")

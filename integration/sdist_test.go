@@ -3,6 +3,7 @@ package integration
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -152,23 +153,7 @@ func TestSdistBuild(t *testing.T) {
 			t.Errorf("%s = %q (%v), want %q", file, got, err, want)
 		}
 	}
-	list, err := e.Reg.ReadFile(ctx, runRef, "linux/amd64", "/list.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pkgs []struct{ Name, Version, Installer string }
-	if err := json.Unmarshal(list, &pkgs); err != nil {
-		t.Fatalf("pip list: %v\n%s", err, list)
-	}
-	found := false
-	for _, pk := range pkgs {
-		if pk.Name == "envkit-sdist" {
-			found = pk.Version == "1.0" && pk.Installer == "envkit"
-		}
-	}
-	if !found {
-		t.Errorf("pip list does not show envkit-sdist 1.0 installed by envkit:\n%s", list)
-	}
+	pipListed(ctx, t, e, runRef, "envkit-sdist", "1.0")
 
 	// A rebuild (another image name) takes the built wheel from the cache.
 	out, err := clients[1].build(t, e, p, e.Ref("it/sdist:2"), nil, "build-arg:SOURCE_DATE_EPOCH=1700000000")
@@ -219,4 +204,24 @@ func TestSdistForeignPlatform(t *testing.T) {
 		t.Fatalf("an sdist for linux/arm64 built on linux/amd64:\n%s", out)
 	}
 	mustContain(t, "arm64", string(out), "pip package envkit-sdist has no wheel for linux/arm64, only the sdist "+idx+pypitest.FilesDir+"/envkit_sdist-1.0.tar.gz, which is built by the environment's own python for linux/arm64: that does not run on this linux/amd64 builder without emulation")
+}
+
+// pipListed asserts that the /list.json of image ref (`python -m pip list -v
+// --format json`) shows the project at version, installed by envkit.
+func pipListed(ctx context.Context, t *testing.T, e *harness.Env, ref, project, version string) {
+	t.Helper()
+	list, err := e.Reg.ReadFile(ctx, ref, "linux/amd64", "/list.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []struct{ Name, Version, Installer string }
+	if err := json.Unmarshal(list, &pkgs); err != nil {
+		t.Fatalf("pip list: %v\n%s", err, list)
+	}
+	for _, pk := range pkgs {
+		if pk.Name == project && pk.Version == version && pk.Installer == "envkit" {
+			return
+		}
+	}
+	t.Errorf("pip list does not show %s %s installed by envkit:\n%s", project, version, list)
 }
