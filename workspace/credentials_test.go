@@ -2,14 +2,9 @@ package workspace
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 )
 
 // A channel's token and an index's password in the files are not stored in
@@ -17,12 +12,7 @@ import (
 // the original (the credentials then come from secrets, docker config or
 // netrc).
 func TestCreateStripsCredentials(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	w, err := Open(strings.TrimPrefix(srv.URL, "http://") + "/envkit")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := memWorkspace(t)
 	const token, password = "tk-S3KR1T", "p4ssw0rd"
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "environment.yml"), "name: private\nimage: busybox\nconda_file: conda.yml\n", 0o644)

@@ -20,12 +20,7 @@ import (
 // files, a wheel): created, looked up from the registry (its files checked
 // against the recorded hash) and written out, it hashes as the original.
 func TestPipFilesStored(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	w, err := Open(strings.TrimPrefix(srv.URL, "http://") + "/envkit")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := memWorkspace(t)
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "environment.yml"), "name: pipfiles\nimage: busybox\nconda_file: env/conda.yml\n", 0o644)
 	write(t, filepath.Join(dir, "env", "conda.yml"), "dependencies:\n  - python=3.12\n  - pip:\n    - -r reqs/requirements.txt\n    - ../wheels/tool-1.0-py3-none-any.whl\n", 0o644)
@@ -97,12 +92,7 @@ func hashOf(t *testing.T, file string) string {
 // modes: written out, the definition hashes as the original; a symlink in
 // it is refused (a stored definition keeps regular files).
 func TestPipProjectStored(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	w, err := Open(strings.TrimPrefix(srv.URL, "http://") + "/envkit")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := memWorkspace(t)
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "environment.yml"), "name: pipproject\nimage: busybox\nconda_file: conda.yml\n", 0o644)
 	write(t, filepath.Join(dir, "conda.yml"), "dependencies:\n  - python=3.12\n  - pip:\n    - ./mypkg\n", 0o644)
@@ -141,4 +131,16 @@ func TestPipProjectStored(t *testing.T) {
 	if _, err := w.Create(ctx, file, CreateOptions{Version: "2"}); err == nil || !strings.Contains(err.Error(), "pip project mypkg: mypkg/link.py is a symlink") {
 		t.Errorf("a symlink stored: %v", err)
 	}
+}
+
+// memWorkspace is a workspace on a registry in memory (go-containerregistry's).
+func memWorkspace(t *testing.T) *Workspace {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	w, err := Open(strings.TrimPrefix(srv.URL, "http://") + "/envkit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
