@@ -74,6 +74,24 @@ type Conda struct {
 	// Auth are the hosts whose credentials (secret SecretID) the build
 	// has: a package's or wheel's fetch from one of them sends them.
 	Auth Auth
+	// NoContentHash mounts the helper's inputs whose cache keys already
+	// name their content (a package fetched by its sha256, a file the LLB
+	// writes) without BuildKit's content-based cache (keyed), which needs
+	// the daemon's CapExecMountContentCache. Otherwise BuildKit hashes
+	// every read-only mount's files again before an exec may run, and
+	// records each hash with a synced write to its metadata store: at 600
+	// packages that held every link exec until the last fetch was hashed,
+	// for nothing, since a fetch's key is its sha256 already.
+	NoContentHash bool
+}
+
+// keyed are the options of a read-only mount of an input whose cache key
+// names its content (NoContentHash).
+func (c *Conda) keyed() []bkllb.MountOption {
+	if c.NoContentHash {
+		return []bkllb.MountOption{bkllb.Readonly, bkllb.ContentCache(bkllb.MountContentCacheOff)}
+	}
+	return []bkllb.MountOption{bkllb.Readonly}
 }
 
 // Groups returns the conda packages of each layer, in link order: one
@@ -241,8 +259,8 @@ func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkl
 	}
 	run := c.Helper.Run(append([]bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
-		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
-		bkllb.AddMount(helper.PackageDir, pkg, bkllb.Readonly),
+		bkllb.AddMount(helper.InputDir, input, c.keyed()...),
+		bkllb.AddMount(helper.PackageDir, pkg, c.keyed()...),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: link " + r.Dist()),
 	}, c.runLocations(r)...)...)
@@ -268,7 +286,7 @@ func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (
 			files = files.Mkfile(name, 0o644, in)
 		}
 		dir := path.Join(helper.PackageDir, strconv.Itoa(i))
-		mounts = append(mounts, bkllb.AddMount(dir, pkg, bkllb.Readonly))
+		mounts = append(mounts, bkllb.AddMount(dir, pkg, c.keyed()...))
 		l.Packages = append(l.Packages, helper.LinkPackage{Input: path.Join(helper.InputDir, name), Archive: path.Join(dir, r.FileName), Dest: helper.OutputDir})
 		if r.Noarch == record.NoarchPython {
 			if python == nil {
@@ -281,7 +299,7 @@ func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (
 	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: records of "+what))
 	run := c.Helper.Run(append([]bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
-		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.AddMount(helper.InputDir, input, c.keyed()...),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: link " + what),
 	}, append(mounts, c.runLocations(recs...)...)...)...)
@@ -358,7 +376,7 @@ func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Pyth
 				files = files.Mkfile(name, 0o644, in)
 			}
 			dir := path.Join(helper.PackageDir, strconv.Itoa(i))
-			mounts = append(mounts, bkllb.AddMount(dir, pkg, bkllb.Readonly))
+			mounts = append(mounts, bkllb.AddMount(dir, pkg, c.keyed()...))
 			l.Packages = append(l.Packages, helper.LinkPackage{Input: path.Join(helper.InputDir, name), Archive: path.Join(dir, r.FileName), Dest: dest})
 			if r.Noarch == record.NoarchPython {
 				if python == nil {
@@ -372,7 +390,7 @@ func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Pyth
 	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: records of "+what))
 	run := c.Helper.Run(append([]bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
-		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.AddMount(helper.InputDir, input, c.keyed()...),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: link " + what),
 	}, append(mounts, c.runLocations(all...)...)...)...)
@@ -428,7 +446,7 @@ func (c *Conda) metaLayer() (bkllb.State, error) {
 	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: environment metadata input"))
 	run := c.Helper.Run(
 		bkllb.Args(append([]string{c.HelperPath}, m.Args()...)),
-		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.AddMount(helper.InputDir, input, c.keyed()...),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("conda: environment metadata"),
 	)

@@ -22,6 +22,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/apicaps"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
@@ -129,6 +130,7 @@ func Convert(ctx context.Context, in Input, platform *ocispecs.Platform, conda *
 		}
 		c := *conda
 		c.PackageLayers = n
+		c.NoContentHash = opt.LLBCaps != nil && opt.LLBCaps.Supports(pb.CapExecMountContentCache) == nil
 		groups, wheels, err := c.layerPlan()
 		if err != nil {
 			return nil, err

@@ -176,7 +176,13 @@ func (c *Conda) wheelLayers(groups [][]*Wheel, python *link.Python) ([]bkllb.Sta
 				return nil, err
 			}
 			dir := path.Join(helper.WheelDir, strconv.Itoa(i))
-			mounts = append(mounts, bkllb.AddMount(dir, st, bkllb.Readonly))
+			mo := c.keyed()
+			if w.Source != nil {
+				// a local wheel's source, or a built sdist: their keys do
+				// not name their content, the content-based cache does.
+				mo = []bkllb.MountOption{bkllb.Readonly}
+			}
+			mounts = append(mounts, bkllb.AddMount(dir, st, mo...))
 			f := helper.WheelFile{Filename: w.Filename, Archive: path.Join(dir, w.Filename), SHA256: w.SHA256, Requested: w.Requested, DirectURL: w.DirectURL}
 			if len(groups) > 1 {
 				f.Dest = path.Join(helper.OutputDir, strconv.Itoa(k))
@@ -196,7 +202,7 @@ func (c *Conda) wheelLayers(groups [][]*Wheel, python *link.Python) ([]bkllb.Sta
 	h := helper.Wheel{Input: path.Join(helper.InputDir, helper.WheelInputFile), Dest: helper.OutputDir}
 	opts := []bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, h.Args()...)),
-		bkllb.AddMount(helper.InputDir, input, bkllb.Readonly),
+		bkllb.AddMount(helper.InputDir, input, c.keyed()...),
 		bkllb.Network(bkllb.NetModeNone),
 		bkllb.WithCustomName("pip: install " + what),
 	}
