@@ -337,6 +337,11 @@ func freePort() (int, error) {
 func (s *Stack) startBuildkitd(ctx context.Context, opts Options, prev *state) error {
 	cfg := filepath.Join(s.StateDir, "buildkitd.toml")
 	content := buildkitdConfig(filepath.Join(s.StateDir, "buildkitd"), s.BuildkitAddr, s.Tools.Runc, s.Registry)
+	// ENVKIT_BUILDKITD_DEBUG_ADDR=127.0.0.1:6060 serves buildkitd's
+	// pprof and expvar there, to profile a build (go tool pprof).
+	if a := os.Getenv("ENVKIT_BUILDKITD_DEBUG_ADDR"); a != "" {
+		content = strings.Replace(content, "[grpc]\n", fmt.Sprintf("[grpc]\n  debugAddress = %q\n", a), 1)
+	}
 	probe := func(ctx context.Context) error { return s.buildkitdProbe(ctx) }
 	old, _ := os.ReadFile(cfg)
 	if prev != nil && pidRuns(prev.BuildkitdPID, s.Tools.Buildkitd, cfg) && string(old) == content &&
