@@ -141,8 +141,9 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			}
 		}
 	}
+	// The channels the resolve queries, with those only a spec names.
+	channels := requestChannels(req.Channels, req.Specs)
 	var auth envllb.Auth
-	channels := requestChannels(req.Channels, req.Specs) // with those only a spec names
 	if s.transport != nil { // nil: the gateway fetches directly (tests)
 		var err error
 		if auth, err = s.b.credentials(ctx, append(channelHosts(channels), urlHosts(pipIndexes(req)...)...), build); err != nil {

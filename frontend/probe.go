@@ -12,9 +12,9 @@ import (
 	"github.com/envkit/envkit/conda/channel"
 	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/repodata"
-	"github.com/envkit/envkit/spec"
 	"github.com/envkit/envkit/internal/helper"
 	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
