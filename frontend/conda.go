@@ -141,16 +141,18 @@ func (s *condaSolver) resolve(ctx context.Context, targets []ocispecs.Platform, 
 			}
 		}
 	}
+	// The channels the resolve queries, with those only a spec names.
+	channels := requestChannels(req.Channels, req.Specs)
 	var auth envllb.Auth
 	if s.transport != nil { // nil: the gateway fetches directly (tests)
 		var err error
-		if auth, err = s.b.credentials(ctx, append(channelHosts(req.Channels), urlHosts(pipIndexes(req)...)...), build); err != nil {
+		if auth, err = s.b.credentials(ctx, append(channelHosts(channels), urlHosts(pipIndexes(req)...)...), build); err != nil {
 			return nil, err
 		}
 		s.transport.auth = auth
 	}
 	if s.transport != nil && !s.locked(req, subdirs) {
-		absent, err := s.b.probe(ctx, probeURLs(req.Channels, subdirs), build, time.Now(), auth)
+		absent, err := s.b.probe(ctx, probeURLs(channels, subdirs), build, time.Now(), auth)
 		if err != nil {
 			s.b.src.Warn(ctx, fmt.Sprintf("probing the channels for their repodata files: %v (fetching each form in turn)", err), client.WarnOpts{})
 		}

@@ -3,16 +3,18 @@ package frontend
 import (
 	"context"
 	"fmt"
-	"github.com/envkit/envkit/spec"
 	"net/http"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/envkit/envkit/conda/channel"
+	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/internal/helper"
 	envllb "github.com/envkit/envkit/llb"
+	"github.com/envkit/envkit/spec"
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -23,20 +25,39 @@ import (
 // it does not serve.
 var repodataForms = []string{repodata.ShardIndexFile, "repodata.json.zst", "repodata.json"}
 
+// requestChannels are the channels a resolve of channels and specs
+// queries: the request's own, then those its specs name
+// (conda-forge::numpy, https://host/chan::pkg, pkg[channel=...]) as
+// conda's match-spec parser reads them, as conda/resolve adds them. A
+// spec that does not parse, or whose channel is a pattern, adds none: the
+// resolve reports the one and matches the other against the rest.
+func requestChannels(channels, specs []string) []string {
+	out := slices.Clone(channels)
+	for _, s := range specs {
+		m, err := matchspec.ParseLenient(s)
+		if err != nil || m.Channel == "" || strings.ContainsAny(m.Channel, "*?") || slices.Contains(out, m.Channel) {
+			continue
+		}
+		out = append(out, m.Channel)
+	}
+	return out
+}
+
 // probeURLs are the repodata files of channels x subdirs (noarch added)
-// to ask for. Channels that do not parse or are not http(s) are left out:
-// the resolve reports them.
+// to ask for, each once. Channels that do not parse or are not http(s)
+// are left out: the resolve reports them.
 func probeURLs(channels []string, subdirs []string) []string {
 	subdirs = append(slices.Clone(subdirs), "noarch")
-	var urls []string
+	var urls, bases []string
 	for _, c := range channels {
 		if c == "nodefaults" || c == "defaults" {
 			continue
 		}
 		ch, err := channel.Parse(c)
-		if err != nil || !isHTTP(ch.BaseURL) {
+		if err != nil || !isHTTP(ch.BaseURL) || slices.Contains(bases, ch.BaseURL) {
 			continue
 		}
+		bases = append(bases, ch.BaseURL)
 		for i, sd := range subdirs {
 			if slices.Contains(subdirs[:i], sd) {
 				continue

@@ -3,6 +3,9 @@ package integration
 import (
 	"archive/tar"
 	"fmt"
+	"maps"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -203,6 +206,67 @@ func TestCondaBudgetBaseTooDeep(t *testing.T) {
 			if err == nil || !strings.Contains(string(out), want) {
 				t.Errorf("%s: %v: the error does not say %q:\n%s", c.name, err, want, out)
 			}
+		}
+	}
+}
+
+// envkit build --max-layers K gives an image of at most K layers, of the
+// same packages and the same hash as without it; an image of the hash with
+// more layers is built again (with its stored lock), one within K is
+// reused, and so is it by a build without the flag.
+func TestCLIBuildMaxLayers(t *testing.T) {
+	e := harness.Get(t)
+	bin := envkitBinary(t)
+	ctx := ctxFor(t)
+	const n = 12
+	ch := condaChannel(t, many(n, -1)...)
+	deps := make([]string, n)
+	for i := range deps {
+		deps[i] = fmt.Sprintf("many-%d", i)
+	}
+	p := newProject(t, "env.yml", "name: cli-max-layers\nimage: "+e.Base.Base+"\nconda_file:\n  channels: ["+ch+"]\n  dependencies: ["+strings.Join(deps, ", ")+"]\n", map[string]string{})
+	file := filepath.Join(p.dir, p.file)
+	hashOut, err := exec.Command(bin, "hash", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := strings.TrimSpace(string(hashOut))
+	base, err := e.Reg.Image(ctx, e.Base.Base, "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := func(ref string) *harness.Image {
+		t.Helper()
+		img, err := e.Reg.Image(ctx, ref, "linux/amd64")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+
+	wide, _ := cliBuild(t, e, bin, file, e.Ref("it/cli-max-layers:wide"), "--platform", "linux/amd64")
+	wideImg := image(e.Ref("it/cli-max-layers:wide"))
+	if got, want := len(wideImg.Manifest.Layers), len(base.Manifest.Layers)+n+1; wide.Hash != h || got != want {
+		t.Fatalf("without --max-layers: hash %s (envkit hash: %s), %d layers, want %d: one per package", wide.Hash, h, got, want)
+	}
+	k := len(base.Manifest.Layers) + 1 + 3
+	narrow, log := cliBuild(t, e, bin, file, e.Ref("it/cli-max-layers:narrow"), "--platform", "linux/amd64", "--max-layers", strconv.Itoa(k))
+	narrowImg := image(e.Ref("it/cli-max-layers:narrow"))
+	if got := len(narrowImg.Manifest.Layers); narrow.Reused || narrow.Hash != h || got > k || got < len(base.Manifest.Layers)+3 {
+		t.Errorf("--max-layers %d: %+v (hash %s), %d layers, want at most %d, the packages in more than one", k, narrow, h, got, k)
+	}
+	if want := fmt.Sprintf("building: %s has %d layers for linux/amd64, more than --max-layers %d", e.Ref("it/cli-max-layers:"+h), len(wideImg.Manifest.Layers), k); !strings.Contains(log, want) ||
+		!strings.Contains(log, "installing the packages "+h+" resolved to first") {
+		t.Errorf("--max-layers %d over the wider image: the log does not say %q, nor that it installs the stored lock:\n%s", k, want, log)
+	}
+	want, got := envFiles(t, e, wideImg), envFiles(t, e, narrowImg)
+	if len(want) < n || !maps.Equal(got, want) {
+		t.Errorf("--max-layers %d: the environment's files differ from one layer per package's:\n%v\nwant\n%v", k, got, want)
+	}
+	for _, args := range [][]string{{"--max-layers", strconv.Itoa(k)}, nil} {
+		again, _ := cliBuild(t, e, bin, file, e.Ref("it/cli-max-layers:again"), append([]string{"--platform", "linux/amd64"}, args...)...)
+		if !again.Reused || again.Digest != narrow.Digest {
+			t.Errorf("%q after --max-layers %d: %+v, want the %d-layer image %s reused", args, k, again, len(narrowImg.Manifest.Layers), narrow.Digest)
 		}
 	}
 }

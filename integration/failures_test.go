@@ -145,21 +145,36 @@ func TestCondaRepodataUnavailable(t *testing.T) {
 			t.Errorf("%s: the environment file's first line is marked:\n%s", c.name, s)
 		}
 	}
-	// The Gateway asks for a subdir once per package name it looks up
-	// there, each time with its 3 attempts.
-	if n := gets("/linux-64/repodata.json"); n == 0 || n%3 != 0 {
-		t.Errorf("%d requests for the 503 channel's linux-64/repodata.json, want the Gateway's 3 attempts (per name it looked up)", n)
+	// The Gateway asks for a dead subdir once, with its 3 attempts,
+	// however many package names it looks up there.
+	if n := gets("/linux-64/repodata.json"); n != 3 {
+		t.Errorf("%d requests for the 503 channel's linux-64/repodata.json, want the Gateway's 3 attempts, once", n)
 	}
 }
 
 // A successful conda build prints no ERROR line: the optional repodata
-// forms the channel lacks are probed, not fetched.
+// forms the channels lack are probed, not fetched, those of a channel only
+// a spec names (<url>::pyhello, a channel without linux-64) too.
 func TestCondaBuildNoErrorLines(t *testing.T) {
 	e := harness.Get(t)
 	_, ch, gets := failingChannel(t, nil, libfoo("linux-64", "x86_64"), tool("2.0", "linux-64"), python("linux-64"))
-	out, err := clients[1].build(t, e, condaProject(t, e, ch), e.Ref("it/conda-quiet:1"), nil)
+	_, other, otherGets := failingChannel(t, nil, pyhello)
+	p := condaProject(t, e, ch)
+	conda := filepath.Join(p.dir, "conda.yml")
+	if err := os.WriteFile(conda, []byte("channels:\n  - "+ch+"\ndependencies:\n  - python=3.10\n  - tool\n  - "+other+"::pyhello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := clients[1].build(t, e, p, e.Ref("it/conda-quiet:1"), nil)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	if n := otherGets("/noarch/repodata.json"); n != 1 {
+		t.Errorf("the spec's channel's noarch/repodata.json asked for %d times besides the probe, want 1", n)
+	}
+	for _, p := range []string{"/linux-64/repodata.json", "/linux-64/repodata.json.zst", "/linux-64/repodata_shards.msgpack.zst", "/noarch/repodata.json.zst"} {
+		if n := otherGets(p); n != 0 {
+			t.Errorf("%s, which the spec's channel lacks, asked for %d times besides the probe", p, n)
+		}
 	}
 	if lines := regexp.MustCompile(`(?m)^.*ERROR.*$`).FindAllString(string(out), -1); len(lines) > 0 {
 		t.Errorf("ERROR lines in a successful build:\n%s\n\n%s", strings.Join(lines, "\n"), out)

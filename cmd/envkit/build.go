@@ -25,6 +25,7 @@ import (
 	"github.com/envkit/envkit/frontend"
 	"github.com/envkit/envkit/hash"
 	"github.com/envkit/envkit/internal/stack"
+	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
 	"github.com/envkit/envkit/workspace"
 	"github.com/moby/buildkit/client"
@@ -63,6 +64,23 @@ type buildOptions struct {
 	compressionLevel string
 	// exporterAttrs are the image exporter's attributes they give.
 	exporterAttrs map[string]string
+	// maxLayersFlag is --max-layers as given; maxLayers is its value, 0
+	// for the frontend's default (frontend.KeyMaxLayers).
+	maxLayersFlag string
+	maxLayers     int
+}
+
+// parseMaxLayers reads --max-layers: a number of layers, 1 or more; "" or
+// 0 is the frontend's default.
+func parseMaxLayers(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, usageErrorf("--max-layers %q: want a number of layers, 1 or more (0: the default, %d)", v, envllb.DefaultMaxLayers)
+	}
+	return n, nil
 }
 
 // The layer compression envkit build uses by default: gzip at its fastest
@@ -157,13 +175,15 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 			"definition under any name (or none) finds its image; beside it the build record <hash>.build\n" +
 			"(image, digest, base, lock). With --addr and no workspace, -t's repository holds them.\n\n" +
 			"An environment is built once per hash: when the image tagged by its hash exists, has the target\n" +
-			"platforms, and its base image reference still resolves to the digest it was built on, it is\n" +
-			"reused, with nothing built or fetched (-t is pointed at it). The first build's conda lock is\n" +
-			"stored beside the image and installed by every later build of the hash (after a base patch, or\n" +
-			"with the image deleted), whatever newer packages the channels have, until --relock.",
+			"platforms (and, with --max-layers N, at most N layers), and its base image reference still\n" +
+			"resolves to the digest it was built on, it is reused, with nothing built or fetched (-t is\n" +
+			"pointed at it). The first build's conda lock is stored beside the image and installed by every\n" +
+			"later build of the hash (after a base patch, with the image deleted, or with fewer layers),\n" +
+			"whatever newer packages the channels have, until --relock.",
 		Example: "  envkit build\n" +
 			"  envkit build environment.yml --platform linux/amd64,linux/arm64\n" +
 			"  envkit build environment.yml --json --relock\n" +
+			"  envkit build environment.yml --max-layers 60\n" +
 			"  envkit build environment.yml --addr tcp://buildkitd:1234 -t registry.example.com/my-env:1",
 		Args: maxArgs("FILE|REF"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -180,6 +200,9 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 				return usageErrorf("--cache-to: %v", err)
 			}
 			if opt.exporterAttrs, err = exporterCompression(*opt); err != nil {
+				return err
+			}
+			if opt.maxLayers, err = parseMaxLayers(opt.maxLayersFlag); err != nil {
 				return err
 			}
 			if len(args) == 1 {
@@ -211,6 +234,7 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 	fl.StringArrayVar(&opt.cacheFrom, "cache-from", nil, "import BuildKit's cache, as buildctl --import-cache: e.g. type=registry,ref=REGISTRY/REPO:cache (repeatable)")
 	fl.StringVar(&opt.compression, "compression", defaultCompression, "layer compression: gzip, zstd (smaller and faster; Docker 23 and containerd 1.5 or later read it, Docker 20.10 does not) or uncompressed")
 	fl.StringVar(&opt.compressionLevel, "compression-level", "", "compression level: gzip 1-9 (unset: 1, the fastest), zstd 1-22 (unset: BuildKit's default)")
+	fl.StringVar(&opt.maxLayersFlag, "max-layers", "", fmt.Sprintf("at most `N` layers in a conda environment's image, base image and Docker steps included: the packages share layers when they do not fit (unset or 0: %d). Not part of the hash: an image of the hash is reused when it has at most N layers, else built again with the stored lock (--relock resolves anew as well)", envllb.DefaultMaxLayers))
 	fl.StringArrayVar(&opt.secrets, "secret", nil, secretFlagHelp)
 	fl.StringArrayVar(&opt.cacheTo, "cache-to", nil, "export BuildKit's cache, as buildctl --export-cache: e.g. type=registry,ref=REGISTRY/REPO:cache,mode=max (repeatable)")
 	if !opt.patch { // patch installs the stored lock
@@ -527,6 +551,17 @@ func reusable(ctx context.Context, store imageStore, hash string, opt buildOptio
 	if p, ok := img.covers(want); !ok {
 		return img, false, fmt.Sprintf("%s has no image for %s", img.Ref, p), nil
 	}
+	if opt.maxLayers > 0 {
+		layers, err := imageLayers(img)
+		if err != nil {
+			return img, false, "", fmt.Errorf("%s: %w", img.Ref, err)
+		}
+		for _, p := range want {
+			if n := len(layers[p]); n > opt.maxLayers {
+				return img, false, fmt.Sprintf("%s has %d layers for %s, more than --max-layers %d", img.Ref, n, p, opt.maxLayers), nil
+			}
+		}
+	}
 	if img.BaseName == "" {
 		return img, true, "no base image to check", nil
 	}
@@ -577,6 +612,25 @@ func targetPlatforms(ctx context.Context, opt buildOptions) ([]string, error) {
 	return []string{platforms.Format(platforms.Normalize(ws[0].Platforms[0]))}, nil
 }
 
+// frontendAttrs are the frontend's options for a build of opt (the stored
+// lock, when opt has one, is storedLockName beside the environment file).
+func frontendAttrs(opt buildOptions) map[string]string {
+	attrs := map[string]string{frontend.KeyFilename: filepath.Base(opt.file)}
+	if opt.lock != nil {
+		attrs[frontend.KeyLockfile] = storedLockName
+	}
+	if len(opt.platforms) > 0 {
+		attrs[frontend.KeyPlatform] = strings.Join(opt.platforms, ",")
+	}
+	if opt.helper != "" {
+		attrs[frontend.KeyHelperImage] = opt.helper
+	}
+	if opt.maxLayers > 0 {
+		attrs[frontend.KeyMaxLayers] = strconv.Itoa(opt.maxLayers)
+	}
+	return attrs
+}
+
 // solve runs the frontend in this process against buildkitd: the same Build
 // function the gateway image runs.
 func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.SolveResponse, error) {
@@ -590,17 +644,10 @@ func solve(ctx context.Context, opt buildOptions, stderr io.Writer) (*client.Sol
 	if err != nil {
 		return nil, err
 	}
-	attrs := map[string]string{frontend.KeyFilename: filepath.Base(opt.file)}
+	attrs := frontendAttrs(opt)
 	envFS := dirFS
 	if opt.lock != nil {
 		envFS = &withFile{FS: dirFS, name: storedLockName, data: opt.lock}
-		attrs[frontend.KeyLockfile] = storedLockName
-	}
-	if len(opt.platforms) > 0 {
-		attrs[frontend.KeyPlatform] = strings.Join(opt.platforms, ",")
-	}
-	if opt.helper != "" {
-		attrs[frontend.KeyHelperImage] = opt.helper
 	}
 	exp := map[string]string{"name": strings.Join(opt.names, ","), "push": "true"}
 	maps.Copy(exp, opt.exporterAttrs)

@@ -21,7 +21,8 @@ import (
 // directories) and answers queries over them. HTTP responses are kept in a
 // disk cache and revalidated with ETag / Last-Modified on first use by each
 // Gateway; parsed subdirs and shards are kept in memory for the Gateway's
-// life. For queries by name a subdir's sharded index (CEP 16) is used when
+// life, and so is a subdir's failure to load (a dead channel costs its
+// attempts once, however many names are looked up there). For queries by name a subdir's sharded index (CEP 16) is used when
 // the channel serves one, else its repodata.json(.zst).
 //
 // Every read is bounded: documents and bodies by size (MaxRepodataSize,
@@ -98,6 +99,24 @@ type subdirSource struct {
 	full    *RepoData
 	missing bool                 // the channel has no such subdir
 	shards  map[string]*RepoData // shard per package name, when sharded
+
+	// indexErr and fullErr are the failures of loading the shard index and
+	// repodata.json, kept as successes are: a subdir that cannot be loaded
+	// (5xx after the retries, a refused connection) costs its attempts once
+	// per Gateway, not once per package name looked up there. A load ended
+	// by its caller's context is not kept, so that a later caller tries
+	// again. Loads run under mu, so concurrent callers wait for the one in
+	// flight and then share its result.
+	indexErr, fullErr error
+}
+
+// keep returns err, remembered in *sticky unless ctx ended (the failure is
+// then the caller's, not the subdir's).
+func keep(ctx context.Context, sticky *error, err error) error {
+	if err != nil && ctx.Err() == nil {
+		*sticky = err
+	}
+	return err
 }
 
 func orDefault[T comparable](v, def T) T {
@@ -177,6 +196,14 @@ func (s *subdirSource) loadFull(ctx context.Context, f *fetcher) error {
 	if s.full != nil || s.missing {
 		return nil
 	}
+	if s.fullErr != nil {
+		return s.fullErr
+	}
+	return keep(ctx, &s.fullErr, s.fetchFull(ctx, f))
+}
+
+// fetchFull fetches and parses the subdir's repodata. Callers hold s.mu.
+func (s *subdirSource) fetchFull(ctx context.Context, f *fetcher) error {
 	var body []byte
 	var err error
 	b := f.limits.repodata
@@ -218,6 +245,15 @@ func (s *subdirSource) loadIndex(ctx context.Context, f *fetcher) error {
 	if s.tried {
 		return nil
 	}
+	if s.indexErr != nil {
+		return s.indexErr
+	}
+	return keep(ctx, &s.indexErr, s.fetchIndex(ctx, f))
+}
+
+// fetchIndex fetches and parses the subdir's shard index. Callers hold
+// s.mu.
+func (s *subdirSource) fetchIndex(ctx context.Context, f *fetcher) error {
 	b := f.limits.shard
 	b.What = "shard index"
 	u := s.url + ShardIndexFile

@@ -427,3 +427,93 @@ func TestLocalChannelFIFO(t *testing.T) {
 	err := query(t, &Gateway{MaxRepodataSize: 1 << 10, Concurrency: 1}, ch)
 	wantLimit(t, err, ch.BaseURL+"/linux-64/repodata.json", "repodata", 1<<10, "Gateway.MaxRepodataSize")
 }
+
+// TestGatewayDeadSubdirLoadedOnce: a subdir that cannot be loaded costs
+// its attempts once per Gateway, however many names are looked up there
+// and however many lookups wait for it at once; a second query asks
+// nothing more, and says the same.
+func TestGatewayDeadSubdirLoadedOnce(t *testing.T) {
+	h := newHostile(t, map[string]http.HandlerFunc{"": func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/linux-64/") {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		http.NotFound(w, r)
+	}})
+	dead := func() int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		n := 0
+		for p, c := range h.requests {
+			if strings.Contains(p, "/linux-64/") {
+				n += c
+			}
+		}
+		return n
+	}
+	many := make([]string, 40)
+	for i := range many {
+		many[i] = "pkg" + strconv.Itoa(i)
+	}
+	var errs []string
+	for _, names := range [][]string{{"a"}, many} {
+		g := &Gateway{RetryBackoff: time.Millisecond, Concurrency: 16}
+		before := dead()
+		err := query(t, g, h.channel(t), names...)
+		if err == nil {
+			t.Fatalf("%d names: no error", len(names))
+		}
+		if n := dead() - before; n != DefaultAttempts {
+			t.Errorf("%d names: %d requests to the dead subdir, want %d (its attempts, once)", len(names), n, DefaultAttempts)
+		}
+		before = dead()
+		again := query(t, g, h.channel(t), names...)
+		if n := dead() - before; n != 0 {
+			t.Errorf("%d names: a second query made %d requests to the dead subdir, want 0", len(names), n)
+		}
+		if again == nil || again.Error() != err.Error() {
+			t.Errorf("%d names: the second query says %v, want %v", len(names), again, err)
+		}
+		errs = append(errs, err.Error())
+	}
+	if !strings.Contains(errs[0], "/ch/linux-64/"+ShardIndexFile+": 503 Service Unavailable (gave up after 3 attempts)") || errs[1] != errs[0] {
+		t.Errorf("errors = %q, want the same for 1 and 40 names, naming the shard index and the 503", errs)
+	}
+}
+
+// TestGatewayCanceledLoadNotKept: a load ended by its caller's context is
+// not remembered as the subdir's failure: a later caller loads it.
+func TestGatewayCanceledLoadNotKept(t *testing.T) {
+	var down sync.Map // path -> true while it answers 503
+	down.Store("/ch/linux-64/repodata.json", true)
+	h := newHostile(t, map[string]http.HandlerFunc{"/repodata.json": func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := down.Load(r.URL.Path); ok {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, `{"packages": {"a-1-0.tar.bz2": {"name": "a", "version": "1", "build": "0"}}}`)
+	}})
+	g := &Gateway{RetryBackoff: time.Hour, Concurrency: 1}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for h.count("/ch/linux-64/repodata.json") == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond) // into the hour of backoff
+		cancel()
+	}()
+	if _, err := g.Query(ctx, []channel.Channel{h.channel(t)}, []string{"linux-64"}, []string{"a"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	down.Delete("/ch/linux-64/repodata.json")
+	recs, err := g.Query(context.Background(), []channel.Channel{h.channel(t)}, []string{"linux-64"}, []string{"a"})
+	if err != nil {
+		t.Fatalf("after a cancelled query: %v", err)
+	}
+	if len(recs) != 2 {
+		t.Errorf("%d records, want a from linux-64 and noarch", len(recs))
+	}
+	if n := h.count("/ch/linux-64/repodata.json"); n != 2 {
+		t.Errorf("%d requests of linux-64/repodata.json, want 2 (the cancelled 503, then the answer)", n)
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/envkit/envkit/frontend"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// --max-layers N reaches the frontend as its max-layers option; unset or
+// 0 leaves the frontend's default; anything but a number of layers is a
+// usage error, before any work.
+func TestMaxLayersFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // the frontend option, "" for none
+	}{
+		{nil, ""},
+		{[]string{"--max-layers", "0"}, ""},
+		{[]string{"--max-layers", "60"}, "60"},
+		{[]string{"--max-layers=1"}, "1"},
+		{[]string{"--max-layers", "250"}, "250"},
+	} {
+		opt := &buildOptions{file: "env.yml"}
+		if err := buildCommand(opt).Flags().Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		n, err := parseMaxLayers(opt.maxLayersFlag)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		opt.maxLayers = n
+		got, ok := frontendAttrs(*opt)[frontend.KeyMaxLayers]
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("%q: frontend option %s=%q (set: %v), want %q", c.args, frontend.KeyMaxLayers, got, ok, c.want)
+		}
+	}
+
+	dir := t.TempDir()
+	env := writeFile(t, dir, "env.yml", "name: t\nimage: busybox\n")
+	for _, v := range []string{"-1", "many", "1.5", "0x10", " 3"} {
+		code, out, errs := runCLI(t, "build", env, "--max-layers", v)
+		want := `envkit build: --max-layers "` + v + `": want a number of layers, 1 or more (0: the default, 100)`
+		if code != exitUsage || out != "" || !strings.Contains(errs, want) || !strings.Contains(errs, "--help' for usage.") {
+			t.Errorf("--max-layers %q: exit %d, stdout %q, stderr:\n%s", v, code, out, errs)
+		}
+	}
+}
+
+// layeredImage is an image for linux/arch of n random layers.
+func layeredImage(t *testing.T, arch string, n int) v1.Image {
+	t.Helper()
+	img, err := random.Image(64, int64(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", arch
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// An image of the hash is reused under --max-layers N when each target
+// platform's image has at most N layers, and built again (with its stored
+// lock) when one has more; without --max-layers its layers do not count.
+func TestReusableMaxLayers(t *testing.T) {
+	ctx := context.Background()
+	reg := testRegistry(t)
+	s, err := newRepoStore(reg + "/envkit/env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(mustTag(t, reg+"/envkit/env:envkit_1"), layeredImage(t, "amd64", 5)); err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: layeredImage(t, "amd64", 2), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: layeredImage(t, "arm64", 6), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+	)
+	if err := remote.WriteIndex(mustTag(t, reg+"/envkit/env:envkit_2"), idx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		hash      string
+		platforms []string
+		max       int
+		reuse     bool
+		why       string
+	}{
+		{"envkit_1", []string{"linux/amd64"}, 0, true, "no base image to check"},
+		{"envkit_1", []string{"linux/amd64"}, 100, true, "no base image to check"},
+		{"envkit_1", []string{"linux/amd64"}, 5, true, "no base image to check"},
+		{"envkit_1", []string{"linux/amd64"}, 4, false, reg + "/envkit/env:envkit_1 has 5 layers for linux/amd64, more than --max-layers 4"},
+		{"envkit_2", []string{"linux/amd64"}, 2, true, "no base image to check"},
+		{"envkit_2", []string{"linux/amd64,linux/arm64"}, 0, true, "no base image to check"},
+		{"envkit_2", []string{"linux/amd64,linux/arm64"}, 6, true, "no base image to check"},
+		{"envkit_2", []string{"linux/amd64,linux/arm64"}, 3, false, reg + "/envkit/env:envkit_2 has 6 layers for linux/arm64, more than --max-layers 3"},
+	} {
+		img, reuse, why, err := reusable(ctx, s, c.hash, buildOptions{platforms: c.platforms, maxLayers: c.max})
+		if err != nil || img == nil || reuse != c.reuse || why != c.why {
+			t.Errorf("%s %q --max-layers %d: reuse %v (%q) %v, want %v (%q)", c.hash, c.platforms, c.max, reuse, why, err, c.reuse, c.why)
+		}
+	}
+}
