@@ -289,25 +289,30 @@ func benchLarge(b *testing.B, e *harness.Env, n int) {
 // settle waits, after a prune (or any deletion of many files, as the
 // previous benchmark run's), until the files removed no longer slow the
 // creation of new ones, when dir is on an ext4 file system without a
-// journal (this project's test VMs): there, ext4 will not
-// reuse an inode freed less than a minute ago (recently_deleted, 5 more
-// while its inode table block is dirty), and scans past each one for every
-// file it creates. Right after a prune of a 600-package build, that made
-// every snapshot BuildKit created, and every file a link exec wrote, slow
-// to create: a cold build took 14.9 s instead of 12.1 s (one run each).
-// The floor, which creates as many files, waits the same way before it
-// runs; a cold build on a fresh machine pays neither.
-// ENVKIT_BENCH_SETTLE=0 builds right away.
+// journal (this project's test VMs). There, ext4 will not reuse an inode
+// freed less than a minute ago, or 6 minutes while its inode table block
+// is dirty (recently_deleted, RECENTCY_MIN + RECENTCY_DIRTY), and checks
+// each free one it meets for every file it creates. Right after a mass
+// deletion this made the floor 3× slower (8.5 s against 2.7 s) and a cold
+// build slower by seconds; which of the two it hit more depended on what
+// had been deleted where, so wall ratios from one run to the next ranged
+// from 1.5× to 4.9×. settle waits settleTime (ENVKIT_BENCH_SETTLE=DURATION
+// sets another wait, =0 none) before the floor and after each prune; a cold
+// build on a fresh machine, or on ext4 with a journal, pays neither.
 func settle(b *testing.B, dir, after string) {
 	if os.Getenv("ENVKIT_BENCH_SETTLE") == "0" || !ext4NoJournal(dir) {
 		return
 	}
 	syscall.Sync()
-	b.Logf("settle: waiting %v after %s (ext4 without a journal reuses no inode freed within the last minute)", settleTime, after)
-	time.Sleep(settleTime)
+	d := settleTime
+	if s, err := time.ParseDuration(os.Getenv("ENVKIT_BENCH_SETTLE")); err == nil && s > 0 {
+		d = s
+	}
+	b.Logf("settle: waiting %v after %s (ext4 without a journal reuses no inode freed within the last 1-6 minutes)", d, after)
+	time.Sleep(d)
 }
 
-const settleTime = 65 * time.Second
+const settleTime = 370 * time.Second
 
 // ext4NoJournal tells whether dir is on an ext4 file system without a
 // journal: its device's /sys/fs/ext4/<dev>/journal_task says <none>.
