@@ -283,3 +283,39 @@ func TestDaemonsDieWithParent(t *testing.T) {
 		syscall.Kill(bk, syscall.SIGKILL)
 	}
 }
+
+// Stacks started at once (the test binaries of two packages) each have
+// buildkitd's trace socket in their own state directory: at buildkitd's
+// default path, /run/buildkit/otel-grpc.sock, the second to start failed
+// with "address already in use".
+func TestConcurrentStarts(t *testing.T) {
+	needsDaemons(t)
+	ctx := testCtx(t)
+	dirs := []string{shortTempDir(t), shortTempDir(t)}
+	stacks := make([]*Stack, len(dirs))
+	errs := make([]error, len(dirs))
+	done := make(chan int)
+	for i, d := range dirs {
+		go func() {
+			stacks[i], errs[i] = Start(ctx, Options{StateDir: d})
+			done <- i
+		}()
+	}
+	for range dirs {
+		<-done
+	}
+	for i, s := range stacks {
+		if errs[i] != nil {
+			t.Errorf("stack %d: %v", i, errs[i])
+			continue
+		}
+		defer s.Close()
+		sock := filepath.Join(dirs[i], "otel-grpc.sock")
+		if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 {
+			t.Errorf("stack %d: buildkitd's trace socket is not %s: %v", i, sock, err)
+		}
+		if _, err := s.Buildctl(ctx, "debug", "workers"); err != nil {
+			t.Errorf("stack %d: %v", i, err)
+		}
+	}
+}
