@@ -6,12 +6,11 @@ import (
 	"net/http"
 	"path"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/envkit/envkit/conda/channel"
-	"github.com/envkit/envkit/conda/matchspec"
 	"github.com/envkit/envkit/conda/repodata"
+	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/internal/helper"
 	envllb "github.com/envkit/envkit/llb"
 	"github.com/envkit/envkit/spec"
@@ -34,11 +33,9 @@ var repodataForms = []string{repodata.ShardIndexFile, "repodata.json.zst", "repo
 func requestChannels(channels, specs []string) []string {
 	out := slices.Clone(channels)
 	for _, s := range specs {
-		m, err := matchspec.ParseLenient(s)
-		if err != nil || m.Channel == "" || strings.ContainsAny(m.Channel, "*?") || slices.Contains(out, m.Channel) {
-			continue
+		if c, ok := resolve.SpecChannel(s); ok && !slices.Contains(out, c) {
+			out = append(out, c)
 		}
-		out = append(out, m.Channel)
 	}
 	return out
 }

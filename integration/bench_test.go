@@ -502,50 +502,21 @@ func timeline(out []byte, began time.Time) (time.Duration, string) {
 // buildTimed is genEnv.build with BuildKit's progress as rawjson, which
 // has each vertex's start and end: the same build, measured the same way,
 // with the export time and the phases read from the progress (timeline).
-// ENVKIT_BENCH_MAX_LAYERS sets the build's layer limit (ENVKIT_MAX_LAYERS).
+// ENVKIT_BENCH_MAX_LAYERS sets the build's layer limit (ENVKIT_MAX_LAYERS);
+// ENVKIT_BENCH_RAW_DIR keeps each build's rawjson progress there, named
+// after its reference.
 func buildTimed(tb testing.TB, e *harness.Env, g *genEnv, ref string) (genBuild, string) {
 	tb.Helper()
-	src := frontend(tb, e) // pushed before the window opens
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	before, err := e.Reg.BlobBytes()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	args := []string{"build", "--progress", "rawjson", "--frontend", "gateway.v0", "--opt", "source=" + src,
-		"--local", "context=" + g.p.dir, "--local", "dockerfile=" + g.p.dir, "--opt", "filename=" + g.p.file}
-	if g.output != noExport {
-		out := "type=image,name=" + ref + ",push=true,registry.insecure=true"
-		if g.output != "" {
-			out += "," + g.output
-		}
-		args = append(args, "--output", out)
-	}
+	var args []string
 	if m := os.Getenv("ENVKIT_BENCH_MAX_LAYERS"); m != "" {
-		args = append(args, "--opt", "build-arg:ENVKIT_MAX_LAYERS="+m)
+		args = append(args, "build-arg:ENVKIT_MAX_LAYERS="+m)
 	}
-	began := time.Now()
-	raw, err := e.Buildctl(ctx, args...)
-	took := time.Since(began)
-	if err != nil {
-		tb.Fatalf("%v\n%s", err, raw)
-	}
-	after, err := e.Reg.BlobBytes()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	img := &harness.Image{}
-	if g.output != noExport {
-		if img, err = e.Reg.Image(ctx, ref, "linux/amd64"); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	r, began := g.buildctl(tb, e, ref, "rawjson", args...)
 	if d := os.Getenv("ENVKIT_BENCH_RAW_DIR"); d != "" {
-		_ = os.WriteFile(filepath.Join(d, strings.NewReplacer("/", "_", ":", "_").Replace(ref)+".json"), raw, 0o644)
+		_ = os.WriteFile(filepath.Join(d, strings.NewReplacer("/", "_", ":", "_").Replace(ref)+".json"), r.Output, 0o644)
 	}
-	export, phases := timeline(raw, began)
-	r := genBuild{Ref: ref, Image: img, Took: took, Export: export, Output: raw}
-	r.PushedBlobs, r.PushedBytes = after.Since(before)
+	var phases string
+	r.Export, phases = timeline(r.Output, began)
 	return r, phases
 }
 
@@ -614,9 +585,9 @@ func linkFloor(b *testing.B, g *genEnv) int64 {
 	return fetched
 }
 
-// fetchOnly has buildkitd fetch g's packages, each by its sha256 in an
-// llb.HTTP source of its own as a cold build does, and nothing else: no
-// exec, no export. It is the part of a cold build that a frontend keeping
+// fetchOnly resolves g's packages, as the floor does, and has buildkitd
+// fetch them, each by its sha256 in an llb.HTTP source of its own as a cold
+// build does, and nothing else: no exec, no export. It is the part of a cold build that a frontend keeping
 // one content-addressed source per package cannot avoid (a snapshot and
 // its metadata per package), beside the floor's own fetches.
 func fetchOnly(b *testing.B, e *harness.Env, g *genEnv) {

@@ -115,6 +115,16 @@ func exportTime(out []byte) time.Duration {
 // for environments of a thousand packages built cold.
 func (g *genEnv) build(tb testing.TB, e *harness.Env, ref string, args ...string) genBuild {
 	tb.Helper()
+	r, _ := g.buildctl(tb, e, ref, "plain", args...)
+	r.Export = exportTime(r.Output)
+	return r
+}
+
+// buildctl is build with buildctl's progress in the given mode, returning
+// when the build began; with g.output noExport it pushes nothing and leaves
+// the image empty.
+func (g *genEnv) buildctl(tb testing.TB, e *harness.Env, ref, progress string, args ...string) (genBuild, time.Time) {
+	tb.Helper()
 	src := frontend(tb, e) // pushed before the window opens
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -122,11 +132,14 @@ func (g *genEnv) build(tb testing.TB, e *harness.Env, ref string, args ...string
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := []string{"build", "--progress", "plain", "--frontend", "gateway.v0", "--opt", "source=" + src,
-		"--local", "context=" + g.p.dir, "--local", "dockerfile=" + g.p.dir, "--opt", "filename=" + g.p.file,
-		"--output", "type=image,name=" + ref + ",push=true,registry.insecure=true"}
-	if g.output != "" {
-		a[len(a)-1] += "," + g.output
+	a := []string{"build", "--progress", progress, "--frontend", "gateway.v0", "--opt", "source=" + src,
+		"--local", "context=" + g.p.dir, "--local", "dockerfile=" + g.p.dir, "--opt", "filename=" + g.p.file}
+	if g.output != noExport {
+		out := "type=image,name=" + ref + ",push=true,registry.insecure=true"
+		if g.output != "" {
+			out += "," + g.output
+		}
+		a = append(a, "--output", out)
 	}
 	for _, x := range args {
 		a = append(a, "--opt", x)
@@ -141,13 +154,15 @@ func (g *genEnv) build(tb testing.TB, e *harness.Env, ref string, args ...string
 	if err != nil {
 		tb.Fatal(err)
 	}
-	img, err := e.Reg.Image(ctx, ref, "linux/amd64")
-	if err != nil {
-		tb.Fatal(err)
+	img := &harness.Image{}
+	if g.output != noExport {
+		if img, err = e.Reg.Image(ctx, ref, "linux/amd64"); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	r := genBuild{Ref: ref, Image: img, Took: took, Export: exportTime(out), Output: out}
+	r := genBuild{Ref: ref, Image: img, Took: took, Output: out}
 	r.PushedBlobs, r.PushedBytes = after.Since(before)
-	return r
+	return r, began
 }
 
 // runTools runs n of the environment's tools (all if n <= 0) in the image

@@ -146,26 +146,19 @@ func (c *Conda) LayersOn(base bkllb.State) ([]bkllb.State, error) {
 	}
 	layers := make([]bkllb.State, 0, len(groups)+len(wheels)+1)
 	for _, b := range batches(groups, c.PackageLayers > 0 && len(groups) > batchMinLayers) {
-		if len(b) > 1 {
-			ls, err := c.batchLayers(b, python)
+		if len(b) == 1 && len(b[0]) == 1 {
+			l, err := c.packageLayer(b[0][0], python)
 			if err != nil {
 				return nil, err
 			}
-			layers = append(layers, ls...)
+			layers = append(layers, l)
 			continue
 		}
-		g := b[0]
-		var l bkllb.State
-		var err error
-		if len(g) == 1 {
-			l, err = c.packageLayer(g[0], python)
-		} else {
-			l, err = c.groupLayer(g, python)
-		}
+		ls, err := c.batchLayers(b, python)
 		if err != nil {
 			return nil, err
 		}
-		layers = append(layers, l)
+		layers = append(layers, ls...)
 	}
 	below := len(layers)
 	var sdists []int // the layers of wheels built from sdists, to fill in
@@ -267,45 +260,6 @@ func (c *Conda) packageLayer(r *record.RepoDataRecord, python *link.Python) (bkl
 	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
 }
 
-// groupLayer fetches several packages and links them, in order, into one
-// layer: one exec, each package's archive in a mount of its own
-// (PackageDir/<i>), their records in one input mount (InputDir/<i>.json).
-func (c *Conda) groupLayer(recs []*record.RepoDataRecord, python *link.Python) (bkllb.State, error) {
-	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir}
-	var files *bkllb.FileAction
-	var mounts []bkllb.RunOption
-	for i, r := range recs {
-		pkg, in, err := c.fetch(r)
-		if err != nil {
-			return bkllb.State{}, err
-		}
-		name := "/" + strconv.Itoa(i) + ".json"
-		if files == nil {
-			files = bkllb.Mkfile(name, 0o644, in)
-		} else {
-			files = files.Mkfile(name, 0o644, in)
-		}
-		dir := path.Join(helper.PackageDir, strconv.Itoa(i))
-		mounts = append(mounts, bkllb.AddMount(dir, pkg, c.keyed()...))
-		l.Packages = append(l.Packages, helper.LinkPackage{Input: path.Join(helper.InputDir, name), Archive: path.Join(dir, r.FileName), Dest: helper.OutputDir})
-		if r.Noarch == record.NoarchPython {
-			if python == nil {
-				return bkllb.State{}, fmt.Errorf("%s is a noarch: python package, but the environment has no python", r.Dist())
-			}
-			l.Python = python
-		}
-	}
-	what := groupName(recs)
-	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: records of "+what))
-	run := c.Helper.Run(append([]bkllb.RunOption{
-		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
-		bkllb.AddMount(helper.InputDir, input, c.keyed()...),
-		bkllb.Network(bkllb.NetModeNone),
-		bkllb.WithCustomName("conda: link " + what),
-	}, append(mounts, c.runLocations(recs...)...)...)...)
-	return run.AddMount(helper.OutputDir, bkllb.Scratch()), nil
-}
-
 // Batches of layers linked by one exec: consecutive groups whose archives
 // weigh at most batchBytes together, at most batchGroups of them. An exec
 // costs its container's start, its mounts and its snapshot (about a tenth
@@ -331,19 +285,26 @@ const (
 // batchGroups), keeping their order; with batch false, each group is a run
 // of its own.
 func batches(groups [][]*record.RepoDataRecord, batch bool) [][][]*record.RepoDataRecord {
-	size := func(g []*record.RepoDataRecord) int64 {
+	return cutBatches(groups, func(r *record.RepoDataRecord) int64 { return r.Size }, batch)
+}
+
+// cutBatches cuts groups into runs of consecutive groups, each within
+// batchGroups groups, batchBytes (by size) and batchPackages items; with
+// batch false, each group is a run of its own.
+func cutBatches[T any](groups [][]T, size func(T) int64, batch bool) [][][]T {
+	bytes := func(g []T) int64 {
 		var n int64
-		for _, r := range g {
-			n += r.Size
+		for _, x := range g {
+			n += size(x)
 		}
 		return n
 	}
-	var out [][][]*record.RepoDataRecord
+	var out [][][]T
 	for i := 0; i < len(groups); {
-		j, n, pkgs := i+1, size(groups[i]), len(groups[i])
-		for batch && j < len(groups) && j-i < batchGroups && n+size(groups[j]) <= batchBytes && pkgs+len(groups[j]) <= batchPackages {
-			n += size(groups[j])
-			pkgs += len(groups[j])
+		j, n, items := i+1, bytes(groups[i]), len(groups[i])
+		for batch && j < len(groups) && j-i < batchGroups && n+bytes(groups[j]) <= batchBytes && items+len(groups[j]) <= batchPackages {
+			n += bytes(groups[j])
+			items += len(groups[j])
 			j++
 		}
 		out = append(out, groups[i:j:j])
@@ -352,16 +313,23 @@ func batches(groups [][]*record.RepoDataRecord, batch bool) [][][]*record.RepoDa
 	return out
 }
 
-// batchLayers fetches the packages of several groups and links them in one
-// exec, each group in order into an output mount of its own
-// (OutputDir/<k>): a layer per group, as groupLayer gives it.
+// batchLayers fetches the packages of one or more groups and links them in
+// one exec, in order, each package's archive in a mount of its own
+// (PackageDir/<i>), their records in one input mount (InputDir/<i>.json):
+// a layer per group, the exec's output mount for a single group, otherwise
+// an output mount of its own for each (OutputDir/<k>).
 func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Python) ([]bkllb.State, error) {
 	l := helper.Link{Prefix: c.Prefix, Platform: c.Subdir}
 	var files *bkllb.FileAction
 	var mounts []bkllb.RunOption
 	var all []*record.RepoDataRecord
+	dest := func(k int) string {
+		if len(groups) == 1 {
+			return helper.OutputDir
+		}
+		return path.Join(helper.OutputDir, strconv.Itoa(k))
+	}
 	for k, g := range groups {
-		dest := path.Join(helper.OutputDir, strconv.Itoa(k))
 		for _, r := range g {
 			i := len(all)
 			all = append(all, r)
@@ -377,7 +345,7 @@ func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Pyth
 			}
 			dir := path.Join(helper.PackageDir, strconv.Itoa(i))
 			mounts = append(mounts, bkllb.AddMount(dir, pkg, c.keyed()...))
-			l.Packages = append(l.Packages, helper.LinkPackage{Input: path.Join(helper.InputDir, name), Archive: path.Join(dir, r.FileName), Dest: dest})
+			l.Packages = append(l.Packages, helper.LinkPackage{Input: path.Join(helper.InputDir, name), Archive: path.Join(dir, r.FileName), Dest: dest(k)})
 			if r.Noarch == record.NoarchPython {
 				if python == nil {
 					return nil, fmt.Errorf("%s is a noarch: python package, but the environment has no python", r.Dist())
@@ -386,7 +354,10 @@ func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Pyth
 			}
 		}
 	}
-	what := fmt.Sprintf("%s in %d layers", groupName(all), len(groups))
+	what := groupName(all)
+	if len(groups) > 1 {
+		what += fmt.Sprintf(" in %d layers", len(groups))
+	}
 	input := bkllb.Scratch().File(files, bkllb.WithCustomName("conda: records of "+what))
 	run := c.Helper.Run(append([]bkllb.RunOption{
 		bkllb.Args(append([]string{c.HelperPath}, l.Args()...)),
@@ -396,7 +367,7 @@ func (c *Conda) batchLayers(groups [][]*record.RepoDataRecord, python *link.Pyth
 	}, append(mounts, c.runLocations(all...)...)...)...)
 	out := make([]bkllb.State, len(groups))
 	for k := range groups {
-		out[k] = run.AddMount(path.Join(helper.OutputDir, strconv.Itoa(k)), bkllb.Scratch())
+		out[k] = run.AddMount(dest(k), bkllb.Scratch())
 	}
 	return out, nil
 }

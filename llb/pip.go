@@ -135,25 +135,7 @@ func (c *Conda) fetchWheel(w *Wheel) (bkllb.State, error) {
 // batchPackages wheels, and batchBytes of the wheels whose size is known;
 // with batch false, each group is a run of its own.
 func wheelBatches(groups [][]*Wheel, batch bool) [][][]*Wheel {
-	size := func(g []*Wheel) int64 {
-		var n int64
-		for _, w := range g {
-			n += w.Size
-		}
-		return n
-	}
-	var out [][][]*Wheel
-	for i := 0; i < len(groups); {
-		j, n, count := i+1, size(groups[i]), len(groups[i])
-		for batch && j < len(groups) && j-i < batchGroups && n+size(groups[j]) <= batchBytes && count+len(groups[j]) <= batchPackages {
-			n += size(groups[j])
-			count += len(groups[j])
-			j++
-		}
-		out = append(out, groups[i:j:j])
-		i = j
-	}
-	return out
+	return cutBatches(groups, func(w *Wheel) int64 { return w.Size }, batch)
 }
 
 // wheelLayers fetches the wheels of one or more groups and installs them

@@ -129,8 +129,8 @@ func (r *Request) prepare() (*prepared, error) {
 		if err != nil {
 			return nil, &SpecError{Index: i, Spec: s, Err: err}
 		}
-		if m.Channel != "" && !strings.ContainsAny(m.Channel, "*?") {
-			c, err := channel.Parse(m.Channel, r.ChannelOptions...)
+		if name, ok := specChannel(m); ok {
+			c, err := channel.Parse(name, r.ChannelOptions...)
 			if err != nil {
 				return nil, &SpecError{Index: i, Spec: s, Err: err}
 			}
@@ -148,6 +148,25 @@ func (r *Request) prepare() (*prepared, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// SpecChannel is the channel the spec s names (conda-forge::numpy,
+// https://host/chan::pkg, pkg[channel=...]) that a resolve queries beside
+// the request's channels: none when s names none, names a pattern, or does
+// not parse (the resolve reports that).
+func SpecChannel(s string) (string, bool) {
+	m, err := matchspec.ParseLenient(s)
+	if err != nil {
+		return "", false
+	}
+	return specChannel(m)
+}
+
+func specChannel(m *matchspec.MatchSpec) (string, bool) {
+	if m.Channel == "" || strings.ContainsAny(m.Channel, "*?") {
+		return "", false
+	}
+	return m.Channel, true
 }
 
 // parseSpec parses a requested spec leniently and checks it names a package.
