@@ -76,14 +76,8 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 			Msg:  "a conda environment needs envkit's frontend image to link its packages",
 			Hint: "build through the frontend image (# syntax=, or buildctl --frontend gateway.v0 --opt " + KeySource + "=...), or pass --opt " + KeyHelperImage + "=<image>"}}
 	}
-	for _, c := range env.Conda.Channels {
-		if c.Value == "nodefaults" || c.Value == "defaults" {
-			continue
-		}
-		if ch, err := channel.Parse(c.Value); err != nil || !isHTTP(ch.BaseURL) {
-			return nil, diag.List{{File: env.Conda.File, Line: c.Line, Column: c.Column, Field: "channels",
-				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", channel.Redact(c.Value)), Hint: "use a channel name or an http(s) URL"}}
-		}
+	if err := unreachableChannels(env.Conda); err != nil {
+		return nil, err
 	}
 	tr := &buildkitTransport{ctx: ctx, c: b.c, inURL: urlCredentialHosts(envfile.Values(env.Conda.Channels))}
 	gw := &repodata.Gateway{Client: &http.Client{Transport: tr}}
@@ -99,6 +93,30 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 		cs.previous.Redact() // credentials reach BuildKit as secrets alone (auth.go)
 	}
 	return cs, nil
+}
+
+// unreachableChannels reports the first channel of ef that BuildKit
+// cannot fetch from (a local path or a file:// URL), at its line: one of
+// its channels, or one that a dependency names (file:///srv/ch::pkg).
+func unreachableChannels(ef *envfile.EnvFile) diag.List {
+	const hint = "use a channel name or an http(s) URL"
+	reachable := func(c string) bool {
+		ch, err := channel.Parse(c)
+		return err == nil && isHTTP(ch.BaseURL)
+	}
+	for _, c := range ef.Channels {
+		if c.Value != "nodefaults" && c.Value != "defaults" && !reachable(c.Value) {
+			return diag.List{{File: ef.File, Line: c.Line, Column: c.Column, Field: "channels",
+				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", channel.Redact(c.Value)), Hint: hint}}
+		}
+	}
+	for _, d := range ef.Dependencies {
+		if c, ok := resolve.SpecChannel(d.Value); ok && c != "defaults" && !reachable(c) {
+			return diag.List{{File: ef.File, Line: d.Line, Column: d.Column, Field: "dependencies",
+				Msg: fmt.Sprintf("channel %q, which this dependency names, is not reachable from BuildKit", channel.Redact(c)), Hint: hint}}
+		}
+	}
+	return nil
 }
 
 // resolve resolves the environment for every target platform in one

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/envkit/envkit/conda/envfile"
 	"github.com/envkit/envkit/conda/lock"
 	"github.com/envkit/envkit/conda/repodata"
 	"github.com/envkit/envkit/conda/resolve"
@@ -129,5 +130,38 @@ func TestCondaResolveErrors(t *testing.T) {
 	var list diag.List
 	if !errors.As(err, &list) || len(list) != 1 || list[0].File != "conda.yml" || list[0].Line != 4 || !strings.Contains(list[0].Msg, "numpy >>1") {
 		t.Errorf("bad spec: %#v", err)
+	}
+}
+
+// TestUnreachableChannels: a channel BuildKit cannot fetch from, whether
+// the environment lists it or a dependency names it, is refused at its
+// line; http(s) channels, names and defaults are not.
+func TestUnreachableChannels(t *testing.T) {
+	for _, c := range []struct {
+		yml, want string
+		line      int
+		field     string
+	}{
+		{yml: "channels: [conda-forge, defaults, nodefaults, 'http://127.0.0.1:9/ch']\ndependencies:\n  - conda-forge::numpy\n  - defaults::six\n  - 'http://127.0.0.1:9/other::tool'\n  - scipy[channel=bioconda]\n"},
+		{yml: "channels:\n  - conda-forge\n  - ./my-channel\ndependencies: [tool]\n", line: 3, field: "channels", want: `channel "./my-channel" is not reachable from BuildKit`},
+		{yml: "channels: [conda-forge]\ndependencies:\n  - python\n  - file:///srv/chan::tool\n", line: 4, field: "dependencies",
+			want: `channel "file:///srv/chan", which this dependency names, is not reachable from BuildKit`},
+		{yml: "channels: [conda-forge]\ndependencies:\n  - 'tool[channel=/srv/chan]'\n", line: 3, field: "dependencies",
+			want: `channel "/srv/chan", which this dependency names, is not reachable from BuildKit`},
+	} {
+		ef, err := envfile.Parse("conda.yml", []byte(c.yml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := unreachableChannels(ef)
+		if c.want == "" {
+			if errs != nil {
+				t.Errorf("%q: %v", c.yml, errs)
+			}
+			continue
+		}
+		if len(errs) != 1 || errs[0].File != "conda.yml" || errs[0].Line != c.line || errs[0].Field != c.field || errs[0].Msg != c.want {
+			t.Errorf("%q: got %#v, want line %d, field %s: %s", c.yml, errs, c.line, c.field, c.want)
+		}
 	}
 }

@@ -41,26 +41,32 @@ func requestChannels(channels, specs []string) []string {
 }
 
 // probeURLs are the repodata files of channels x subdirs (noarch added)
-// to ask for, each once. Channels that do not parse or are not http(s)
-// are left out: the resolve reports them.
+// to ask for, each once; "defaults" stands for the channels it names.
+// Channels that do not parse or are not http(s) are left out: the
+// resolve reports them.
 func probeURLs(channels []string, subdirs []string) []string {
 	subdirs = append(slices.Clone(subdirs), "noarch")
 	var urls, bases []string
 	for _, c := range channels {
-		if c == "nodefaults" || c == "defaults" {
+		if c == "nodefaults" {
 			continue
 		}
-		ch, err := channel.Parse(c)
-		if err != nil || !isHTTP(ch.BaseURL) || slices.Contains(bases, ch.BaseURL) {
+		chs, err := channel.Expand(c) // "defaults": the channels it names
+		if err != nil {
 			continue
 		}
-		bases = append(bases, ch.BaseURL)
-		for i, sd := range subdirs {
-			if slices.Contains(subdirs[:i], sd) {
+		for _, ch := range chs {
+			if !isHTTP(ch.BaseURL) || slices.Contains(bases, ch.BaseURL) {
 				continue
 			}
-			for _, f := range repodataForms {
-				urls = append(urls, ch.BaseURL+"/"+sd+"/"+f)
+			bases = append(bases, ch.BaseURL)
+			for i, sd := range subdirs {
+				if slices.Contains(subdirs[:i], sd) {
+					continue
+				}
+				for _, f := range repodataForms {
+					urls = append(urls, ch.BaseURL+"/"+sd+"/"+f)
+				}
 			}
 		}
 	}

@@ -6,9 +6,10 @@ import (
 )
 
 func TestProbeURLs(t *testing.T) {
-	got := probeURLs([]string{"nodefaults", "http://127.0.0.1:9/ch/", "./local", "conda-forge", "http://127.0.0.1:9/ch"}, []string{"linux-64", "linux-64", "noarch"})
+	got := probeURLs([]string{"nodefaults", "http://127.0.0.1:9/ch/", "./local", "conda-forge", "http://127.0.0.1:9/ch", "defaults", "https://repo.anaconda.com/pkgs/main"}, []string{"linux-64", "linux-64", "noarch"})
 	var want []string
-	for _, base := range []string{"http://127.0.0.1:9/ch", "https://conda.anaconda.org/conda-forge"} {
+	// "defaults" is probed as the channels it names, each once.
+	for _, base := range []string{"http://127.0.0.1:9/ch", "https://conda.anaconda.org/conda-forge", "https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"} {
 		for _, sd := range []string{"linux-64", "noarch"} {
 			want = append(want, base+"/"+sd+"/repodata_shards.msgpack.zst", base+"/"+sd+"/repodata.json.zst", base+"/"+sd+"/repodata.json")
 		}
@@ -42,7 +43,7 @@ func TestProbeURLsOfSpecChannels(t *testing.T) {
 	for i := 0; i < len(got); i += len(repodataForms) * 2 {
 		bases = append(bases, got[i][:len(got[i])-len("/linux-64/"+repodataForms[0])])
 	}
-	wantBases := []string{"http://127.0.0.1:9/ch", "https://conda.anaconda.org/conda-forge", "http://127.0.0.1:9/other", "http://127.0.0.1:9/third", "https://conda.anaconda.org/bioconda"}
+	wantBases := []string{"http://127.0.0.1:9/ch", "https://conda.anaconda.org/conda-forge", "http://127.0.0.1:9/other", "http://127.0.0.1:9/third", "https://conda.anaconda.org/bioconda", "https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r"}
 	if !slices.Equal(bases, wantBases) || len(got) != len(wantBases)*len(repodataForms)*2 {
 		t.Errorf("probeURLs probes %q (%d URLs), want %q, 6 URLs each", bases, len(got), wantBases)
 	}

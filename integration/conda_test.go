@@ -194,6 +194,13 @@ func TestCondaErrors(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), `channel "./my-channel" is not reachable from BuildKit`) {
 		t.Errorf("local channel: %v\n%s", err, out)
 	}
+	p = newProject(t, "environment.yml", syntax(t, e)+"name: conda-bad\nimage: "+e.Base.Base+"\nconda_file: conda.yml\n",
+		map[string]string{"conda.yml": "channels: [" + ch + "]\ndependencies:\n  - tool\n  - file:///srv/chan::libfoo\n"})
+	out, err = clients[1].build(t, e, p, e.Ref("it/conda-bad:4"), nil)
+	if err == nil || !strings.Contains(string(out), `channel "file:///srv/chan", which this dependency names, is not reachable from BuildKit`) ||
+		!strings.Contains(string(out), ">>>   - file:///srv/chan::libfoo") {
+		t.Errorf("a dependency's local channel not marked in conda.yml: %v\n%s", err, out)
+	}
 }
 
 // envkit build runs the frontend in-process; with --helper-image it links
