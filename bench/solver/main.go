@@ -37,7 +37,7 @@ import (
 func main() {
 	testdata := flag.String("testdata", "", "the shared testdata directory (required)")
 	libsolv := flag.String("libsolv", "", "the libsolv_bench binary (required)")
-	reps := flag.Int("reps", 9, "timed repetitions per solver and problem (after one warm-up)")
+	reps := flag.Int("reps", 51, "timed repetitions per solver and problem (after one warm-up), within -budget: on a shared machine a median of 9 moved by 2× between runs for millisecond problems")
 	mirrors := flag.Int("mirrors", 20, "copies of index4 in the large problems")
 	run := flag.String("run", "", "only problems whose name matches this regexp")
 	keep := flag.String("keep", "", "write the libsolv testcases into this directory (default: a temporary one, removed)")
