@@ -13,7 +13,7 @@
 # (ENVKIT_BENCH_COMPRESSIBLE=0 skips them). Two rows take a cold build
 # apart: fetches is buildkitd fetching the packages alone, each into a
 # snapshot of its own by its sha256 (what one content-addressed source per
-# package costs, with no exec and no export), and cold-build is the whole
+# package costs, with no exec, no merge and no export), and cold-build is the whole
 # cold build left in BuildKit's cache, neither compressed nor pushed. On
 # ext4 without a journal each cold case (and the floor) starts 6 minutes
 # after the files before it were deleted (settle in the benchmark: freed
