@@ -269,6 +269,16 @@ func TestCLIBuildMaxLayers(t *testing.T) {
 			t.Errorf("%q after --max-layers %d: %+v, want the %d-layer image %s reused", args, k, again, len(narrowImg.Manifest.Layers), narrow.Digest)
 		}
 	}
+	// --rebuild builds again, with the stored lock, an image that would be
+	// reused: without --max-layers, the first build's image, to the byte.
+	re, log := cliBuild(t, e, bin, file, e.Ref("it/cli-max-layers:rebuilt"), "--platform", "linux/amd64", "--rebuild")
+	if want := "building: --rebuild: " + e.Ref("it/cli-max-layers:"+h) + " is built again with its stored lock"; re.Reused || re.Hash != h || !strings.Contains(log, want) ||
+		!strings.Contains(log, "installing the packages "+h+" resolved to first") {
+		t.Errorf("--rebuild: %+v; the log does not say %q, nor that it installs the stored lock:\n%s", re, want, log)
+	}
+	if re.Digest != wide.Digest {
+		t.Errorf("--rebuild: image %s, want the first build's %s (one layer per package, the same lock)", re.Digest, wide.Digest)
+	}
 }
 
 // BenchmarkCondaBudgetCold measures a cold build of 200 small packages with

@@ -46,6 +46,7 @@ type buildOptions struct {
 	helper    string   // envkit's frontend image, whose binary links conda packages
 	json      bool     // print the result as JSON
 	relock    bool     // resolve unpinned packages anew, and build
+	rebuild   bool     // build even when an image of the hash exists, with its stored lock
 	names     []string // the references the image is pushed to
 	lock      []byte   // a conda lock to install (the hash's stored lock)
 	workspace string   // --workspace
@@ -179,7 +180,7 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 			"resolves to the digest it was built on, it is reused, with nothing built or fetched (-t is\n" +
 			"pointed at it). The first build's conda lock is stored beside the image and installed by every\n" +
 			"later build of the hash (after a base patch, with the image deleted, or with fewer layers),\n" +
-			"whatever newer packages the channels have, until --relock.",
+			"whatever newer packages the channels have, until --relock. --rebuild builds again with it.",
 		Example: "  envkit build\n" +
 			"  envkit build environment.yml --platform linux/amd64,linux/arm64\n" +
 			"  envkit build environment.yml --json --relock\n" +
@@ -239,6 +240,7 @@ func buildCommand(opt *buildOptions) *cobra.Command {
 	fl.StringArrayVar(&opt.cacheTo, "cache-to", nil, "export BuildKit's cache, as buildctl --export-cache: e.g. type=registry,ref=REGISTRY/REPO:cache,mode=max (repeatable)")
 	if !opt.patch { // patch installs the stored lock
 		fl.BoolVar(&opt.relock, "relock", false, "resolve the conda packages anew (newer versions), and build even when an image of the hash exists")
+		fl.BoolVar(&opt.rebuild, "rebuild", false, "build even when an image of the hash exists, installing the hash's stored lock (the same packages; --relock resolves anew), and replace it")
 	}
 	addReadFlags(c)
 	return c
@@ -543,6 +545,9 @@ func reusable(ctx context.Context, store imageStore, hash string, opt buildOptio
 	img, err = store.Lookup(ctx, hash)
 	if err != nil || img == nil {
 		return nil, false, "no image of " + hash + " yet", err
+	}
+	if opt.rebuild {
+		return img, false, "--rebuild: " + img.Ref + " is built again with its stored lock", nil
 	}
 	want, err := targetPlatforms(ctx, opt)
 	if err != nil {

@@ -114,3 +114,39 @@ func TestReusableMaxLayers(t *testing.T) {
 		}
 	}
 }
+
+// --rebuild builds again even when the image of the hash could be reused,
+// keeping the image (its stored lock is installed); without an image it
+// changes nothing. envkit patch has no --rebuild.
+func TestReusableRebuild(t *testing.T) {
+	ctx := context.Background()
+	reg := testRegistry(t)
+	s, err := newRepoStore(reg + "/envkit/env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(mustTag(t, reg+"/envkit/env:envkit_1"), layeredImage(t, "amd64", 3)); err != nil {
+		t.Fatal(err)
+	}
+	opt := buildOptions{platforms: []string{"linux/amd64"}}
+	if img, reuse, why, err := reusable(ctx, s, "envkit_1", opt); err != nil || img == nil || !reuse {
+		t.Fatalf("without --rebuild: reuse %v (%q) %v, want reused", reuse, why, err)
+	}
+	opt.rebuild = true
+	img, reuse, why, err := reusable(ctx, s, "envkit_1", opt)
+	if want := "--rebuild: " + reg + "/envkit/env:envkit_1 is built again with its stored lock"; err != nil || img == nil || reuse || why != want {
+		t.Errorf("--rebuild: image %v, reuse %v (%q) %v, want the image, not reused (%q)", img, reuse, why, err, want)
+	}
+	if img, reuse, why, err := reusable(ctx, s, "envkit_2", opt); err != nil || img != nil || reuse || why != "no image of envkit_2 yet" {
+		t.Errorf("--rebuild, no image: %v, reuse %v (%q) %v", img, reuse, why, err)
+	}
+
+	b := &buildOptions{file: "env.yml"}
+	if err := buildCommand(b).Flags().Parse([]string{"--rebuild"}); err != nil || !b.rebuild {
+		t.Errorf("envkit build --rebuild: %v (rebuild %v)", err, b.rebuild)
+	}
+	p := &buildOptions{file: "env.yml", patch: true}
+	if err := buildCommand(p).Flags().Parse([]string{"--rebuild"}); err == nil {
+		t.Errorf("envkit patch --rebuild: accepted")
+	}
+}
