@@ -101,17 +101,22 @@ func (b *builder) condaSolver(ctx context.Context, env *spec.Environment) (*cond
 func unreachableChannels(ef *envfile.EnvFile) diag.List {
 	const hint = "use a channel name or an http(s) URL"
 	reachable := func(c string) bool {
-		ch, err := channel.Parse(c)
-		return err == nil && isHTTP(ch.BaseURL)
+		chs, err := channel.Expand(c) // "defaults": the channels it names
+		for _, ch := range chs {
+			if !isHTTP(ch.BaseURL) {
+				return false
+			}
+		}
+		return err == nil
 	}
 	for _, c := range ef.Channels {
-		if c.Value != "nodefaults" && c.Value != "defaults" && !reachable(c.Value) {
+		if c.Value != "nodefaults" && !reachable(c.Value) {
 			return diag.List{{File: ef.File, Line: c.Line, Column: c.Column, Field: "channels",
 				Msg: fmt.Sprintf("channel %q is not reachable from BuildKit", channel.Redact(c.Value)), Hint: hint}}
 		}
 	}
 	for _, d := range ef.Dependencies {
-		if c, ok := resolve.SpecChannel(d.Value); ok && c != "defaults" && !reachable(c) {
+		if c, ok := resolve.SpecChannel(d.Value); ok && !reachable(c) {
 			return diag.List{{File: ef.File, Line: d.Line, Column: d.Column, Field: "dependencies",
 				Msg: fmt.Sprintf("channel %q, which this dependency names, is not reachable from BuildKit", channel.Redact(c)), Hint: hint}}
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/envkit/envkit/conda/link"
 	condapkg "github.com/envkit/envkit/conda/package"
+	"github.com/envkit/envkit/conda/record"
 	"github.com/envkit/envkit/conda/resolve"
 	"github.com/envkit/envkit/integration/harness"
 	"github.com/envkit/envkit/internal/condatest"
@@ -541,14 +542,7 @@ func linkFloor(b *testing.B, g *genEnv) int64 {
 	ctx := ctxFor(b)
 	dest := filepath.Join(root, "env", envllb.DefaultPrefix)
 	b.StartTimer()
-	l, err := resolve.Resolve(ctx, resolve.Request{Specs: g.G.Specs, Channels: []string{g.url}, Platforms: []string{"linux-64"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	recs, err := l.Records("linux-64")
-	if err != nil {
-		b.Fatal(err)
-	}
+	recs := g.resolve(b)
 	if len(recs) != len(g.G.Names) {
 		b.Fatalf("the floor resolved %d packages, want %d", len(recs), len(g.G.Names))
 	}
@@ -597,17 +591,11 @@ func linkFloor(b *testing.B, g *genEnv) int64 {
 // floor's own fetches.
 func fetchOnly(b *testing.B, e *harness.Env, g *genEnv) {
 	ctx := ctxFor(b)
-	l, err := resolve.Resolve(ctx, resolve.Request{Specs: g.G.Specs, Channels: []string{g.url}, Platforms: []string{"linux-64"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	recs, err := l.Records("linux-64")
-	if err != nil {
-		b.Fatal(err)
-	}
+	recs := g.resolve(b)
 	defs := make([]*llb.Definition, len(recs))
 	for i, r := range recs {
 		st := llb.HTTP(r.URL, llb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, r.SHA256)), llb.Filename(r.FileName))
+		var err error
 		if defs[i], err = st.Marshal(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -630,6 +618,20 @@ func fetchOnly(b *testing.B, e *harness.Env, g *genEnv) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// resolve resolves g's specs from its channel for linux-64, as the floor
+// and the fetches do before they fetch: the packages in link order.
+func (g *genEnv) resolve(b *testing.B) []*record.RepoDataRecord {
+	l, err := resolve.Resolve(ctxFor(b), resolve.Request{Specs: g.G.Specs, Channels: []string{g.url}, Platforms: []string{"linux-64"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs, err := l.Records("linux-64")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return recs
 }
 
 // fetchVerified downloads url to file, checking its sha256 on the way as

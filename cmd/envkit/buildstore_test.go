@@ -39,7 +39,13 @@ func pushImage(t *testing.T, ref, arch string, labels map[string]string) v1.Imag
 
 func randomImage(t *testing.T, arch string, labels map[string]string) v1.Image {
 	t.Helper()
-	img, err := random.Image(64, 1)
+	return layeredImage(t, arch, 1, labels)
+}
+
+// layeredImage is an image for linux/arch of n random layers, with labels.
+func layeredImage(t *testing.T, arch string, n int, labels map[string]string) v1.Image {
+	t.Helper()
+	img, err := random.Image(64, int64(n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,14 +165,22 @@ func TestBaseCurrent(t *testing.T) {
 	}
 }
 
-// A stored lock is read back as written, and replaced by the next PutLock.
-func TestRepoStoreLock(t *testing.T) {
-	ctx := context.Background()
+// testStore is a store over the repository envkit/env of a test
+// registry, and the registry.
+func testStore(t *testing.T) (*repoStore, string) {
+	t.Helper()
 	reg := testRegistry(t)
 	s, err := newRepoStore(reg + "/envkit/env")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, reg
+}
+
+// A stored lock is read back as written, and replaced by the next PutLock.
+func TestRepoStoreLock(t *testing.T) {
+	ctx := context.Background()
+	s, reg := testStore(t)
 	if got, err := s.Lock(ctx, "envkit_1"); got != nil || err != nil {
 		t.Fatalf("no lock yet: %q %v", got, err)
 	}

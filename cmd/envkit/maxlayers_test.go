@@ -9,7 +9,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -53,41 +52,18 @@ func TestMaxLayersFlag(t *testing.T) {
 	}
 }
 
-// layeredImage is an image for linux/arch of n random layers.
-func layeredImage(t *testing.T, arch string, n int) v1.Image {
-	t.Helper()
-	img, err := random.Image(64, int64(n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 // An image of the hash is reused under --max-layers N when each target
 // platform's image has at most N layers, and built again (with its stored
 // lock) when one has more; without --max-layers its layers do not count.
 func TestReusableMaxLayers(t *testing.T) {
 	ctx := context.Background()
-	reg := testRegistry(t)
-	s, err := newRepoStore(reg + "/envkit/env")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(mustTag(t, reg+"/envkit/env:envkit_1"), layeredImage(t, "amd64", 5)); err != nil {
+	s, reg := testStore(t)
+	if err := remote.Write(mustTag(t, reg+"/envkit/env:envkit_1"), layeredImage(t, "amd64", 5, nil)); err != nil {
 		t.Fatal(err)
 	}
 	idx := mutate.AppendManifests(empty.Index,
-		mutate.IndexAddendum{Add: layeredImage(t, "amd64", 2), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: layeredImage(t, "arm64", 6), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+		mutate.IndexAddendum{Add: layeredImage(t, "amd64", 2, nil), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: layeredImage(t, "arm64", 6, nil), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
 	)
 	if err := remote.WriteIndex(mustTag(t, reg+"/envkit/env:envkit_2"), idx); err != nil {
 		t.Fatal(err)
@@ -120,12 +96,8 @@ func TestReusableMaxLayers(t *testing.T) {
 // changes nothing. envkit patch has no --rebuild.
 func TestReusableRebuild(t *testing.T) {
 	ctx := context.Background()
-	reg := testRegistry(t)
-	s, err := newRepoStore(reg + "/envkit/env")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(mustTag(t, reg+"/envkit/env:envkit_1"), layeredImage(t, "amd64", 3)); err != nil {
+	s, reg := testStore(t)
+	if err := remote.Write(mustTag(t, reg+"/envkit/env:envkit_1"), layeredImage(t, "amd64", 3, nil)); err != nil {
 		t.Fatal(err)
 	}
 	opt := buildOptions{platforms: []string{"linux/amd64"}}

@@ -22,8 +22,9 @@ import (
 // disk cache and revalidated with ETag / Last-Modified on first use by each
 // Gateway; parsed subdirs and shards are kept in memory for the Gateway's
 // life, and so is a subdir's failure to load (a dead channel costs its
-// attempts once, however many names are looked up there). For queries by name a subdir's sharded index (CEP 16) is used when
-// the channel serves one, else its repodata.json(.zst).
+// attempts once, however many names are looked up there). For queries by
+// name a subdir's sharded index (CEP 16) is used when the channel serves
+// one, else its repodata.json(.zst).
 //
 // Every read is bounded: documents and bodies by size (MaxRepodataSize,
 // MaxShardSize), requests by time (ConnectTimeout, HeaderTimeout,
